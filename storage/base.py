@@ -1,0 +1,101 @@
+"""The store Protocol, its value types and exception family."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class StorageError(Exception):
+    """Base class of every storage failure."""
+
+
+class BlobNotFound(StorageError):
+    """No blob is stored under that key."""
+
+
+class BlobTooLarge(StorageError):
+    """The stream exceeded the size limit; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"file larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class StorageFull(StorageError):
+    """The backend ran out of space; nothing was stored."""
+
+
+class BlobCorrupted(StorageError):
+    """The stored bytes no longer match their recorded sha256."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What a finished write recorded."""
+
+    key: str
+    sha256: str
+    size: int
+
+
+def new_key() -> str:
+    """A fresh, unguessable, path-safe blob key (never derived from a filename)."""
+    token = secrets.token_hex(16)
+    return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """What the portal needs from a blob backend."""
+
+    def put(self, stream: BinaryIO, *, max_size: int | None = None) -> StoredBlob:
+        """Stream `stream` into a new blob; return its key, sha256 and size."""
+        ...
+
+    def open_range(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> Iterator[bytes]:
+        """Yield the bytes of `key` from `start`, `length` bytes (or to the end)."""
+        ...
+
+    def size(self, key: str) -> int:
+        """Size in bytes of the blob `key`."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under `key`."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a blob (used only to clean up writes that never became visible)."""
+        ...
+
+    def hash_blob(self, key: str) -> str:
+        """Re-read the blob and return its sha256 hex digest."""
+        ...
+
+    def presigned_url(self, key: str, *, filename: str, expires_seconds: int = 60) -> str | None:
+        """A short-lived direct download URL, or None when the backend has none."""
+        ...
+
+
+def build_store(url: str) -> BlobStore:
+    """Build the store named by a URL: ``file:///path`` or ``minio://key:secret@host:port/bucket``."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        from storage.filesystem import FilesystemStore
+
+        return FilesystemStore(unquote(parts.path))
+    if parts.scheme in {"minio", "minios"}:
+        try:
+            from storage.minio_store import MinioStore  # type: ignore[import-not-found]
+        except ImportError as exc:  # pragma: no cover - until the MinIO store lands
+            raise StorageError("the MinIO store is not available in this build") from exc
+        return MinioStore.from_url(url)  # type: ignore[no-any-return]
+    raise StorageError(f"unknown storage URL scheme: {parts.scheme!r}")
