@@ -1,0 +1,82 @@
+"""The public REST API, version 1 (API.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import csrf, db
+from app.models import User
+from app.services import accounts
+from app.services.errors import DomainError
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api_bp)
+
+PUBLIC = {"api.issue_token", "api.openapi"}
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail or title}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+@api_bp.before_request
+def authenticate() -> Response | None:
+    if request.endpoint in PUBLIC:
+        return None
+    token = bearer_token()
+    user = accounts.user_for_token(token) if token else None
+    if user is None:
+        response = problem(401, "Not authenticated", "A valid bearer token is required.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
+        return response
+    g.api_user = user
+    g.api_token = token
+    return None
+
+
+def caller() -> User:
+    return g.api_user  # type: ignore[no-any-return]
+
+
+def body() -> dict[str, Any]:
+    """The JSON object sent, or the form fields of a multipart request."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise DomainError("The body must be a JSON object.")
+        return data
+    return request.form.to_dict()
+
+
+@api_bp.errorhandler(DomainError)
+def domain_error(error: DomainError) -> Response:
+    db.session.rollback()
+    extra = dict(error.extra)
+    if hasattr(error, "errors"):
+        extra["errors"] = error.errors
+    return problem(error.status, error.title, error.detail, **extra)
+
+
+@api_bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    db.session.rollback()
+    return problem(error.code or 500, error.name, error.description or "")
+
+
+from app.api import audit, auth, documents, openapi, people, spaces  # noqa: E402,F401

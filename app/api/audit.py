@@ -1,0 +1,58 @@
+"""The audit trail (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, jsonify, request
+
+from app.api import api_bp, caller
+from app.api.serializers import iso, page
+from app.services import audit
+from app.services.access import require_admin
+from app.services.errors import ValidationFailed
+
+
+@api_bp.get("/audit")
+def list_audit() -> Response:
+    require_admin(caller())
+    since = None
+    if request.args.get("since"):
+        try:
+            since = datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed({"since": "Use an ISO 8601 time."}) from None
+    cursor = request.args.get("cursor")
+    limit = min(int(request.args.get("limit", 100) or 100), 500)
+    events = audit.list_events(
+        target=request.args.get("target"),
+        actor=request.args.get("actor"),
+        since=since,
+        before_seq=int(cursor) if cursor and cursor.isdigit() else None,
+        limit=limit,
+    )
+    items = [
+        {
+            "id": e.id,
+            "seq": e.seq,
+            "at": iso(e.at),
+            "actor": e.actor_id,
+            "actor_email": e.actor_email,
+            "action": e.action,
+            "target": e.target,
+            "ip": e.ip,
+            "details": e.details,
+            "hash": e.hash,
+            "prev_hash": e.prev_hash,
+        }
+        for e in events
+    ]
+    next_cursor = str(events[-1].seq) if len(events) == limit else None
+    return jsonify(page(items, next_cursor))
+
+
+@api_bp.get("/audit/verify")
+def verify_audit() -> Response:
+    require_admin(caller())
+    result = audit.verify_chain()
+    return jsonify({"ok": result.ok, "events": result.events, "first_bad": result.first_bad})

@@ -1,0 +1,46 @@
+"""Clients and users."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from app.api import api_bp, body, caller
+from app.api.serializers import client_json, page, user_json
+from app.extensions import db
+from app.services import accounts, clients
+from app.services.access import require_admin
+
+
+@api_bp.post("/clients")
+def create_client() -> tuple[Response, int]:
+    data = body()
+    client = clients.create_client(
+        caller(),
+        name=str(data.get("name") or ""),
+        tax_id=data.get("tax_id"),
+        kind=str(data.get("kind") or "company"),
+    )
+    db.session.commit()
+    return jsonify(client_json(client)), 201
+
+
+@api_bp.get("/clients")
+def list_clients() -> Response:
+    return jsonify(page([client_json(c) for c in clients.list_clients(caller())]))
+
+
+@api_bp.post("/users")
+def create_user() -> tuple[Response, int]:
+    require_admin(caller())
+    data = body()
+    user = accounts.create_user(
+        caller(),
+        email=str(data.get("email") or ""),
+        name=str(data.get("name") or ""),
+        role=str(data.get("role") or ""),
+        client_id=data.get("client_id"),
+        password=data.get("password") or None,
+        locale=str(data.get("locale") or "es"),
+    )
+    db.session.commit()
+    return jsonify(user_json(user)), 201

@@ -1,0 +1,44 @@
+"""Spaces and members."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify
+
+from app.api import api_bp, body, caller
+from app.api.serializers import member_json, page, space_json
+from app.extensions import db
+from app.services import clients
+from app.services.access import get_space as load_space
+
+
+@api_bp.post("/clients/<client_id>/spaces")
+def create_space(client_id: str) -> tuple[Response, int]:
+    data = body()
+    space = clients.create_space(
+        caller(), client_id, name=str(data.get("name") or ""), kind=str(data.get("kind") or "general")
+    )
+    db.session.commit()
+    return jsonify(space_json(space)), 201
+
+
+@api_bp.get("/clients/<client_id>/spaces")
+def list_spaces(client_id: str) -> Response:
+    return jsonify(page([space_json(s) for s in clients.list_spaces(caller(), client_id)]))
+
+
+@api_bp.get("/spaces/<space_id>")
+def get_space(space_id: str) -> Response:
+    return jsonify(space_json(load_space(caller(), space_id)))
+
+
+@api_bp.post("/spaces/<space_id>/members")
+def add_member(space_id: str) -> tuple[Response, int]:
+    data = body()
+    member = clients.add_member(
+        caller(),
+        space_id,
+        user_id=str(data.get("user_id") or ""),
+        permission=str(data.get("permission") or ""),
+    )
+    db.session.commit()
+    return jsonify(member_json(member)), 201

@@ -1,0 +1,36 @@
+"""The web UI: one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.services.settings import get_setting
+
+OPEN_ENDPOINTS = {"static", "auth.logout", "account.mfa_setup", "account.index", "auth.set_language"}
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints import account, admin, auth, clients, documents, main, spaces
+
+    for module in (auth, account, main, clients, spaces, documents, admin):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def enforce_staff_mfa():  # type: ignore[no-untyped-def]
+        if (
+            request.blueprint in (None, "api", "auth")
+            or request.endpoint in OPEN_ENDPOINTS
+            or not current_user.is_authenticated
+        ):
+            return None
+        if current_user.is_staff and not current_user.mfa_enabled:
+            if get_setting("require_mfa_for_staff"):
+                return redirect(url_for("account.mfa_setup", required=1))
+        return None
+
+    @app.teardown_request
+    def rollback_unfinished(exc):  # type: ignore[no-untyped-def]
+        if exc is not None:
+            db.session.rollback()

@@ -1,0 +1,86 @@
+"""Administration: users, settings, audit trail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.blueprints.forms import ConfirmForm, SettingsForm, UserForm
+from app.extensions import db
+from app.services import accounts, audit
+from app.services.access import require_admin
+from app.services.errors import ValidationFailed
+from app.services.settings import get_setting, update_setting
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@login_required
+def users() -> Response | tuple[str, int]:
+    require_admin(current_user)
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            accounts.create_user(
+                current_user,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                role=form.role.data or "staff",
+                locale=form.locale.data or "es",
+            )
+        except ValidationFailed as exc:
+            status = 422
+            for field, message in exc.errors.items():
+                if hasattr(form, field):
+                    getattr(form, field).errors.append(message)
+        else:
+            db.session.commit()
+            flash(_("Usuario creado; le hemos enviado una invitación por e-mail."), "success")
+            return redirect(url_for("admin.users"))
+    elif form.is_submitted():
+        status = 422
+    return (
+        render_template("admin/users.html", users=accounts.list_users(current_user), form=form, confirm=ConfirmForm()),
+        status,
+    )
+
+
+@bp.post("/users/<user_id>/active")
+@login_required
+def toggle_active(user_id: str) -> Response:
+    if ConfirmForm().validate_on_submit():
+        accounts.set_active(current_user, user_id, request.form.get("active") == "1")
+        db.session.commit()
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> Response | str:
+    require_admin(current_user)
+    form = SettingsForm(require_mfa_for_staff=get_setting("require_mfa_for_staff"))
+    if form.validate_on_submit():
+        update_setting(current_user, "require_mfa_for_staff", bool(form.require_mfa_for_staff.data))
+        db.session.commit()
+        flash(_("Ajustes guardados."), "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)
+
+
+@bp.get("/audit")
+@login_required
+def audit_log() -> str:
+    require_admin(current_user)
+    before = request.args.get("before", type=int)
+    events = audit.list_events(
+        target=request.args.get("target") or None,
+        actor=request.args.get("actor") or None,
+        before_seq=before,
+        limit=100,
+    )
+    check = audit.verify_chain() if request.args.get("verify") else None
+    return render_template("admin/audit.html", events=events, check=check)

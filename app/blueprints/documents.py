@@ -1,0 +1,101 @@
+"""A document: its versions, new version upload, download, restore, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.blueprints.forms import ConfirmForm, VersionForm
+from app.extensions import db
+from app.httputil import send_version
+from app.models import Permission
+from app.services import documents
+from app.services.access import get_document, space_permission
+from app.services.errors import DomainError, ValidationFailed
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+
+def _render(document_id: str, form: VersionForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    document = get_document(current_user, document_id)
+    versions = documents.list_versions(current_user, document.id)
+    db.session.commit()
+    permission = space_permission(current_user, document.space)
+    return (
+        render_template(
+            "documents/detail.html",
+            document=document,
+            versions=versions,
+            form=form or VersionForm(),
+            confirm=ConfirmForm(),
+            can_upload=permission in (Permission.contribute, Permission.manage),
+        ),
+        status,
+    )
+
+
+@bp.get("/<document_id>")
+@login_required
+def detail(document_id: str):  # type: ignore[no-untyped-def]
+    return _render(document_id)
+
+
+@bp.post("/<document_id>/versions")
+@login_required
+def new_version(document_id: str):  # type: ignore[no-untyped-def]
+    document = get_document(current_user, document_id, Permission.contribute)
+    form = VersionForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            documents.upload_version(
+                current_user, document.id, upload.stream, filename=upload.filename, note=form.note.data
+            )
+        except ValidationFailed as exc:
+            form.file.errors = [*form.file.errors, *exc.errors.values()]
+        except DomainError as exc:
+            db.session.rollback()
+            form.file.errors = [*form.file.errors, exc.detail]
+        else:
+            db.session.commit()
+            flash(_("Nueva versión subida."), "success")
+            return redirect(url_for("documents.detail", document_id=document.id))
+    return _render(document.id, form=form, status=422)
+
+
+@bp.get("/<document_id>/versions/<int:number>/download")
+@login_required
+def download(document_id: str, number: int) -> Response:
+    user = current_user._get_current_object()
+    version = documents.get_version(user, document_id, number)
+
+    def open_download(start: int, length: int | None):  # type: ignore[no-untyped-def]
+        result = documents.open_version(user, document_id, number, start=start, length=length)
+        db.session.commit()
+        return result
+
+    return send_version(version.size, version.sha256, open_download, version.filename, version.content_type)
+
+
+@bp.post("/<document_id>/versions/<int:number>/restore")
+@login_required
+def restore(document_id: str, number: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        version = documents.restore_version(current_user, document_id, number)
+        db.session.commit()
+        flash(_("Versión %(old)s restaurada como versión %(new)s.", old=number, new=version.number), "success")
+    return redirect(url_for("documents.detail", document_id=document_id))
+
+
+@bp.post("/<document_id>/delete")
+@login_required
+def delete(document_id: str) -> Response:
+    document = get_document(current_user, document_id, Permission.contribute)
+    space_id = document.space_id
+    if ConfirmForm().validate_on_submit():
+        documents.delete_document(current_user, document.id)
+        db.session.commit()
+        flash(_("Documento eliminado."), "success")
+    return redirect(url_for("spaces.detail", space_id=space_id))

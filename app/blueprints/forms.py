@@ -1,0 +1,127 @@
+"""Web forms (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Contraseña"), validators=[DataRequired()])
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Código de verificación"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Nueva contraseña"), validators=[DataRequired(), Length(min=10, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repita la contraseña"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Las contraseñas no coinciden."))],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(_l("Contraseña actual"), validators=[DataRequired()])
+
+
+class LocaleForm(FlaskForm):
+    locale = SelectField(_l("Idioma"), choices=[("es", "Español"), ("en", "English")])
+
+
+class ClientForm(FlaskForm):
+    name = StringField(_l("Nombre o razón social"), validators=[DataRequired(), Length(max=200)])
+    tax_id = StringField(_l("NIF / CIF"), validators=[Optional(), Length(max=32)])
+    kind = SelectField(
+        _l("Tipo"), choices=[("company", _l("Empresa")), ("person", _l("Persona física"))]
+    )
+
+
+SPACE_KINDS = [
+    ("case", _l("Expediente")),
+    ("fiscal_year", _l("Ejercicio fiscal")),
+    ("project", _l("Proyecto")),
+    ("general", _l("General")),
+]
+
+
+class SpaceForm(FlaskForm):
+    name = StringField(_l("Nombre del espacio"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Tipo"), choices=SPACE_KINDS)
+
+
+class UserForm(FlaskForm):
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+    role = SelectField(
+        _l("Rol"),
+        choices=[("staff", _l("Personal del despacho")), ("admin", _l("Administrador"))],
+    )
+    locale = SelectField(_l("Idioma"), choices=[("es", "Español"), ("en", "English")])
+
+
+class ClientUserForm(FlaskForm):
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+    locale = SelectField(_l("Idioma"), choices=[("es", "Español"), ("en", "English")])
+
+
+PERMISSIONS = [
+    ("view", _l("Ver")),
+    ("contribute", _l("Aportar documentos")),
+    ("manage", _l("Gestionar")),
+]
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField(_l("Persona"), choices=[])
+    permission = SelectField(_l("Permiso"), choices=PERMISSIONS)
+
+
+class FolderForm(FlaskForm):
+    name = StringField(_l("Nueva carpeta"), validators=[DataRequired(), Length(max=200)])
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Archivo"), validators=[FileRequired(_l("Elija un archivo."))])
+    title = StringField(_l("Título (opcional)"), validators=[Optional(), Length(max=300)])
+    category = StringField(_l("Categoría (opcional)"), validators=[Optional(), Length(max=100)])
+    visibility = SelectField(
+        _l("Visibilidad"),
+        choices=[
+            ("shared", _l("Compartido con el cliente")),
+            ("internal", _l("Interno (solo el despacho)")),
+        ],
+    )
+    folder_id = SelectField(_l("Carpeta"), choices=[], validate_choice=False)
+    note = TextAreaField(_l("Nota (opcional)"), validators=[Optional(), Length(max=2000)])
+
+
+class VersionForm(FlaskForm):
+    file = FileField(_l("Archivo"), validators=[FileRequired(_l("Elija un archivo."))])
+    note = TextAreaField(_l("Qué cambia (opcional)"), validators=[Optional(), Length(max=2000)])
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form: a button that only carries the CSRF token."""
+
+
+class SettingsForm(FlaskForm):
+    require_mfa_for_staff = BooleanField(
+        _l("Exigir el segundo factor a todo el personal del despacho")
+    )

@@ -1,0 +1,262 @@
+"""The ``portal`` command (API.md): init, create-user, run, worker, beat, demo."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from app import ROOT, create_app
+from app.extensions import db
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+def upgrade_database(app: Flask) -> None:
+    """Create or upgrade the schema with Alembic (safe to run again)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "app" / "migrations"))
+    config.set_main_option("sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%"))
+    with app.app_context():
+        config.attributes["connection_url"] = app.config["SQLALCHEMY_DATABASE_URI"]
+        command.upgrade(config, "head")
+
+
+def compile_translations() -> None:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (ROOT / "app" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with open(po_path, "rb") as handle:
+            catalog = read_po(handle)
+        with open(mo_path, "wb") as handle:
+            write_mo(handle, catalog)
+
+
+@click.group()
+def main() -> None:
+    """Document exchange and e-signature portal."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database, the blob store and the keys; safe to run again."""
+    compile_translations()
+    app = _app()
+    data = Path(app.config["DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    Path(app.config["OUTBOX_DIR"]).mkdir(parents=True, exist_ok=True)
+    upgrade_database(app)
+    click.echo(f"Base de datos lista: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
+    click.echo(f"Almacén de archivos: {app.config['STORAGE_URL'].split('@')[-1]}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "staff", "client"]), required=True)
+@click.option("--client-id", default=None)
+@click.option("--password", default=None, help="Without it an invitation e-mail is queued.")
+def create_user(email: str, name: str, role: str, client_id: str | None, password: str | None) -> None:
+    """Create a user and print its id."""
+    from app.services import accounts
+    from app.services.errors import ValidationFailed
+
+    app = _app()
+    with app.app_context():
+        try:
+            user = accounts.create_user(
+                None, email=email, name=name, role=role, client_id=client_id, password=password
+            )
+        except ValidationFailed as exc:
+            for field, message in exc.errors.items():
+                click.echo(f"{field}: {message}", err=True)
+            sys.exit(2)
+        db.session.commit()
+        click.echo(user.id)
+
+
+def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
+    """On an empty portal, create the first admin with a random password (printed once)."""
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from app.models import User
+    from app.services import accounts
+
+    with app.app_context():
+        if db.session.execute(select(func.count(User.id))).scalar_one():
+            return None
+        email = os.environ.get("PORTAL_ADMIN_EMAIL", "admin@portal.local")
+        password = os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        accounts.create_user(None, email=email, name="Administrador", role="admin", password=password)
+        db.session.commit()
+        credentials = Path(app.config["DATA_DIR"]) / "first-admin.txt"
+        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"email: {email}\npassword: {password}\n")
+        return email, password
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def run(host: str, port: int, threads: int) -> None:
+    """Serve the web app and API, with a Celery worker and beat (embedded mode)."""
+    import waitress
+
+    app = _app()
+    first = ensure_first_admin(app)
+    data = Path(app.config["DATA_DIR"])
+    credentials = data / "first-admin.txt"
+    children = [
+        subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--embedded"]),  # noqa: S603
+        subprocess.Popen([sys.executable, "-m", "app.cli", "beat"]),  # noqa: S603
+    ]
+
+    def stop(*_: object) -> None:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo("")
+    click.echo(f"  Portal en http://{host}:{port}")
+    if first:
+        click.echo(f"  Primer administrador: {first[0]}  contraseña: {first[1]}")
+        click.echo(f"  (guardado también en {credentials})")
+    elif credentials.exists():
+        click.echo(f"  Acceso del primer administrador en {credentials}")
+    click.echo("  Pare con Ctrl+C.")
+    click.echo("")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="portal", clear_untrusted_proxy_headers=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+
+
+@main.command()
+@click.option("--concurrency", default=None, type=int)
+@click.option("--embedded", is_flag=True, hidden=True)
+def worker(concurrency: int | None, embedded: bool) -> None:
+    """Run the Celery worker."""
+    app = _app()
+    celery = app.extensions["celery"]
+    argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if embedded:
+        argv.append("--concurrency=2")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    celery.worker_main(argv)
+
+
+@main.command()
+def beat() -> None:
+    """Run the Celery beat scheduler."""
+    app = _app()
+    celery = app.extensions["celery"]
+    celery.start(["beat", "--loglevel=INFO"])
+
+
+@main.command()
+def demo() -> None:
+    """Fill an empty portal with a demo firm, clients, spaces and documents."""
+    from sqlalchemy import func, select
+
+    from app.models import Client, User
+    from app.services import accounts, clients, documents
+
+    app = _app()
+    with app.app_context():
+        if db.session.execute(select(func.count(Client.id))).scalar_one():
+            click.echo("El portal ya tiene clientes; no se añade nada.", err=True)
+            sys.exit(1)
+        admin = db.session.execute(select(User).where(User.role == "admin")).scalars().first()
+        if admin is None:
+            admin = accounts.create_user(
+                None, email="admin@demo.local", name="Administración", role="admin", password="demo-admin-2026"
+            )
+        staff = accounts.create_user(
+            None, email="laura@despacho.demo", name="Laura Gómez", role="staff", password="demo-staff-2026"
+        )
+        petrolera = clients.create_client(admin, name="Petrolera del Norte S.A.", tax_id="A28000008")
+        ferreteria = clients.create_client(admin, name="Ferretería Ruiz S.L.", tax_id="B12345674")
+        ana = accounts.create_user(
+            None, email="ana@petrolera.demo", name="Ana Pérez", role="client", client_id=petrolera.id,
+            password="demo-client-2026",
+        )
+        litigio = clients.create_space(admin, petrolera.id, name="Litigio 2026/114", kind="case")
+        ejercicio = clients.create_space(admin, ferreteria.id, name="Ejercicio 2025", kind="fiscal_year")
+        clients.add_member(admin, litigio.id, user_id=staff.id, permission="manage")
+        clients.add_member(admin, litigio.id, user_id=ana.id, permission="contribute")
+        clients.add_member(admin, ejercicio.id, user_id=staff.id, permission="manage")
+        documents.upload_document(
+            staff, litigio.id, io.BytesIO(_demo_pdf("Contrato de suministro")), filename="contrato.pdf",
+            title="Contrato de suministro",
+        )
+        documents.upload_document(
+            staff, litigio.id, io.BytesIO(b"Estrategia procesal: no compartir."), filename="memo.txt",
+            title="Memorando interno", visibility="internal",
+        )
+        documents.upload_document(
+            staff, ejercicio.id, io.BytesIO(_demo_pdf("Cuentas anuales 2025")), filename="cuentas-2025.pdf",
+            title="Cuentas anuales 2025",
+        )
+        db.session.commit()
+        click.echo("Demo creada. Accesos:")
+        click.echo("  laura@despacho.demo / demo-staff-2026 (personal)")
+        click.echo("  ana@petrolera.demo / demo-client-2026 (cliente)")
+
+
+def _demo_pdf(title: str) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    safe = title.encode("latin-1", "replace").decode("latin-1").replace("(", "[").replace(")", "]")
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 24 Tf 72 760 Td ({safe}) Tj ET".encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+if __name__ == "__main__":
+    main()

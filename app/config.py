@@ -1,0 +1,113 @@
+"""Settings: the only module that reads the environment (``PORTAL_*`` variables)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+GB = 1024**3
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("PORTAL_DATA_DIR", "var")).resolve()
+
+
+def _secret_key(data_dir: Path) -> str:
+    """The session signing key: from the environment, else generated once under the data dir."""
+    from_env = os.environ.get("PORTAL_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration from defaults, ``PORTAL_*`` variables and explicit overrides."""
+    overrides = overrides or {}
+    data_dir = Path(overrides.get("DATA_DIR") or _data_dir())
+    base_url = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    secure = os.environ.get("PORTAL_COOKIE_SECURE")
+    cookie_secure = (
+        secure.lower() in {"1", "true", "yes"}
+        if secure is not None
+        else base_url.startswith("https://")
+    )
+    config: dict[str, Any] = {
+        "DATA_DIR": str(data_dir),
+        "BASE_URL": base_url,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'portal.sqlite'}",
+        "STORAGE_URL": f"file://{data_dir / 'blobs'}",
+        "OUTBOX_DIR": str(data_dir / "outbox"),
+        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_RESULT_BACKEND": None,
+        "MAX_UPLOAD_SIZE": 50 * GB,
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_STARTTLS": False,
+        "MAIL_FROM": "Portal <no-reply@portal.local>",
+        "FIRM_NAME": "Portal",
+        "TOKEN_HOURS": 12,
+        "SESSION_HOURS": 12,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "LOGIN_IP_MAX_FAILURES": 30,
+        "RESET_TOKEN_MINUTES": 60,
+        "INVITATION_DAYS": 7,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_LOGIN": "30 per minute",
+        "BABEL_DEFAULT_LOCALE": "es",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Madrid",
+        "LANGUAGES": ["es", "en"],
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    env_names = {
+        "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+        "STORAGE_URL": "STORAGE_URL",
+        "BROKER_URL": "CELERY_BROKER_URL",
+        "RESULT_BACKEND": "CELERY_RESULT_BACKEND",
+        "MAX_UPLOAD_SIZE": "MAX_UPLOAD_SIZE",
+        "SMTP_HOST": "SMTP_HOST",
+        "SMTP_PORT": "SMTP_PORT",
+        "SMTP_USER": "SMTP_USER",
+        "SMTP_PASSWORD": "SMTP_PASSWORD",
+        "SMTP_STARTTLS": "SMTP_STARTTLS",
+        "MAIL_FROM": "MAIL_FROM",
+        "FIRM_NAME": "FIRM_NAME",
+        "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+        "OUTBOX_DIR": "OUTBOX_DIR",
+    }
+    for env_name, key in env_names.items():
+        value = os.environ.get(f"PORTAL_{env_name}")
+        if value is None:
+            continue
+        if isinstance(config.get(key), bool):
+            config[key] = value.lower() in {"1", "true", "yes"}
+        elif isinstance(config.get(key), int):
+            config[key] = int(value)
+        else:
+            config[key] = value
+    config.update(overrides)
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = _secret_key(Path(config["DATA_DIR"]))
+    config["PERMANENT_SESSION_LIFETIME"] = config["SESSION_HOURS"] * 3600
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return config

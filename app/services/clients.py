@@ -1,0 +1,153 @@
+"""Clients, their spaces, members and folders."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Client,
+    ClientKind,
+    Folder,
+    Permission,
+    Space,
+    SpaceKind,
+    SpaceMember,
+    User,
+)
+from app.services import audit
+from app.services.access import (
+    get_client,
+    get_space,
+    require_staff,
+    visible_clients_query,
+    visible_spaces_query,
+)
+from app.services.errors import NotFound, ValidationFailed
+
+
+def create_client(actor: User, *, name: str, tax_id: str | None = None, kind: str = "company") -> Client:
+    require_staff(actor)
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "El nombre es obligatorio."
+    if kind not in {k.value for k in ClientKind}:
+        errors["kind"] = "El tipo debe ser person o company."
+    if errors:
+        raise ValidationFailed(errors)
+    client = Client(name=name.strip()[:200], tax_id=(tax_id or "").strip()[:32] or None, kind=kind)
+    db.session.add(client)
+    db.session.flush()
+    audit.record("client_created", actor, f"client:{client.id}", name=client.name)
+    return client
+
+
+def list_clients(actor: User) -> list[Client]:
+    return list(db.session.execute(visible_clients_query(actor)).scalars())
+
+
+def create_space(actor: User, client_id: str, *, name: str, kind: str = "general") -> Space:
+    client = get_client(actor, client_id)
+    require_staff(actor)
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "El nombre es obligatorio."
+    if kind not in {k.value for k in SpaceKind}:
+        errors["kind"] = "El tipo debe ser case, fiscal_year, project o general."
+    if errors:
+        raise ValidationFailed(errors)
+    space = Space(client_id=client.id, name=name.strip()[:200], kind=kind)
+    db.session.add(space)
+    db.session.flush()
+    if not actor.is_admin:
+        # The staff member who opens a space manages it.
+        db.session.add(SpaceMember(space_id=space.id, user_id=actor.id, permission=Permission.manage))
+    audit.record("space_created", actor, f"space:{space.id}", client_id=client.id, name=space.name)
+    return space
+
+
+def list_spaces(actor: User, client_id: str | None = None) -> list[Space]:
+    query = visible_spaces_query(actor)
+    if client_id is not None:
+        get_client(actor, client_id)
+        query = query.where(Space.client_id == client_id)
+    return list(db.session.execute(query).scalars())
+
+
+def add_member(actor: User, space_id: str, *, user_id: str, permission: str) -> SpaceMember:
+    space = get_space(actor, space_id, Permission.manage)
+    errors = {}
+    if permission not in {p.value for p in Permission}:
+        errors["permission"] = "El permiso debe ser view, contribute o manage."
+    user = db.session.get(User, str(user_id or ""))
+    if user is None or (actor.is_client and user.client_id != actor.client_id):
+        errors["user_id"] = "Ese usuario no existe."
+    elif user.is_client and user.client_id != space.client_id:
+        errors["user_id"] = "Un usuario cliente solo puede entrar en los espacios de su cliente."
+    if errors:
+        raise ValidationFailed(errors)
+    assert user is not None
+    if user.is_client and permission == Permission.manage:
+        permission = Permission.contribute
+    member = db.session.execute(
+        select(SpaceMember).where(SpaceMember.space_id == space.id, SpaceMember.user_id == user.id)
+    ).scalar_one_or_none()
+    before = member.permission if member else None
+    if member is None:
+        member = SpaceMember(space_id=space.id, user_id=user.id, permission=permission)
+        db.session.add(member)
+    else:
+        member.permission = permission
+    db.session.flush()
+    audit.record(
+        "permission_changed",
+        actor,
+        f"space:{space.id}",
+        user_id=user.id,
+        before=before,
+        after=permission,
+    )
+    return member
+
+
+def remove_member(actor: User, space_id: str, user_id: str) -> None:
+    space = get_space(actor, space_id, Permission.manage)
+    member = db.session.execute(
+        select(SpaceMember).where(SpaceMember.space_id == space.id, SpaceMember.user_id == user_id)
+    ).scalar_one_or_none()
+    if member is None:
+        raise NotFound()
+    db.session.delete(member)
+    audit.record(
+        "permission_changed", actor, f"space:{space.id}", user_id=user_id, before=member.permission, after=None
+    )
+
+
+def list_members(actor: User, space_id: str) -> list[SpaceMember]:
+    space = get_space(actor, space_id)
+    return sorted(space.members, key=lambda m: (m.user.role, m.user.name))
+
+
+def create_folder(actor: User, space_id: str, *, name: str, parent_id: str | None = None) -> Folder:
+    space = get_space(actor, space_id, Permission.contribute)
+    require_staff(actor)
+    if not (name or "").strip():
+        raise ValidationFailed({"name": "El nombre es obligatorio."})
+    if parent_id:
+        parent = db.session.get(Folder, parent_id)
+        if parent is None or parent.space_id != space.id:
+            raise ValidationFailed({"parent_id": "Esa carpeta no existe en este espacio."})
+    folder = Folder(space_id=space.id, name=name.strip()[:200], parent_id=parent_id or None)
+    db.session.add(folder)
+    db.session.flush()
+    audit.record("folder_created", actor, f"space:{space.id}", folder_id=folder.id)
+    return folder
+
+
+def candidate_members(actor: User, space: Space) -> list[User]:
+    """People who could be added to a space: staff, and the users of its client."""
+    query = select(User).where(
+        User.active.is_(True),
+        (User.role != "client") | (User.client_id == space.client_id),
+    )
+    return list(db.session.execute(query.order_by(User.name)).scalars())

@@ -1,0 +1,300 @@
+"""Documents and versions: upload, history, download, restore, soft delete."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Document,
+    DocumentVersion,
+    Folder,
+    Permission,
+    User,
+    VersionSource,
+    Visibility,
+)
+from app.models.base import utcnow
+from app.services import audit
+from app.services.access import get_document, get_space, require_staff
+from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
+from app.services.runtime import setting, store
+from storage import BlobNotFound, BlobTooLarge, StorageError, StorageFull
+
+_BIDI_AND_CONTROL = re.compile("[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_filename(raw: str | None) -> str:
+    """A display name from whatever the browser sent; never used as a storage path."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").split("/")[-1]
+    name = _BIDI_AND_CONTROL.sub("", name).strip().strip(".") or "archivo"
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        ext = ext[:20] if dot and len(ext) <= 20 else ""
+        name = (stem if dot else name)[: 200 - len(ext) - 1] + ("." + ext if ext else "")
+    return name
+
+
+def guess_content_type(filename: str) -> str:
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
+    try:
+        return store().put(stream, max_size=int(setting("MAX_UPLOAD_SIZE")))
+    except BlobTooLarge as exc:
+        raise TooLarge(
+            f"El archivo supera el tamaño máximo permitido ({exc.limit} bytes)."
+        ) from exc
+    except StorageFull as exc:
+        raise StorageUnavailable("No queda espacio en el almacenamiento. No se ha guardado nada.") from exc
+    except StorageError as exc:
+        raise StorageUnavailable("No se pudo guardar el archivo. No se ha guardado nada.") from exc
+
+
+def _new_version(
+    actor: User,
+    document: Document,
+    *,
+    blob_key: str,
+    sha256: str,
+    size: int,
+    filename: str,
+    note: str | None,
+    source: str,
+    restored_from: int | None = None,
+) -> DocumentVersion:
+    version = DocumentVersion(
+        document_id=document.id,
+        number=document.current_version_number + 1,
+        blob_key=blob_key,
+        sha256=sha256,
+        size=size,
+        filename=filename,
+        content_type=guess_content_type(filename),
+        uploaded_by_id=actor.id,
+        note=(note or "").strip()[:2000] or None,
+        source=source,
+        restored_from=restored_from,
+        review_state="received",
+    )
+    db.session.add(version)
+    document.current_version_number = version.number
+    document.updated_at = utcnow()
+    db.session.flush()
+    return version
+
+
+def upload_document(
+    actor: User,
+    space_id: str,
+    stream: BinaryIO,
+    *,
+    filename: str | None,
+    title: str | None = None,
+    visibility: str | None = None,
+    category: str | None = None,
+    folder_id: str | None = None,
+    note: str | None = None,
+) -> Document:
+    """A new document with its first version; the blob is written before any row is visible."""
+    space = get_space(actor, space_id, Permission.contribute)
+    if actor.is_client:
+        visibility = Visibility.shared  # clients never choose visibility
+    visibility = visibility or Visibility.shared
+    if visibility not in {v.value for v in Visibility}:
+        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
+    if folder_id:
+        folder = db.session.get(Folder, folder_id)
+        if folder is None or folder.space_id != space.id:
+            raise ValidationFailed({"folder_id": "Esa carpeta no existe en este espacio."})
+    name = clean_filename(filename)
+    blob = _store_blob(stream)
+    try:
+        document = Document(
+            space_id=space.id,
+            folder_id=folder_id or None,
+            title=(title or "").strip()[:300] or name,
+            category=(category or "").strip()[:100] or None,
+            visibility=visibility,
+            created_by_id=actor.id,
+        )
+        db.session.add(document)
+        db.session.flush()
+        version = _new_version(
+            actor,
+            document,
+            blob_key=blob.key,
+            sha256=blob.sha256,
+            size=blob.size,
+            filename=name,
+            note=note,
+            source=VersionSource.upload,
+        )
+        audit.record(
+            "upload",
+            actor,
+            f"document:{document.id}",
+            version=version.number,
+            sha256=blob.sha256,
+            size=blob.size,
+            visibility=visibility,
+        )
+    except Exception:
+        store().delete(blob.key)
+        raise
+    return document
+
+
+def upload_version(
+    actor: User, document_id: str, stream: BinaryIO, *, filename: str | None, note: str | None = None
+) -> DocumentVersion:
+    document = get_document(actor, document_id, Permission.contribute)
+    name = clean_filename(filename)
+    blob = _store_blob(stream)
+    try:
+        version = _new_version(
+            actor,
+            document,
+            blob_key=blob.key,
+            sha256=blob.sha256,
+            size=blob.size,
+            filename=name,
+            note=note,
+            source=VersionSource.upload,
+        )
+        audit.record(
+            "upload", actor, f"document:{document.id}", version=version.number, sha256=blob.sha256, size=blob.size
+        )
+    except Exception:
+        store().delete(blob.key)
+        raise
+    return version
+
+
+def restore_version(actor: User, document_id: str, number: int) -> DocumentVersion:
+    """Restore makes a new version pointing at the old, untouched blob."""
+    document = get_document(actor, document_id, Permission.contribute)
+    old = get_version(actor, document.id, number)
+    version = _new_version(
+        actor,
+        document,
+        blob_key=old.blob_key,
+        sha256=old.sha256,
+        size=old.size,
+        filename=old.filename,
+        note=f"Restaurada desde la versión {old.number}",
+        source=VersionSource.restore,
+        restored_from=old.number,
+    )
+    audit.record("restore", actor, f"document:{document.id}", version=version.number, restored_from=old.number)
+    return version
+
+
+def get_version(actor: User, document_id: str, number: int) -> DocumentVersion:
+    document = get_document(actor, document_id)
+    version = db.session.execute(
+        select(DocumentVersion).where(
+            DocumentVersion.document_id == document.id, DocumentVersion.number == int(number)
+        )
+    ).scalar_one_or_none()
+    if version is None:
+        raise NotFound()
+    return version
+
+
+def list_versions(actor: User, document_id: str) -> list[DocumentVersion]:
+    document = get_document(actor, document_id)
+    audit.record("view", actor, f"document:{document.id}")
+    return list(document.versions)
+
+
+def list_documents(
+    actor: User,
+    space_id: str,
+    *,
+    state: str | None = None,
+    q: str | None = None,
+    category: str | None = None,
+    folder_id: str | None = None,
+) -> list[Document]:
+    space = get_space(actor, space_id)
+    query = select(Document).where(Document.space_id == space.id, Document.deleted_at.is_(None))
+    if actor.is_client:
+        query = query.where(Document.visibility == Visibility.shared)
+    if category:
+        query = query.where(Document.category == category)
+    if folder_id:
+        query = query.where(Document.folder_id == folder_id)
+    if q:
+        query = query.where(Document.title.ilike(f"%{q.strip()}%"))
+    documents = list(db.session.execute(query.order_by(Document.title)).scalars())
+    if state:
+        documents = [
+            d for d in documents if d.current_version and d.current_version.review_state == state
+        ]
+    return documents
+
+
+@dataclass(frozen=True)
+class Download:
+    version: DocumentVersion
+    start: int
+    length: int
+
+    def chunks(self) -> Iterator[bytes]:
+        return store().open_range(self.version.blob_key, self.start, self.length)
+
+
+def open_version(
+    actor: User, document_id: str, number: int, *, start: int = 0, length: int | None = None
+) -> Download:
+    """Access check, audit, and a lazy byte stream of a version (or a range of it)."""
+    version = get_version(actor, document_id, number)
+    if not store().exists(version.blob_key):
+        raise StorageUnavailable("El contenido de esta versión no está disponible.")
+    if length is None:
+        length = version.size - start
+    audit.record(
+        "download",
+        actor,
+        f"document:{version.document_id}",
+        version=version.number,
+        range=f"{start}-{start + length - 1}" if (start or length != version.size) else None,
+    )
+    return Download(version=version, start=start, length=length)
+
+
+def delete_document(actor: User, document_id: str) -> None:
+    """Soft delete by staff: hidden everywhere, blobs and rows kept."""
+    require_staff(actor)
+    document = get_document(actor, document_id, Permission.contribute)
+    document.deleted_at = utcnow()
+    document.deleted_by_id = actor.id
+    audit.record("delete", actor, f"document:{document.id}")
+
+
+def set_visibility(actor: User, document_id: str, visibility: str) -> Document:
+    require_staff(actor)
+    document = get_document(actor, document_id, Permission.contribute)
+    if visibility not in {v.value for v in Visibility}:
+        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
+    before = document.visibility
+    document.visibility = visibility
+    audit.record("visibility_changed", actor, f"document:{document.id}", before=before, after=visibility)
+    return document
+
+
+def get_blob_missing(version: DocumentVersion) -> bool:
+    try:
+        return not store().exists(version.blob_key)
+    except BlobNotFound:
+        return True

@@ -1,0 +1,67 @@
+"""Access to the running application's configuration, blob store and job queue.
+
+Services use these instead of reaching into Flask themselves, and never import
+``app.tasks``: jobs are enqueued by name, after the commit.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import event
+
+from app.extensions import db
+from storage import BlobStore
+
+_request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+
+
+def setting(name: str) -> Any:
+    return current_app.config[name]
+
+
+def store() -> BlobStore:
+    return current_app.extensions["portal_store"]  # type: ignore[no-any-return]
+
+
+def set_request_ip(ip: str | None) -> None:
+    _request_ip.set(ip)
+
+
+def request_ip() -> str | None:
+    return _request_ip.get()
+
+
+def enqueue_after_commit(task_name: str, *args: Any) -> None:
+    """Send a Celery task by name once the current transaction commits."""
+    session = db.session()
+    pending: list[tuple[str, tuple[Any, ...]]] = session.info.setdefault("portal_jobs", [])
+    if (task_name, args) not in pending:
+        pending.append((task_name, args))
+
+
+def _flush_jobs(session: Any) -> None:
+    jobs = session.info.pop("portal_jobs", [])
+    if not jobs:
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = app.extensions.get("portal_job_runner")
+    for name, args in jobs:
+        if runner is not None:
+            runner(name, *args)
+        else:
+            app.extensions["celery"].send_task(name, args=list(args))
+
+
+def _drop_jobs(session: Any) -> None:
+    session.info.pop("portal_jobs", None)
+
+
+def install_session_hooks() -> None:
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _flush_jobs):
+        event.listen(Session, "after_commit", _flush_jobs)
+        event.listen(Session, "after_rollback", _drop_jobs)

@@ -1,0 +1,33 @@
+"""Portal-wide settings that an administrator changes from the UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.extensions import db
+from app.models import Setting, User
+from app.services import audit
+from app.services.access import require_admin
+
+DEFAULTS: dict[str, Any] = {"require_mfa_for_staff": False}
+
+
+def get_setting(key: str) -> Any:
+    row = db.session.get(Setting, key)
+    if row is None:
+        return DEFAULTS[key]
+    return row.value.get("value", DEFAULTS[key])
+
+
+def update_setting(actor: User, key: str, value: Any) -> None:
+    require_admin(actor)
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    row = db.session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key, value={"value": value})
+        db.session.add(row)
+    else:
+        row.value = {"value": value}
+    db.session.flush()
+    audit.record("setting_changed", actor, f"setting:{key}", value=value)

@@ -1,0 +1,51 @@
+"""Celery tasks: load by id, call one service, commit. Enqueued by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.extensions import celery, db
+from app.services import mail
+
+
+def init_celery(app: Flask) -> None:
+    data = Path(app.config["DATA_DIR"])
+    broker = app.config["CELERY_BROKER_URL"]
+    options: dict[str, Any] = {}
+    if broker.startswith("filesystem"):
+        folder = data / "broker"
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        options = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    celery.conf.update(
+        broker_url=broker,
+        broker_transport_options=options,
+        result_backend=app.config["CELERY_RESULT_BACKEND"],
+        task_ignore_result=app.config["CELERY_RESULT_BACKEND"] is None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        beat_schedule_filename=str(data / "celerybeat-schedule"),
+        beat_schedule={
+            "deliver-mail": {"task": "portal.deliver_mail", "schedule": 60.0},
+        },
+        timezone="UTC",
+    )
+    celery.flask_app = app  # type: ignore[attr-defined]
+    app.extensions["celery"] = celery
+
+
+@celery.task(name="portal.deliver_mail")
+def deliver_mail() -> int:
+    sent = mail.deliver_pending()
+    db.session.commit()
+    return sent

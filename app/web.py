@@ -1,0 +1,56 @@
+"""Wiring of the web layer: blueprints, API, login loading, errors, security headers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from flask_login import current_user
+
+from app.extensions import login_manager
+from app.services import accounts
+from app.services.errors import DomainError
+from app.services.runtime import set_request_ip
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def init_web(app: Flask) -> None:
+    from app.api import api_bp
+    from app.blueprints import register_blueprints
+
+    register_blueprints(app)
+    app.register_blueprint(api_bp)
+
+    @login_manager.user_loader
+    def load_user(session_id: str):  # type: ignore[no-untyped-def]
+        return accounts.load_session(session_id)
+
+    @app.before_request
+    def remember_ip() -> None:
+        set_request_ip(request.remote_addr)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if current_user and current_user.is_authenticated:
+            headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        return render_template("error.html", error=error), error.status
+
+    for status in (400, 403, 404, 405, 413, 429, 500):
+
+        @app.errorhandler(status)
+        def http_error(error, status=status):  # type: ignore[no-untyped-def]
+            return render_template("error.html", status=status), status
