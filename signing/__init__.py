@@ -1,0 +1,87 @@
+"""PAdES signing, validation and evidence for the portal (no web or database dependencies)."""
+
+from signing.errors import (
+    CertificateNotTrusted,
+    CertificateRevoked,
+    EmptyPdf,
+    EncryptedPdf,
+    FieldAlreadySigned,
+    FieldNotFound,
+    InvalidCredentials,
+    InvalidPdf,
+    PkiError,
+    SignerUnavailable,
+    SigningError,
+    TimestampUnavailable,
+    WrongPassword,
+)
+from signing.evidence import build_evidence_zip
+from signing.material import ValidationMaterial
+from signing.pki import IssuedSigner, Pki, RevokedEntry, create_pki, load_pki
+from signing.sign import (
+    FieldSpec,
+    Level,
+    SignOptions,
+    StampSpec,
+    add_document_timestamp,
+    last_timestamp_expiry,
+    sign_pdf,
+)
+from signing.sources import (
+    InternalCaSigner,
+    Pkcs11Signer,
+    Pkcs12Signer,
+    SignerSource,
+    build_signer_source,
+    register_signer_source,
+    signer_source_kinds,
+)
+from signing.validate import (
+    SignatureReport,
+    TimestampReport,
+    ValidationReport,
+    render_report_pdf,
+    validate_pdf,
+)
+
+__all__ = [
+    "CertificateNotTrusted",
+    "CertificateRevoked",
+    "EmptyPdf",
+    "EncryptedPdf",
+    "FieldAlreadySigned",
+    "FieldNotFound",
+    "FieldSpec",
+    "InternalCaSigner",
+    "InvalidCredentials",
+    "InvalidPdf",
+    "IssuedSigner",
+    "Level",
+    "Pkcs11Signer",
+    "Pkcs12Signer",
+    "Pki",
+    "PkiError",
+    "RevokedEntry",
+    "SignOptions",
+    "SignatureReport",
+    "SignerSource",
+    "SignerUnavailable",
+    "SigningError",
+    "StampSpec",
+    "TimestampReport",
+    "TimestampUnavailable",
+    "ValidationMaterial",
+    "ValidationReport",
+    "WrongPassword",
+    "add_document_timestamp",
+    "build_evidence_zip",
+    "build_signer_source",
+    "create_pki",
+    "last_timestamp_expiry",
+    "load_pki",
+    "register_signer_source",
+    "render_report_pdf",
+    "sign_pdf",
+    "signer_source_kinds",
+    "validate_pdf",
+]

@@ -1,0 +1,86 @@
+"""Reading PDF input into pyHanko with clear errors (internal)."""
+
+from __future__ import annotations
+
+import os
+from io import BytesIO
+from typing import BinaryIO
+
+from pyhanko.pdf_utils.crypt import AuthStatus
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from signing.errors import EmptyPdf, EncryptedPdf, InvalidPdf, WrongPassword
+
+__all__ = ["PdfInput", "open_reader", "open_writer", "page_count", "read_input"]
+
+PdfInput = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
+"""A PDF as bytes, a binary file object or a path."""
+
+_HEADER_WINDOW = 1024
+
+
+def read_input(pdf: PdfInput) -> bytes:
+    """Return the PDF bytes whatever the input kind, and refuse what is plainly not a PDF."""
+    if isinstance(pdf, bytes | bytearray | memoryview):
+        data = bytes(pdf)
+    elif isinstance(pdf, str | os.PathLike):
+        with open(pdf, "rb") as handle:
+            data = handle.read()
+    else:
+        data = pdf.read()
+    if b"%PDF-" not in data[:_HEADER_WINDOW]:
+        raise InvalidPdf("Not a PDF file (no %PDF header).")
+    return data
+
+
+def _check_reader(reader: PdfFileReader, password: bytes | None) -> None:
+    if reader.encrypted:
+        if password is None:
+            # Files with an empty user password open in any viewer; treat them as readable.
+            if reader.decrypt(b"").status == AuthStatus.FAILED:
+                raise EncryptedPdf("The PDF is encrypted; its password is needed.")
+        elif reader.decrypt(password).status == AuthStatus.FAILED:
+            raise WrongPassword("The PDF password is wrong.")
+    try:
+        pages = reader.root["/Pages"]
+        count = pages.get("/Count", 0)
+        if not isinstance(count, int) or count <= 0:
+            raise EmptyPdf("The PDF has no pages.")
+        reader.find_page_for_modification(0)
+    except EmptyPdf:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken page tree fails in many ways
+        raise InvalidPdf(f"The PDF page tree is unreadable: {exc}") from exc
+
+
+def open_reader(
+    data: bytes, *, password: bytes | None = None, strict: bool = False
+) -> PdfFileReader:
+    """Open a pyHanko reader on the bytes, mapping parser failures to :class:`InvalidPdf`."""
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=strict)
+        reader.root  # noqa: B018 - resolves the catalog so broken trailers fail here
+    except Exception as exc:  # noqa: BLE001 - the parser can fail in many ways on garbage
+        raise InvalidPdf(f"The PDF cannot be read: {exc}") from exc
+    _check_reader(reader, password)
+    return reader
+
+
+def open_writer(data: bytes, *, password: bytes | None = None) -> IncrementalPdfFileWriter:
+    """Open an incremental writer on the bytes (authenticated if encrypted)."""
+    reader = open_reader(data, password=password)
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(data), prev=reader)
+    except Exception as exc:  # noqa: BLE001 - same parser, same failure modes
+        raise InvalidPdf(f"The PDF cannot be updated: {exc}") from exc
+    if reader.encrypted:
+        # The writer must reuse the file's encryption; the reader is already authenticated.
+        writer.encrypt(password if password is not None else b"")
+    return writer
+
+
+def page_count(reader: PdfFileReader) -> int:
+    """Number of pages according to the page tree root."""
+    count = reader.root["/Pages"].get("/Count", 0)
+    return count if isinstance(count, int) else 0

@@ -1,0 +1,312 @@
+"""PAdES signing (B-B to B-LTA), certification, pre-created fields and document timestamps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.x509 import ocsp
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign.fields import (
+    MDPPerm,
+    SigFieldSpec,
+    SigSeedSubFilter,
+    append_signature_field,
+    enumerate_sig_fields,
+)
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator.errors import (
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+
+from signing._pdfio import PdfInput, open_reader, open_writer, read_input
+from signing.errors import (
+    CertificateNotTrusted,
+    CertificateRevoked,
+    FieldAlreadySigned,
+    FieldNotFound,
+    InvalidPdf,
+    SigningError,
+    TimestampUnavailable,
+)
+from signing.material import ValidationMaterial, build_validation_context
+from signing.sources import SignerSource
+
+__all__ = [
+    "DEFAULT_STAMP_TEXT",
+    "FieldSpec",
+    "Level",
+    "SignOptions",
+    "StampSpec",
+    "add_document_timestamp",
+    "last_timestamp_expiry",
+    "sign_pdf",
+]
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+Box = tuple[int, int, int, int]
+
+DEFAULT_STAMP_TEXT = "Signed by %(signer)s\nDate: %(ts)s\nReason: %(reason)s"
+"""Stamp template: ``%(signer)s``, ``%(ts)s``, ``%(reason)s`` and ``%(location)s`` are filled in."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """An empty signature field to create; ``page`` counts from 0 (negative from the end)."""
+
+    name: str
+    page: int = 0
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
+class StampSpec:
+    """A visible stamp: page (from 0, negative from the end), box in PDF points, text template."""
+
+    page: int = 0
+    box: Box = (50, 50, 300, 110)
+    text: str = DEFAULT_STAMP_TEXT
+
+
+@dataclass(frozen=True)
+class SignOptions:
+    """How to sign: level, field, certification, stamp, TSA and validation material."""
+
+    level: Level = "B-B"
+    field_name: str = "Signature1"
+    reason: str | None = None
+    location: str | None = None
+    contact_info: str | None = None
+    certify: bool = False
+    new_fields: tuple[FieldSpec, ...] = ()
+    stamp: StampSpec | None = None
+    require_existing_field: bool = False
+    timestamper: TimeStamper | str | None = None
+    validation: ValidationMaterial | None = None
+
+
+_LEVEL_NEEDS_TIMESTAMP = {"B-T", "B-LT", "B-LTA"}
+_LEVEL_NEEDS_VALIDATION = {"B-LT", "B-LTA"}
+
+_http_timestampers: dict[str, HTTPTimeStamper] = {}
+_http_lock = threading.Lock()
+
+
+def _resolve_timestamper(timestamper: TimeStamper | str | None) -> TimeStamper | None:
+    if timestamper is None or isinstance(timestamper, TimeStamper):
+        return timestamper
+    # One client per URL keeps pyHanko's size-estimate response cached.
+    with _http_lock:
+        client = _http_timestampers.get(timestamper)
+        if client is None:
+            client = _http_timestampers[timestamper] = HTTPTimeStamper(timestamper)
+        return client
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+
+
+def _translate(exc: BaseException) -> SigningError:
+    causes = list(_causes(exc))
+    if any(isinstance(cause, RevokedError) for cause in causes):
+        return CertificateRevoked("The signer's certificate has been revoked.")
+    if any(isinstance(cause, TimestampRequestError | OSError) for cause in causes):
+        return TimestampUnavailable(f"The time-stamping authority failed: {exc}")
+    for cause in causes:
+        if isinstance(cause, PathBuildingError | PathValidationError):
+            return CertificateNotTrusted(f"A certificate does not validate: {cause}")
+    return SigningError(str(exc) or type(exc).__name__)
+
+
+def _refuse_revoked(certificate: asn1_x509.Certificate, material: ValidationMaterial) -> None:
+    """Check the given CRLs and OCSP responses, which the caller vouches for."""
+    parsed = x509.load_der_x509_certificate(certificate.dump())
+    for data in material.crls:
+        try:
+            crl = (
+                x509.load_pem_x509_crl(data)
+                if data.lstrip().startswith(b"-----")
+                else x509.load_der_x509_crl(data)
+            )
+        except ValueError as exc:
+            raise SigningError(f"Unreadable CRL: {exc}") from exc
+        if crl.issuer != parsed.issuer:
+            continue
+        if crl.get_revoked_certificate_by_serial_number(parsed.serial_number) is not None:
+            raise CertificateRevoked(
+                f"The certificate of {_common_name(certificate)} has been revoked."
+            )
+    for data in material.ocsp_responses:
+        response = ocsp.load_der_ocsp_response(data)
+        if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            continue
+        for single in response.responses:
+            if (
+                single.serial_number == parsed.serial_number
+                and single.certificate_status == ocsp.OCSPCertStatus.REVOKED
+            ):
+                raise CertificateRevoked(
+                    f"The certificate of {_common_name(certificate)} has been revoked."
+                )
+
+
+def _common_name(certificate: asn1_x509.Certificate) -> str:
+    return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+
+
+def sign_pdf(
+    pdf: PdfInput,
+    source: SignerSource,
+    options: SignOptions,
+    *,
+    password: bytes | None = None,
+) -> bytes:
+    """Sign the PDF as an incremental update at the requested PAdES level and return the result."""
+    data = read_input(pdf)
+    writer = open_writer(data, password=password)
+    reader = writer.prev
+    existing = {name: value is not None for name, value, _ref in enumerate_sig_fields(reader)}
+    if existing.get(options.field_name):
+        raise FieldAlreadySigned(f"The field {options.field_name!r} is already signed.")
+    field_exists = options.field_name in existing
+    if options.require_existing_field and not field_exists:
+        raise FieldNotFound(f"The document has no signature field {options.field_name!r}.")
+    for spec in options.new_fields:
+        if spec.name in existing or spec.name == options.field_name:
+            raise SigningError(f"The signature field {spec.name!r} already exists.")
+
+    level = options.level
+    timestamper = _resolve_timestamper(options.timestamper)
+    if level in _LEVEL_NEEDS_TIMESTAMP and timestamper is None:
+        raise SigningError(f"{level} needs a time-stamping authority.")
+    if level in _LEVEL_NEEDS_VALIDATION and options.validation is None:
+        raise SigningError(f"{level} needs trust roots and revocation data.")
+
+    signer = source.pyhanko_signer()
+    if options.validation is not None:
+        _refuse_revoked(source.certificate, options.validation)
+    validation_context = (
+        build_validation_context(options.validation)
+        if level in _LEVEL_NEEDS_VALIDATION and options.validation is not None
+        else None
+    )
+
+    try:
+        for spec in options.new_fields:
+            append_signature_field(
+                writer, SigFieldSpec(sig_field_name=spec.name, on_page=spec.page, box=spec.box)
+            )
+        metadata = PdfSignatureMetadata(
+            field_name=options.field_name,
+            md_algorithm="sha256",
+            reason=options.reason,
+            location=options.location,
+            contact_info=options.contact_info,
+            certify=options.certify,
+            docmdp_permissions=MDPPerm.FILL_FORMS,
+            subfilter=SigSeedSubFilter.PADES,
+            embed_validation_info=validation_context is not None,
+            use_pades_lta=level == "B-LTA",
+            validation_context=validation_context,
+        )
+        stamp = options.stamp
+        new_field = None
+        if not field_exists:
+            new_field = SigFieldSpec(
+                sig_field_name=options.field_name,
+                on_page=stamp.page if stamp else 0,
+                box=stamp.box if stamp else None,
+            )
+        pdf_signer = PdfSigner(
+            metadata,
+            signer,
+            timestamper=timestamper if level in _LEVEL_NEEDS_TIMESTAMP else None,
+            stamp_style=TextStampStyle(
+                stamp_text=stamp.text if stamp else DEFAULT_STAMP_TEXT, border_width=1
+            ),
+            new_field_spec=new_field,
+        )
+        output = pdf_signer.sign_pdf(
+            writer,
+            existing_fields_only=field_exists,
+            appearance_text_params={
+                "reason": options.reason or "",
+                "location": options.location or "",
+            },
+        )
+    except (
+        PyHankoSigningError,
+        PdfError,
+        PathValidationError,
+        PathBuildingError,
+        TimestampRequestError,
+        OSError,
+        ValueError,
+        KeyError,
+    ) as exc:
+        raise _translate(exc) from exc
+    return output.getvalue()
+
+
+def add_document_timestamp(
+    pdf: PdfInput,
+    timestamper: TimeStamper | str,
+    validation: ValidationMaterial,
+) -> bytes:
+    """Add revocation data for the last timestamp and a new document timestamp (B-LTA refresh)."""
+    data = read_input(pdf)
+    reader = open_reader(data)
+    resolved = _resolve_timestamper(timestamper)
+    assert resolved is not None
+    try:
+        output = PdfTimeStamper(resolved).update_archival_timestamp_chain(
+            reader, build_validation_context(validation), in_place=False
+        )
+    except (
+        PyHankoSigningError,
+        PdfError,
+        PathValidationError,
+        PathBuildingError,
+        TimestampRequestError,
+        OSError,
+        ValueError,
+        KeyError,
+    ) as exc:
+        raise _translate(exc) from exc
+    return output.getvalue()
+
+
+def last_timestamp_expiry(pdf: PdfInput) -> datetime | None:
+    """When the TSA certificate of the last document timestamp expires, or None without one."""
+    reader = open_reader(read_input(pdf))
+    try:
+        timestamps = reader.embedded_timestamp_signatures
+    except Exception as exc:  # noqa: BLE001 - malformed signature dictionaries
+        raise InvalidPdf(f"Unreadable document timestamp: {exc}") from exc
+    if not timestamps:
+        return None
+    certificate = timestamps[-1].signer_cert
+    expiry: datetime = certificate["tbs_certificate"]["validity"]["not_after"].native
+    return expiry

@@ -1,0 +1,498 @@
+"""Validation of every signature and document timestamp in a PDF, with pyHanko's verdict.
+
+A signature counts as valid only if pyHanko's bottom line holds (intact,
+cryptographically valid, trusted, timestamp trusted, DocMDP respected), its
+coverage is the entire revision (or file) and later modifications are at most
+form filling. Revocation is hard-fail: a revoked certificate is never valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    EmbeddedPdfSignature,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
+from pyhanko_certvalidator import ValidationContext
+
+from signing._pdfio import PdfInput, open_reader, read_input
+from signing._textpdf import Line, render_text_pdf
+from signing.errors import EmptyPdf, EncryptedPdf, InvalidPdf
+from signing.material import CertificateLike, ValidationMaterial, build_validation_context
+
+__all__ = [
+    "Coverage",
+    "ModificationLevelName",
+    "SignatureReport",
+    "TimestampReport",
+    "ValidationReport",
+    "render_report_pdf",
+    "validate_pdf",
+]
+
+Coverage = Literal["entire_file", "entire_revision", "contiguous_block_from_start", "unclear"]
+ModificationLevelName = Literal["none", "lta_updates", "form_filling", "annotations", "other"]
+ReachedLevel = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+
+_ACCEPTED_COVERAGE = {SignatureCoverageLevel.ENTIRE_FILE, SignatureCoverageLevel.ENTIRE_REVISION}
+_ACCEPTED_MODIFICATIONS = {
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+}
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """One signature: ``valid`` is the cryptographic check, ``bottom_line`` the verdict."""
+
+    field: str
+    signer: str | None
+    signer_certificate_sha256: str | None
+    signed_at: datetime | None
+    level: ReachedLevel | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    revoked: bool
+    timestamp: datetime | None
+    coverage: Coverage
+    modification_level: ModificationLevelName | None
+    certification: bool
+    bottom_line: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class TimestampReport:
+    """One document timestamp (the B-LTA chain)."""
+
+    field: str
+    authority: str | None
+    time: datetime | None
+    expires: datetime | None
+    intact: bool
+    valid: bool
+    trusted: bool
+    coverage: Coverage
+    modification_level: ModificationLevelName | None
+    bottom_line: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Verdict on a whole PDF: ``valid`` only if it has signatures and every one holds."""
+
+    valid: bool
+    signatures: tuple[SignatureReport, ...]
+    document_timestamps: tuple[TimestampReport, ...]
+    reason: str | None
+    document_sha256: str
+    validated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary (datetimes as ISO 8601 strings)."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _common_name(certificate: asn1_x509.Certificate | None) -> str | None:
+    if certificate is None:
+        return None
+    subject = certificate.subject
+    name = subject.native.get("common_name")
+    return str(name) if name else subject.human_friendly
+
+
+def _coverage(level: SignatureCoverageLevel | None) -> Coverage:
+    if level is None:
+        return "unclear"
+    return level.name.lower()  # type: ignore[return-value]
+
+
+def _modification(level: ModificationLevel | None) -> ModificationLevelName | None:
+    return None if level is None else level.name.lower()  # type: ignore[return-value]
+
+
+def _modification_problem(status: PdfSignatureStatus | DocumentTimestampStatus) -> str | None:
+    if status.coverage not in _ACCEPTED_COVERAGE:
+        return "the signature does not cover the whole revision it belongs to"
+    level = status.modification_level
+    if level is None:
+        return "the changes made after signing could not be analysed"
+    if level not in _ACCEPTED_MODIFICATIONS:
+        detail = f" ({status.diff_result})" if isinstance(status.diff_result, Exception) else ""
+        return f"the document was changed after signing beyond form filling{detail}"
+    return None
+
+
+def _trust_problem(status: Any, what: str) -> str:
+    if status.revoked:
+        details = status.revocation_details
+        return (
+            f"the {what} certificate was revoked on "
+            f"{details.revocation_date.isoformat()} ({details.revocation_reason.native})"
+        )
+    indication = status.trust_problem_indic
+    label = indication.name.replace("_", " ").lower() if indication is not None else "no path"
+    return f"the {what} certificate is not trusted ({label})"
+
+
+@dataclass(frozen=True)
+class _RevocationIndex:
+    """Which certificates the document's own revocation data (DSS) speaks for."""
+
+    crl_issuers: frozenset[bytes]
+    ocsp_serials: frozenset[int]
+
+    def covers(self, certificate: asn1_x509.Certificate) -> bool:
+        return (
+            certificate.issuer.dump() in self.crl_issuers
+            or certificate.serial_number in self.ocsp_serials
+        )
+
+
+def _read_dss(
+    reader: PdfFileReader,
+) -> tuple[
+    list[asn1_x509.Certificate], list[asn1_crl.CertificateList], list[asn1_ocsp.OCSPResponse]
+]:
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return [], [], []
+    crls = [
+        asn1_crl.CertificateList.load(item.get_object().read_data(DecodePurpose.CRL))
+        for item in dss.crls
+    ]
+    ocsps = [
+        asn1_ocsp.OCSPResponse.load(item.get_object().read_data(DecodePurpose.OCSP_RESPONSE))
+        for item in dss.ocsps
+    ]
+    return list(dss.load_certs()), crls, ocsps
+
+
+def _index(
+    crls: Iterable[asn1_crl.CertificateList], ocsps: Iterable[asn1_ocsp.OCSPResponse]
+) -> _RevocationIndex:
+    serials: set[int] = set()
+    for response in ocsps:
+        try:
+            basic = response.basic_ocsp_response
+            for single in basic["tbs_response_data"]["responses"]:
+                serials.add(single["cert_id"]["serial_number"].native)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return _RevocationIndex(
+        crl_issuers=frozenset(crl["tbs_cert_list"]["issuer"].dump() for crl in crls),
+        ocsp_serials=frozenset(serials),
+    )
+
+
+async def _signature_report(
+    embedded: EmbeddedPdfSignature,
+    context: ValidationContext,
+    revocation: _RevocationIndex,
+    timestamps_after: Sequence[tuple[int, bool]],
+) -> SignatureReport:
+    field = str(embedded.field_name)
+    certificate = embedded.signer_cert
+    base = {
+        "field": field,
+        "signer": _common_name(certificate),
+        "signer_certificate_sha256": certificate.sha256.hex() if certificate else None,
+        "certification": embedded.docmdp_level is not None and "/Reference" in embedded.sig_object,
+    }
+    try:
+        status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
+    except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
+        return SignatureReport(
+            **base,
+            signed_at=embedded.self_reported_timestamp,
+            level=None,
+            intact=False,
+            valid=False,
+            trusted=False,
+            revoked=False,
+            timestamp=None,
+            coverage="unclear",
+            modification_level=None,
+            bottom_line=False,
+            reason=f"The signature cannot be validated: {exc}",
+        )
+    timestamp_status = status.timestamp_validity
+    timestamp_ok = (
+        timestamp_status is not None
+        and timestamp_status.intact
+        and timestamp_status.valid
+        and timestamp_status.trusted
+    )
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("the signed bytes were altered (digest mismatch)")
+    elif not status.valid:
+        problems.append("the signature value is cryptographically invalid")
+    if status.intact and status.valid and not status.trusted:
+        problems.append(_trust_problem(status, "signer's"))
+    if timestamp_status is not None and not timestamp_ok:
+        problems.append(
+            _trust_problem(timestamp_status, "timestamp authority's")
+            if timestamp_status.intact and timestamp_status.valid
+            else "the signature timestamp is invalid"
+        )
+    if status.intact and status.docmdp_ok is False:
+        problems.append("the changes made after certification are not permitted (DocMDP)")
+    if not status.seed_value_ok:
+        problems.append("the signature field's seed value constraints are violated")
+    modification = _modification_problem(status) if status.intact else None
+    if modification:
+        problems.append(modification)
+    bottom_line = status.bottom_line and not problems
+
+    level: ReachedLevel | None = None
+    if bottom_line:
+        level = "B-B"
+        if timestamp_status is not None and timestamp_ok:
+            level = "B-T"
+            if revocation.covers(certificate):
+                level = "B-LT"
+                if any(
+                    revision > embedded.signed_revision and ok for revision, ok in timestamps_after
+                ):
+                    level = "B-LTA"
+    timestamp = timestamp_status.timestamp if timestamp_status is not None else None
+    return SignatureReport(
+        **base,
+        signed_at=timestamp or status.signer_reported_dt or embedded.self_reported_timestamp,
+        level=level,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        revoked=status.revoked,
+        timestamp=timestamp,
+        coverage=_coverage(status.coverage),
+        modification_level=_modification(status.modification_level),
+        bottom_line=bottom_line,
+        reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
+    )
+
+
+async def _timestamp_report(
+    embedded: EmbeddedPdfSignature, context: ValidationContext
+) -> TimestampReport:
+    certificate = embedded.signer_cert
+    base = {
+        "field": str(embedded.field_name),
+        "authority": _common_name(certificate),
+        "expires": certificate["tbs_certificate"]["validity"]["not_after"].native
+        if certificate
+        else None,
+    }
+    try:
+        status = await async_validate_pdf_timestamp(embedded, validation_context=context)
+    except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
+        return TimestampReport(
+            **base,
+            time=None,
+            intact=False,
+            valid=False,
+            trusted=False,
+            coverage="unclear",
+            modification_level=None,
+            bottom_line=False,
+            reason=f"The document timestamp cannot be validated: {exc}",
+        )
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("the timestamped bytes were altered (digest mismatch)")
+    elif not status.valid:
+        problems.append("the timestamp signature is cryptographically invalid")
+    elif not status.trusted:
+        problems.append(_trust_problem(status, "timestamp authority's"))
+    modification = _modification_problem(status) if status.intact else None
+    if modification:
+        problems.append(modification)
+    return TimestampReport(
+        **base,
+        time=status.timestamp,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        coverage=_coverage(status.coverage),
+        modification_level=_modification(status.modification_level),
+        bottom_line=not problems,
+        reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
+    )
+
+
+async def _validate_all(
+    reader: PdfFileReader, material: ValidationMaterial, now: datetime | None
+) -> tuple[list[SignatureReport], list[TimestampReport]]:
+    dss_certs, dss_crls, dss_ocsps = _read_dss(reader)
+    context = build_validation_context(
+        material, extra_certs=dss_certs, extra_crls=dss_crls, extra_ocsps=dss_ocsps, moment=now
+    )
+    try:
+        embedded = list(reader.embedded_signatures)
+    except Exception as exc:  # noqa: BLE001 - malformed signature dictionaries
+        raise InvalidPdf(f"The signatures of this PDF cannot be read: {exc}") from exc
+    timestamp_reports: list[TimestampReport] = []
+    timestamp_revisions: list[tuple[int, bool]] = []
+    for signature in embedded:
+        if signature.sig_object_type == "/DocTimeStamp":
+            report = await _timestamp_report(signature, context)
+            timestamp_reports.append(report)
+            timestamp_revisions.append((signature.signed_revision, report.bottom_line))
+    revocation = _index(dss_crls, dss_ocsps)
+    signature_reports = [
+        await _signature_report(signature, context, revocation, timestamp_revisions)
+        for signature in embedded
+        if signature.sig_object_type != "/DocTimeStamp"
+    ]
+    return signature_reports, timestamp_reports
+
+
+def validate_pdf(
+    pdf: PdfInput,
+    *,
+    trust_roots: Sequence[CertificateLike],
+    crls: Sequence[bytes] = (),
+    ocsp_responses: Sequence[bytes] = (),
+    intermediates: Sequence[CertificateLike] = (),
+    allow_fetching: bool = False,
+    now: datetime | None = None,
+    password: bytes | None = None,
+) -> ValidationReport:
+    """Validate every signature and document timestamp; offline unless ``allow_fetching``."""
+    data = read_input(pdf)
+    try:
+        reader = open_reader(data, password=password, strict=True)
+    except (EncryptedPdf, EmptyPdf):
+        raise
+    except InvalidPdf:
+        # Some producers write slightly malformed files that only lenient parsing reads.
+        reader = open_reader(data, password=password, strict=False)
+    material = ValidationMaterial(
+        trust_roots=tuple(trust_roots),
+        crls=tuple(crls),
+        ocsp_responses=tuple(ocsp_responses),
+        intermediates=tuple(intermediates),
+        allow_fetching=allow_fetching,
+    )
+    signatures, timestamps = asyncio.run(_validate_all(reader, material, now))
+    reason: str | None = None
+    if not signatures:
+        reason = "The document has no signatures."
+    else:
+        failures = [
+            f"{item.field}: {item.reason}"
+            for item in (*signatures, *timestamps)
+            if not item.bottom_line
+        ]
+        if failures:
+            reason = " ".join(failures)
+    return ValidationReport(
+        valid=reason is None,
+        signatures=tuple(signatures),
+        document_timestamps=tuple(timestamps),
+        reason=reason,
+        document_sha256=hashlib.sha256(data).hexdigest(),
+        validated_at=now or datetime.now(UTC),
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+
+
+def render_report_pdf(report: ValidationReport) -> bytes:
+    """A short PDF rendering of the report, for people and for the evidence package."""
+    verdict = "VALID" if report.valid else "NOT VALID"
+    lines: list[Line] = [
+        ("Signature validation report", "title"),
+        (f"Verdict: {verdict}", "heading"),
+        (f"Validated at: {_when(report.validated_at)}", "text"),
+        (f"Document SHA-256: {report.document_sha256}", "text"),
+    ]
+    if report.reason:
+        lines.append((f"Reason: {report.reason}", "text"))
+    for index, item in enumerate(report.signatures, start=1):
+        lines += [
+            ("", "text"),
+            (
+                f"Signature {index}: {item.signer or 'unknown signer'} "
+                f"({'valid' if item.bottom_line else 'NOT VALID'})",
+                "heading",
+            ),
+            (f"Field: {item.field}{' (certification)' if item.certification else ''}", "text"),
+            (f"Signed at: {_when(item.signed_at)}", "text"),
+            (f"Timestamp: {_when(item.timestamp)}", "text"),
+            (f"Level reached: {item.level or 'none'}", "text"),
+            (
+                f"Intact: {_yes(item.intact)}   Cryptographically valid: {_yes(item.valid)}   "
+                f"Trusted: {_yes(item.trusted)}   Revoked: {_yes(item.revoked)}",
+                "text",
+            ),
+            (
+                f"Coverage: {item.coverage}   Modifications: {item.modification_level or '-'}",
+                "text",
+            ),
+            (f"Certificate SHA-256: {item.signer_certificate_sha256 or '-'}", "text"),
+        ]
+        if item.reason:
+            lines.append((item.reason, "bold"))
+    for index, stamp in enumerate(report.document_timestamps, start=1):
+        lines += [
+            ("", "text"),
+            (
+                f"Document timestamp {index}: {stamp.authority or 'unknown authority'} "
+                f"({'valid' if stamp.bottom_line else 'NOT VALID'})",
+                "heading",
+            ),
+            (
+                f"Time: {_when(stamp.time)}   TSA certificate expires: {_when(stamp.expires)}",
+                "text",
+            ),
+            (
+                f"Coverage: {stamp.coverage}   Modifications: {stamp.modification_level or '-'}",
+                "text",
+            ),
+        ]
+        if stamp.reason:
+            lines.append((stamp.reason, "bold"))
+    return render_text_pdf(lines, title="Signature validation report")
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
