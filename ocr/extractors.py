@@ -1,0 +1,789 @@
+"""Extractors for Spanish identifiers, IBANs, dates, amounts and values next to labels.
+
+Each extractor takes plain text or a ``PageText`` and returns ``Match`` objects with
+the normalised value, the source text, its span in the text and, for pages, the
+indices of the words it came from (so a caller can draw their boxes). Identifiers
+are proposed only when their check character is right: OCR misreads (``]`` for
+``J``, ``O`` for ``0``, ``5`` for ``S``…) are corrected only when the corrected value
+then passes its check.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Generic, Literal, TypeVar
+
+from ocr.results import Box, PageText, Word, layout_text, union_box
+
+__all__ = [
+    "CIF_ENTITY_LETTERS",
+    "DNI_LETTERS",
+    "IdentifierKind",
+    "Match",
+    "Period",
+    "TextSource",
+    "cif_control",
+    "dni_letter",
+    "find_amounts",
+    "find_cifs",
+    "find_dates",
+    "find_dnis",
+    "find_ibans",
+    "find_identifiers",
+    "find_label_occurrences",
+    "find_labelled_values",
+    "find_nies",
+    "find_periods",
+    "format_amount",
+    "iban_check_digits",
+    "is_valid_cif",
+    "is_valid_dni",
+    "is_valid_iban",
+    "is_valid_identifier",
+    "is_valid_nie",
+    "normalise_label",
+    "parse_amount",
+    "payslip_balances",
+]
+
+T = TypeVar("T")
+TextSource = str | PageText
+IdentifierKind = Literal["dni", "nie", "cif", "iban"]
+
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+CIF_ENTITY_LETTERS = "ABCDEFGHJNPQRSUVW"
+#: Entity letters whose control character must be a letter, or a digit.
+_CIF_LETTER_CONTROL = "PQRSNW"
+_CIF_DIGIT_CONTROL = "ABEH"
+_CIF_CONTROL_LETTERS = "JABCDEFGHI"
+
+#: Lengths of IBANs per country (ISO 13616 registry).
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
+    "BH": 22, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22,
+    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28,
+    "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
+    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22,
+    "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28,
+    "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24,
+    "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26,
+    "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}  # fmt: skip
+#: Countries whose account part (BBAN) is digits only, so letter misreads can be fixed there.
+_NUMERIC_BBAN = frozenset(
+    "AD AT BA BE CZ DE DK EE ES FI FO GL HR HU IS LT LU ME MK NO PL PT RS SE SI SK TN XK".split()
+)
+
+#: What tesseract prints instead of a digit.
+_DIGIT_MISREADS = {
+    "O": "0", "o": "0", "Q": "0", "D": "0",
+    "I": "1", "l": "1", "|": "1", "!": "1", "]": "1", "[": "1", "i": "1",
+    "Z": "2", "z": "2", "S": "5", "s": "5", "$": "5",
+    "B": "8", "G": "6", "b": "6", "T": "7", "g": "9", "q": "9",
+}  # fmt: skip
+#: What tesseract prints instead of a letter; digits here are accepted only next to a label.
+_LETTER_MISREADS = {
+    "]": ("J",), "|": ("J",), ")": ("J",), "!": ("J",), "l": ("L", "J"), "$": ("S",),
+    "1": ("J",), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
+    "7": ("T",), "4": ("A",),
+}  # fmt: skip
+_NIE_PREFIX_MISREADS = {"×": "X", "2": "Z"}
+_DIGITS = "0123456789"
+_SEPARATOR = r"[ .\-]?"
+_TAX_LABEL = re.compile(r"(?:c\.?\s?i\.?\s?f|n\.?\s?i\.?\s?[fe]|d\.?\s?n\.?\s?i)\b\.?", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Match(Generic[T]):
+    """One value found in a text, with where it came from."""
+
+    kind: str
+    value: T
+    source_text: str
+    #: ``(start, end)`` in the text searched (for a page, ``layout_text(page.words)``).
+    span: tuple[int, int]
+    #: Indices into ``PageText.words`` of the words the value was read from.
+    word_indices: tuple[int, ...] = ()
+    #: Number of characters changed to fix OCR misreads.
+    corrections: int = 0
+    #: Union of the words' boxes, when the text was a page.
+    box: Box | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Period:
+    """A calendar month, such as a payslip's settlement period."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError("month must be 1..12")
+
+    @property
+    def start(self) -> date:
+        """First day of the month."""
+        return date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> date:
+        """Last day of the month."""
+        following = date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return date.fromordinal(following.toordinal() - 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+# ---------------------------------------------------------------- check characters
+
+
+def dni_letter(number: int | str) -> str:
+    """Return the check letter of a DNI number (or of a NIE with its prefix as a digit)."""
+    return DNI_LETTERS[int(number) % 23]
+
+
+def is_valid_dni(value: str) -> bool:
+    """Tell whether ``value`` is 8 digits followed by their check letter."""
+    return bool(re.fullmatch(r"\d{8}[A-Z]", value)) and dni_letter(value[:8]) == value[8]
+
+
+def is_valid_nie(value: str) -> bool:
+    """Tell whether ``value`` is X/Y/Z, 7 digits and the right check letter."""
+    if not re.fullmatch(r"[XYZ]\d{7}[A-Z]", value):
+        return False
+    return dni_letter(str("XYZ".index(value[0])) + value[1:8]) == value[8]
+
+
+def cif_control(letter: str, digits: str) -> tuple[str, str]:
+    """Return the control ``(digit, letter)`` of a CIF's 7 digits (the letter does not matter)."""
+    if not re.fullmatch(r"\d{7}", digits):
+        raise ValueError("a CIF has 7 digits between its letters")
+    even = sum(int(d) for d in digits[1::2])
+    odd = sum(sum(divmod(int(d) * 2, 10)) for d in digits[0::2])
+    control = (10 - (even + odd) % 10) % 10
+    return str(control), _CIF_CONTROL_LETTERS[control]
+
+
+def is_valid_cif(value: str) -> bool:
+    """Tell whether ``value`` is a CIF whose control character fits its entity letter."""
+    if not re.fullmatch(r"[A-Z]\d{7}[0-9A-J]", value) or value[0] not in CIF_ENTITY_LETTERS:
+        return False
+    digit, letter = cif_control(value[0], value[1:8])
+    control = value[8]
+    # Entities without Spanish residence (province code 00) always take a letter.
+    if value[0] in _CIF_LETTER_CONTROL or value[1:3] == "00":
+        return control == letter
+    if value[0] in _CIF_DIGIT_CONTROL:
+        return control == digit
+    return control in (digit, letter)
+
+
+def iban_check_digits(country: str, bban: str) -> str:
+    """Return the two IBAN check digits for ``country`` and account part ``bban``."""
+    return f"{98 - _iban_remainder(bban + country.upper() + '00'):02d}"
+
+
+def _iban_remainder(rearranged: str) -> int:
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97
+
+
+def is_valid_iban(value: str) -> bool:
+    """Tell whether ``value`` (no spaces) has its country's length and passes mod-97."""
+    value = value.upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]+", value):
+        return False
+    if IBAN_LENGTHS.get(value[:2]) != len(value):
+        return False
+    return _iban_remainder(value[4:] + value[:4]) == 1
+
+
+def is_valid_identifier(kind: IdentifierKind, value: str) -> bool:
+    """Check ``value`` as an identifier of ``kind``."""
+    checks = {"dni": is_valid_dni, "nie": is_valid_nie, "cif": is_valid_cif, "iban": is_valid_iban}
+    return checks[kind](value)
+
+
+# ---------------------------------------------------------------- text and pages
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    text: str
+    words: tuple[Word, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def locate(self, start: int, end: int) -> tuple[tuple[int, ...], Box | None]:
+        indices = tuple(i for i, (a, b) in enumerate(self.spans) if a < end and b > start)
+        if not indices:
+            return (), None
+        return indices, union_box(self.words[i].box for i in indices)
+
+
+def _prepare(source: TextSource) -> _Text:
+    if isinstance(source, str):
+        return _Text(source)
+    text, spans = layout_text(source.words)
+    return _Text(text, source.words, spans)
+
+
+def _match(
+    prepared: _Text, kind: str, value: T, start: int, end: int, corrections: int = 0
+) -> Match[T]:
+    indices, box = prepared.locate(start, end)
+    return Match(kind, value, prepared.text[start:end], (start, end), indices, corrections, box)
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip accents while keeping one character per character."""
+    out = []
+    for char in text:
+        base = unicodedata.normalize("NFD", char)[0].lower()
+        out.append(base[0] if base else char)
+    return "".join(out)
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"
+
+
+def _line_before(text: str, start: int, width: int = 24) -> str:
+    line_start = text.rfind("\n", 0, start) + 1
+    return text[max(line_start, start - width) : start]
+
+
+def _resolve_overlaps(matches: list[Match[str]]) -> list[Match[str]]:
+    """Keep the fewest-corrections, longest match where matches overlap."""
+    kept: list[Match[str]] = []
+    for match in sorted(matches, key=lambda m: (m.corrections, -(m.span[1] - m.span[0]))):
+        if all(match.span[1] <= k.span[0] or match.span[0] >= k.span[1] for k in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.span)
+
+
+# ---------------------------------------------------------------- DNI, NIE, CIF
+
+_DIGIT_SLOT = _char_class(_DIGITS + "".join(_DIGIT_MISREADS))
+_LETTER_SLOT = _char_class(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + "".join(_LETTER_MISREADS)
+)
+_NIE_SLOT = _char_class("XYZxyz" + "".join(_NIE_PREFIX_MISREADS))
+_CIF_FIRST_SLOT = _char_class(CIF_ENTITY_LETTERS + CIF_ENTITY_LETTERS.lower() + "84605")
+_CIF_CONTROL_SLOT = _char_class(
+    _DIGITS + "ABCDEFGHIJabcdefghij" + "".join(_DIGIT_MISREADS) + "".join(_LETTER_MISREADS)
+)
+_BOUNDARY_BEFORE = r"(?<![0-9A-Za-z])"
+_BOUNDARY_AFTER = r"(?![0-9A-Za-z])"
+
+
+def _slots(*slots: str) -> re.Pattern[str]:
+    body = _SEPARATOR.join(slots)
+    return re.compile(rf"(?=({_BOUNDARY_BEFORE}{body}{_BOUNDARY_AFTER}))")
+
+
+_DNI_PATTERN = _slots(*[_DIGIT_SLOT] * 8, _LETTER_SLOT)
+_NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
+_CIF_PATTERN = _slots(_CIF_FIRST_SLOT, *[_DIGIT_SLOT] * 7, _CIF_CONTROL_SLOT)
+
+
+def _digit(char: str) -> tuple[str, int]:
+    if char in _DIGITS:
+        return char, 0
+    return _DIGIT_MISREADS[char], 1
+
+
+def _letter_options(char: str, labelled: bool) -> list[tuple[str, int]]:
+    """Possible letters for a check-letter slot, with the corrections each one costs."""
+    options: list[tuple[str, int]] = []
+    if char.isalpha() and char.isascii():
+        options.append((char.upper(), 0 if char.isupper() else 1))
+    for letter in _LETTER_MISREADS.get(char, ()):
+        if char.isdigit() and not labelled:
+            # A digit read where a check letter belongs is too often just a longer number.
+            continue
+        options.append((letter, 1))
+    return options
+
+
+def _compact(raw: str) -> str:
+    return re.sub(r"[ .\-]", "", raw)
+
+
+def _scan(
+    prepared: _Text,
+    pattern: re.Pattern[str],
+    kind: str,
+    build: Callable[[str, bool], tuple[str, int] | None],
+    max_corrections: int,
+) -> list[Match[str]]:
+    found: list[Match[str]] = []
+    for hit in pattern.finditer(prepared.text):
+        start = hit.start(1)
+        raw = hit.group(1)
+        labelled = bool(_TAX_LABEL.search(_line_before(prepared.text, start)))
+        built = build(_compact(raw), labelled)
+        if built is None:
+            continue
+        value, corrections = built
+        if corrections > max_corrections:
+            continue
+        found.append(_match(prepared, kind, value, start, start + len(raw), corrections))
+    return found
+
+
+def _unique_valid(
+    options: Iterable[tuple[str, int]], check: Callable[[str], bool]
+) -> tuple[str, int] | None:
+    """Return the single valid option (fewest corrections) or None when none or several pass."""
+    valid = {}
+    for value, cost in options:
+        if check(value) and (value not in valid or cost < valid[value]):
+            valid[value] = cost
+    if len(valid) != 1:
+        return None
+    return next(iter(valid.items()))
+
+
+def _build_dni(compact: str, labelled: bool) -> tuple[str, int] | None:
+    digits = [_digit(c) for c in compact[:8]]
+    number = "".join(d for d, _ in digits)
+    cost = sum(c for _, c in digits)
+    return _unique_valid(
+        (
+            (number + letter, cost + extra)
+            for letter, extra in _letter_options(compact[8], labelled)
+        ),
+        is_valid_dni,
+    )
+
+
+def _build_nie(compact: str, labelled: bool) -> tuple[str, int] | None:
+    first = compact[0]
+    if first.upper() in "XYZ":
+        prefix, cost = first.upper(), int(first.islower())
+    elif first in _NIE_PREFIX_MISREADS and (first != "2" or labelled):
+        prefix, cost = _NIE_PREFIX_MISREADS[first], 1
+    else:
+        return None
+    digits = [_digit(c) for c in compact[1:8]]
+    body = prefix + "".join(d for d, _ in digits)
+    cost += sum(c for _, c in digits)
+    return _unique_valid(
+        ((body + letter, cost + extra) for letter, extra in _letter_options(compact[8], labelled)),
+        is_valid_nie,
+    )
+
+
+_CIF_FIRST_MISREADS = {"8": "B", "4": "A", "6": "G", "0": "D", "5": "S"}
+
+
+def _build_cif(compact: str, labelled: bool) -> tuple[str, int] | None:
+    first = compact[0]
+    if first.upper() in CIF_ENTITY_LETTERS:
+        letter, cost = first.upper(), int(first.islower())
+    elif first in _CIF_FIRST_MISREADS and labelled:
+        letter, cost = _CIF_FIRST_MISREADS[first], 1
+    else:
+        return None
+    digits = [_digit(c) for c in compact[1:8]]
+    body = letter + "".join(d for d, _ in digits)
+    cost += sum(c for _, c in digits)
+    control = compact[8]
+    options: list[tuple[str, int]] = []
+    if control in _DIGITS:
+        options.append((control, 0))
+    elif control in _DIGIT_MISREADS:
+        options.append((_DIGIT_MISREADS[control], 1))
+    if control.upper() in _CIF_CONTROL_LETTERS:
+        options.append((control.upper(), int(control.islower())))
+    options += [(c, 1) for c in _LETTER_MISREADS.get(control, ()) if c in _CIF_CONTROL_LETTERS]
+    return _unique_valid(((body + c, cost + extra) for c, extra in options), is_valid_cif)
+
+
+def find_dnis(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
+    """Find DNI/NIF numbers (8 digits + check letter) whose letter is right."""
+    prepared = _prepare(source)
+    return _resolve_overlaps(_scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections))
+
+
+def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
+    """Find NIE numbers (X/Y/Z + 7 digits + check letter) whose letter is right."""
+    prepared = _prepare(source)
+    return _resolve_overlaps(_scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections))
+
+
+def find_cifs(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
+    """Find CIFs (entity letter + 7 digits + control) whose control character is right."""
+    prepared = _prepare(source)
+    return _resolve_overlaps(_scan(prepared, _CIF_PATTERN, "cif", _build_cif, max_corrections))
+
+
+# ---------------------------------------------------------------- IBAN
+
+_IBAN_START = re.compile(rf"{_BOUNDARY_BEFORE}([A-Za-z][A-Za-z5$])(?=[ \-.]?{_DIGIT_SLOT})")
+_IBAN_CHAR = re.compile(r"[0-9A-Za-z|!\]\[$]")
+
+
+def _read_iban_at(text: str, start: int) -> tuple[str, int, int] | None:
+    """Read an IBAN starting at ``start``: (value, corrections, end) or None."""
+    country = text[start : start + 2].upper().replace("5", "S").replace("$", "S")
+    corrections = int(country != text[start : start + 2])
+    length = IBAN_LENGTHS.get(country)
+    if length is None:
+        return None
+    chars: list[str] = []
+    position = start + 2
+    gap = 0
+    while len(chars) < length - 2 and position < len(text):
+        char = text[position]
+        if char in " .-":
+            gap += 1
+            if gap > 2:
+                return None
+            position += 1
+            continue
+        if not _IBAN_CHAR.fullmatch(char):
+            return None
+        gap = 0
+        numeric = len(chars) < 2 or country in _NUMERIC_BBAN
+        if numeric:
+            if char not in _DIGITS:
+                if char not in _DIGIT_MISREADS:
+                    return None
+                char = _DIGIT_MISREADS[char]
+                corrections += 1
+        else:
+            char = char.upper()
+        chars.append(char)
+        position += 1
+    if len(chars) != length - 2:
+        return None
+    if position < len(text) and text[position].isalnum():
+        return None
+    return country + "".join(chars), corrections, position
+
+
+def find_ibans(source: TextSource, *, max_corrections: int = 3) -> list[Match[str]]:
+    """Find IBANs (printed grouped or not) that pass mod-97."""
+    prepared = _prepare(source)
+    found: list[Match[str]] = []
+    for hit in _IBAN_START.finditer(prepared.text):
+        read = _read_iban_at(prepared.text, hit.start(1))
+        if read is None:
+            continue
+        value, corrections, end = read
+        if corrections <= max_corrections and is_valid_iban(value):
+            found.append(_match(prepared, "iban", value, hit.start(1), end, corrections))
+    return _resolve_overlaps(found)
+
+
+def find_identifiers(source: TextSource) -> list[Match[str]]:
+    """Find every DNI, NIE, CIF and IBAN, one match per place in the text."""
+    prepared = _prepare(source)
+    matches = (
+        _scan(prepared, _DNI_PATTERN, "dni", _build_dni, 2)
+        + _scan(prepared, _NIE_PATTERN, "nie", _build_nie, 2)
+        + _scan(prepared, _CIF_PATTERN, "cif", _build_cif, 2)
+    )
+    return _resolve_overlaps(matches) + find_ibans(source)
+
+
+# ---------------------------------------------------------------- dates and periods
+
+_MONTHS = {
+    "enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
+    "mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
+    "septiembre": 9, "setiembre": 9, "sept": 9, "sep": 9, "set": 9, "octubre": 10, "oct": 10,
+    "noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12,
+}  # fmt: skip
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NUMERIC_DATE = re.compile(
+    r"(?<![\d/.\-])(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?!\d|[/.\-]\d)"
+    r"|(?<![\d/.\-])(\d{2}) (\d{2}) (\d{4})(?!\d)"
+)
+_TEXT_DATE = re.compile(
+    rf"(?<![\w])(\d{{1,2}})(?:\s*(?:de\s+)|[\s\-/.]+)({_MONTH_NAMES})\.?"
+    rf"(?:\s*(?:de|del)\s+|[\s\-/.,]+)(\d{{4}})(?!\d)"
+)
+_TEXT_PERIOD = re.compile(
+    rf"(?<![\w])({_MONTH_NAMES})\.?(?:\s*(?:de|del)\s+|[\s\-/.]+)(\d{{4}})(?!\d)"
+)
+_NUMERIC_PERIOD = re.compile(r"(?<![\d/.\-])(\d{1,2})[/\-](\d{4})(?![\d/\-])")
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) == 2:
+        year += 2000 if year < 70 else 1900
+    return year
+
+
+def find_dates(source: TextSource) -> list[Match[date]]:
+    """Find dates like ``31/05/2024``, ``31-05-24``, ``31.05.2024`` and ``31 de mayo de 2024``."""
+    prepared = _prepare(source)
+    folded = _fold(prepared.text)
+    found: list[Match[date]] = []
+    for hit in _NUMERIC_DATE.finditer(folded):
+        if hit.group(1):
+            day, month, year = hit.group(1), hit.group(3), hit.group(4)
+        else:
+            day, month, year = hit.group(5), hit.group(6), hit.group(7)
+        try:
+            value = date(_year(year), int(month), int(day))
+        except ValueError:
+            continue
+        found.append(_match(prepared, "date", value, hit.start(), hit.end()))
+    for hit in _TEXT_DATE.finditer(folded):
+        try:
+            value = date(int(hit.group(3)), _MONTHS[hit.group(2)], int(hit.group(1)))
+        except ValueError:
+            continue
+        found.append(_match(prepared, "date", value, hit.start(), hit.end()))
+    return sorted(found, key=lambda m: m.span)
+
+
+def find_periods(source: TextSource) -> list[Match[Period]]:
+    """Find months like ``mayo 2024``, ``mayo de 2024``, ``05/2024`` or a whole-month date range."""
+    prepared = _prepare(source)
+    folded = _fold(prepared.text)
+    found: list[Match[Period]] = []
+    day_spans = [m.span for m in find_dates(prepared.text)]
+    for hit in _TEXT_PERIOD.finditer(folded):
+        if any(a <= hit.start() < b for a, b in day_spans):
+            continue
+        value = Period(int(hit.group(2)), _MONTHS[hit.group(1)])
+        found.append(_match(prepared, "period", value, hit.start(), hit.end()))
+    for hit in _NUMERIC_PERIOD.finditer(folded):
+        if 1 <= int(hit.group(1)) <= 12:
+            value = Period(int(hit.group(2)), int(hit.group(1)))
+            found.append(_match(prepared, "period", value, hit.start(), hit.end()))
+    dates = find_dates(prepared.text)
+    for first, second in zip(dates, dates[1:], strict=False):
+        between = prepared.text[first.span[1] : second.span[0]]
+        if "\n" in between or len(between) > 12:
+            continue
+        period = Period(first.value.year, first.value.month)
+        if first.value == period.start and second.value == period.end:
+            found.append(_match(prepared, "period", period, first.span[0], second.span[1]))
+    return sorted(found, key=lambda m: m.span)
+
+
+# ---------------------------------------------------------------- amounts
+
+_AMOUNT = re.compile(
+    r"(?<![\w.,\-])(?P<neg>-\s?)?(?:(?P<before>€|EUR)\s?)?"
+    r"(?P<number>\d{1,3}(?:\.\d{3})+(?:[.,]\d{2})?|\d+,\d{2}|\d+)"
+    r"(?:\s?(?P<after>€|EUR|euros?\b))?"
+    r"(?![\w]|[.,]\d|\s?%)"
+)
+_LENIENT_AMOUNT = re.compile(_AMOUNT.pattern.replace(r"|\d+,\d{2}|", r"|\d+,\d{2}|\d{1,3}\.\d{2}|"))
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """Parse a Spanish-format amount (``1.234,56``, ``-12,00``, ``3.000 €``) or return None."""
+    matches = find_amounts(text)
+    return matches[0].value if len(matches) == 1 else None
+
+
+def find_amounts(
+    source: TextSource, *, require_decimals: bool = False, lenient: bool = False
+) -> list[Match[Decimal]]:
+    """Find amounts in Spanish format: ``1.234,56 €``, ``1234,56``, ``-12,00``, ``EUR 3.000,00``.
+
+    Numbers without decimals count only next to a currency sign, so that years,
+    quantities and reference numbers are not taken for money. With ``lenient``,
+    ``123.45`` (a decimal comma read as a point) is also taken, counted as one
+    correction.
+    """
+    prepared = _prepare(source)
+    found: list[Match[Decimal]] = []
+    pattern = _LENIENT_AMOUNT if lenient else _AMOUNT
+    for hit in pattern.finditer(prepared.text):
+        number = hit.group("number")
+        currency = bool(hit.group("before") or hit.group("after"))
+        corrections = 0
+        if "," in number:
+            digits = number.replace(".", "").replace(",", ".")
+        elif re.fullmatch(r"\d{1,3}(?:\.\d{3})+\.\d{2}|\d{1,3}\.\d{2}", number):
+            # "1.234.56" or "393.31": a decimal comma read as a point.
+            head, cents = number.rsplit(".", 1)
+            digits = head.replace(".", "") + "." + cents
+            corrections = 1
+        else:
+            if require_decimals or not currency:
+                continue
+            digits = number.replace(".", "")
+        try:
+            value = Decimal(digits)
+        except InvalidOperation:
+            continue
+        if hit.group("neg"):
+            value = -value
+        found.append(_match(prepared, "amount", value, hit.start(), hit.end(), corrections))
+    return found
+
+
+def format_amount(value: Decimal) -> str:
+    """Format an amount the Spanish way: ``1.234,56``."""
+    quantised = value.quantize(Decimal("0.01"))
+    sign = "-" if quantised < 0 else ""
+    whole, cents = f"{abs(quantised):.2f}".split(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return f"{sign}{'.'.join(groups)},{cents}"
+
+
+def payslip_balances(
+    gross: Decimal, deductions: Decimal, net: Decimal, *, tolerance: Decimal = Decimal("0.01")
+) -> bool:
+    """Tell whether total devengado − total deducciones = líquido a percibir, within tolerance."""
+    return abs(gross - deductions - net) <= tolerance
+
+
+# ---------------------------------------------------------------- labelled values
+
+
+def normalise_label(text: str) -> str:
+    """Fold a word for label comparison: lower case, no accents, no dots or colons."""
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
+    token = re.sub(r"[.:;,()\[\]]", "", folded)
+    # "Nº" is printed many ways and read by tesseract as "N2", "N°" or "No".
+    return "no" if token in _NUMBER_SIGNS else token
+
+
+_NUMBER_SIGNS = frozenset({"no", "n°", "n2", "nro", "num", "numero"})
+
+
+def _label_tokens(label: str) -> tuple[str, ...]:
+    return tuple(t for t in (normalise_label(w) for w in label.split()) if t)
+
+
+def find_label_occurrences(
+    page: PageText, labels: Sequence[str]
+) -> list[tuple[str, tuple[int, ...]]]:
+    """Find each label (a phrase) in the page's lines: ``(label, word indices)``, longest first."""
+    tokens = [normalise_label(w.text) for w in page.words]
+    lines: dict[str, list[int]] = {}
+    for index, word in enumerate(page.words):
+        lines.setdefault(word.line_key, []).append(index)
+    wanted = sorted(((label, _label_tokens(label)) for label in labels), key=lambda x: -len(x[1]))
+    taken: set[int] = set()
+    found: list[tuple[str, tuple[int, ...]]] = []
+    for label, phrase in wanted:
+        if not phrase:
+            continue
+        for indices in lines.values():
+            for offset in range(len(indices) - len(phrase) + 1):
+                window = indices[offset : offset + len(phrase)]
+                if any(i in taken for i in window):
+                    continue
+                if all(tokens[i] == t for i, t in zip(window, phrase, strict=True)):
+                    found.append((label, tuple(window)))
+                    taken.update(window)
+    return found
+
+
+def _height(box: Box) -> int:
+    return max(1, box[3] - box[1])
+
+
+def _same_line(anchor: Box, box: Box) -> bool:
+    centre = (box[1] + box[3]) / 2
+    slack = _height(anchor) * 0.35
+    return anchor[1] - slack <= centre <= anchor[3] + slack
+
+
+def find_labelled_values(
+    page: PageText, labels: Sequence[str], *, stop_labels: Sequence[str] = ()
+) -> list[Match[str]]:
+    """Find the value written after each label: on the same line to its right, or just below.
+
+    The value runs over neighbouring words until a wide gap, a word ending in a colon
+    or one of ``stop_labels`` (other labels that may share the line).
+    """
+    occurrences = find_label_occurrences(page, list(labels) + list(stop_labels))
+    label_set = {normalise_label(label) for label in labels}
+    blocked = {i for _, indices in occurrences for i in indices}
+    text, spans = layout_text(page.words)
+    results: list[Match[str]] = []
+    for label, indices in occurrences:
+        if normalise_label(label) not in label_set:
+            continue
+        anchor = union_box(page.words[i].box for i in indices)
+        value = _value_right(page, anchor, blocked) or _value_below(page, anchor, blocked)
+        if not value:
+            continue
+        start = min(spans[i][0] for i in value)
+        end = max(spans[i][1] for i in value)
+        words_text = " ".join(page.words[i].text for i in value)
+        box = union_box(page.words[i].box for i in value)
+        results.append(
+            Match("label_value", words_text, text[start:end], (start, end), value, 0, box)
+        )
+    return results
+
+
+def _run_of_words(
+    page: PageText, ordered: list[int], blocked: set[int], height: int
+) -> tuple[int, ...]:
+    """Take words left to right until a gap wider than about three letters or a label."""
+    run: list[int] = []
+    for index in ordered:
+        word = page.words[index]
+        if index in blocked:
+            break
+        if run and word.box[0] - page.words[run[-1]].box[2] > height * 1.6:
+            break
+        run.append(index)
+        if word.text.endswith(":"):
+            run.pop()
+            break
+    return tuple(run)
+
+
+def _value_right(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
+    height = _height(anchor)
+    ordered = sorted(
+        (
+            i
+            for i, w in enumerate(page.words)
+            if w.box[0] >= anchor[2] - height * 0.3 and _same_line(anchor, w.box)
+        ),
+        key=lambda i: page.words[i].box[0],
+    )
+    if not ordered or page.words[ordered[0]].box[0] - anchor[2] > height * 6:
+        return ()
+    return _run_of_words(page, ordered, blocked, height)
+
+
+def _value_below(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
+    height = _height(anchor)
+    below = [
+        i
+        for i, w in enumerate(page.words)
+        if w.box[1] >= anchor[1] + height * 0.6
+        and w.box[1] - anchor[3] <= height * 2.5
+        and w.box[2] >= anchor[0] - height
+        and w.box[0] <= anchor[2] + height
+    ]
+    if not below:
+        return ()
+    first = min(below, key=lambda i: (page.words[i].box[3], page.words[i].box[0]))
+    line_box = page.words[first].box
+    ordered = sorted(
+        (i for i, w in enumerate(page.words) if _same_line(line_box, w.box)),
+        key=lambda i: page.words[i].box[0],
+    )
+    start = min(ordered, key=lambda i: abs(page.words[i].box[0] - anchor[0]))
+    return _run_of_words(page, ordered[ordered.index(start) :], blocked, _height(line_box))
