@@ -63,7 +63,7 @@ def build_evidence_zip(
     )
     files[HASHES_NAME] = sums.encode()
 
-    # A fixed timestamp makes the package reproducible from the same inputs.
+    # Entries carry the validation time rather than the moment the ZIP was packed.
     stamp = report.validated_at.timetuple()[:6]
     output = BytesIO()
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:

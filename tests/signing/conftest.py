@@ -160,3 +160,8 @@ def find_softhsm_module() -> str | None:
         if matches:
             return matches[0]
     return None
+
+
+@pytest.fixture(scope="session")
+def softhsm_module() -> str | None:
+    return find_softhsm_module()
