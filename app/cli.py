@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -28,7 +27,9 @@ def upgrade_database(app: Flask) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(ROOT / "app" / "migrations"))
-    config.set_main_option("sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", app.config["SQLALCHEMY_DATABASE_URI"].replace("%", "%%")
+    )
     with app.app_context():
         config.attributes["connection_url"] = app.config["SQLALCHEMY_DATABASE_URI"]
         command.upgrade(config, "head")
@@ -72,7 +73,9 @@ def init() -> None:
 @click.option("--role", type=click.Choice(["admin", "staff", "client"]), required=True)
 @click.option("--client-id", default=None)
 @click.option("--password", default=None, help="Without it an invitation e-mail is queued.")
-def create_user(email: str, name: str, role: str, client_id: str | None, password: str | None) -> None:
+def create_user(
+    email: str, name: str, role: str, client_id: str | None, password: str | None
+) -> None:
     """Create a user and print its id."""
     from app.services import accounts
     from app.services.errors import ValidationFailed
@@ -105,7 +108,9 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
             return None
         email = os.environ.get("PORTAL_ADMIN_EMAIL", "admin@portal.local")
         password = os.environ.get("PORTAL_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        accounts.create_user(None, email=email, name="Administrador", role="admin", password=password)
+        accounts.create_user(
+            None, email=email, name="Administrador", role="admin", password=password
+        )
         db.session.commit()
         credentials = Path(app.config["DATA_DIR"]) / "first-admin.txt"
         fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -152,7 +157,14 @@ def run(host: str, port: int, threads: int) -> None:
     click.echo("  Pare con Ctrl+C.")
     click.echo("")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="portal", clear_untrusted_proxy_headers=True)
+        waitress.serve(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="portal",
+            clear_untrusted_proxy_headers=True,
+        )
     except KeyboardInterrupt:
         pass
     finally:
@@ -199,32 +211,58 @@ def demo() -> None:
         admin = db.session.execute(select(User).where(User.role == "admin")).scalars().first()
         if admin is None:
             admin = accounts.create_user(
-                None, email="admin@demo.local", name="Administración", role="admin", password="demo-admin-2026"
+                None,
+                email="admin@demo.local",
+                name="Administración",
+                role="admin",
+                password="demo-admin-2026",  # noqa: S106 - demo data
             )
         staff = accounts.create_user(
-            None, email="laura@despacho.demo", name="Laura Gómez", role="staff", password="demo-staff-2026"
+            None,
+            email="laura@despacho.demo",
+            name="Laura Gómez",
+            role="staff",
+            password="demo-staff-2026",  # noqa: S106 - demo data
         )
-        petrolera = clients.create_client(admin, name="Petrolera del Norte S.A.", tax_id="A28000008")
+        petrolera = clients.create_client(
+            admin, name="Petrolera del Norte S.A.", tax_id="A28000008"
+        )
         ferreteria = clients.create_client(admin, name="Ferretería Ruiz S.L.", tax_id="B12345674")
         ana = accounts.create_user(
-            None, email="ana@petrolera.demo", name="Ana Pérez", role="client", client_id=petrolera.id,
-            password="demo-client-2026",
+            None,
+            email="ana@petrolera.demo",
+            name="Ana Pérez",
+            role="client",
+            client_id=petrolera.id,
+            password="demo-client-2026",  # noqa: S106 - demo data
         )
         litigio = clients.create_space(admin, petrolera.id, name="Litigio 2026/114", kind="case")
-        ejercicio = clients.create_space(admin, ferreteria.id, name="Ejercicio 2025", kind="fiscal_year")
+        ejercicio = clients.create_space(
+            admin, ferreteria.id, name="Ejercicio 2025", kind="fiscal_year"
+        )
         clients.add_member(admin, litigio.id, user_id=staff.id, permission="manage")
         clients.add_member(admin, litigio.id, user_id=ana.id, permission="contribute")
         clients.add_member(admin, ejercicio.id, user_id=staff.id, permission="manage")
         documents.upload_document(
-            staff, litigio.id, io.BytesIO(_demo_pdf("Contrato de suministro")), filename="contrato.pdf",
+            staff,
+            litigio.id,
+            io.BytesIO(_demo_pdf("Contrato de suministro")),
+            filename="contrato.pdf",
             title="Contrato de suministro",
         )
         documents.upload_document(
-            staff, litigio.id, io.BytesIO(b"Estrategia procesal: no compartir."), filename="memo.txt",
-            title="Memorando interno", visibility="internal",
+            staff,
+            litigio.id,
+            io.BytesIO(b"Estrategia procesal: no compartir."),
+            filename="memo.txt",
+            title="Memorando interno",
+            visibility="internal",
         )
         documents.upload_document(
-            staff, ejercicio.id, io.BytesIO(_demo_pdf("Cuentas anuales 2025")), filename="cuentas-2025.pdf",
+            staff,
+            ejercicio.id,
+            io.BytesIO(_demo_pdf("Cuentas anuales 2025")),
+            filename="cuentas-2025.pdf",
             title="Cuentas anuales 2025",
         )
         db.session.commit()

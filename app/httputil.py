@@ -17,7 +17,11 @@ def content_disposition(filename: str) -> str:
 
 
 def send_version(
-    size: int, sha256: str, open_download: Callable[[int, int | None], Download], filename: str, content_type: str
+    size: int,
+    sha256: str,
+    open_download: Callable[[int, int | None], Download],
+    filename: str,
+    content_type: str,
 ) -> Response:
     """Answer 200, 206, 304 or 416 for a version's bytes; the access check happens in open_download."""
     etag = sha256
@@ -37,7 +41,9 @@ def send_version(
             start, stop = bounds
             length, status = stop - start, 206
     download = open_download(start, length)
-    response = Response(download.chunks(), status=status, mimetype=content_type, direct_passthrough=True)
+    response = Response(
+        download.chunks(), status=status, mimetype=content_type, direct_passthrough=True
+    )
     response.headers["Content-Length"] = str(length)
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Content-Disposition"] = content_disposition(filename)

@@ -23,6 +23,10 @@ def init_web(app: Flask) -> None:
     register_blueprints(app)
     app.register_blueprint(api_bp)
 
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
     @login_manager.user_loader
     def load_user(session_id: str):  # type: ignore[no-untyped-def]
         return accounts.load_session(session_id)
@@ -48,6 +52,13 @@ def init_web(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
         return render_template("error.html", error=error), error.status
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # type: ignore[no-untyped-def]
+        app.logger.warning("CSRF check failed on %s: %s", request.path, error.description)
+        return render_template("error.html", status=400), 400
 
     for status in (400, 403, 404, 405, 413, 429, 500):
 

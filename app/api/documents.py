@@ -70,7 +70,11 @@ def upload_version(document_id: str) -> tuple[Response, int]:
     load_document(caller(), document_id, Permission.contribute)
     upload = _file()
     version = documents.upload_version(
-        caller(), document_id, upload.stream, filename=upload.filename, note=request.form.get("note")
+        caller(),
+        document_id,
+        upload.stream,
+        filename=upload.filename,
+        note=request.form.get("note"),
     )
     db.session.commit()
     return jsonify(version_json(version)), 201
@@ -98,7 +102,9 @@ def version_content(document_id: str, number: int) -> Response:
         db.session.commit()
         return download
 
-    return send_version(version.size, version.sha256, open_download, version.filename, version.content_type)
+    return send_version(
+        version.size, version.sha256, open_download, version.filename, version.content_type
+    )
 
 
 @api_bp.post("/documents/<document_id>/versions/<int:number>/restore")

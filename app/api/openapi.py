@@ -66,39 +66,129 @@ DOCUMENT = {
 
 # (method, path, summary, request body, success status, success schema)
 ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | None]] = [
-    ("post", "/auth/token", "Issue a bearer token", {"email": "string", "password": "string", "otp": "string"}, "200", _obj),
+    (
+        "post",
+        "/auth/token",
+        "Issue a bearer token",
+        {"email": "string", "password": "string", "otp": "string"},
+        "200",
+        _obj,
+    ),
     ("delete", "/auth/token", "Revoke the bearer token", None, "204", None),
     ("get", "/me", "The caller", None, "200", {"$ref": "#/components/schemas/User"}),
     ("post", "/me/mfa/totp", "Start TOTP enrolment", None, "200", _obj),
     ("post", "/me/mfa/totp/confirm", "Confirm TOTP enrolment", {"otp": "string"}, "200", _obj),
-    ("post", "/clients", "Create a client", {"name": "string", "tax_id": "string", "kind": "string"}, "201", _obj),
+    (
+        "post",
+        "/clients",
+        "Create a client",
+        {"name": "string", "tax_id": "string", "kind": "string"},
+        "201",
+        _obj,
+    ),
     ("get", "/clients", "Clients the caller may see", None, "200", _list),
-    ("post", "/users", "Create a user (admin)", {"email": "string", "name": "string", "role": "string", "client_id": "string", "password": "string"}, "201", {"$ref": "#/components/schemas/User"}),
-    ("post", "/clients/{id}/spaces", "Create a space", {"name": "string", "kind": "string"}, "201", _obj),
+    (
+        "post",
+        "/users",
+        "Create a user (admin)",
+        {
+            "email": "string",
+            "name": "string",
+            "role": "string",
+            "client_id": "string",
+            "password": "string",
+        },
+        "201",
+        {"$ref": "#/components/schemas/User"},
+    ),
+    (
+        "post",
+        "/clients/{id}/spaces",
+        "Create a space",
+        {"name": "string", "kind": "string"},
+        "201",
+        _obj,
+    ),
     ("get", "/clients/{id}/spaces", "Spaces the caller may see", None, "200", _list),
     ("get", "/spaces/{id}", "A space", None, "200", _obj),
-    ("post", "/spaces/{id}/members", "Add or change a member", {"user_id": "string", "permission": "string"}, "201", _obj),
-    ("post", "/spaces/{id}/documents", "Upload a new document", _file, "201", {"$ref": "#/components/schemas/Document"}),
+    (
+        "post",
+        "/spaces/{id}/members",
+        "Add or change a member",
+        {"user_id": "string", "permission": "string"},
+        "201",
+        _obj,
+    ),
+    (
+        "post",
+        "/spaces/{id}/documents",
+        "Upload a new document",
+        _file,
+        "201",
+        {"$ref": "#/components/schemas/Document"},
+    ),
     ("get", "/spaces/{id}/documents", "Documents the caller may see", None, "200", _list),
-    ("get", "/documents/{id}", "A document", None, "200", {"$ref": "#/components/schemas/Document"}),
+    (
+        "get",
+        "/documents/{id}",
+        "A document",
+        None,
+        "200",
+        {"$ref": "#/components/schemas/Document"},
+    ),
     ("delete", "/documents/{id}", "Soft-delete a document (staff)", None, "204", None),
-    ("post", "/documents/{id}/versions", "Upload a new version", _file, "201", {"$ref": "#/components/schemas/Version"}),
+    (
+        "post",
+        "/documents/{id}/versions",
+        "Upload a new version",
+        _file,
+        "201",
+        {"$ref": "#/components/schemas/Version"},
+    ),
     ("get", "/documents/{id}/versions", "Versions, newest first", None, "200", _list),
-    ("get", "/documents/{id}/versions/{n}", "One version", None, "200", {"$ref": "#/components/schemas/Version"}),
-    ("get", "/documents/{id}/versions/{n}/content", "The bytes of a version (Range honoured, ETag = sha256)", None, "200", None),
-    ("post", "/documents/{id}/versions/{n}/restore", "Restore a version as a new version", None, "201", {"$ref": "#/components/schemas/Version"}),
+    (
+        "get",
+        "/documents/{id}/versions/{n}",
+        "One version",
+        None,
+        "200",
+        {"$ref": "#/components/schemas/Version"},
+    ),
+    (
+        "get",
+        "/documents/{id}/versions/{n}/content",
+        "The bytes of a version (Range honoured, ETag = sha256)",
+        None,
+        "200",
+        None,
+    ),
+    (
+        "post",
+        "/documents/{id}/versions/{n}/restore",
+        "Restore a version as a new version",
+        None,
+        "201",
+        {"$ref": "#/components/schemas/Version"},
+    ),
     ("get", "/audit", "Audit events (admin)", None, "200", _list),
     ("get", "/audit/verify", "Check the audit hash chain (admin)", None, "200", _obj),
     ("get", "/openapi.json", "This description", None, "200", _obj),
 ]
 
 
-def _operation(method: str, path: str, summary: str, request_body: Any, status: str, schema: Any) -> dict[str, Any]:
+def _operation(
+    method: str, path: str, summary: str, request_body: Any, status: str, schema: Any
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": {}}
     params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
     if params:
         operation["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "integer" if p == "n" else "string"}}
+            {
+                "name": p,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if p == "n" else "string"},
+            }
             for p in params
         ]
     if request_body is not None:
@@ -119,10 +209,17 @@ def _operation(method: str, path: str, summary: str, request_body: Any, status: 
     if schema is not None:
         success["content"] = {"application/json": {"schema": schema}}
     operation["responses"][status] = success
-    for code, text in (("401", "Not authenticated"), ("403", "Not allowed"), ("404", "Not found"), ("422", "Invalid fields")):
+    for code, text in (
+        ("401", "Not authenticated"),
+        ("403", "Not allowed"),
+        ("404", "Not found"),
+        ("422", "Invalid fields"),
+    ):
         operation["responses"][code] = {
             "description": text,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     if path == "/auth/token" or path == "/openapi.json":
         operation["security"] = []

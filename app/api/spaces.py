@@ -15,7 +15,10 @@ from app.services.access import get_space as load_space
 def create_space(client_id: str) -> tuple[Response, int]:
     data = body()
     space = clients.create_space(
-        caller(), client_id, name=str(data.get("name") or ""), kind=str(data.get("kind") or "general")
+        caller(),
+        client_id,
+        name=str(data.get("name") or ""),
+        kind=str(data.get("kind") or "general"),
     )
     db.session.commit()
     return jsonify(space_json(space)), 201

@@ -8,7 +8,13 @@ from flask_login import current_user
 from app.extensions import db
 from app.services.settings import get_setting
 
-OPEN_ENDPOINTS = {"static", "auth.logout", "account.mfa_setup", "account.index", "auth.set_language"}
+OPEN_ENDPOINTS = {
+    "static",
+    "auth.logout",
+    "account.mfa_setup",
+    "account.index",
+    "auth.set_language",
+}
 
 
 def register_blueprints(app: Flask) -> None:

@@ -45,7 +45,9 @@ def index() -> Response | str:
     if request.method == "POST" and "pw-password" in request.form and password_form.validate():
         try:
             accounts.change_password(
-                current_user, password_form.current_password.data or "", password_form.password.data or ""
+                current_user,
+                password_form.current_password.data or "",
+                password_form.password.data or "",
             )
         except ValidationFailed as exc:
             for field, message in exc.errors.items():

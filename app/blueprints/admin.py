@@ -44,7 +44,12 @@ def users() -> Response | tuple[str, int]:
     elif form.is_submitted():
         status = 422
     return (
-        render_template("admin/users.html", users=accounts.list_users(current_user), form=form, confirm=ConfirmForm()),
+        render_template(
+            "admin/users.html",
+            users=accounts.list_users(current_user),
+            form=form,
+            confirm=ConfirmForm(),
+        ),
         status,
     )
 

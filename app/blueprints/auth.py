@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -27,7 +36,12 @@ def _login_limit() -> str:
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("main.dashboard")
 
@@ -110,7 +124,9 @@ def forgot() -> Response | str:
         accounts.request_password_reset(form.email.data or "")
         db.session.commit()
         flash(
-            _("Si el e-mail corresponde a una cuenta, le hemos enviado un enlace para elegir una nueva contraseña."),
+            _(
+                "Si el e-mail corresponde a una cuenta, le hemos enviado un enlace para elegir una nueva contraseña."
+            ),
             "info",
         )
         return redirect(url_for("auth.login"))

@@ -24,12 +24,17 @@ def index() -> Response | str:
     form = ClientForm()
     if form.validate_on_submit():
         client = clients.create_client(
-            current_user, name=form.name.data or "", tax_id=form.tax_id.data, kind=form.kind.data or "company"
+            current_user,
+            name=form.name.data or "",
+            tax_id=form.tax_id.data,
+            kind=form.kind.data or "company",
         )
         db.session.commit()
         flash(_("Cliente creado."), "success")
         return redirect(url_for("clients.detail", client_id=client.id))
-    return render_template("clients/index.html", clients=clients.list_clients(current_user), form=form)
+    return render_template(
+        "clients/index.html", clients=clients.list_clients(current_user), form=form
+    )
 
 
 @bp.route("/<client_id>", methods=["GET", "POST"])
@@ -41,7 +46,10 @@ def detail(client_id: str) -> Response | str:
     user_form = ClientUserForm(prefix="user")
     if request.method == "POST" and "space-name" in request.form and space_form.validate():
         space = clients.create_space(
-            current_user, client.id, name=space_form.name.data or "", kind=space_form.kind.data or "general"
+            current_user,
+            client.id,
+            name=space_form.name.data or "",
+            kind=space_form.kind.data or "general",
         )
         db.session.commit()
         flash(_("Espacio creado."), "success")

@@ -51,7 +51,11 @@ def new_version(document_id: str):  # type: ignore[no-untyped-def]
         upload = form.file.data
         try:
             documents.upload_version(
-                current_user, document.id, upload.stream, filename=upload.filename, note=form.note.data
+                current_user,
+                document.id,
+                upload.stream,
+                filename=upload.filename,
+                note=form.note.data,
             )
         except ValidationFailed as exc:
             form.file.errors = [*form.file.errors, *exc.errors.values()]
@@ -76,7 +80,9 @@ def download(document_id: str, number: int) -> Response:
         db.session.commit()
         return result
 
-    return send_version(version.size, version.sha256, open_download, version.filename, version.content_type)
+    return send_version(
+        version.size, version.sha256, open_download, version.filename, version.content_type
+    )
 
 
 @bp.post("/<document_id>/versions/<int:number>/restore")
@@ -85,7 +91,10 @@ def restore(document_id: str, number: int) -> Response:
     if ConfirmForm().validate_on_submit():
         version = documents.restore_version(current_user, document_id, number)
         db.session.commit()
-        flash(_("Versión %(old)s restaurada como versión %(new)s.", old=number, new=version.number), "success")
+        flash(
+            _("Versión %(old)s restaurada como versión %(new)s.", old=number, new=version.number),
+            "success",
+        )
     return redirect(url_for("documents.detail", document_id=document_id))
 
 

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -23,7 +23,7 @@ class SecondFactorForm(FlaskForm):
 
 
 class ForgotForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired()])
 
 
 class NewPasswordForm(FlaskForm):
@@ -32,7 +32,10 @@ class NewPasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         _l("Repita la contraseña"),
-        validators=[DataRequired(), EqualTo("password", message=_l("Las contraseñas no coinciden."))],
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("Las contraseñas no coinciden.")),
+        ],
     )
 
 
@@ -67,7 +70,7 @@ class SpaceForm(FlaskForm):
 
 class UserForm(FlaskForm):
     name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired()])
     role = SelectField(
         _l("Rol"),
         choices=[("staff", _l("Personal del despacho")), ("admin", _l("Administrador"))],
@@ -77,7 +80,7 @@ class UserForm(FlaskForm):
 
 class ClientUserForm(FlaskForm):
     name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired()])
     locale = SelectField(_l("Idioma"), choices=[("es", "Español"), ("en", "English")])
 
 

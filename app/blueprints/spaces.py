@@ -104,7 +104,12 @@ def add_member(space_id: str) -> Response | tuple[str, int]:
     form = _member_form(space)
     if form.validate_on_submit():
         try:
-            clients.add_member(current_user, space.id, user_id=form.user_id.data or "", permission=form.permission.data or "")
+            clients.add_member(
+                current_user,
+                space.id,
+                user_id=form.user_id.data or "",
+                permission=form.permission.data or "",
+            )
         except ValidationFailed as exc:
             form.user_id.errors = [*form.user_id.errors, *exc.errors.values()]
         else:

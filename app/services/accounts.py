@@ -92,7 +92,9 @@ def _record_failure(email: str) -> None:
     now = _now()
     lock = timedelta(minutes=int(setting("LOGIN_LOCK_MINUTES")))
     for key in _throttle_keys(email):
-        limit = int(setting("LOGIN_IP_MAX_FAILURES" if key.startswith("ip:") else "LOGIN_MAX_FAILURES"))
+        limit = int(
+            setting("LOGIN_IP_MAX_FAILURES" if key.startswith("ip:") else "LOGIN_MAX_FAILURES")
+        )
         row = db.session.get(LoginThrottle, key)
         if row is None:
             row = LoginThrottle(key=key, failures=0, window_start=now)
@@ -120,7 +122,9 @@ def check_credentials(email: str, password: str) -> User:
     user = find_user_by_email(email)
     ok = False
     try:
-        ok = _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password or "")
+        ok = _hasher.verify(
+            user.password_hash if user and user.password_hash else _DUMMY_HASH, password or ""
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.password_hash or not user.active:
@@ -310,7 +314,9 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash or _DUMMY_HASH, current or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        raise ValidationFailed({"current_password": "La contraseña actual no es correcta."}) from None
+        raise ValidationFailed(
+            {"current_password": "La contraseña actual no es correcta."}
+        ) from None
     check_password_policy(new)
     _set_password(user, new)
     audit.record("password_changed", user, f"user:{user.id}")

@@ -26,7 +26,9 @@ from app.services.access import (
 from app.services.errors import NotFound, ValidationFailed
 
 
-def create_client(actor: User, *, name: str, tax_id: str | None = None, kind: str = "company") -> Client:
+def create_client(
+    actor: User, *, name: str, tax_id: str | None = None, kind: str = "company"
+) -> Client:
     require_staff(actor)
     errors = {}
     if not (name or "").strip():
@@ -61,7 +63,9 @@ def create_space(actor: User, client_id: str, *, name: str, kind: str = "general
     db.session.flush()
     if not actor.is_admin:
         # The staff member who opens a space manages it.
-        db.session.add(SpaceMember(space_id=space.id, user_id=actor.id, permission=Permission.manage))
+        db.session.add(
+            SpaceMember(space_id=space.id, user_id=actor.id, permission=Permission.manage)
+        )
     audit.record("space_created", actor, f"space:{space.id}", client_id=client.id, name=space.name)
     return space
 
@@ -119,7 +123,12 @@ def remove_member(actor: User, space_id: str, user_id: str) -> None:
         raise NotFound()
     db.session.delete(member)
     audit.record(
-        "permission_changed", actor, f"space:{space.id}", user_id=user_id, before=member.permission, after=None
+        "permission_changed",
+        actor,
+        f"space:{space.id}",
+        user_id=user_id,
+        before=member.permission,
+        after=None,
     )
 
 

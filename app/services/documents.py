@@ -55,7 +55,9 @@ def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
             f"El archivo supera el tamaño máximo permitido ({exc.limit} bytes)."
         ) from exc
     except StorageFull as exc:
-        raise StorageUnavailable("No queda espacio en el almacenamiento. No se ha guardado nada.") from exc
+        raise StorageUnavailable(
+            "No queda espacio en el almacenamiento. No se ha guardado nada."
+        ) from exc
     except StorageError as exc:
         raise StorageUnavailable("No se pudo guardar el archivo. No se ha guardado nada.") from exc
 
@@ -155,7 +157,12 @@ def upload_document(
 
 
 def upload_version(
-    actor: User, document_id: str, stream: BinaryIO, *, filename: str | None, note: str | None = None
+    actor: User,
+    document_id: str,
+    stream: BinaryIO,
+    *,
+    filename: str | None,
+    note: str | None = None,
 ) -> DocumentVersion:
     document = get_document(actor, document_id, Permission.contribute)
     name = clean_filename(filename)
@@ -172,7 +179,12 @@ def upload_version(
             source=VersionSource.upload,
         )
         audit.record(
-            "upload", actor, f"document:{document.id}", version=version.number, sha256=blob.sha256, size=blob.size
+            "upload",
+            actor,
+            f"document:{document.id}",
+            version=version.number,
+            sha256=blob.sha256,
+            size=blob.size,
         )
     except Exception:
         store().delete(blob.key)
@@ -195,7 +207,13 @@ def restore_version(actor: User, document_id: str, number: int) -> DocumentVersi
         source=VersionSource.restore,
         restored_from=old.number,
     )
-    audit.record("restore", actor, f"document:{document.id}", version=version.number, restored_from=old.number)
+    audit.record(
+        "restore",
+        actor,
+        f"document:{document.id}",
+        version=version.number,
+        restored_from=old.number,
+    )
     return version
 
 
@@ -275,21 +293,23 @@ def open_version(
 
 def delete_document(actor: User, document_id: str) -> None:
     """Soft delete by staff: hidden everywhere, blobs and rows kept."""
-    require_staff(actor)
     document = get_document(actor, document_id, Permission.contribute)
+    require_staff(actor)
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.id
     audit.record("delete", actor, f"document:{document.id}")
 
 
 def set_visibility(actor: User, document_id: str, visibility: str) -> Document:
-    require_staff(actor)
     document = get_document(actor, document_id, Permission.contribute)
+    require_staff(actor)
     if visibility not in {v.value for v in Visibility}:
         raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
     before = document.visibility
     document.visibility = visibility
-    audit.record("visibility_changed", actor, f"document:{document.id}", before=before, after=visibility)
+    audit.record(
+        "visibility_changed", actor, f"document:{document.id}", before=before, after=visibility
+    )
     return document
 
 

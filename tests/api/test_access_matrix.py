@@ -1,0 +1,479 @@
+"""Every route of the web UI and the API, with every role, against every kind of object.
+
+Anything a caller may not know exists answers 404; anonymous callers get 401 (API)
+or a redirect to the login page (web). A route added without a row here fails
+``test_every_route_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from conftest import CSRF_RE, World, api_token, build_world, web_login
+
+ROLES = ("admin", "staff", "outsider", "client_a", "client_b", "anonymous")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    rule: str  # the Flask rule this case exercises
+    url: Callable[[World], str]
+    expected: tuple[Any, ...]  # one answer per role in ROLES
+    body: Callable[[World], dict[str, Any]] | None = None
+    multipart: bool = False
+
+
+def _file(name: str = "nuevo.pdf") -> tuple[io.BytesIO, str]:
+    return (io.BytesIO(b"%PDF-1.4 nuevo"), name)
+
+
+# ---------------------------------------------------------------- API
+A = 401
+API_CASES = [
+    Case("me", "GET", "/api/v1/me", lambda w: "/api/v1/me", (200, 200, 200, 200, 200, A)),
+    Case(
+        "start totp",
+        "POST",
+        "/api/v1/me/mfa/totp",
+        lambda w: "/api/v1/me/mfa/totp",
+        (200, 200, 200, 200, 200, A),
+    ),
+    Case(
+        "confirm totp without enrolment",
+        "POST",
+        "/api/v1/me/mfa/totp/confirm",
+        lambda w: "/api/v1/me/mfa/totp/confirm",
+        (422, 422, 422, 422, 422, A),
+        body=lambda w: {"otp": "123456"},
+    ),
+    Case(
+        "revoke token",
+        "DELETE",
+        "/api/v1/auth/token",
+        lambda w: "/api/v1/auth/token",
+        (204, 204, 204, 204, 204, A),
+    ),
+    Case(
+        "openapi",
+        "GET",
+        "/api/v1/openapi.json",
+        lambda w: "/api/v1/openapi.json",
+        (200, 200, 200, 200, 200, 200),
+    ),
+    Case(
+        "list clients",
+        "GET",
+        "/api/v1/clients",
+        lambda w: "/api/v1/clients",
+        (200, 200, 200, 200, 200, A),
+    ),
+    Case(
+        "create client",
+        "POST",
+        "/api/v1/clients",
+        lambda w: "/api/v1/clients",
+        (201, 201, 201, 403, 403, A),
+        body=lambda w: {"name": "Nuevo S.L.", "kind": "company"},
+    ),
+    Case(
+        "create user",
+        "POST",
+        "/api/v1/users",
+        lambda w: "/api/v1/users",
+        (201, 403, 403, 403, 403, A),
+        body=lambda w: {
+            "email": "nuevo@example.com",
+            "name": "Nuevo",
+            "role": "staff",
+            "password": "una clave larga",
+        },
+    ),
+    Case(
+        "list spaces of client A",
+        "GET",
+        "/api/v1/clients/<client_id>/spaces",
+        lambda w: f"/api/v1/clients/{w.firm_a.id}/spaces",
+        (200, 200, 200, 200, 404, A),
+    ),
+    Case(
+        "create space for client A",
+        "POST",
+        "/api/v1/clients/<client_id>/spaces",
+        lambda w: f"/api/v1/clients/{w.firm_a.id}/spaces",
+        (201, 201, 201, 403, 404, A),
+        body=lambda w: {"name": "Otro", "kind": "case"},
+    ),
+    Case(
+        "space A",
+        "GET",
+        "/api/v1/spaces/<space_id>",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "add member to space A",
+        "POST",
+        "/api/v1/spaces/<space_id>/members",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/members",
+        (201, 201, 404, 403, 404, A),
+        body=lambda w: {"user_id": w.outsider.id, "permission": "view"},
+    ),
+    Case(
+        "upload to space A",
+        "POST",
+        "/api/v1/spaces/<space_id>/documents",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/documents",
+        (201, 201, 404, 201, 404, A),
+        body=lambda w: {"file": _file()},
+        multipart=True,
+    ),
+    Case(
+        "documents of space A",
+        "GET",
+        "/api/v1/spaces/<space_id>/documents",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/documents",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "unknown document",
+        "GET",
+        "/api/v1/documents/<document_id>",
+        lambda w: "/api/v1/documents/0123456789abcdef01234567",
+        (404, 404, 404, 404, 404, A),
+    ),
+]
+for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "internal", False)):
+    see = lambda ok, c=client_a_sees: (ok, ok, 404, ok if c else 404, 404, A)  # noqa: E731
+    API_CASES += [
+        Case(
+            f"{kind} document",
+            "GET",
+            "/api/v1/documents/<document_id>",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}",
+            see(200),
+        ),
+        Case(
+            f"delete {kind} document",
+            "DELETE",
+            "/api/v1/documents/<document_id>",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}",
+            (204, 204, 404, 403 if client_a_sees else 404, 404, A),
+        ),
+        Case(
+            f"{kind} versions",
+            "GET",
+            "/api/v1/documents/<document_id>/versions",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions",
+            see(200),
+        ),
+        Case(
+            f"new version of {kind}",
+            "POST",
+            "/api/v1/documents/<document_id>/versions",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions",
+            see(201),
+            body=lambda w: {"file": _file()},
+            multipart=True,
+        ),
+        Case(
+            f"{kind} version 1",
+            "GET",
+            "/api/v1/documents/<document_id>/versions/<int:number>",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions/1",
+            see(200),
+        ),
+        Case(
+            f"{kind} content",
+            "GET",
+            "/api/v1/documents/<document_id>/versions/<int:number>/content",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions/1/content",
+            see(200),
+        ),
+        Case(
+            f"restore {kind}",
+            "POST",
+            "/api/v1/documents/<document_id>/versions/<int:number>/restore",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions/1/restore",
+            see(201),
+        ),
+    ]
+API_CASES += [
+    Case(
+        "other client's document",
+        "GET",
+        "/api/v1/documents/<document_id>",
+        lambda w: f"/api/v1/documents/{w.other_doc.id}",
+        (200, 404, 404, 404, 200, A),
+    ),
+    Case("audit", "GET", "/api/v1/audit", lambda w: "/api/v1/audit", (200, 403, 403, 403, 403, A)),
+    Case(
+        "audit verify",
+        "GET",
+        "/api/v1/audit/verify",
+        lambda w: "/api/v1/audit/verify",
+        (200, 403, 403, 403, 403, A),
+    ),
+]
+
+# ---------------------------------------------------------------- web
+L = "login"  # redirect to the login page
+WEB_CASES = [
+    Case("dashboard", "GET", "/", lambda w: "/", (200, 200, 200, 200, 200, L)),
+    Case("clients", "GET", "/clients/", lambda w: "/clients/", (200, 200, 200, 403, 403, L)),
+    Case(
+        "create client",
+        "POST",
+        "/clients/",
+        lambda w: "/clients/",
+        (302, 302, 302, 403, 403, L),
+        body=lambda w: {"name": "Nuevo S.L.", "kind": "company"},
+    ),
+    Case(
+        "client A",
+        "GET",
+        "/clients/<client_id>",
+        lambda w: f"/clients/{w.firm_a.id}",
+        (200, 200, 200, 403, 404, L),
+    ),
+    Case(
+        "create space for client A",
+        "POST",
+        "/clients/<client_id>",
+        lambda w: f"/clients/{w.firm_a.id}",
+        (302, 302, 302, 403, 404, L),
+        body=lambda w: {"space-name": "Otro", "space-kind": "case"},
+    ),
+    Case(
+        "space A",
+        "GET",
+        "/spaces/<space_id>",
+        lambda w: f"/spaces/{w.space_a.id}",
+        (200, 200, 404, 200, 404, L),
+    ),
+    Case(
+        "upload to space A",
+        "POST",
+        "/spaces/<space_id>/upload",
+        lambda w: f"/spaces/{w.space_a.id}/upload",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"up-file": _file(), "up-visibility": "shared", "up-folder_id": ""},
+        multipart=True,
+    ),
+    Case(
+        "add member to space A",
+        "POST",
+        "/spaces/<space_id>/members",
+        lambda w: f"/spaces/{w.space_a.id}/members",
+        (302, 302, 404, 403, 404, L),
+        body=lambda w: {"mem-user_id": w.outsider.id, "mem-permission": "view"},
+    ),
+    Case(
+        "remove member from space A",
+        "POST",
+        "/spaces/<space_id>/members/<user_id>/remove",
+        lambda w: f"/spaces/{w.space_a.id}/members/{w.client_a.id}/remove",
+        (302, 302, 404, 403, 404, L),
+    ),
+    Case(
+        "folder in space A",
+        "POST",
+        "/spaces/<space_id>/folders",
+        lambda w: f"/spaces/{w.space_a.id}/folders",
+        (302, 302, 404, 403, 404, L),
+        body=lambda w: {"fold-name": "Escritos"},
+    ),
+    Case(
+        "other client's document",
+        "GET",
+        "/documents/<document_id>",
+        lambda w: f"/documents/{w.other_doc.id}",
+        (200, 404, 404, 404, 200, L),
+    ),
+    Case(
+        "admin users", "GET", "/admin/users", lambda w: "/admin/users", (200, 403, 403, 403, 403, L)
+    ),
+    Case(
+        "create staff user",
+        "POST",
+        "/admin/users",
+        lambda w: "/admin/users",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {
+            "name": "Nuevo",
+            "email": "nuevo@example.com",
+            "role": "staff",
+            "locale": "es",
+        },
+    ),
+    Case(
+        "deactivate user",
+        "POST",
+        "/admin/users/<user_id>/active",
+        lambda w: f"/admin/users/{w.outsider.id}/active",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {"active": "0"},
+    ),
+    Case(
+        "settings",
+        "GET",
+        "/admin/settings",
+        lambda w: "/admin/settings",
+        (200, 403, 403, 403, 403, L),
+    ),
+    Case("audit", "GET", "/admin/audit", lambda w: "/admin/audit", (200, 403, 403, 403, 403, L)),
+    Case("account", "GET", "/account/", lambda w: "/account/", (200, 200, 200, 200, 200, L)),
+    Case(
+        "mfa setup", "GET", "/account/mfa", lambda w: "/account/mfa", (200, 200, 200, 200, 200, L)
+    ),
+    Case(
+        "wrong mfa code",
+        "POST",
+        "/account/mfa",
+        lambda w: "/account/mfa",
+        (200, 200, 200, 200, 200, L),
+        body=lambda w: {"code": "000000"},
+    ),
+    Case(
+        "language",
+        "POST",
+        "/account/",
+        lambda w: "/account/",
+        (302, 302, 302, 302, 302, L),
+        body=lambda w: {"loc-locale": "en"},
+    ),
+    Case(
+        "change settings",
+        "POST",
+        "/admin/settings",
+        lambda w: "/admin/settings",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {"require_mfa_for_staff": "y"},
+    ),
+]
+for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "internal", False)):
+    see = lambda ok, c=client_a_sees: (ok, ok, 404, ok if c else 404, 404, L)  # noqa: E731
+    WEB_CASES += [
+        Case(
+            f"{kind} document",
+            "GET",
+            "/documents/<document_id>",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}",
+            see(200),
+        ),
+        Case(
+            f"new version of {kind}",
+            "POST",
+            "/documents/<document_id>/versions",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions",
+            see(302),
+            body=lambda w: {"file": _file()},
+            multipart=True,
+        ),
+        Case(
+            f"download {kind}",
+            "GET",
+            "/documents/<document_id>/versions/<int:number>/download",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions/1/download",
+            see(200),
+        ),
+        Case(
+            f"restore {kind}",
+            "POST",
+            "/documents/<document_id>/versions/<int:number>/restore",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions/1/restore",
+            see(302),
+        ),
+        Case(
+            f"delete {kind}",
+            "POST",
+            "/documents/<document_id>/delete",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/delete",
+            (302, 302, 404, 403 if client_a_sees else 404, 404, L),
+        ),
+    ]
+
+# Routes open to everyone by design, tested in tests/web/test_auth.py.
+PUBLIC_RULES = {
+    "/login",
+    "/login/mfa",
+    "/logout",
+    "/forgot",
+    "/reset/<token>",
+    "/invitation/<token>",
+    "/language",
+    "/healthz",
+    "/static/<path:filename>",
+    "/api/v1/auth/token",
+}
+
+
+def _user(world: World, role: str) -> Any:
+    return None if role == "anonymous" else getattr(world, role)
+
+
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+@pytest.mark.parametrize("case", API_CASES, ids=[c.name for c in API_CASES])
+def test_api(app, client, case: Case, role_index: int):
+    world = build_world()
+    user = _user(world, ROLES[role_index])
+    headers = api_token(client, user) if user else {}
+    body = case.body(world) if case.body else None
+    kwargs: dict[str, Any] = {"headers": headers}
+    if body is not None:
+        kwargs["data" if case.multipart else "json"] = body
+    response = client.open(case.url(world), method=case.method, **kwargs)
+    expected = case.expected[role_index]
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    if expected >= 400:
+        assert response.mimetype == "application/problem+json"
+        if expected == 404:
+            # the answer for a hidden object is the same as for a missing one
+            assert response.get_json()["detail"] == "Not found"
+
+
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+@pytest.mark.parametrize("case", WEB_CASES, ids=[c.name for c in WEB_CASES])
+def test_web(app, client, case: Case, role_index: int):
+    world = build_world()
+    user = _user(world, ROLES[role_index])
+    data: dict[str, Any] = {}
+    if user:
+        web_login(client, user)
+    if case.method == "POST":
+        page = client.get("/login" if user is None else "/account/")
+        token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+        body = case.body(world) if case.body else {}
+        prefixes = {k.split("-", 1)[0] for k in body if "-" in k}
+        data = {"csrf_token": token, **{f"{p}-csrf_token": token for p in prefixes}, **body}
+    response = client.open(
+        case.url(world),
+        method=case.method,
+        data=data or None,
+        content_type="multipart/form-data" if case.multipart else None,
+    )
+    expected = case.expected[role_index]
+    if expected == L:
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    else:
+        assert response.status_code == expected, response.get_data(as_text=True)[:800]
+    if expected == 404 and user is not None:
+        body_text = response.get_data(as_text=True)
+        assert "Memo" not in body_text and "Ferretería" not in body_text
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {(c.method, c.rule) for c in API_CASES + WEB_CASES}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule in PUBLIC_RULES:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (method, rule.rule) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert not missing, f"routes without access-matrix rows: {missing}"
