@@ -17,7 +17,7 @@ CSP = (
 
 
 def init_web(app: Flask) -> None:
-    from app.api import api_bp
+    from app.api import api_bp, problem
     from app.blueprints import register_blueprints
 
     register_blueprints(app)
@@ -49,8 +49,13 @@ def init_web(app: Flask) -> None:
             headers.setdefault("Cache-Control", "private, no-store")
         return response
 
+    def wants_problem() -> bool:
+        return request.path.startswith("/api/")
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        if wants_problem():
+            return problem(error.status, error.title, error.detail)
         return render_template("error.html", error=error), error.status
 
     from flask_wtf.csrf import CSRFError
@@ -64,4 +69,7 @@ def init_web(app: Flask) -> None:
 
         @app.errorhandler(status)
         def http_error(error, status=status):  # type: ignore[no-untyped-def]
+            if wants_problem():
+                title = getattr(error, "name", "Error")
+                return problem(status, title, getattr(error, "description", "") or title)
             return render_template("error.html", status=status), status

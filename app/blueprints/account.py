@@ -87,7 +87,8 @@ def mfa_setup() -> Response | str:
     form = SecondFactorForm()
     if current_user.mfa_enabled:
         return redirect(url_for("account.index"))
-    if request.method == "GET" or not current_user.totp_pending_secret:
+    # A reload shows the same secret, so a code from an already scanned QR still works.
+    if not current_user.totp_pending_secret:
         secret, uri = accounts.begin_totp(current_user)
         db.session.commit()
     else:
