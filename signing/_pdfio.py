@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from io import BytesIO
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -14,7 +14,7 @@ from signing.errors import EmptyPdf, EncryptedPdf, InvalidPdf, WrongPassword
 
 __all__ = ["PdfInput", "open_reader", "open_writer", "page_count", "read_input"]
 
-PdfInput = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
+PdfInput: TypeAlias = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
 """A PDF as bytes, a binary file object or a path."""
 
 _HEADER_WINDOW = 1024

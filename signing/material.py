@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeAlias
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
@@ -23,7 +24,7 @@ __all__ = [
     "load_crl",
 ]
 
-CertificateLike = bytes | x509.Certificate | asn1_x509.Certificate
+CertificateLike: TypeAlias = bytes | x509.Certificate | asn1_x509.Certificate
 """A certificate as DER or PEM bytes (a PEM bundle is allowed), or a parsed object."""
 
 

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
     PrivateKeyTypes,
 )
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 
@@ -431,7 +431,7 @@ class Pki:
         public_key = key.public_key()
         access = [
             x509.AccessDescription(
-                x509.AuthorityInformationAccessOID.CA_ISSUERS,
+                AuthorityInformationAccessOID.CA_ISSUERS,
                 x509.UniformResourceIdentifier(self.ca_url),
             )
         ]
@@ -439,7 +439,7 @@ class Pki:
             access.insert(
                 0,
                 x509.AccessDescription(
-                    x509.AuthorityInformationAccessOID.OCSP,
+                    AuthorityInformationAccessOID.OCSP,
                     x509.UniformResourceIdentifier(self.ocsp_url),
                 ),
             )
@@ -468,7 +468,7 @@ class Pki:
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()),
                 critical=False,
             )
             .add_extension(
@@ -557,7 +557,7 @@ class Pki:
             .next_update(now + _CRL_VALIDITY)
             .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()),  # type: ignore[arg-type]
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self._ca_key.public_key()),
                 critical=False,
             )
         )
@@ -759,7 +759,7 @@ def _create_tsa(path: Path, passphrase: bytes) -> None:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
         .add_extension(

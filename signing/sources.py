@@ -13,10 +13,9 @@ from asn1crypto.keys import PublicKeyInfo
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, pkcs12
-from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import Signer
-from pyhanko.sign.signers.pdf_cms import process_pss_params
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from signing.errors import InvalidCredentials, SignerUnavailable, SigningError, WrongPassword
 from signing.material import CertificateLike, load_certificates
@@ -120,7 +119,7 @@ def _to_asn1(certificate: Any) -> asn1_x509.Certificate:
 
 def _check_key_matches(certificate: asn1_x509.Certificate, key: PrivateKeyTypes) -> None:
     public = PublicKeyInfo.load(
-        key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[union-attr]
+        key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     )
     if public.dump() != certificate.public_key.dump():
         raise InvalidCredentials("The private key does not belong to the certificate.")

@@ -135,6 +135,17 @@ def _common_name(certificate: asn1_x509.Certificate | None) -> str | None:
     return str(name) if name else subject.human_friendly
 
 
+def _is_certification(embedded: EmbeddedPdfSignature) -> bool:
+    """Whether the signature dictionary carries a DocMDP transform (an author signature)."""
+    try:
+        references = embedded.sig_object.get("/Reference", ())
+        return any(
+            reference.get_object().get("/TransformMethod") == "/DocMDP" for reference in references
+        )
+    except (KeyError, AttributeError, TypeError):
+        return False
+
+
 def _coverage(level: SignatureCoverageLevel | None) -> Coverage:
     if level is None:
         return "unclear"
@@ -227,18 +238,15 @@ async def _signature_report(
     timestamps_after: Sequence[tuple[int, bool]],
 ) -> SignatureReport:
     field = str(embedded.field_name)
-    certificate = embedded.signer_cert
-    base = {
-        "field": field,
-        "signer": _common_name(certificate),
-        "signer_certificate_sha256": certificate.sha256.hex() if certificate else None,
-        "certification": embedded.docmdp_level is not None and "/Reference" in embedded.sig_object,
-    }
+    certification = _is_certification(embedded)
     try:
+        certificate = embedded.signer_cert
         status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
     except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
         return SignatureReport(
-            **base,
+            field=field,
+            signer=None,
+            signer_certificate_sha256=None,
             signed_at=embedded.self_reported_timestamp,
             level=None,
             intact=False,
@@ -248,8 +256,9 @@ async def _signature_report(
             timestamp=None,
             coverage="unclear",
             modification_level=None,
+            certification=certification,
             bottom_line=False,
-            reason=f"The signature cannot be validated: {exc}",
+            reason=f"Not valid: the signature cannot be validated ({exc}).",
         )
     timestamp_status = status.timestamp_validity
     timestamp_ok = (
@@ -293,7 +302,10 @@ async def _signature_report(
                     level = "B-LTA"
     timestamp = timestamp_status.timestamp if timestamp_status is not None else None
     return SignatureReport(
-        **base,
+        field=field,
+        signer=_common_name(certificate),
+        signer_certificate_sha256=certificate.sha256.hex(),
+        certification=certification,
         signed_at=timestamp or status.signer_reported_dt or embedded.self_reported_timestamp,
         level=level,
         intact=status.intact,
@@ -311,27 +323,23 @@ async def _signature_report(
 async def _timestamp_report(
     embedded: EmbeddedPdfSignature, context: ValidationContext
 ) -> TimestampReport:
-    certificate = embedded.signer_cert
-    base = {
-        "field": str(embedded.field_name),
-        "authority": _common_name(certificate),
-        "expires": certificate["tbs_certificate"]["validity"]["not_after"].native
-        if certificate
-        else None,
-    }
+    field = str(embedded.field_name)
     try:
+        certificate = embedded.signer_cert
         status = await async_validate_pdf_timestamp(embedded, validation_context=context)
     except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
         return TimestampReport(
-            **base,
+            field=field,
+            authority=None,
             time=None,
+            expires=None,
             intact=False,
             valid=False,
             trusted=False,
             coverage="unclear",
             modification_level=None,
             bottom_line=False,
-            reason=f"The document timestamp cannot be validated: {exc}",
+            reason=f"Not valid: the document timestamp cannot be validated ({exc}).",
         )
     problems: list[str] = []
     if not status.intact:
@@ -344,7 +352,9 @@ async def _timestamp_report(
     if modification:
         problems.append(modification)
     return TimestampReport(
-        **base,
+        field=field,
+        authority=_common_name(certificate),
+        expires=certificate["tbs_certificate"]["validity"]["not_after"].native,
         time=status.timestamp,
         intact=status.intact,
         valid=status.valid,
@@ -415,11 +425,8 @@ def validate_pdf(
     if not signatures:
         reason = "The document has no signatures."
     else:
-        failures = [
-            f"{item.field}: {item.reason}"
-            for item in (*signatures, *timestamps)
-            if not item.bottom_line
-        ]
+        items: list[SignatureReport | TimestampReport] = [*signatures, *timestamps]
+        failures = [f"{item.field}: {item.reason}" for item in items if not item.bottom_line]
         if failures:
             reason = " ".join(failures)
     return ValidationReport(
