@@ -6,6 +6,8 @@ import io
 import os
 import re
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +304,63 @@ def fast_password_hashing() -> Iterator[None]:
     accounts._DUMMY_HASH = accounts._hasher.hash("dummy")
     yield
     accounts._hasher, accounts._DUMMY_HASH = saved
+
+
+# ------------------------------------------------------------------ browser
+
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(tmp_path, database_url, app) -> Iterator[str]:
+    from waitress.server import create_server
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = make_app(tmp_path, database_url, BASE_URL=base)
+    server = create_server(web, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield base
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"Chromium not found at {CHROMIUM} (make installs Debian's chromium)")
+        pytest.skip(f"Chromium not found at {CHROMIUM}; set PORTAL_TEST_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
