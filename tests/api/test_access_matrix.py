@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import CSRF_RE, World, api_token, build_world, web_login
+from portal_testing import CSRF_RE, World, api_token, build_world, web_login
 
 ROLES = ("admin", "staff", "outsider", "client_a", "client_b", "anonymous")
 

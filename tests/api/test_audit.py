@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from conftest import api_token
+from portal_testing import api_token
 from sqlalchemy import text
 
 
@@ -71,7 +71,7 @@ def test_audit_events_cannot_be_changed_through_the_orm(app, world):
 
 
 def test_admin_audit_page_shows_events_and_chain_status(app, client, world):
-    from conftest import web_login
+    from portal_testing import web_login
 
     web_login(client, world.admin)
     page = client.get("/admin/audit?verify=1").get_data(as_text=True)

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import api_token, make_app
+from portal_testing import api_token, make_app
 
 
 def _blob_files(root: Path) -> list[Path]:
@@ -44,7 +44,7 @@ def test_odd_filenames_are_stored_under_server_keys(app, client, world, sent, sh
 
 
 def test_html_in_filenames_and_titles_is_shown_escaped(app, client, world):
-    from conftest import web_login
+    from portal_testing import web_login
 
     headers = api_token(client, world.staff)
     created = client.post(

@@ -6,7 +6,7 @@ import hashlib
 import io
 from urllib.parse import unquote
 
-from conftest import api_token, pdf_bytes
+from portal_testing import api_token, pdf_bytes
 
 
 def test_contract_versions_download_and_restore(client, world):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from conftest import DESKTOP, PASSWORD, PHONE, make_user, pdf_bytes
+from portal_testing import DESKTOP, PASSWORD, PHONE, make_user, pdf_bytes
 
 pytestmark = pytest.mark.browser
 

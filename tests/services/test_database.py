@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import BACKEND, IN_CI, PG_URL
+from portal_testing import BACKEND, IN_CI, PG_URL
 
 
 def test_postgresql_is_configured_when_ci_requires_it():

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, IN_CI, make_app
+from portal_testing import BACKEND, IN_CI, make_app
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pyotp
-from conftest import PASSWORD, api_token, csrf_token, enable_mfa, make_user, web_login
+from portal_testing import PASSWORD, api_token, csrf_token, enable_mfa, make_user, web_login
 from flask.sessions import SecureCookieSessionInterface
 
 
@@ -260,7 +260,7 @@ def test_security_headers_and_cookie_flags(app, web_app, client):
 
 
 def test_secure_cookies_when_served_over_https(tmp_path, database_url, monkeypatch):
-    from conftest import make_app
+    from portal_testing import make_app
 
     monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.example")
     secure_app = make_app(tmp_path, database_url, BASE_URL="https://portal.example")

@@ -1,0 +1,366 @@
+"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+BACKEND = os.environ.get("PORTAL_TEST_BACKEND", "sqlite")
+PASSWORD = "correct horse battery"
+
+
+def _migrate(url: str) -> None:
+    from app import create_app
+    from app.cli import upgrade_database
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": "/nonexistent-unused", "SECRET_KEY": "x"}
+    )
+    upgrade_database(app)
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once with Alembic; tests then start from a copy (SQLite) or truncation (PostgreSQL)."""
+    from app.cli import compile_translations
+
+    compile_translations()
+    if BACKEND == "postgres":
+        if not PG_URL:
+            pytest.fail("PORTAL_TEST_BACKEND=postgres needs PORTAL_TEST_DATABASE_URL")
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("db") / "template.sqlite"
+    _migrate(f"sqlite:///{path}")
+    return str(path)
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename<>'alembic_version'"
+                )
+            )
+        ]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    engine.dispose()
+
+
+def fresh_database(tmp_path: Path, database_template: str) -> str:
+    if BACKEND == "postgres":
+        _truncate(database_template)
+        return database_template
+    db_path = tmp_path / "portal.sqlite"
+    shutil.copy(database_template, db_path)
+    return f"sqlite:///{db_path}"
+
+
+def make_app(tmp_path: Path, url: str, **overrides: Any) -> Flask:
+    from app import create_app
+    from app.extensions import celery
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATA_DIR": str(tmp_path),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RATELIMIT_ENABLED": False,
+        "BASE_URL": "http://localhost",
+    }
+    config.update(overrides)
+    app = create_app(config)
+
+    def run_inline(name: str, *args: Any) -> None:
+        celery.tasks[name].apply(args=list(args))
+
+    app.extensions["portal_job_runner"] = run_inline
+    return app
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, database_template: str) -> str:
+    return fresh_database(tmp_path, database_template)
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The app whose context the test itself runs in (factories, service calls)."""
+    application = make_app(tmp_path, database_url)
+    with application.app_context():
+        yield application
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def web_app(tmp_path: Path, database_url: str, app: Flask) -> Iterator[Flask]:
+    """A second app on the same database and blobs for HTTP requests.
+
+    Requests then get their own app context, ``g`` and database session, as in
+    production, instead of sharing the test's.
+    """
+    application = make_app(tmp_path, database_url)
+    yield application
+    with application.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(web_app: Flask) -> FlaskClient:
+    return web_app.test_client()
+
+
+# ------------------------------------------------------------------ factories
+
+
+@dataclass
+class World:
+    """Two clients, their spaces and people, a shared and an internal document."""
+
+    admin: Any
+    staff: Any
+    outsider: Any
+    client_a: Any
+    client_b: Any
+    firm_a: Any
+    firm_b: Any
+    space_a: Any
+    space_b: Any
+    shared: Any
+    internal: Any
+    other_doc: Any
+
+
+def make_user(
+    role: str, *, client_id: str | None = None, email: str | None = None, name: str | None = None
+) -> Any:
+    from app.extensions import db
+    from app.services import accounts
+
+    count = make_user.counter = getattr(make_user, "counter", 0) + 1  # type: ignore[attr-defined]
+    user = accounts.create_user(
+        None,
+        email=email or f"{role}{count}@example.com",
+        name=name or f"{role.title()} {count}",
+        role=role,
+        client_id=client_id,
+        password=PASSWORD,
+    )
+    db.session.commit()
+    return user
+
+
+def enable_mfa(user: Any) -> str:
+    """Turn TOTP on for a user; return its secret."""
+    from app.extensions import db
+
+    secret = pyotp.random_base32()
+    user.totp_secret = secret
+    user.totp_last_counter = None
+    db.session.commit()
+    return secret
+
+
+def build_world() -> World:
+    from app.extensions import db
+    from app.services import clients, documents
+
+    admin = make_user("admin")
+    staff = make_user("staff")
+    outsider = make_user("staff")
+    firm_a = clients.create_client(admin, name="Petrolera del Norte S.A.")
+    firm_b = clients.create_client(admin, name="Ferretería Ruiz S.L.")
+    client_a = make_user("client", client_id=firm_a.id)
+    client_b = make_user("client", client_id=firm_b.id)
+    space_a = clients.create_space(admin, firm_a.id, name="Litigio 2026/114", kind="case")
+    space_b = clients.create_space(admin, firm_b.id, name="Ejercicio 2025", kind="fiscal_year")
+    clients.add_member(admin, space_a.id, user_id=staff.id, permission="manage")
+    clients.add_member(admin, space_a.id, user_id=client_a.id, permission="contribute")
+    clients.add_member(admin, space_b.id, user_id=client_b.id, permission="contribute")
+    shared = documents.upload_document(
+        staff,
+        space_a.id,
+        io.BytesIO(b"%PDF-1.4 contrato v1"),
+        filename="contrato.pdf",
+        title="Contrato",
+    )
+    internal = documents.upload_document(
+        staff,
+        space_a.id,
+        io.BytesIO(b"memo interno"),
+        filename="memo.txt",
+        title="Memo",
+        visibility="internal",
+    )
+    other_doc = documents.upload_document(
+        client_b, space_b.id, io.BytesIO(b"factura B"), filename="factura.pdf", title="Factura B"
+    )
+    db.session.commit()
+    return World(
+        admin,
+        staff,
+        outsider,
+        client_a,
+        client_b,
+        firm_a,
+        firm_b,
+        space_a,
+        space_b,
+        shared,
+        internal,
+        other_doc,
+    )
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    return build_world()
+
+
+def api_token(client: FlaskClient, user: Any, otp: str | None = None) -> dict[str, str]:
+    body: dict[str, Any] = {"email": user.email, "password": PASSWORD}
+    if otp:
+        body["otp"] = otp
+    response = client.post("/api/v1/auth/token", json=body)
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def web_login(client: FlaskClient, user: Any, otp_secret: str | None = None) -> None:
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"csrf_token": token, "email": user.email, "password": PASSWORD}
+    )
+    if otp_secret:
+        assert response.status_code == 302 and "/login/mfa" in response.headers["Location"]
+        token = csrf_token(client, "/login/mfa")
+        response = client.post(
+            "/login/mfa", data={"csrf_token": token, "code": pyotp.TOTP(otp_secret).now()}
+        )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+def pdf_bytes(text_content: str = "Hola") -> bytes:
+    from app.cli import _demo_pdf
+
+    return _demo_pdf(text_content)
+
+
+def file_upload(data: bytes, name: str) -> tuple[io.BytesIO, str]:
+    return (io.BytesIO(data), name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Cheap argon2 parameters in tests; production keeps argon2-cffi's defaults."""
+    from argon2 import PasswordHasher
+
+    from app.services import accounts
+
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    accounts._DUMMY_HASH = accounts._hasher.hash("dummy")
+    yield
+    accounts._hasher, accounts._DUMMY_HASH = saved
+
+
+# ------------------------------------------------------------------ browser
+
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(tmp_path, database_url, app) -> Iterator[str]:
+    from waitress.server import create_server
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = make_app(tmp_path, database_url, BASE_URL=base)
+    server = create_server(web, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield base
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"Chromium not found at {CHROMIUM} (make installs Debian's chromium)")
+        pytest.skip(f"Chromium not found at {CHROMIUM}; set PORTAL_TEST_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
