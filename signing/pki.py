@@ -634,6 +634,31 @@ class Pki:
         """The in-process pyHanko time stamper of the internal TSA (one per Pki, reused)."""
         return self._timestamper
 
+    def renew_tsa(self) -> None:
+        """Give the TSA a new key and certificate before the old one expires.
+
+        The old certificate is kept as ``tsa-cert-<serial>.pem``; its key is deleted.
+        Other processes keep the old TSA until they load the PKI again.
+        """
+        with _locked(self.directory):
+            old_serial = format(self.tsa_certificate.serial_number, "x")
+            os.replace(self.directory / _TSA_CERT, self.directory / f"tsa-cert-{old_serial}.pem")
+            (self.directory / _TSA_KEY).unlink()
+            _create_tsa(self.directory, self._passphrase)
+        self.tsa_certificate = x509.load_pem_x509_certificate(
+            (self.directory / _TSA_CERT).read_bytes()
+        )
+        tsa_key = _issuer_key(
+            _decrypt_key((self.directory / _TSA_KEY).read_bytes(), self._passphrase)
+        )
+        self._tsa = _TimeStampingAuthority(
+            asn1_x509.Certificate.load(self.tsa_certificate.public_bytes(_DER)),
+            tsa_key,
+            [self._ca_asn1],
+            self.tsa_policy,
+        )
+        self._timestamper = InternalTimeStamper(self._tsa)
+
 
 _DER = serialization.Encoding.DER
 

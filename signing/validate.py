@@ -3,15 +3,22 @@
 A signature counts as valid only if pyHanko's bottom line holds (intact,
 cryptographically valid, trusted, timestamp trusted, DocMDP respected), its
 coverage is the entire revision (or file) and later modifications are at most
-form filling. Revocation is hard-fail: a revoked certificate is never valid.
+form filling. Revocation is hard-fail: a revoked certificate is never valid, and
+missing revocation data means "not trusted".
+
+Long term (B-LTA): when a signature fails only because certificates have since
+expired or revocation data went stale, pyHanko validates it again at the time of
+its signature timestamp, using the revocation data in the DSS, provided a later
+document timestamp that is valid now protects both. Likewise a document timestamp
+whose TSA certificate expired stands if a later one, valid now, covers it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -81,6 +88,7 @@ class SignatureReport:
     modification_level: ModificationLevelName | None
     certification: bool
     bottom_line: bool
+    long_term_validation: bool
     reason: str | None
 
 
@@ -98,6 +106,7 @@ class TimestampReport:
     coverage: Coverage
     modification_level: ModificationLevelName | None
     bottom_line: bool
+    long_term_validation: bool
     reason: str | None
 
 
@@ -231,9 +240,51 @@ def _index(
     )
 
 
+def _signature_problems(status: PdfSignatureStatus) -> tuple[list[str], bool]:
+    """Human-readable problems, and whether they are all about trust (chain, revocation data)."""
+    problems: list[str] = []
+    trust_only = True
+    if not status.intact:
+        problems.append("the signed bytes were altered (digest mismatch)")
+        trust_only = False
+    elif not status.valid:
+        problems.append("the signature value is cryptographically invalid")
+        trust_only = False
+    elif not status.trusted:
+        problems.append(_trust_problem(status, "signer's"))
+        trust_only = trust_only and not status.revoked
+    timestamp_status = status.timestamp_validity
+    if timestamp_status is not None and not _timestamp_ok(timestamp_status):
+        if timestamp_status.intact and timestamp_status.valid:
+            problems.append(_trust_problem(timestamp_status, "timestamp authority's"))
+            trust_only = trust_only and not timestamp_status.revoked
+        else:
+            problems.append("the signature timestamp is invalid")
+            trust_only = False
+    if status.intact and status.docmdp_ok is False:
+        problems.append("the changes made after certification are not permitted (DocMDP)")
+        trust_only = False
+    if not status.seed_value_ok:
+        problems.append("the signature field's seed value constraints are violated")
+        trust_only = False
+    modification = _modification_problem(status) if status.intact else None
+    if modification:
+        problems.append(modification)
+        trust_only = False
+    if not problems and not status.bottom_line:
+        problems.append("pyHanko's bottom line is negative")
+        trust_only = False
+    return problems, trust_only
+
+
+def _timestamp_ok(status: Any) -> bool:
+    return bool(status.intact and status.valid and status.trusted)
+
+
 async def _signature_report(
     embedded: EmbeddedPdfSignature,
     context: ValidationContext,
+    context_at: Callable[[datetime], ValidationContext],
     revocation: _RevocationIndex,
     timestamps_after: Sequence[tuple[int, bool]],
 ) -> SignatureReport:
@@ -258,47 +309,42 @@ async def _signature_report(
             modification_level=None,
             certification=certification,
             bottom_line=False,
+            long_term_validation=False,
             reason=f"Not valid: the signature cannot be validated ({exc}).",
         )
-    timestamp_status = status.timestamp_validity
-    timestamp_ok = (
-        timestamp_status is not None
-        and timestamp_status.intact
-        and timestamp_status.valid
-        and timestamp_status.trusted
+    problems, trust_only = _signature_problems(status)
+    covered_by_document_timestamp = any(
+        revision > embedded.signed_revision and ok for revision, ok in timestamps_after
     )
-    problems: list[str] = []
-    if not status.intact:
-        problems.append("the signed bytes were altered (digest mismatch)")
-    elif not status.valid:
-        problems.append("the signature value is cryptographically invalid")
-    if status.intact and status.valid and not status.trusted:
-        problems.append(_trust_problem(status, "signer's"))
-    if timestamp_status is not None and not timestamp_ok:
-        problems.append(
-            _trust_problem(timestamp_status, "timestamp authority's")
-            if timestamp_status.intact and timestamp_status.valid
-            else "the signature timestamp is invalid"
+    long_term = False
+    timestamp_status = status.timestamp_validity
+    if (
+        problems
+        and trust_only
+        and timestamp_status is not None
+        and revocation.covers(certificate)
+        and covered_by_document_timestamp
+    ):
+        # B-LTA: the signature timestamp fixes when it was signed, the DSS holds the
+        # revocation data of that time and a valid document timestamp protects both,
+        # so expired certificates or stale CRLs are judged at the signing time instead.
+        # A revocation is never excused this way (trust_only excludes it).
+        then = await async_validate_pdf_signature(
+            embedded, signer_validation_context=context_at(timestamp_status.timestamp)
         )
-    if status.intact and status.docmdp_ok is False:
-        problems.append("the changes made after certification are not permitted (DocMDP)")
-    if not status.seed_value_ok:
-        problems.append("the signature field's seed value constraints are violated")
-    modification = _modification_problem(status) if status.intact else None
-    if modification:
-        problems.append(modification)
-    bottom_line = status.bottom_line and not problems
+        if not _signature_problems(then)[0]:
+            status, problems, long_term = then, [], True
+    bottom_line = not problems
 
+    timestamp_status = status.timestamp_validity
     level: ReachedLevel | None = None
     if bottom_line:
         level = "B-B"
-        if timestamp_status is not None and timestamp_ok:
+        if timestamp_status is not None and _timestamp_ok(timestamp_status):
             level = "B-T"
             if revocation.covers(certificate):
                 level = "B-LT"
-                if any(
-                    revision > embedded.signed_revision and ok for revision, ok in timestamps_after
-                ):
+                if covered_by_document_timestamp:
                     level = "B-LTA"
     timestamp = timestamp_status.timestamp if timestamp_status is not None else None
     return SignatureReport(
@@ -310,19 +356,21 @@ async def _signature_report(
         level=level,
         intact=status.intact,
         valid=status.valid,
-        trusted=status.trusted,
+        trusted=status.trusted or long_term,
         revoked=status.revoked,
         timestamp=timestamp,
         coverage=_coverage(status.coverage),
         modification_level=_modification(status.modification_level),
         bottom_line=bottom_line,
+        long_term_validation=long_term,
         reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
     )
 
 
 async def _timestamp_report(
     embedded: EmbeddedPdfSignature, context: ValidationContext
-) -> TimestampReport:
+) -> tuple[TimestampReport, bool]:
+    """The report, and whether a failure is only about trust (expired TSA, stale data)."""
     field = str(embedded.field_name)
     try:
         certificate = embedded.signer_cert
@@ -339,18 +387,24 @@ async def _timestamp_report(
             coverage="unclear",
             modification_level=None,
             bottom_line=False,
+            long_term_validation=False,
             reason=f"Not valid: the document timestamp cannot be validated ({exc}).",
-        )
+        ), False
     problems: list[str] = []
+    trust_only = True
     if not status.intact:
         problems.append("the timestamped bytes were altered (digest mismatch)")
+        trust_only = False
     elif not status.valid:
         problems.append("the timestamp signature is cryptographically invalid")
+        trust_only = False
     elif not status.trusted:
         problems.append(_trust_problem(status, "timestamp authority's"))
+        trust_only = not status.revoked
     modification = _modification_problem(status) if status.intact else None
     if modification:
         problems.append(modification)
+        trust_only = False
     return TimestampReport(
         field=field,
         authority=_common_name(certificate),
@@ -362,8 +416,9 @@ async def _timestamp_report(
         coverage=_coverage(status.coverage),
         modification_level=_modification(status.modification_level),
         bottom_line=not problems,
+        long_term_validation=False,
         reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
-    )
+    ), bool(problems) and trust_only
 
 
 async def _validate_all(
@@ -377,16 +432,36 @@ async def _validate_all(
         embedded = list(reader.embedded_signatures)
     except Exception as exc:  # noqa: BLE001 - malformed signature dictionaries
         raise InvalidPdf(f"The signatures of this PDF cannot be read: {exc}") from exc
+    timestamps = [
+        (signature.signed_revision, *await _timestamp_report(signature, context))
+        for signature in embedded
+        if signature.sig_object_type == "/DocTimeStamp"
+    ]
     timestamp_reports: list[TimestampReport] = []
-    timestamp_revisions: list[tuple[int, bool]] = []
-    for signature in embedded:
-        if signature.sig_object_type == "/DocTimeStamp":
-            report = await _timestamp_report(signature, context)
-            timestamp_reports.append(report)
-            timestamp_revisions.append((signature.signed_revision, report.bottom_line))
+    for index, (_revision, report, trust_only) in enumerate(timestamps):
+        if trust_only and any(later.bottom_line for _r, later, _t in timestamps[index + 1 :]):
+            # An expired TSA certificate is fine once a later timestamp, valid now, covers it.
+            report = replace(
+                report, trusted=True, bottom_line=True, long_term_validation=True, reason=None
+            )
+        timestamp_reports.append(report)
+    timestamp_revisions = [
+        (revision, report.bottom_line)
+        for (revision, _report, _t), report in zip(timestamps, timestamp_reports, strict=True)
+    ]
     revocation = _index(dss_crls, dss_ocsps)
+
+    def context_at(moment: datetime) -> ValidationContext:
+        return build_validation_context(
+            material,
+            extra_certs=dss_certs,
+            extra_crls=dss_crls,
+            extra_ocsps=dss_ocsps,
+            moment=moment,
+        )
+
     signature_reports = [
-        await _signature_report(signature, context, revocation, timestamp_revisions)
+        await _signature_report(signature, context, context_at, revocation, timestamp_revisions)
         for signature in embedded
         if signature.sig_object_type != "/DocTimeStamp"
     ]
@@ -477,6 +552,14 @@ def render_report_pdf(report: ValidationReport) -> bytes:
             ),
             (f"Certificate SHA-256: {item.signer_certificate_sha256 or '-'}", "text"),
         ]
+        if item.long_term_validation:
+            lines.append(
+                (
+                    "Judged at the time of its timestamp, on the revocation data the "
+                    "document preserves (long-term validation).",
+                    "text",
+                )
+            )
         if item.reason:
             lines.append((item.reason, "bold"))
     for index, stamp in enumerate(report.document_timestamps, start=1):
