@@ -86,6 +86,21 @@ class IssuedSigner:
         """The certificate as a cryptography object."""
         return x509.load_pem_x509_certificate(self.certificate_pem)
 
+    @classmethod
+    def from_pem(cls, key_pem: bytes, certificate_pem: bytes) -> IssuedSigner:
+        """Rebuild from the two PEM blobs the app stored."""
+        try:
+            certificate = x509.load_pem_x509_certificate(certificate_pem)
+        except ValueError as exc:
+            raise InvalidCredentials(f"Unreadable certificate: {exc}") from exc
+        return cls(
+            key_pem=key_pem,
+            certificate_pem=certificate_pem,
+            fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            serial=certificate.serial_number,
+            not_after=certificate.not_valid_after_utc,
+        )
+
 
 @dataclass(frozen=True)
 class RevokedEntry:
@@ -749,6 +764,20 @@ def _create_tsa(path: Path, passphrase: bytes) -> None:
     organisation = meta["organisation"]
     now = _now()
     base_url = meta["base_url"]
+    access = [
+        x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS,
+            x509.UniformResourceIdentifier(f"{base_url}/pki/ca.der"),
+        )
+    ]
+    if meta.get("with_ocsp", False):
+        access.insert(
+            0,
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP,
+                x509.UniformResourceIdentifier(f"{base_url}/pki/ocsp"),
+            ),
+        )
     certificate = (
         x509.CertificateBuilder()
         .subject_name(
@@ -800,6 +829,7 @@ def _create_tsa(path: Path, passphrase: bytes) -> None:
             ),
             critical=False,
         )
+        .add_extension(x509.AuthorityInformationAccess(access), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(path / _TSA_KEY, _encrypt_key(key, passphrase))

@@ -8,8 +8,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import BytesIO
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509 import ocsp
 from pypdf import PdfReader, PdfWriter
 
 from signing import (
@@ -29,6 +31,7 @@ from signing import (
     SigningError,
     SignOptions,
     StampSpec,
+    TimestampUnavailable,
     ValidationMaterial,
     WrongPassword,
     add_document_timestamp,
@@ -345,3 +348,62 @@ def test_levels_above_b_b_need_their_material(pdf: bytes, client: InternalCaSign
         sign_pdf(pdf, client, SignOptions(level="B-T"))
     with pytest.raises(SigningError, match="revocation"):
         sign_pdf(pdf, client, SignOptions(level="B-LT", timestamper="http://127.0.0.1:9/"))
+
+
+def _ocsp_response(pki: Pki, certificate: x509.Certificate) -> bytes:
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(certificate, pki.ca_certificate, hashes.SHA256())
+        .build()
+    )
+    return pki.respond_ocsp(request.public_bytes(serialization.Encoding.DER))
+
+
+def test_b_lta_with_ocsp_responses_from_the_portal_responder(
+    pdf: bytes, client: InternalCaSigner, client_cert: IssuedSigner, pki: Pki
+) -> None:
+    material = ValidationMaterial(
+        trust_roots=(pki.ca_certificate_der,),
+        ocsp_responses=(
+            _ocsp_response(pki, client_cert.certificate),
+            _ocsp_response(pki, pki.tsa_certificate),
+        ),
+    )
+    signed = sign_pdf(
+        pdf, client, SignOptions(level="B-LTA", timestamper=pki.timestamper(), validation=material)
+    )
+
+    report = validate_pdf(signed, trust_roots=material.trust_roots)  # only what the PDF holds
+    assert report.valid, report.reason
+    assert report.signatures[0].level == "B-LTA"
+
+
+def test_visible_stamp_shows_name_date_and_reason(pdf: bytes, client: InternalCaSigner) -> None:
+    signed = sign_pdf(
+        pdf,
+        client,
+        SignOptions(
+            reason="Approval of the accounts", stamp=StampSpec(page=1, box=(300, 40, 560, 110))
+        ),
+    )
+    page = PdfReader(BytesIO(signed)).pages[1]
+    (widget,) = [annotation.get_object() for annotation in page["/Annots"]]
+    assert [float(value) for value in widget["/Rect"]] == [300, 40, 560, 110]
+    appearance = widget["/AP"]["/N"].get_object().get_data()
+    assert b"(Signed by Mar\\355a N\\372\\361ez Ortega " in appearance  # WinAnsi escapes
+    assert b"Date\\072 20" in appearance
+    assert b"(Reason\\072 Approval of the accounts)" in appearance
+
+
+def test_issued_signer_round_trips_through_stored_pems(
+    pdf: bytes, pki: Pki, client_cert: IssuedSigner, material: ValidationMaterial
+) -> None:
+    stored = IssuedSigner.from_pem(client_cert.key_pem, client_cert.certificate_pem)
+    assert stored == client_cert
+    signed = sign_pdf(pdf, InternalCaSigner(pki, stored), SignOptions())
+    assert _validate(signed, material).valid
+
+
+def test_an_unreachable_tsa_is_a_clear_error(pdf: bytes, client: InternalCaSigner) -> None:
+    with pytest.raises(TimestampUnavailable):
+        sign_pdf(pdf, client, SignOptions(level="B-T", timestamper="http://127.0.0.1:9/tsa"))
