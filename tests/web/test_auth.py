@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pyotp
-from portal_testing import PASSWORD, api_token, csrf_token, enable_mfa, make_user, web_login
 from flask.sessions import SecureCookieSessionInterface
+from portal_testing import PASSWORD, api_token, csrf_token, enable_mfa, make_user, web_login
 
 
 def _session(web_app, client) -> dict:
