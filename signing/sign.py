@@ -10,8 +10,9 @@ from typing import Literal
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import (
     MDPPerm,
     SigFieldSpec,
@@ -19,7 +20,6 @@ from pyhanko.sign.fields import (
     append_signature_field,
     enumerate_sig_fields,
 )
-from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from pyhanko.stamp import TextStampStyle
@@ -159,12 +159,18 @@ def _refuse_revoked(certificate: asn1_x509.Certificate, material: ValidationMate
                 f"The certificate of {_common_name(certificate)} has been revoked."
             )
     for data in material.ocsp_responses:
-        response = ocsp.load_der_ocsp_response(data)
+        try:
+            response = ocsp.load_der_ocsp_response(data)
+        except ValueError as exc:
+            raise SigningError(f"Unreadable OCSP response: {exc}") from exc
         if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
             continue
         for single in response.responses:
+            issuer_hash = hashes.Hash(single.hash_algorithm)
+            issuer_hash.update(parsed.issuer.public_bytes())
             if (
                 single.serial_number == parsed.serial_number
+                and single.issuer_name_hash == issuer_hash.finalize()
                 and single.certificate_status == ocsp.OCSPCertStatus.REVOKED
             ):
                 raise CertificateRevoked(
@@ -174,6 +180,23 @@ def _refuse_revoked(certificate: asn1_x509.Certificate, material: ValidationMate
 
 def _common_name(certificate: asn1_x509.Certificate) -> str:
     return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+
+
+def _check_fields(reader: PdfFileReader, options: SignOptions) -> bool:
+    """Refuse impossible field requests; return whether the target field already exists."""
+    try:
+        existing = {name: value is not None for name, value, _ref in enumerate_sig_fields(reader)}
+    except Exception as exc:  # noqa: BLE001 - a malformed form tree fails in many ways
+        raise InvalidPdf(f"The PDF form fields cannot be read: {exc}") from exc
+    if existing.get(options.field_name):
+        raise FieldAlreadySigned(f"The field {options.field_name!r} is already signed.")
+    field_exists = options.field_name in existing
+    if options.require_existing_field and not field_exists:
+        raise FieldNotFound(f"The document has no signature field {options.field_name!r}.")
+    for spec in options.new_fields:
+        if spec.name in existing or spec.name == options.field_name:
+            raise SigningError(f"The signature field {spec.name!r} already exists.")
+    return field_exists
 
 
 def sign_pdf(
@@ -186,16 +209,7 @@ def sign_pdf(
     """Sign the PDF as an incremental update at the requested PAdES level and return the result."""
     data = read_input(pdf)
     writer = open_writer(data, password=password)
-    reader = writer.prev
-    existing = {name: value is not None for name, value, _ref in enumerate_sig_fields(reader)}
-    if existing.get(options.field_name):
-        raise FieldAlreadySigned(f"The field {options.field_name!r} is already signed.")
-    field_exists = options.field_name in existing
-    if options.require_existing_field and not field_exists:
-        raise FieldNotFound(f"The document has no signature field {options.field_name!r}.")
-    for spec in options.new_fields:
-        if spec.name in existing or spec.name == options.field_name:
-            raise SigningError(f"The signature field {spec.name!r} already exists.")
+    field_exists = _check_fields(writer.prev, options)
 
     level = options.level
     timestamper = _resolve_timestamper(options.timestamper)
@@ -256,16 +270,9 @@ def sign_pdf(
                 "location": options.location or "",
             },
         )
-    except (
-        PyHankoSigningError,
-        PdfError,
-        PathValidationError,
-        PathBuildingError,
-        TimestampRequestError,
-        OSError,
-        ValueError,
-        KeyError,
-    ) as exc:
+    except SigningError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyHanko fails in many ways on odd files
         raise _translate(exc) from exc
     return output.getvalue()
 
@@ -284,16 +291,9 @@ def add_document_timestamp(
         output = PdfTimeStamper(resolved).update_archival_timestamp_chain(
             reader, build_validation_context(validation), in_place=False
         )
-    except (
-        PyHankoSigningError,
-        PdfError,
-        PathValidationError,
-        PathBuildingError,
-        TimestampRequestError,
-        OSError,
-        ValueError,
-        KeyError,
-    ) as exc:
+    except SigningError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pyHanko fails in many ways on odd files
         raise _translate(exc) from exc
     return output.getvalue()
 

@@ -28,14 +28,13 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
-from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
-from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
     PdfSignatureStatus,
@@ -210,17 +209,19 @@ def _read_dss(
 ]:
     try:
         dss = DocumentSecurityStore.read_dss(reader)
+        crls = [
+            asn1_crl.CertificateList.load(item.get_object().read_data(DecodePurpose.CRL))
+            for item in dss.crls
+        ]
+        ocsps = [
+            asn1_ocsp.OCSPResponse.load(item.get_object().read_data(DecodePurpose.OCSP_RESPONSE))
+            for item in dss.ocsps
+        ]
+        return list(dss.load_certs()), crls, ocsps
     except NoDSSFoundError:
         return [], [], []
-    crls = [
-        asn1_crl.CertificateList.load(item.get_object().read_data(DecodePurpose.CRL))
-        for item in dss.crls
-    ]
-    ocsps = [
-        asn1_ocsp.OCSPResponse.load(item.get_object().read_data(DecodePurpose.OCSP_RESPONSE))
-        for item in dss.ocsps
-    ]
-    return list(dss.load_certs()), crls, ocsps
+    except Exception:  # noqa: BLE001 - a broken DSS simply provides no revocation data
+        return [], [], []
 
 
 def _index(
@@ -293,7 +294,7 @@ async def _signature_report(
     try:
         certificate = embedded.signer_cert
         status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
-    except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - an unreadable signature is reported, not raised
         return SignatureReport(
             field=field,
             signer=None,
@@ -375,7 +376,7 @@ async def _timestamp_report(
     try:
         certificate = embedded.signer_cert
         status = await async_validate_pdf_timestamp(embedded, validation_context=context)
-    except (SignatureValidationError, PyHankoSigningError, ValueError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - an unreadable signature is reported, not raised
         return TimestampReport(
             field=field,
             authority=None,
