@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -95,6 +95,7 @@ class SignOptions:
     validation: ValidationMaterial | None = None
 
 
+_LEVELS: tuple[str, ...] = get_args(Level)
 _LEVEL_NEEDS_TIMESTAMP = {"B-T", "B-LT", "B-LTA"}
 _LEVEL_NEEDS_VALIDATION = {"B-LT", "B-LTA"}
 
@@ -212,6 +213,8 @@ def sign_pdf(
     field_exists = _check_fields(writer.prev, options)
 
     level = options.level
+    if level not in _LEVELS:
+        raise SigningError(f"Unknown PAdES level {level!r}; use one of {', '.join(_LEVELS)}.")
     timestamper = _resolve_timestamper(options.timestamper)
     if level in _LEVEL_NEEDS_TIMESTAMP and timestamper is None:
         raise SigningError(f"{level} needs a time-stamping authority.")

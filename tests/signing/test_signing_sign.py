@@ -344,6 +344,8 @@ def test_an_external_tsa_url_is_used_over_http(
 
 
 def test_levels_above_b_b_need_their_material(pdf: bytes, client: InternalCaSigner) -> None:
+    with pytest.raises(SigningError, match="Unknown PAdES level"):
+        sign_pdf(pdf, client, SignOptions(level="B-XL"))  # type: ignore[arg-type]
     with pytest.raises(SigningError, match="time-stamping"):
         sign_pdf(pdf, client, SignOptions(level="B-T"))
     with pytest.raises(SigningError, match="revocation"):
