@@ -11,7 +11,7 @@ from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 
-# pytest puts tests/ on sys.path for the root conftest; there, tests/signing would
+# tests/ is on sys.path (pytest's pythonpath setting); there, tests/signing would
 # shadow the signing package as an empty namespace package unless the project
 # root comes first.
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
