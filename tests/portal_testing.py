@@ -331,12 +331,14 @@ def live_server(tmp_path, database_url, app) -> Iterator[str]:
     server.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         if IN_CI:
             pytest.fail(f"Chromium not found at {CHROMIUM} (make installs Debian's chromium)")
         pytest.skip(f"Chromium not found at {CHROMIUM}; set PORTAL_TEST_CHROMIUM")
+    # Module scope: Playwright's sync API keeps an event loop running, which
+    # would break later tests that call asyncio.run() (pyHanko does).
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
