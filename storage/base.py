@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
+
+__all__ = [
+    "CHUNK_SIZE",
+    "BlobCorrupted",
+    "BlobNotFound",
+    "BlobStore",
+    "BlobTooLarge",
+    "StorageError",
+    "StorageFull",
+    "StoredBlob",
+    "build_store",
+    "content_disposition",
+    "new_key",
+]
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -50,6 +65,25 @@ def new_key() -> str:
     return f"{token[:2]}/{token[2:4]}/{token}"
 
 
+# RFC 8187 attr-char: what may stay unescaped in an ext-value such as filename*.
+_ATTR_CHAR_SAFE = "!#$&+-.^_`|~"
+
+
+def content_disposition(filename: str, *, disposition: str = "attachment") -> str:
+    """An RFC 6266 Content-Disposition value with an ASCII fallback and a UTF-8 ``filename*``."""
+    cleaned = "".join(
+        "_" if char in "/\\" else char for char in filename if unicodedata.category(char)[0] != "C"
+    ).strip()
+    cleaned = cleaned or "download"
+    ascii_name = "".join(
+        char if char.isascii() else "_"
+        for char in unicodedata.normalize("NFKD", cleaned)
+        if unicodedata.category(char) != "Mn"
+    ).replace('"', "'")
+    encoded = quote(cleaned, safe=_ATTR_CHAR_SAFE, encoding="utf-8")
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
 @runtime_checkable
 class BlobStore(Protocol):
     """What the portal needs from a blob backend."""
@@ -58,9 +92,7 @@ class BlobStore(Protocol):
         """Stream `stream` into a new blob; return its key, sha256 and size."""
         ...
 
-    def open_range(
-        self, key: str, start: int = 0, length: int | None = None
-    ) -> Iterator[bytes]:
+    def open_range(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         """Yield the bytes of `key` from `start`, `length` bytes (or to the end)."""
         ...
 

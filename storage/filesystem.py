@@ -108,7 +108,7 @@ class FilesystemStore:
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink()
-        except FileNotFoundError:
+        except (FileNotFoundError, BlobNotFound):
             pass
 
     def hash_blob(self, key: str) -> str:
