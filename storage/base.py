@@ -125,9 +125,7 @@ def build_store(url: str) -> BlobStore:
 
         return FilesystemStore(unquote(parts.path))
     if parts.scheme in {"minio", "minios"}:
-        try:
-            from storage.minio_store import MinioStore  # type: ignore[import-not-found]
-        except ImportError as exc:  # pragma: no cover - until the MinIO store lands
-            raise StorageError("the MinIO store is not available in this build") from exc
-        return MinioStore.from_url(url)  # type: ignore[no-any-return]
+        from storage.minio_store import MinioStore
+
+        return MinioStore.from_url(url)
     raise StorageError(f"unknown storage URL scheme: {parts.scheme!r}")

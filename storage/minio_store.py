@@ -7,7 +7,7 @@ import io
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import ENABLED
 from minio.datatypes import Part
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
-from minio.versioningconfig import ENABLED, VersioningConfig
+from minio.versioningconfig import VersioningConfig
 
 from storage.base import (
     CHUNK_SIZE,
@@ -39,6 +40,7 @@ __all__ = [
     "MinioBucket",
     "MinioStore",
     "PartRecord",
+    "base_part_size",
     "part_size_for",
 ]
 
@@ -63,10 +65,10 @@ T = TypeVar("T")
 
 def part_size_for(part_number: int, base: int = DEFAULT_PART_SIZE) -> int:
     """Size of part `part_number` (1-based) in an upload whose first parts are `base` bytes."""
-    return base * 2 ** ((part_number - 1) // _PARTS_PER_SIZE_STEP)
+    return base << ((part_number - 1) // _PARTS_PER_SIZE_STEP)
 
 
-def _base_part_size(configured: int, expected_size: int | None) -> int:
+def base_part_size(configured: int, expected_size: int | None) -> int:
     """The smallest base part size that fits `expected_size` into S3's part count."""
     base = max(configured, MIN_PART_SIZE)
     if expected_size is not None:
@@ -256,7 +258,7 @@ class MinioBucket:
 
     def stat_size(self, name: str) -> int:
         """Size of an object; BlobNotFound when there is none."""
-        return self._call(name, lambda: self.client.stat_object(self.name, name).size or 0)
+        return self._call(name, lambda: int(self.client.stat_object(self.name, name).size or 0))
 
     def exists(self, name: str) -> bool:
         """Whether an object exists."""
@@ -449,7 +451,7 @@ class MinioStore:
         """Stream `stream` into a new blob as a multipart upload; return its key, sha256 and size."""
         key = new_key()
         digest = hashlib.sha256()
-        base = _base_part_size(self.part_size, max_size)
+        base = base_part_size(self.part_size, max_size)
         size = 0
 
         def read_part(number: int) -> bytes:
@@ -547,6 +549,21 @@ class MinioStore:
         for chunk in self.open_range(key):
             digest.update(chunk)
         return digest.hexdigest()
+
+    def abort_stale_uploads(self, before: datetime, keep: Collection[str] = ()) -> int:
+        """Abort multipart uploads started before `before` (e.g. a put cut off by a crash).
+
+        Upload ids in `keep` (resumable uploads still in progress), and uploads the
+        server gives no start time for, are left alone. Returns how many were aborted.
+        """
+        aborted = 0
+        for name, upload_id, started in self.objects.multipart_uploads():
+            # Without a start time there is no telling a crashed upload from a live one.
+            if upload_id in keep or started is None or started >= before:
+                continue
+            self.objects.abort_multipart(name, upload_id)
+            aborted += 1
+        return aborted
 
     def presigned_url(self, key: str, *, filename: str, expires_seconds: int = 60) -> str | None:
         """A short-lived GET URL that downloads the blob as an attachment named `filename`."""
