@@ -89,7 +89,7 @@ class TesseractEngine:
         with tempfile.TemporaryDirectory(prefix="ocr-") as directory:
             # An uncompressed PNM is written and read far faster than the PNG pytesseract
             # would make, which keeps the pipeline close to the bare tesseract command.
-            path = Path(directory) / "page.pnm"
+            path = Path(directory) / ("page.pbm" if image.mode == "1" else "page.pnm")
             image.save(path, format="PPM")
             return self._run(str(path), page_number, image.width, image.height, timeout_seconds)
 

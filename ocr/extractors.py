@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Generic, Literal, TypeVar
 
 from ocr.results import Box, PageText, Word, layout_text, union_box
@@ -93,9 +94,20 @@ _LETTER_MISREADS = {
     "1": ("J",), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
     "7": ("T",), "4": ("A",),
 }  # fmt: skip
+#: A CIF's control letter can be I, which DNI letters never are.
+_CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
 _NIE_PREFIX_MISREADS = {"×": "X", "2": "Z"}
 _DIGITS = "0123456789"
-_SEPARATOR = r"[ .\-]?"
+#: Between characters: printed separators, or specks that OCR reads as quotes or commas.
+_SEPARATOR_CHARS = " .-'’‘`´,"
+_SEPARATOR = "[" + re.escape(_SEPARATOR_CHARS) + "]?"
+_REFERENCE_LABEL = re.compile(
+    r"(?:factura|pedido|albar[aá]n|ref|referencia|expediente|n[º°o2]|n[uú]mero|num)"
+    r"\.?\s*:?\s*$",
+    re.I,
+)
+_NIE_LABEL = re.compile(r"n\.?\s?i\.?\s?e\b", re.I)
+_PERSON_TAX_LABEL = re.compile(r"n\.?\s?i\.?\s?f|d\.?\s?n\.?\s?i", re.I)
 _TAX_LABEL = re.compile(r"(?:c\.?\s?i\.?\s?f|n\.?\s?i\.?\s?[fe]|d\.?\s?n\.?\s?i)\b\.?", re.I)
 
 
@@ -114,6 +126,8 @@ class Match(Generic[T]):
     corrections: int = 0
     #: Union of the words' boxes, when the text was a page.
     box: Box | None = None
+    #: Other values the same text could be, equally valid (a DNI "2…" may be a NIE "Z…").
+    alternatives: tuple[T, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -283,14 +297,26 @@ _BOUNDARY_BEFORE = r"(?<![0-9A-Za-z])"
 _BOUNDARY_AFTER = r"(?![0-9A-Za-z])"
 
 
-def _slots(*slots: str) -> re.Pattern[str]:
-    body = _SEPARATOR.join(slots)
+def _slots(*slots: str, separators: Sequence[str] | None = None) -> re.Pattern[str]:
+    """Pattern for fixed slots, with an optional separator between slots (or where given)."""
+    gaps = list(separators) if separators is not None else [_SEPARATOR] * (len(slots) - 1)
+    body = slots[0] + "".join(gap + slot for gap, slot in zip(gaps, slots[1:], strict=True))
     return re.compile(rf"(?=({_BOUNDARY_BEFORE}{body}{_BOUNDARY_AFTER}))")
 
 
-_DNI_PATTERN = _slots(*[_DIGIT_SLOT] * 8, _LETTER_SLOT)
+# A leading Z is a NIE's prefix, not a misread 2.
+_DNI_PATTERN = _slots(
+    _DIGIT_SLOT.replace("Z", "").replace("z", ""), *[_DIGIT_SLOT] * 7, _LETTER_SLOT
+)
 _NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
-_CIF_PATTERN = _slots(_CIF_FIRST_SLOT, *[_DIGIT_SLOT] * 7, _CIF_CONTROL_SLOT)
+# A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never split inside its
+# digits; invoice and file numbers such as "F2024-0153" are split there.
+_CIF_PATTERN = _slots(
+    _CIF_FIRST_SLOT,
+    *[_DIGIT_SLOT] * 7,
+    _CIF_CONTROL_SLOT,
+    separators=[_SEPARATOR] + [""] * 6 + [_SEPARATOR],
+)
 
 
 def _digit(char: str) -> tuple[str, int]:
@@ -313,7 +339,7 @@ def _letter_options(char: str, labelled: bool) -> list[tuple[str, int]]:
 
 
 def _compact(raw: str) -> str:
-    return re.sub(r"[ .\-]", "", raw)
+    return "".join(c for c in raw if c not in _SEPARATOR_CHARS)
 
 
 def _scan(
@@ -327,7 +353,11 @@ def _scan(
     for hit in pattern.finditer(prepared.text):
         start = hit.start(1)
         raw = hit.group(1)
-        labelled = bool(_TAX_LABEL.search(_line_before(prepared.text, start)))
+        before = _line_before(prepared.text, start)
+        labelled = bool(_TAX_LABEL.search(before))
+        if not labelled and _REFERENCE_LABEL.search(before):
+            # "Nº factura: F2023-0207" is a reference that merely looks like an identifier.
+            continue
         built = build(_compact(raw), labelled)
         if built is None:
             continue
@@ -368,7 +398,7 @@ def _build_nie(compact: str, labelled: bool) -> tuple[str, int] | None:
     first = compact[0]
     if first.upper() in "XYZ":
         prefix, cost = first.upper(), int(first.islower())
-    elif first in _NIE_PREFIX_MISREADS and (first != "2" or labelled):
+    elif first in _NIE_PREFIX_MISREADS and first != "2":
         prefix, cost = _NIE_PREFIX_MISREADS[first], 1
     else:
         return None
@@ -403,20 +433,54 @@ def _build_cif(compact: str, labelled: bool) -> tuple[str, int] | None:
         options.append((_DIGIT_MISREADS[control], 1))
     if control.upper() in _CIF_CONTROL_LETTERS:
         options.append((control.upper(), int(control.islower())))
-    options += [(c, 1) for c in _LETTER_MISREADS.get(control, ()) if c in _CIF_CONTROL_LETTERS]
+    if labelled or not control.isdigit():
+        misreads = _LETTER_MISREADS.get(control, ()) + _CIF_CONTROL_MISREADS.get(control, ())
+        options += [(c, 1) for c in misreads if c in _CIF_CONTROL_LETTERS]
     return _unique_valid(((body + c, cost + extra) for c, extra in options), is_valid_cif)
+
+
+def _dni_or_nie(prepared: _Text, match: Match[str]) -> Match[str]:
+    """Settle a DNI read as "2…", which a NIE "Z…" read with Z as 2 is just as well.
+
+    Both have the same check letter, so only a label can tell them apart: next to
+    "NIE" the NIE wins, otherwise the DNI, and the other reading is kept as an
+    alternative for the person confirming.
+    """
+    if match.kind != "dni" or not match.source_text.startswith("2"):
+        return match
+    nie = "Z" + match.value[1:]
+    before = _line_before(prepared.text, match.span[0])
+    if _NIE_LABEL.search(before) and not _PERSON_TAX_LABEL.search(before):
+        return replace(
+            match,
+            kind="nie",
+            value=nie,
+            corrections=match.corrections + 1,
+            alternatives=(match.value,),
+        )
+    return replace(match, alternatives=(nie,))
 
 
 def find_dnis(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
     """Find DNI/NIF numbers (8 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
-    return _resolve_overlaps(_scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections))
+    found = _resolve_overlaps(_scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections))
+    return [m for m in (_dni_or_nie(prepared, m) for m in found) if m.kind == "dni"]
 
 
 def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
     """Find NIE numbers (X/Y/Z + 7 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
-    return _resolve_overlaps(_scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections))
+    found = _scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections)
+    labelled = [
+        m
+        for m in map(
+            partial(_dni_or_nie, prepared),
+            _scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections),
+        )
+        if m.kind == "nie"
+    ]
+    return _resolve_overlaps(found + labelled)
 
 
 def find_cifs(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
@@ -427,7 +491,7 @@ def find_cifs(source: TextSource, *, max_corrections: int = 2) -> list[Match[str
 
 # ---------------------------------------------------------------- IBAN
 
-_IBAN_START = re.compile(rf"{_BOUNDARY_BEFORE}([A-Za-z][A-Za-z5$])(?=[ \-.]?{_DIGIT_SLOT})")
+_IBAN_START = re.compile(rf"{_BOUNDARY_BEFORE}([A-Za-z][A-Za-z5$])(?={_SEPARATOR}{_DIGIT_SLOT})")
 _IBAN_CHAR = re.compile(r"[0-9A-Za-z|!\]\[$]")
 
 
@@ -443,7 +507,7 @@ def _read_iban_at(text: str, start: int) -> tuple[str, int, int] | None:
     gap = 0
     while len(chars) < length - 2 and position < len(text):
         char = text[position]
-        if char in " .-":
+        if char in _SEPARATOR_CHARS:
             gap += 1
             if gap > 2:
                 return None
@@ -492,7 +556,8 @@ def find_identifiers(source: TextSource) -> list[Match[str]]:
         + _scan(prepared, _NIE_PATTERN, "nie", _build_nie, 2)
         + _scan(prepared, _CIF_PATTERN, "cif", _build_cif, 2)
     )
-    return _resolve_overlaps(matches) + find_ibans(source)
+    people = [_dni_or_nie(prepared, m) for m in _resolve_overlaps(matches)]
+    return people + find_ibans(source)
 
 
 # ---------------------------------------------------------------- dates and periods

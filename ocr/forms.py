@@ -17,13 +17,10 @@ from ocr.errors import UnknownTemplate
 from ocr.extractors import (
     Match,
     find_amounts,
-    find_cifs,
     find_dates,
-    find_dnis,
-    find_ibans,
+    find_identifiers,
     find_label_occurrences,
     find_labelled_values,
-    find_nies,
     find_periods,
     format_amount,
     payslip_balances,
@@ -103,6 +100,8 @@ class FieldValue:
     page: int
     box: Box
     source_text: str
+    #: Other readings of the same text that are just as valid (a DNI "2…" or a NIE "Z…").
+    alternatives: tuple[str, ...] = ()
 
     @property
     def low_confidence(self) -> bool:
@@ -117,6 +116,7 @@ class FieldValue:
             "page": self.page,
             "box": list(self.box),
             "source_text": self.source_text,
+            "alternatives": list(self.alternatives),
             "low_confidence": self.low_confidence,
         }
 
@@ -130,6 +130,7 @@ class FieldValue:
             page=int(data["page"]),
             box=(x0, y0, x1, y1),
             source_text=str(data["source_text"]),
+            alternatives=tuple(str(a) for a in data.get("alternatives", ())),
         )
 
 
@@ -352,6 +353,7 @@ class _Candidate:
     corrections: int
     #: Identifies the place in the document, so that one place fills one field.
     place: tuple[int, int, int]
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +376,7 @@ class _PageContext:
         for label, indices in found:
             box = union_box(page.words[i].box for i in indices)
             self.labels.setdefault(label, []).append(box)
+        self.identifiers = find_identifiers(page)
         self.sections: list[_Occurrence] = []
         for name, headings in template.sections:
             for _, indices in find_label_occurrences(page, list(headings)):
@@ -470,21 +473,33 @@ def _place(page: PageText, match: Match[Any]) -> tuple[int, int, int]:
     return (page.number, match.span[0], match.span[1])
 
 
-def _identifier_matches(kind: FieldKind, page: PageText) -> list[tuple[Match[str], float]]:
-    people = [(m, 1.0) for m in find_dnis(page) + find_nies(page)]
-    if kind == "person_id":
-        return people
-    if kind == "company_id":
-        # Sole traders invoice and employ with their personal NIF.
-        return [(m, 1.0) for m in find_cifs(page)] + [(m, 0.8) for m, _ in people]
-    return [(m, 1.0) for m in find_ibans(page)]
+def _identifier_matches(
+    kind: FieldKind, identifiers: Sequence[Match[str]]
+) -> list[tuple[Match[str], float]]:
+    """Identifiers that may fill a field of ``kind``, with how well each kind fits."""
+    # Sole traders invoice and employ with their personal NIF, hence 0.8 for a company.
+    fit = {
+        "person_id": {"dni": 1.0, "nie": 1.0},
+        "company_id": {"cif": 1.0, "dni": 0.8, "nie": 0.8},
+        "iban": {"iban": 1.0},
+    }[kind]
+    # A reading that could equally be another identifier is less sure.
+    return [
+        (m, fit[m.kind] * (0.85 if m.alternatives else 1.0)) for m in identifiers if m.kind in fit
+    ]
 
 
 def _candidates_for(context: _PageContext, field: FieldSpec) -> list[_Candidate]:
     page = context.page
     out: list[_Candidate] = []
 
-    def add(match: Match[Any], display: str, score: float | None, number: Decimal | None) -> None:
+    def add(
+        match: Match[Any],
+        display: str,
+        score: float | None,
+        number: Decimal | None,
+        alternatives: tuple[str, ...] = (),
+    ) -> None:
         if score is None or match.box is None:
             return
         out.append(
@@ -498,12 +513,14 @@ def _candidates_for(context: _PageContext, field: FieldSpec) -> list[_Candidate]
                 source_text=match.source_text,
                 corrections=match.corrections,
                 place=_place(page, match),
+                alternatives=alternatives,
             )
         )
 
     if field.kind in ("person_id", "company_id", "iban"):
-        for match, factor in _identifier_matches(field.kind, page):
-            add(match, match.value, _score_match(context, field, match, factor), None)
+        for match, factor in _identifier_matches(field.kind, context.identifiers):
+            score = _score_match(context, field, match, factor)
+            add(match, match.value, score, None, match.alternatives)
     elif field.kind == "date":
         for date_match in find_dates(page):
             add(
@@ -574,7 +591,7 @@ def fill_form(
     for triple in template.balances:
         _cross_check(triple, by_field, chosen)
     return {
-        name: FieldValue(c.display, c.score, c.page, c.box, c.source_text)
+        name: FieldValue(c.display, c.score, c.page, c.box, c.source_text, c.alternatives)
         for name, c in chosen.items()
         if name in by_field
     }
@@ -609,6 +626,7 @@ def _with_score(candidate: _Candidate, score: float, **changes: Any) -> _Candida
         "source_text": candidate.source_text,
         "corrections": candidate.corrections,
         "place": candidate.place,
+        "alternatives": candidate.alternatives,
     }
     values.update(changes)
     return _Candidate(**values)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ocr.engine import OcrEngine, get_engine
 from ocr.errors import ImageTooLarge, OcrTimeout, TooManyPages, UnreadableFile
-from ocr.images import can_pass_through, image_page_count, load_image_page, open_image
+from ocr.images import binarise, can_pass_through, image_page_count, load_image_page, open_image
 from ocr.pdf import open_pdf, pdf_page_count, rasterise_pdf_page, text_layer_page
 from ocr.results import DocumentText, PageText, SourceInfo
 from ocr.settings import DEFAULT_LIMITS, DEFAULT_OPTIONS, OcrLimits, OcrOptions
@@ -145,6 +145,10 @@ def ocr_page_image(
 ) -> PageText:
     """Step 3: OCR one page image with the engine (by default the one named in ``options``)."""
     engine = engine or get_engine(options.engine, lang=options.lang)
+    if options.binarise:
+        if isinstance(image, Path):
+            image = load_image_page(image, 1, limits)
+        image = binarise(image)
     page = engine.recognize(image, page_number=number, timeout_seconds=limits.timeout_seconds)
     if dpi and page.dpi != dpi:
         page = PageText(
@@ -187,7 +191,12 @@ def read_page(
         )
     header = open_image(data, limits)
     try:
-        direct = isinstance(data, Path) and number == 1 and can_pass_through(header)
+        direct = (
+            isinstance(data, Path)
+            and number == 1
+            and not options.binarise
+            and can_pass_through(header)
+        )
         dpi = _image_dpi(header)
     finally:
         header.close()

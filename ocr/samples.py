@@ -45,8 +45,9 @@ DPI = 300
 A4 = (2480, 3508)
 _FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts")
 _FONT_NAMES = {
-    False: ("DejaVuSans.ttf", "LiberationSans-Regular.ttf", "NotoSans-Regular.ttf", "Arial.ttf"),
-    True: ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "NotoSans-Bold.ttf", "Arial Bold.ttf"),
+    # Arial's metric twin first: it is what most Spanish payroll and invoicing software prints.
+    False: ("LiberationSans-Regular.ttf", "Arial.ttf", "DejaVuSans.ttf", "NotoSans-Regular.ttf"),
+    True: ("LiberationSans-Bold.ttf", "Arial Bold.ttf", "DejaVuSans-Bold.ttf", "NotoSans-Bold.ttf"),
 }
 _MONTHS = (
     "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
@@ -129,6 +130,10 @@ class SampleDocument:
     template: str
     image: Image.Image = field(repr=False)
     expected: Mapping[str, str]
+    #: Every amount printed on the page, formatted like ``format_amount``.
+    amounts: tuple[str, ...] = ()
+    #: Every identifier printed on the page (DNI, NIE, CIF, IBAN), compact.
+    identifiers: tuple[str, ...] = ()
 
 
 _FIRST = "María José Antonio Lucía Carmen Javier Manuel Laura Pablo Elena Sergio Marta".split()
@@ -267,7 +272,15 @@ def payslip(rng: random.Random) -> SampleDocument:
         "net": format_amount(net),
         "iban": iban,
     }
-    return SampleDocument("payslip", "datos_nomina", page.image, expected)
+    printed = [a for _, a in earnings] + [a for _, a in deductions] + [gross, total_deductions, net]
+    return SampleDocument(
+        "payslip",
+        "datos_nomina",
+        page.image,
+        expected,
+        tuple(format_amount(a) for a in printed),
+        (employer_cif, worker_nif, iban),
+    )
 
 
 def invoice(rng: random.Random) -> SampleDocument:
@@ -340,7 +353,15 @@ def invoice(rng: random.Random) -> SampleDocument:
         "vat": format_amount(vat),
         "total": format_amount(total),
     }
-    return SampleDocument("invoice", "factura_recibida", page.image, expected)
+    printed = [a for line in lines for a in line[2:]] + [base, vat, total]
+    return SampleDocument(
+        "invoice",
+        "factura_recibida",
+        page.image,
+        expected,
+        tuple(format_amount(a) for a in printed),
+        (supplier_cif, client_cif),
+    )
 
 
 def id_card(rng: random.Random, *, foreigner: bool | None = None) -> SampleDocument:
@@ -367,7 +388,7 @@ def id_card(rng: random.Random, *, foreigner: bool | None = None) -> SampleDocum
         "nif": number,
         "birth_date": born.isoformat(),
     }
-    return SampleDocument("id_card", "alta_cliente", page.image, expected)
+    return SampleDocument("id_card", "alta_cliente", page.image, expected, (), (number,))
 
 
 def bank_certificate(rng: random.Random) -> SampleDocument:
@@ -387,7 +408,7 @@ def bank_certificate(rng: random.Random) -> SampleDocument:
     page.text(18, 96, f"BIC: CAIXESBB{rng.choice(('XXX', '123'))}")
     page.text(18, 112, f"{rng.choice(_CITIES)}, {rng.randrange(1, 29)} de mayo de 2024")
     expected = {"account_holder": holder, "nif": nif, "iban": iban}
-    return SampleDocument("bank_certificate", "alta_cliente", page.image, expected)
+    return SampleDocument("bank_certificate", "alta_cliente", page.image, expected, (), (nif, iban))
 
 
 def degrade(image: Image.Image, rng: random.Random, *, max_rotation: float = 1.0) -> Image.Image:

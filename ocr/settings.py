@@ -36,6 +36,8 @@ class OcrOptions:
     dpi: int = 300
     #: A PDF page whose text layer has fewer visible characters than this is OCRed instead.
     min_text_layer_chars: int = 16
+    #: Turn pages black and white (Otsu) before OCR; scanner grain confuses tesseract.
+    binarise: bool = True
 
     def __post_init__(self) -> None:
         if not 50 <= self.dpi <= 1200:
