@@ -317,7 +317,11 @@ class MinioUploads:
         target = part_size_for(number, state.part_base)
         while staged_size + len(chunk.buffer) >= target:
             take = target - staged_size
-            body = self._staged_bytes(chunk.staged) + bytes(chunk.buffer[:take])
+            with memoryview(chunk.buffer) as view:
+                if chunk.staged:
+                    body = b"".join((self._staged_bytes(chunk.staged), view[:take]))
+                else:
+                    body = bytes(view[:take])
             del chunk.buffer[:take]
             part = self.objects.upload_part(state.key, state.multipart_id, number, body)
             chunk.etags.append(part.etag)

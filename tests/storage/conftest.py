@@ -19,9 +19,10 @@ if _HERE not in sys.path:
     sys.path.append(_HERE)
 
 import pytest  # noqa: E402
-from storage_testing import MakeStore, S3Server, bucket_name  # noqa: E402
+from storage_testing import TTL, Clock, MakeStore, MakeUploads, S3Server  # noqa: E402
+from storage_testing import bucket_name as bucket_name  # noqa: E402
 
-from storage import BlobStore, FilesystemStore  # noqa: E402
+from storage import BlobStore, FilesystemStore, ResumableUploads, build_resumable  # noqa: E402
 from storage.minio_store import MIN_PART_SIZE, MinioStore  # noqa: E402
 
 BACKENDS = ["filesystem", "moto", "nanio"]
@@ -51,6 +52,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> MakeStore:
     """Build stores of the test's backend; every call on the same test shares one backend."""
+    return _store_factory(backend, request, tmp_path)
+
+
+def _store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> MakeStore:
     root = tmp_path / "blobs"
     bucket = bucket_name()
     server: S3Server | None = None
@@ -68,3 +73,34 @@ def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 @pytest.fixture
 def store(make_store: MakeStore) -> BlobStore:
     return make_store()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["filesystem", "moto"])
+def uploads_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def upload_store(uploads_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> MakeStore:
+    """Stores for the resumable tests (each call is a new object on the same backend)."""
+    return _store_factory(uploads_backend, request, tmp_path)
+
+
+@pytest.fixture
+def make_uploads(upload_store: MakeStore, clock: Clock) -> MakeUploads:
+    """A new ResumableUploads on a new store object each call: what a restarted process has."""
+
+    def make() -> ResumableUploads:
+        return build_resumable(upload_store(), ttl=TTL, clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def uploads(make_uploads: MakeUploads) -> ResumableUploads:
+    return make_uploads()

@@ -14,12 +14,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import urllib3
 from minio import Minio
 
-from storage import BlobStore
+from storage import BlobStore, ResumableUploads
 
 MIB = 1024 * 1024
 _BLOCK = MIB
@@ -120,6 +121,21 @@ class FailingReader(io.RawIOBase):
 
 
 MakeStore = Callable[[], BlobStore]
+MakeUploads = Callable[[], ResumableUploads]
+TTL = timedelta(hours=24)
+
+
+class Clock:
+    """A settable clock for expiry tests."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 def bucket_name() -> str:
