@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium
 export PORTAL_DATA_DIR ?= var
 
-.PHONY: run test system-packages install lint clean
+.PHONY: run test system-packages install lint clean assets
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -16,7 +16,17 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) assets
+
+# Browser libraries from the npm registry, copied into app/static/vendor (not committed).
+ASSETS := app/static/vendor/pdfjs/pdf.min.mjs
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p app/static/vendor/pdfjs
+	cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs app/static/vendor/pdfjs/
+	touch $(ASSETS)
 
 # Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests).
 system-packages:
@@ -26,6 +36,7 @@ system-packages:
 	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "Missing system packages (install as root):$$missing"; fi; \
 	fi
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq nodejs npm; } || echo "npm is missing: install nodejs and npm"
 
 run: install
 	$(VENV)/bin/portal init

@@ -65,6 +65,11 @@ def init() -> None:
     upgrade_database(app)
     click.echo(f"Base de datos lista: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Almacén de archivos: {app.config['STORAGE_URL'].split('@')[-1]}")
+    from app.services.pki import init_pki
+
+    with app.app_context():
+        pki = init_pki()
+    click.echo(f"Autoridad de certificación y de sellado de tiempo: {pki.directory}")
 
 
 @main.command("create-user")

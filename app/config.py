@@ -30,6 +30,33 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+def pki_passphrase(config: dict[str, Any]) -> bytes:
+    """The key that encrypts the CA/TSA keys: the setting, else generated once (mode 0600).
+
+    Read lazily, when the PKI is first needed, so that merely building the app
+    never writes into the data directory.
+    """
+    configured = config.get("PKI_PASSPHRASE")
+    if configured:
+        return str(configured).encode()
+    data_dir = Path(config["DATA_DIR"])
+    path = data_dir / "pki_passphrase"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Written aside, then linked into place: a concurrent reader never sees it half written.
+        tmp = data_dir / f".pki_passphrase.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process got there first; theirs wins
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip().encode()
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration from defaults, ``PORTAL_*`` variables and explicit overrides."""
     overrides = overrides or {}
@@ -77,6 +104,16 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Signing (issue 7): internal CA/TSA keys under DATA_DIR/pki, encrypted with this
+        # passphrase (generated once into DATA_DIR/pki_passphrase when not set).
+        "PKI_PASSPHRASE": None,
+        "TSA_URL": None,  # an external RFC 3161 TSA instead of the internal one
+        "SEAL_PKCS11_LIB": None,  # the firm's seal on a PKCS#11 token
+        "SEAL_PKCS11_TOKEN": None,
+        "SEAL_PKCS11_PIN": None,
+        "SEAL_PKCS11_KEY_LABEL": None,
+        "SIGNING_TRUST_ROOTS": None,  # PEM bundle of CAs trusted besides the internal one
+        "SIGNING_ALLOW_FETCHING": False,  # fetch CRLs/OCSP of those CAs over the network
     }
     env_names = {
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
@@ -93,6 +130,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "FIRM_NAME": "FIRM_NAME",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
         "OUTBOX_DIR": "OUTBOX_DIR",
+        "PKI_PASSPHRASE": "PKI_PASSPHRASE",
+        "TSA_URL": "TSA_URL",
+        "SEAL_PKCS11_LIB": "SEAL_PKCS11_LIB",
+        "SEAL_PKCS11_TOKEN": "SEAL_PKCS11_TOKEN",
+        "SEAL_PKCS11_PIN": "SEAL_PKCS11_PIN",
+        "SEAL_PKCS11_KEY_LABEL": "SEAL_PKCS11_KEY_LABEL",
+        "SIGNING_TRUST_ROOTS": "SIGNING_TRUST_ROOTS",
+        "SIGNING_ALLOW_FETCHING": "SIGNING_ALLOW_FETCHING",
     }
     for env_name, key in env_names.items():
         value = os.environ.get(f"PORTAL_{env_name}")
@@ -107,6 +152,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config.update(overrides)
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(Path(config["DATA_DIR"]))
+    config.setdefault("PKI_DIR", str(Path(config["DATA_DIR"]) / "pki"))
     config["PERMANENT_SESSION_LIFETIME"] = config["SESSION_HOURS"] * 3600
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}

@@ -40,7 +40,7 @@ def init_web(app: Flask) -> None:
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
         headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
+        headers.setdefault("X-Frame-Options", "DENY")  # a PDF shown inline allows SAMEORIGIN
         headers["Referrer-Policy"] = "same-origin"
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
         if request.is_secure:

@@ -161,6 +161,9 @@ class World:
     shared: Any
     internal: Any
     other_doc: Any
+    comment_shared: Any = None
+    comment_internal: Any = None
+    transmittal: Any = None
 
 
 def make_user(
@@ -194,6 +197,18 @@ def enable_mfa(user: Any) -> str:
 
 
 def build_world() -> World:
+    """Build the two-client world; the e-mails it would send are dropped."""
+    from flask import current_app
+
+    runner = current_app.extensions.get("portal_job_runner")
+    current_app.extensions["portal_job_runner"] = lambda name, *args: None
+    try:
+        return _build_world()
+    finally:
+        current_app.extensions["portal_job_runner"] = runner
+
+
+def _build_world() -> World:
     from app.extensions import db
     from app.services import clients, documents
 
@@ -227,6 +242,18 @@ def build_world() -> World:
     other_doc = documents.upload_document(
         client_b, space_b.id, io.BytesIO(b"factura B"), filename="factura.pdf", title="Factura B"
     )
+    from app.services import review, transmittals
+
+    comment_shared = review.add_comment(staff, shared.id, body="Revise la cláusula 2")
+    comment_internal = review.add_comment(staff, internal.id, body="Nota interna")
+    transmittal = transmittals.create_transmittal(
+        staff,
+        space_a.id,
+        document_ids=[shared.id],
+        recipient_ids=[client_a.id],
+        due_date=None,
+        message="Para revisar",
+    )
     db.session.commit()
     return World(
         admin,
@@ -241,6 +268,9 @@ def build_world() -> World:
         shared,
         internal,
         other_doc,
+        comment_shared,
+        comment_internal,
+        transmittal,
     )
 
 

@@ -18,10 +18,14 @@ OPEN_ENDPOINTS = {
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.blueprints import account, admin, auth, clients, documents, main, spaces
+    from app.blueprints import account, admin, auth, clients, documents, main, review, spaces
 
-    for module in (auth, account, main, clients, spaces, documents, admin):
+    for module in (auth, account, main, clients, spaces, documents, admin, review):
         app.register_blueprint(module.bp)
+    from app.blueprints import pki, signatures  # issue 7: signing pages, public CA and TSA
+
+    app.register_blueprint(pki.bp)
+    app.register_blueprint(signatures.bp)
 
     @app.before_request
     def enforce_staff_mfa():  # type: ignore[no-untyped-def]
@@ -35,6 +39,14 @@ def register_blueprints(app: Flask) -> None:
             if get_setting("require_mfa_for_staff"):
                 return redirect(url_for("account.mfa_setup", required=1))
         return None
+
+    @app.context_processor
+    def bell() -> dict:
+        if current_user and current_user.is_authenticated:
+            from app.services.notifications import unread_count
+
+            return {"unread_notifications": unread_count(current_user)}
+        return {}
 
     @app.teardown_request
     def rollback_unfinished(exc):  # type: ignore[no-untyped-def]

@@ -12,9 +12,14 @@ from flask_login import current_user, login_required, login_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ChangePasswordForm, LocaleForm, SecondFactorForm
+from app.blueprints.forms import (
+    ChangePasswordForm,
+    LocaleForm,
+    NotificationSettingsForm,
+    SecondFactorForm,
+)
 from app.extensions import db
-from app.services import accounts
+from app.services import accounts, notifications
 from app.services.errors import ValidationFailed
 from app.services.settings import get_setting
 
@@ -36,6 +41,12 @@ def index() -> Response | str:
     locale_form = LocaleForm(prefix="loc", locale=current_user.locale)
     password_form = ChangePasswordForm(prefix="pw")
     disable_form = SecondFactorForm(prefix="off")
+    notify_form = NotificationSettingsForm(prefix="notif", notify_email=current_user.notify_email)
+    if request.method == "POST" and "notif-notify_email" in request.form and notify_form.validate():
+        notifications.set_email_mode(current_user, notify_form.notify_email.data or "immediate")
+        db.session.commit()
+        flash(_("Preferencias de avisos guardadas."), "success")
+        return redirect(url_for("account.index"))
     if request.method == "POST" and "loc-locale" in request.form and locale_form.validate():
         accounts.set_locale(current_user, locale_form.locale.data or "es")
         session["lang"] = current_user.locale
@@ -78,6 +89,7 @@ def index() -> Response | str:
         locale_form=locale_form,
         password_form=password_form,
         disable_form=disable_form,
+        notify_form=notify_form,
     )
 
 

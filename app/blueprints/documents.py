@@ -8,10 +8,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.blueprints.forms import ConfirmForm, VersionForm
+from app.blueprints.review import document_context
 from app.extensions import db
 from app.httputil import send_version
 from app.models import Permission
-from app.services import documents
+from app.services import documents, review
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -21,6 +22,8 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 def _render(document_id: str, form: VersionForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     document = get_document(current_user, document_id)
     versions = documents.list_versions(current_user, document.id)
+    if document.current_version is not None:
+        review.record_open(current_user, document, document.current_version)
     db.session.commit()
     permission = space_permission(current_user, document.space)
     return (
@@ -31,6 +34,7 @@ def _render(document_id: str, form: VersionForm | None = None, status: int = 200
             form=form or VersionForm(),
             confirm=ConfirmForm(),
             can_upload=permission in (Permission.contribute, Permission.manage),
+            **document_context(document),
         ),
         status,
     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
@@ -127,4 +136,35 @@ class ConfirmForm(FlaskForm):
 class SettingsForm(FlaskForm):
     require_mfa_for_staff = BooleanField(
         _l("Exigir el segundo factor a todo el personal del despacho")
+    )
+
+
+class ReviewForm(FlaskForm):
+    action = StringField(validators=[Optional(), Length(max=30)])
+    label = StringField(validators=[Optional(), Length(max=40)])
+    comment = TextAreaField(_l("Comentario"), validators=[Optional(), Length(max=5000)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Comentario"), validators=[DataRequired(), Length(max=5000)])
+    page = StringField(_l("Página"), validators=[Optional(), Length(max=6)])
+    x = StringField(validators=[Optional(), Length(max=20)])
+    y = StringField(validators=[Optional(), Length(max=20)])
+
+
+class TransmittalForm(FlaskForm):
+    document_ids = SelectMultipleField(_l("Documentos"), choices=[], validate_choice=False)
+    recipient_ids = SelectMultipleField(_l("Destinatarios"), choices=[], validate_choice=False)
+    due_date = DateField(_l("Fecha límite"), validators=[Optional()])
+    message = TextAreaField(_l("Mensaje"), validators=[Optional(), Length(max=5000)])
+
+
+class NotificationSettingsForm(FlaskForm):
+    notify_email = SelectField(
+        _l("Avisos por e-mail"),
+        choices=[
+            ("immediate", _l("En el momento")),
+            ("daily", _l("Un resumen al día")),
+            ("off", _l("No enviar e-mails")),
+        ],
     )

@@ -1,5 +1,6 @@
 """Persistence: SQLAlchemy 2 models."""
 
+from app.models.alert import Alert, AlertRecipient, Notification
 from app.models.audit import AuditEvent
 from app.models.client import (
     PERMISSION_RANK,
@@ -13,6 +14,24 @@ from app.models.client import (
 )
 from app.models.document import Document, DocumentVersion, VersionSource, Visibility
 from app.models.mail import OutboxMail
+from app.models.review import (
+    Comment,
+    ReviewEvent,
+    Transmittal,
+    TransmittalItem,
+    TransmittalRecipient,
+    VersionAccess,
+)
+from app.models.signature import (
+    SignatureCode,
+    SignatureLevel,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureRequestSigner,
+    SignatureRequestStatus,
+    SignerCertificate,
+    SignerStatus,
+)
 from app.models.user import (
     AccountToken,
     ApiToken,
@@ -24,6 +43,15 @@ from app.models.user import (
 )
 
 __all__ = [
+    "Alert",
+    "AlertRecipient",
+    "Comment",
+    "Notification",
+    "ReviewEvent",
+    "Transmittal",
+    "TransmittalItem",
+    "TransmittalRecipient",
+    "VersionAccess",
     "PERMISSION_RANK",
     "AccountToken",
     "ApiToken",
@@ -38,6 +66,14 @@ __all__ = [
     "Permission",
     "Role",
     "Setting",
+    "SignatureCode",
+    "SignatureLevel",
+    "SignatureMethod",
+    "SignatureRequest",
+    "SignatureRequestSigner",
+    "SignatureRequestStatus",
+    "SignerCertificate",
+    "SignerStatus",
     "Space",
     "SpaceKind",
     "SpaceMember",

@@ -54,6 +54,9 @@ class Space(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), default=SpaceKind.general)
     review_sla: Mapped[dict] = mapped_column(JSON, default=dict)
+    label_scheme: Mapped[str] = mapped_column(
+        String(20), default="default", server_default="default"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     client = relationship("Client", back_populates="spaces")

@@ -74,7 +74,8 @@ class DocumentVersion(db.Model):  # type: ignore[name-defined]
     note: Mapped[str | None] = mapped_column(String(2000))
     source: Mapped[str] = mapped_column(String(16), default=VersionSource.upload)
     restored_from: Mapped[int | None] = mapped_column(Integer)
-    review_state: Mapped[str] = mapped_column(String(20), default="received")
+    review_state: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    review_state_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     document = relationship("Document", back_populates="versions")

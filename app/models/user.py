@@ -32,6 +32,10 @@ class User(db.Model):  # type: ignore[name-defined]
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     recovery_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(5), default="es")
+    # e-mail for notifications: "immediate", "daily" (one digest a day) or "off"
+    notify_email: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default="immediate"
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -22,7 +22,7 @@ from app.models import (
     Visibility,
 )
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, review
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
 from app.services.runtime import setting, store
@@ -92,6 +92,7 @@ def _new_version(
     document.current_version_number = version.number
     document.updated_at = utcnow()
     db.session.flush()
+    review.version_started(document, version)
     return version
 
 
@@ -217,6 +218,56 @@ def restore_version(actor: User, document_id: str, number: int) -> DocumentVersi
     return version
 
 
+def add_signed_version(
+    actor: User, document: Document, data: bytes, *, filename: str, note: str | None = None
+) -> DocumentVersion:
+    """A signed (or re-timestamped) PDF as a new version, source "signature".
+
+    The signing service has already checked access and validated the PDF.
+    """
+    import io
+
+    blob = _store_blob(io.BytesIO(data))
+    try:
+        version = _new_version(
+            actor,
+            document,
+            blob_key=blob.key,
+            sha256=blob.sha256,
+            size=blob.size,
+            filename=filename,
+            note=note,
+            source=VersionSource.signature,
+        )
+        audit.record(
+            "signed_version",
+            actor,
+            f"document:{document.id}",
+            version=version.number,
+            sha256=blob.sha256,
+            size=blob.size,
+        )
+    except Exception:
+        store().delete(blob.key)
+        raise
+    return version
+
+
+def read_version_bytes(version: DocumentVersion, *, max_size: int) -> bytes:
+    """The whole content of a version, refused when too large or when its hash no longer matches."""
+    import hashlib
+
+    if version.size > max_size:
+        raise TooLarge(f"El archivo supera el tamaño máximo para firmar ({max_size} bytes).")
+    try:
+        data = b"".join(store().open_range(version.blob_key, 0, version.size))
+    except (BlobNotFound, StorageError) as exc:
+        raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
+    if hashlib.sha256(data).hexdigest() != version.sha256:
+        raise StorageUnavailable("El contenido de esta versión no coincide con su huella SHA-256.")
+    return data
+
+
 def get_version(actor: User, document_id: str, number: int) -> DocumentVersion:
     document = get_document(actor, document_id)
     version = db.session.execute(
@@ -281,6 +332,7 @@ def open_version(
         raise StorageUnavailable("El contenido de esta versión no está disponible.")
     if length is None:
         length = version.size - start
+    review.record_open(actor, version.document, version, downloaded=True)
     audit.record(
         "download",
         actor,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
-from app.services import mail
+from app.services import alerts, mail, notifications
+from app.tasks import signing  # noqa: F401 - registers the signing tasks
 
 
 def init_celery(app: Flask) -> None:
@@ -37,6 +39,12 @@ def init_celery(app: Flask) -> None:
         beat_schedule_filename=str(data / "celerybeat-schedule"),
         beat_schedule={
             "deliver-mail": {"task": "portal.deliver_mail", "schedule": 60.0},
+            "refresh-archive-timestamps": {
+                "task": "portal.refresh_archive_timestamps",
+                "schedule": 86400.0,
+            },
+            "sweep-alerts": {"task": "portal.sweep_alerts", "schedule": 900.0},
+            "daily-digest": {"task": "portal.daily_digest", "schedule": crontab(hour=7, minute=0)},
         },
         timezone="UTC",
     )
@@ -47,5 +55,19 @@ def init_celery(app: Flask) -> None:
 @celery.task(name="portal.deliver_mail")
 def deliver_mail() -> int:
     sent = mail.deliver_pending()
+    db.session.commit()
+    return sent
+
+
+@celery.task(name="portal.sweep_alerts")
+def sweep_alerts() -> int:
+    created = alerts.sweep()
+    db.session.commit()
+    return created
+
+
+@celery.task(name="portal.daily_digest")
+def daily_digest() -> int:
+    sent = notifications.send_daily_digests()
     db.session.commit()
     return sent

@@ -1,0 +1,204 @@
+"""Signature requests, signing, validation reports and evidence (API.md, "Signing and validation")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from app.api import api_bp, body, caller
+from app.api.serializers import iso, page
+from app.extensions import db, limiter
+from app.httputil import content_disposition
+from app.models import SignatureRequest, SignatureRequestSigner
+from app.services import signatures
+from app.services.access import get_document as load_document
+from app.services.errors import ValidationFailed
+from signing import ValidationReport
+
+_SIGN_LIMIT = "20 per minute"
+
+
+def signer_json(signer: SignatureRequestSigner) -> dict[str, Any]:
+    return {
+        "id": signer.id,
+        "user_id": signer.user_id,
+        "name": signer.user.name,
+        "order": signer.order,
+        "status": signer.status,
+        "method": signer.method,
+        "signed_at": iso(signer.signed_at),
+        "certificate_sha256": signer.certificate_fingerprint,
+        "certificate_subject": signer.certificate_subject,
+        "signed_sha256": signer.signed_sha256,
+        "result_sha256": signer.result_sha256,
+        "version": signer.result_version_number,
+        "decline_reason": signer.decline_reason,
+        "error": signer.last_error,
+    }
+
+
+def request_json(item: SignatureRequest) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "document_id": item.document_id,
+        "version": item.version_number,
+        "current_version": item.current_version_number,
+        "level": item.level,
+        "certify": item.certify,
+        "any_order": item.any_order,
+        "status": item.status,
+        "due_date": item.due_date.isoformat() if item.due_date else None,
+        "message": item.message,
+        "created_by": item.created_by_id,
+        "created_at": iso(item.created_at),
+        "completed_at": iso(item.completed_at),
+        "signers": [signer_json(signer) for signer in item.signers],
+    }
+
+
+def job_json(signer: SignatureRequestSigner) -> dict[str, Any]:
+    status = signatures.job_status(signer)
+    job: dict[str, Any] = {"id": signer.id, "status": status}
+    if status == "done":
+        job["result"] = {
+            "request_id": signer.request_id,
+            "document_id": signer.request.document_id,
+            "version": signer.result_version_number,
+            "sha256": signer.result_sha256,
+        }
+    elif status == "failed":
+        job["error"] = signer.last_error
+    return job
+
+
+def report_json(report: ValidationReport) -> dict[str, Any]:
+    return report.to_dict()
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@api_bp.post("/documents/<document_id>/signature-requests")
+def create_signature_request(document_id: str) -> tuple[Response, int]:
+    data = body()
+    raw_signers = data.get("signers")
+    if isinstance(raw_signers, str):  # multipart: a comma-separated list of user ids
+        raw_signers = [{"user_id": part} for part in raw_signers.split(",")]
+    if raw_signers is not None and not isinstance(raw_signers, list):
+        raise ValidationFailed({"signers": "Envíe una lista [{user_id}] en orden de firma."})
+    signer_ids = [
+        str(entry.get("user_id") or "") if isinstance(entry, dict) else str(entry)
+        for entry in raw_signers or []
+    ]
+    stamp = data.get("stamp") if isinstance(data.get("stamp"), dict) else {}
+    created = signatures.request_signatures(
+        caller(),
+        document_id,
+        signer_ids=signer_ids,
+        level=data.get("level"),
+        certify=_flag(data.get("certify")),
+        due_date=data.get("due_date"),
+        message=data.get("message"),
+        any_order=_flag(data.get("any_order")),
+        stamp_page=stamp.get("page", data.get("stamp_page")),
+        stamp_position=stamp.get("position", data.get("stamp_position")),
+    )
+    db.session.commit()
+    return jsonify(request_json(created)), 201
+
+
+@api_bp.get("/documents/<document_id>/signature-requests")
+def list_signature_requests(document_id: str) -> Response:
+    found = signatures.list_requests(caller(), document_id)
+    return jsonify(page([request_json(item) for item in found]))
+
+
+@api_bp.get("/signature-requests/<request_id>")
+def get_signature_request(request_id: str) -> Response:
+    return jsonify(request_json(signatures.get_request(caller(), request_id)))
+
+
+@api_bp.post("/signature-requests/<request_id>/email-code")
+@limiter.limit(_SIGN_LIMIT)
+def email_signature_code(request_id: str) -> tuple[Response, int]:
+    code = signatures.send_signature_code(caller(), request_id)
+    db.session.commit()
+    return jsonify({"sent": True, "expires_at": iso(code.expires_at)}), 202
+
+
+@api_bp.post("/signature-requests/<request_id>/sign")
+@limiter.limit(_SIGN_LIMIT)
+def sign_signature_request(request_id: str) -> tuple[Response, int]:
+    data = body()
+    upload = request.files.get("pkcs12")
+    pkcs12 = upload.stream.read(signatures.MAX_PKCS12_SIZE + 1) if upload is not None else None
+    try:
+        signer = signatures.sign(
+            caller(),
+            request_id,
+            str(data.get("otp") or ""),
+            pkcs12=pkcs12,
+            password=data.get("password"),
+            method=data.get("method"),
+        )
+    except signatures.SecondFactorRejected:
+        db.session.commit()  # the failed attempt counts against the code
+        raise
+    signer_id = signer.id
+    db.session.commit()  # a queued job runs after this commit
+    signer = db.session.get(SignatureRequestSigner, signer_id)
+    assert signer is not None
+    db.session.refresh(signer)
+    answer = request_json(signer.request)
+    if signer.method == "pkcs12":
+        return jsonify(answer), 200
+    return jsonify({"job": job_json(signer), "request": answer}), 202
+
+
+@api_bp.get("/jobs/<job_id>")
+def get_job(job_id: str) -> Response:
+    return jsonify(job_json(signatures.get_job(caller(), job_id)))
+
+
+@api_bp.post("/signature-requests/<request_id>/decline")
+def decline_signature_request(request_id: str) -> Response:
+    declined = signatures.decline(caller(), request_id, body().get("reason"))
+    db.session.commit()
+    return jsonify(request_json(declined))
+
+
+@api_bp.post("/signature-requests/<request_id>/cancel")
+def cancel_signature_request(request_id: str) -> Response:
+    cancelled = signatures.cancel_request(caller(), request_id)
+    db.session.commit()
+    return jsonify(request_json(cancelled))
+
+
+@api_bp.get("/signature-requests/<request_id>/evidence")
+def signature_evidence(request_id: str) -> Response:
+    filename, archive = signatures.evidence_package(caller(), request_id)
+    db.session.commit()
+    response = Response(archive, mimetype="application/zip")
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api_bp.post("/validate")
+def validate_upload() -> Response:
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": "Adjunte un PDF en el campo 'file'."})
+    report = signatures.validate_upload(caller(), upload.stream)
+    db.session.commit()
+    return jsonify(report_json(report))
+
+
+@api_bp.get("/documents/<document_id>/versions/<int:number>/validation")
+def validate_version(document_id: str, number: int) -> Response:
+    load_document(caller(), document_id)
+    return jsonify(report_json(signatures.validate_version(caller(), document_id, number)))

@@ -1,0 +1,144 @@
+"""Notifications: in the app (the bell) and by e-mail, immediately or in a daily digest."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Notification, User
+from app.services.mail import queue_mail
+from app.services.runtime import setting
+
+EMAIL_MODES = ("immediate", "daily", "off")
+
+
+def describe(notification: Notification) -> str:
+    """The sentence shown for a notification, in the current locale."""
+    p: dict[str, Any] = notification.payload or {}
+    kind = notification.kind
+    if kind == "review_requested":
+        return _("Nuevo documento para revisar: «%(title)s» (v%(version)s).", **p)
+    if kind == "review_decision":
+        states = {
+            "validated": _("validado"),
+            "changes_requested": _("con cambios solicitados"),
+            "checked": _("revisado"),
+            "read": _("leído"),
+        }
+        return _(
+            "«%(title)s» v%(version)s: %(state)s por %(actor)s.",
+            **{**p, "state": states.get(p.get("state"), p.get("state"))},
+        )
+    if kind == "comment_added":
+        return _("%(actor)s comentó «%(title)s»: %(excerpt)s", **p)
+    if kind == "transmittal":
+        return _("Remisión %(number)s: %(count)s documentos para revisar antes del %(due)s.", **p)
+    if kind == "alert_review":
+        if p.get("level", 1) >= 2:
+            return _("Escalado: «%(title)s» lleva demasiado tiempo sin revisar.", **p)
+        return _("Pendiente: «%(title)s» espera su revisión desde hace días.", **p)
+    if kind == "alert_request":
+        return _("Faltan documentos en «%(title)s» (vence el %(due)s).", **p)
+    if kind == "alert_signature":
+        return _("Firma pendiente: «%(title)s» (vence el %(due)s).", **p)
+    return p.get("text") or kind
+
+
+def notify(users: Iterable[User], kind: str, *, link: str, **payload: Any) -> list[Notification]:
+    """Tell each person once; e-mail now, in tomorrow's digest, or not, as each prefers."""
+    created = []
+    seen: set[str] = set()
+    for user in users:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        notification = Notification(user_id=user.id, kind=kind, payload={**payload, "link": link})
+        db.session.add(notification)
+        db.session.flush()
+        created.append(notification)
+        if user.notify_email == "immediate":
+            with force_locale(user.locale):
+                message = describe(notification)
+            queue_mail(
+                [user.email],
+                "notification",
+                locale=user.locale,
+                user=user,
+                message=message,
+                link=f"{setting('BASE_URL')}{link}",
+            )
+            notification.emailed_at = datetime.now(UTC)
+    return created
+
+
+def unread_count(user: User) -> int:
+    return db.session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    ).scalar_one()
+
+
+def list_notifications(user: User, limit: int = 50) -> list[Notification]:
+    return list(
+        db.session.execute(
+            select(Notification)
+            .where(Notification.user_id == user.id)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def mark_all_read(user: User) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=datetime.now(UTC))
+    )
+
+
+def set_email_mode(user: User, mode: str) -> None:
+    if mode in EMAIL_MODES:
+        user.notify_email = mode
+
+
+def send_daily_digests(now: datetime | None = None) -> int:
+    """One e-mail per person who chose the digest, listing what they have not been e-mailed."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=7)
+    rows = db.session.execute(
+        select(Notification, User)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            User.notify_email == "daily",
+            Notification.emailed_at.is_(None),
+            Notification.created_at >= since,
+        )
+        .order_by(Notification.created_at)
+    ).all()
+    by_user: dict[str, tuple[User, list[Notification]]] = defaultdict(lambda: (None, []))  # type: ignore[arg-type,return-value]
+    for notification, user in rows:
+        by_user.setdefault(user.id, (user, []))
+        by_user[user.id][1].append(notification)
+    sent = 0
+    for user, items in by_user.values():
+        if user is None or not items:
+            continue
+        with force_locale(user.locale):
+            lines = [
+                (describe(n), f"{setting('BASE_URL')}{n.payload.get('link', '/')}") for n in items
+            ]
+        queue_mail([user.email], "digest", locale=user.locale, user=user, lines=lines)
+        for n in items:
+            n.emailed_at = now
+        sent += 1
+    db.session.flush()
+    return sent

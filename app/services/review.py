@@ -1,0 +1,367 @@
+"""Review of document versions: states, who reviews, reading receipts, comments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import (
+    Alert,
+    Comment,
+    Document,
+    DocumentVersion,
+    ReviewEvent,
+    Space,
+    SpaceMember,
+    User,
+    VersionAccess,
+    Visibility,
+)
+from app.services import audit
+from app.services.access import can_see_document, get_document
+from app.services.errors import AccessDenied, InvalidTransition, NotFound, ValidationFailed
+from app.services.notifications import notify
+from workflows import review as rules
+from workflows.review import ReviewAction, ReviewState, Side
+
+
+def side_of(user: User) -> Side:
+    return Side.CLIENT if user.is_client else Side.FIRM
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def scheme_for(space: Space) -> rules.LabelScheme:
+    try:
+        return rules.get_label_scheme(space.label_scheme or "default")
+    except rules.UnknownLabelScheme:
+        return rules.get_label_scheme("default")
+
+
+def reviewer_side_for(document: Document, version: DocumentVersion) -> Side:
+    return rules.reviewer_side(
+        side_of(version.uploaded_by), document.visibility == Visibility.internal
+    )
+
+
+def may_review(user: User, document: Document, version: DocumentVersion) -> bool:
+    return rules.may_review(
+        actor_side=side_of(user),
+        uploader_side=side_of(version.uploaded_by),
+        internal=document.visibility == Visibility.internal,
+        actor_is_uploader=user.id == version.uploaded_by_id,
+    )
+
+
+def allowed_actions_for(user: User, document: Document, version: DocumentVersion) -> list[str]:
+    if not may_review(user, document, version):
+        return []
+    state = ReviewState(version.review_state)
+    return [a.value for a in rules.allowed_actions(state) if a != ReviewAction.OPEN]
+
+
+def space_people(space: Space) -> list[User]:
+    rows = db.session.execute(
+        select(User)
+        .join(SpaceMember, SpaceMember.user_id == User.id)
+        .where(SpaceMember.space_id == space.id)
+    ).scalars()
+    return list(rows)
+
+
+def whose_turn(document: Document, version: DocumentVersion) -> list[User]:
+    """The people who should review this version now (never a client for internal documents)."""
+    side = reviewer_side_for(document, version)
+    people = [
+        u
+        for u in space_people(document.space)
+        if side_of(u) == side and u.id != version.uploaded_by_id and can_see_document(u, document)
+    ]
+    if not people and side == Side.FIRM:
+        people = list(
+            db.session.execute(
+                select(User).where(User.role == "admin", User.active.is_(True))
+            ).scalars()
+        )
+    return people
+
+
+def managers_of(space: Space) -> list[User]:
+    rows = db.session.execute(
+        select(User)
+        .join(SpaceMember, SpaceMember.user_id == User.id)
+        .where(
+            SpaceMember.space_id == space.id,
+            SpaceMember.permission == "manage",
+            User.role != "client",
+        )
+    ).scalars()
+    managers = list(rows)
+    if not managers:
+        managers = list(
+            db.session.execute(
+                select(User).where(User.role == "admin", User.active.is_(True))
+            ).scalars()
+        )
+    return managers
+
+
+def _resolve_alerts(version_id: str) -> None:
+    db.session.execute(
+        update(Alert)
+        .where(Alert.kind == "review", Alert.target_id == version_id, Alert.resolved_at.is_(None))
+        .values(resolved_at=_now())
+    )
+
+
+def _apply(
+    actor: User,
+    document: Document,
+    version: DocumentVersion,
+    action: ReviewAction,
+    *,
+    comment: str | None,
+    label: str | None = None,
+) -> str:
+    old = ReviewState(version.review_state)
+    try:
+        new = rules.apply(
+            old,
+            action,
+            actor_side=side_of(actor),
+            uploader_side=side_of(version.uploaded_by),
+            internal=document.visibility == Visibility.internal,
+            actor_is_uploader=actor.id == version.uploaded_by_id,
+            comment=comment,
+        )
+    except rules.CommentRequired:
+        raise ValidationFailed({"comment": "Explique qué hay que cambiar."}) from None
+    except rules.NotReviewer:
+        raise AccessDenied(
+            "Esta versión la revisa la otra parte, y nadie revisa lo que ha subido él mismo."
+        ) from None
+    except rules.InvalidTransition as exc:
+        raise InvalidTransition(
+            f"No se puede «{action.value}» una versión en estado «{old.value}».",
+        ) from exc
+    if new == old:
+        return new.value
+    version.review_state = new.value
+    version.review_state_at = _now()
+    db.session.add(
+        ReviewEvent(
+            version_id=version.id,
+            actor_id=actor.id,
+            from_state=old.value,
+            to_state=new.value,
+            action=action.value,
+            label=label,
+            comment=(comment or "").strip() or None,
+        )
+    )
+    _resolve_alerts(version.id)
+    audit.record(
+        f"review_{action.value}",
+        actor,
+        f"document:{document.id}",
+        version=version.number,
+        from_state=old.value,
+        to_state=new.value,
+        label=label,
+    )
+    if action != ReviewAction.OPEN:
+        audience = [version.uploaded_by] if can_see_document(version.uploaded_by, document) else []
+        notify(
+            audience,
+            "review_decision",
+            link=f"/documents/{document.id}",
+            title=document.title,
+            version=version.number,
+            state=new.value,
+            actor=actor.name,
+        )
+    db.session.flush()
+    return new.value
+
+
+def review_document(
+    actor: User,
+    document_id: str,
+    action: str | None,
+    *,
+    comment: str | None = None,
+    label: str | None = None,
+) -> DocumentVersion:
+    """Check, validate or request changes on the current version (or answer with a label)."""
+    document = get_document(actor, document_id)
+    version = document.current_version
+    if version is None:
+        raise NotFound()
+    if label:
+        try:
+            answer = scheme_for(document.space).answer(label)
+        except rules.UnknownLabel:
+            raise ValidationFailed({"label": "Esa respuesta no existe en este espacio."}) from None
+        if answer.requires_comment and not (comment or "").strip():
+            raise ValidationFailed({"comment": "Esta respuesta necesita un comentario."})
+        chosen = answer.action
+        label = answer.code
+    else:
+        try:
+            chosen = ReviewAction(action or "")
+        except ValueError:
+            raise ValidationFailed(
+                {"action": "La acción debe ser check, validate o request_changes."}
+            ) from None
+        if chosen == ReviewAction.OPEN:
+            raise ValidationFailed(
+                {"action": "La acción debe ser check, validate o request_changes."}
+            )
+    _apply(actor, document, version, chosen, comment=comment, label=label)
+    if comment and comment.strip():
+        db.session.add(
+            Comment(
+                document_id=document.id,
+                version_number=version.number,
+                author_id=actor.id,
+                body=comment.strip(),
+            )
+        )
+    return version
+
+
+def record_open(
+    actor: User, document: Document, version: DocumentVersion, *, downloaded: bool = False
+) -> None:
+    """Remember who opened or downloaded a version; a reviewer's first look marks it read."""
+    access = db.session.execute(
+        select(VersionAccess).where(
+            VersionAccess.version_id == version.id, VersionAccess.user_id == actor.id
+        )
+    ).scalar_one_or_none()
+    now = _now()
+    if access is None:
+        access = VersionAccess(version_id=version.id, user_id=actor.id, downloads=0)
+        db.session.add(access)
+    if access.first_opened_at is None:
+        access.first_opened_at = now
+    if downloaded:
+        access.downloads = (access.downloads or 0) + 1
+        if access.first_downloaded_at is None:
+            access.first_downloaded_at = now
+    if version.review_state == ReviewState.RECEIVED and may_review(actor, document, version):
+        _apply(actor, document, version, ReviewAction.OPEN, comment=None)
+    db.session.flush()
+
+
+def version_started(document: Document, version: DocumentVersion) -> None:
+    """A new version starts at received; the previous one's alerts end; reviewers are told."""
+    version.review_state = ReviewState.RECEIVED.value
+    version.review_state_at = version.created_at or _now()
+    for older in document.versions:
+        if older.id != version.id:
+            _resolve_alerts(older.id)
+    notify(
+        whose_turn(document, version),
+        "review_requested",
+        link=f"/documents/{document.id}",
+        title=document.title,
+        version=version.number,
+    )
+
+
+def review_history(actor: User, document_id: str) -> tuple[DocumentVersion, list[ReviewEvent]]:
+    document = get_document(actor, document_id)
+    version = document.current_version
+    if version is None:
+        raise NotFound()
+    events = list(
+        db.session.execute(
+            select(ReviewEvent).where(ReviewEvent.version_id == version.id).order_by(ReviewEvent.at)
+        ).scalars()
+    )
+    return version, events
+
+
+# ---------------------------------------------------------------- comments
+
+
+def add_comment(
+    actor: User,
+    document_id: str,
+    *,
+    body: str,
+    version: int | None = None,
+    page: int | None = None,
+    x: float | None = None,
+    y: float | None = None,
+) -> Comment:
+    document = get_document(actor, document_id)
+    errors = {}
+    if not (body or "").strip():
+        errors["body"] = "Escriba el comentario."
+    number = version or document.current_version_number
+    if not any(v.number == number for v in document.versions):
+        errors["version"] = "Esa versión no existe."
+    if page is not None and (not isinstance(page, int) or page < 1):
+        errors["page"] = "La página debe ser un número a partir de 1."
+    for name, value in (("x", x), ("y", y)):
+        if value is not None and not (isinstance(value, int | float) and 0 <= value <= 1):
+            errors[name] = "La posición va de 0 a 1 (fracción del ancho o alto de la página)."
+    if (x is None) != (y is None) or (x is not None and page is None):
+        errors.setdefault("page", "Un comentario fijado necesita página, x e y.")
+    if errors:
+        raise ValidationFailed(errors)
+    comment = Comment(
+        document_id=document.id,
+        version_number=number,
+        author_id=actor.id,
+        body=body.strip()[:5000],
+        page=page,
+        x=float(x) if x is not None else None,
+        y=float(y) if y is not None else None,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    audit.record("comment_added", actor, f"document:{document.id}", comment_id=comment.id)
+    others = [
+        u
+        for u in space_people(document.space)
+        if u.id != actor.id and can_see_document(u, document)
+    ]
+    notify(
+        others,
+        "comment_added",
+        link=f"/documents/{document.id}",
+        title=document.title,
+        actor=actor.name,
+        excerpt=comment.body[:80],
+    )
+    return comment
+
+
+def list_comments(actor: User, document_id: str) -> list[Comment]:
+    document = get_document(actor, document_id)
+    return list(
+        db.session.execute(
+            select(Comment).where(Comment.document_id == document.id).order_by(Comment.created_at)
+        ).scalars()
+    )
+
+
+def resolve_comment(actor: User, comment_id: str) -> Comment:
+    comment = db.session.get(Comment, str(comment_id))
+    if comment is None:
+        raise NotFound()
+    get_document(actor, comment.document_id)
+    if comment.resolved_at is None:
+        comment.resolved_at = _now()
+        comment.resolved_by_id = actor.id
+        audit.record(
+            "comment_resolved", actor, f"document:{comment.document_id}", comment_id=comment.id
+        )
+    return comment

@@ -1,0 +1,1161 @@
+"""Signature requests: ordered signers, a fresh second factor, PAdES signing, decline, evidence.
+
+A request is made on the current PDF version of a document. Each signature
+produces a new version (source "signature") that the next signer signs in turn;
+a signed PDF is validated before it is stored, so a document is never marked
+signed without a signature that validates. Signing with the internal CA or the
+firm's seal runs as a job (``portal.sign_document``); a PKCS#12 file uploaded by
+the signer is used within the request and never stored or queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Document,
+    DocumentVersion,
+    Permission,
+    SignatureCode,
+    SignatureLevel,
+    SignatureMethod,
+    SignatureRequest,
+    SignatureRequestSigner,
+    SignatureRequestStatus,
+    SignerCertificate,
+    SignerStatus,
+    SpaceMember,
+    User,
+)
+from app.services import accounts, audit, documents, pki
+from app.services.access import can_see_document, get_document, require_staff
+from app.services.errors import (
+    AccessDenied,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    Throttled,
+    ValidationFailed,
+)
+from app.services.mail import queue_mail
+from app.services.runtime import enqueue_after_commit, request_ip, setting
+from signing import (
+    CertificateNotTrusted,
+    CertificateRevoked,
+    EmptyPdf,
+    EncryptedPdf,
+    FieldSpec,
+    InvalidCredentials,
+    InvalidPdf,
+    Pkcs12Signer,
+    SignerSource,
+    SignerUnavailable,
+    SigningError,
+    SignOptions,
+    StampSpec,
+    TimestampUnavailable,
+    ValidationReport,
+    WrongPassword,
+    add_document_timestamp,
+    build_evidence_zip,
+    last_timestamp_expiry,
+    sign_pdf,
+)
+
+SIGN_TASK = "portal.sign_document"
+LEVELS = tuple(level.value for level in SignatureLevel)
+_LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
+OPEN = (SignatureRequestStatus.pending, SignatureRequestStatus.in_progress)
+MAX_SIGNERS = 10
+MAX_PDF_SIZE = 200 * 1024 * 1024
+MAX_PKCS12_SIZE = 1024 * 1024
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_RESEND_AFTER = timedelta(seconds=30)
+CODE_MAX_ATTEMPTS = 5
+# A job that has not finished by then was lost (worker crash): the signer may try again.
+SIGNING_STALE_AFTER = timedelta(minutes=10)
+ARCHIVE_MARGIN = timedelta(days=180)
+_ANNUAL_ACCOUNTS = ("cuentas anuales", "annual accounts", "comptes anuals", "contas anuais")
+
+# Visible stamps: one box per signer along the bottom (or top) of the chosen page.
+_STAMP_WIDTH, _STAMP_HEIGHT, _STAMP_MARGIN, _STAMP_GAP = 170, 62, 36, 10
+
+
+class SigningFailed(ValidationFailed):
+    """The signature could not be made; nothing was stored (HTTP 422, field ``signature``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"signature": message}, message)
+
+
+class SecondFactorRejected(ValidationFailed):
+    """Wrong, expired or replayed code. Views commit before answering: the attempt counts."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"otp": message}, message)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _target(request: SignatureRequest) -> str:
+    return f"signature_request:{request.id}"
+
+
+# ------------------------------------------------------------------ reading
+
+
+def get_request(actor: User, request_id: str) -> SignatureRequest:
+    """A request, for anyone who can see its document (404 otherwise)."""
+    request = db.session.get(SignatureRequest, str(request_id))
+    if request is None:
+        raise NotFound()
+    get_document(actor, request.document_id)
+    return request
+
+
+def list_requests(actor: User, document_id: str) -> list[SignatureRequest]:
+    document = get_document(actor, document_id)
+    query = (
+        select(SignatureRequest)
+        .where(SignatureRequest.document_id == document.id)
+        .order_by(SignatureRequest.created_at.desc())
+    )
+    return list(db.session.execute(query).scalars())
+
+
+def signer_of(request: SignatureRequest, user: User) -> SignatureRequestSigner | None:
+    return next((s for s in request.signers if s.user_id == user.id), None)
+
+
+def whose_turn(request: SignatureRequest) -> list[SignatureRequestSigner]:
+    """The signers who may sign now (one in ordered requests)."""
+    if request.status not in OPEN:
+        return []
+    return [s for s in request.signers if s.status in (SignerStatus.pending, SignerStatus.signing)]
+
+
+def is_pdf(version: DocumentVersion) -> bool:
+    return version.content_type == "application/pdf" or version.filename.lower().endswith(".pdf")
+
+
+def default_level(document: Document) -> str:
+    """B-LTA for annual accounts (they must stay verifiable for years), else B-T."""
+    described = _plain_text(document.category or document.title or "")
+    if any(marker in described for marker in _ANNUAL_ACCOUNTS):
+        return SignatureLevel.b_lta.value
+    return SignatureLevel.b_t.value
+
+
+def _plain_text(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def signer_candidates(actor: User, document: Document) -> list[User]:
+    """Active people who can see the document: the space's members and the administrators."""
+    members = select(SpaceMember.user_id).where(SpaceMember.space_id == document.space_id)
+    query = (
+        select(User)
+        .where(User.active.is_(True), (User.id.in_(members)) | (User.role == "admin"))
+        .order_by(User.name)
+    )
+    return [
+        user for user in db.session.execute(query).scalars() if can_see_document(user, document)
+    ]
+
+
+def job_status(signer: SignatureRequestSigner) -> str:
+    """The signing job of a signer as API.md's job status: queued, done or failed."""
+    if signer.status == SignerStatus.signing:
+        return "queued"
+    if signer.status == SignerStatus.signed:
+        return "done"
+    return "failed" if signer.last_error else "queued"
+
+
+def get_job(actor: User, job_id: str) -> SignatureRequestSigner:
+    """A signing job (its id is the signer's): only the signer or people who see the document."""
+    signer = db.session.get(SignatureRequestSigner, str(job_id))
+    if signer is None or signer.authorised_at is None:
+        raise NotFound()
+    get_request(actor, signer.request_id)
+    return signer
+
+
+# ------------------------------------------------------------------ creating
+
+
+def _pdf_problem(exc: SigningError) -> str:
+    if isinstance(exc, EncryptedPdf):
+        return "El PDF está protegido con contraseña; súbalo sin cifrar."
+    if isinstance(exc, EmptyPdf):
+        return "El PDF no tiene páginas."
+    if isinstance(exc, InvalidPdf):
+        return "El archivo no es un PDF válido o está dañado."
+    return f"No se puede leer el PDF: {exc}"
+
+
+@dataclass(frozen=True)
+class _PdfFacts:
+    pages: int
+    signatures: int
+    page_boxes: tuple[tuple[float, float, float, float], ...]
+
+
+def _inspect_pdf(data: bytes) -> _PdfFacts:
+    """Refuse what cannot be signed (broken, encrypted, no pages) and read the page sizes."""
+    try:
+        report = pki.validate(data)
+    except InvalidPdf as exc:
+        raise ValidationFailed({"document": _pdf_problem(exc)}) from exc
+    except SigningError as exc:
+        raise ValidationFailed({"document": _pdf_problem(exc)}) from exc
+    boxes = _page_boxes(data)
+    return _PdfFacts(pages=len(boxes) or 1, signatures=len(report.signatures), page_boxes=boxes)
+
+
+def _parse_due(value: date | str | None) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed({"due_date": "Use una fecha AAAA-MM-DD."}) from None
+
+
+def _stamp_page(value: int | str | None, pages: int) -> int:
+    """People count pages from 1 (negative from the end); the signing library from 0."""
+    if value in (None, ""):
+        return -1
+    try:
+        page = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValidationFailed({"stamp_page": "La página del sello debe ser un número."}) from None
+    if page == 0 or page > pages or page < -pages:
+        raise ValidationFailed(
+            {"stamp_page": f"Elija una página entre 1 y {pages} (o -1 para la última)."}
+        )
+    return page - 1 if page > 0 else page
+
+
+def request_signatures(
+    actor: User,
+    document_id: str,
+    *,
+    signer_ids: Iterable[str],
+    level: str | None = None,
+    certify: bool = False,
+    due_date: date | str | None = None,
+    message: str | None = None,
+    any_order: bool = False,
+    stamp_page: int | str | None = None,
+    stamp_position: str | None = None,
+) -> SignatureRequest:
+    """Ask people to sign the current PDF version, in order (or in any order)."""
+    document = get_document(actor, document_id, Permission.contribute)
+    require_staff(actor)
+    version = document.current_version
+    errors: dict[str, str] = {}
+    if version is None or not is_pdf(version):
+        errors["document"] = "Solo se pueden firmar documentos PDF."
+    chosen = [str(i).strip() for i in signer_ids if str(i).strip()]
+    people: list[User] = []
+    if not chosen:
+        errors["signers"] = "Indique al menos una persona que deba firmar."
+    elif len(set(chosen)) != len(chosen):
+        errors["signers"] = "Cada persona solo puede firmar una vez."
+    elif len(chosen) > MAX_SIGNERS:
+        errors["signers"] = f"Como máximo {MAX_SIGNERS} firmantes."
+    else:
+        for user_id in chosen:
+            user = db.session.get(User, user_id)
+            if user is None or not user.active:
+                errors["signers"] = "Alguno de los firmantes no existe o está desactivado."
+                break
+            if not can_see_document(user, document):
+                errors["signers"] = f"{user.name} no puede ver este documento y no puede firmarlo."
+                break
+            people.append(user)
+    level = (level or "").strip().upper() or default_level(document)
+    if level not in LEVELS:
+        errors["level"] = f"El nivel debe ser uno de {', '.join(LEVELS)}."
+    try:
+        due = _parse_due(due_date)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        due = None
+    if due is not None and due < _now().date():
+        errors["due_date"] = "La fecha límite ya ha pasado."
+    message = (message or "").strip() or None
+    if message and len(message) > 5000:
+        errors["message"] = "El mensaje es demasiado largo (máximo 5000 caracteres)."
+    position = (stamp_position or "bottom").strip().lower()
+    if position not in ("bottom", "top"):
+        errors["stamp_position"] = "La posición del sello debe ser bottom o top."
+    if errors:
+        raise ValidationFailed(errors)
+    assert version is not None
+    if db.session.execute(
+        select(SignatureRequest.id).where(
+            SignatureRequest.document_id == document.id, SignatureRequest.status.in_(OPEN)
+        )
+    ).first():
+        raise InvalidTransition("Este documento ya tiene una solicitud de firma abierta.")
+
+    facts = _inspect_pdf(documents.read_version_bytes(version, max_size=MAX_PDF_SIZE))
+    if certify and facts.signatures:
+        raise ValidationFailed(
+            {"certify": "El PDF ya está firmado: solo la primera firma puede certificarlo."}
+        )
+    page = _stamp_page(stamp_page, facts.pages)
+
+    request = SignatureRequest(
+        document_id=document.id,
+        version_number=version.number,
+        current_version_number=version.number,
+        level=level,
+        certify=bool(certify),
+        any_order=bool(any_order),
+        status=SignatureRequestStatus.pending,
+        due_date=due,
+        message=message,
+        stamp_page=page,
+        stamp_position=position,
+        created_by_id=actor.id,
+    )
+    db.session.add(request)
+    db.session.flush()
+    for order, user in enumerate(people, start=1):
+        db.session.add(
+            SignatureRequestSigner(
+                request_id=request.id,
+                user_id=user.id,
+                order=order,
+                field_name=f"Firma{order}",
+                status=SignerStatus.pending if order == 1 or any_order else SignerStatus.waiting,
+            )
+        )
+    db.session.flush()
+    db.session.refresh(request)
+    audit.record(
+        "signature_requested",
+        actor,
+        _target(request),
+        document=document.id,
+        version=version.number,
+        sha256=version.sha256,
+        level=level,
+        certify=bool(certify),
+        any_order=bool(any_order),
+        signers=[user.id for user in people],
+        due_date=due.isoformat() if due else None,
+    )
+    for signer in whose_turn(request):
+        _notify_turn(signer)
+    return request
+
+
+def cancel_request(actor: User, request_id: str) -> SignatureRequest:
+    request = get_request(actor, request_id)
+    get_document(actor, request.document_id, Permission.contribute)
+    require_staff(actor)
+    if request.status not in OPEN:
+        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+    if any(s.status == SignerStatus.signing for s in request.signers):
+        raise InvalidTransition("Se está firmando ahora mismo; inténtelo en un momento.")
+    request.status = SignatureRequestStatus.cancelled
+    db.session.flush()
+    audit.record("signature_request_cancelled", actor, _target(request))
+    return request
+
+
+# ------------------------------------------------------------------ second factor
+
+
+def _code_hash(user: User, request: SignatureRequest, code: str) -> str:
+    key = str(setting("SECRET_KEY")).encode()
+    message = f"{request.id}:{user.id}:{code}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _turn_signer(request: SignatureRequest, actor: User) -> SignatureRequestSigner:
+    """The caller's signer row if they may sign now; 403 if they are not a signer, else 409."""
+    signer = signer_of(request, actor)
+    if signer is None:
+        raise AccessDenied("Usted no figura entre los firmantes de esta solicitud.")
+    if request.status not in OPEN:
+        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+    if signer.status == SignerStatus.signed:
+        raise InvalidTransition("Usted ya ha firmado este documento.")
+    if signer.status == SignerStatus.declined:
+        raise InvalidTransition("Usted rechazó firmar este documento.")
+    if signer.status == SignerStatus.waiting:
+        raise InvalidTransition("Aún no es su turno: faltan firmas anteriores.")
+    if signer.status == SignerStatus.signing:
+        started = signer.authorised_at
+        if started is not None and _now() - started < SIGNING_STALE_AFTER:
+            raise InvalidTransition("Su firma se está procesando.")
+        signer.status = SignerStatus.pending  # the job was lost; let them try again
+    others_busy = any(
+        s.status == SignerStatus.signing and s.id != signer.id for s in request.signers
+    )
+    if others_busy:
+        raise InvalidTransition("Otra persona está firmando ahora mismo; inténtelo en un momento.")
+    if request.document.current_version_number != request.current_version_number:
+        raise InvalidTransition(
+            "El documento tiene una versión más reciente que la enviada a firmar; "
+            "el despacho debe pedir las firmas de nuevo."
+        )
+    return signer
+
+
+def send_signature_code(actor: User, request_id: str) -> SignatureCode:
+    """E-mail a one-time code to a signer whose turn it is and who has no TOTP."""
+    request = get_request(actor, request_id)
+    _turn_signer(request, actor)
+    if actor.mfa_enabled:
+        raise ValidationFailed(
+            {"otp": "Use el código de su aplicación de verificación (o un código de recuperación)."}
+        )
+    now = _now()
+    previous = list(
+        db.session.execute(
+            select(SignatureCode).where(
+                SignatureCode.user_id == actor.id,
+                SignatureCode.request_id == request.id,
+                SignatureCode.used_at.is_(None),
+                SignatureCode.expires_at > now,
+            )
+        ).scalars()
+    )
+    if any(now - code.created_at < CODE_RESEND_AFTER for code in previous):
+        raise Throttled("Ya le hemos enviado un código; espere unos segundos antes de pedir otro.")
+    for code in previous:
+        code.expires_at = now  # only the newest code works
+    plain = f"{secrets.randbelow(10**6):06d}"
+    row = SignatureCode(
+        user_id=actor.id,
+        request_id=request.id,
+        code_hash=_code_hash(actor, request, plain),
+        expires_at=now + CODE_LIFETIME,
+    )
+    db.session.add(row)
+    db.session.flush()
+    queue_mail(
+        [actor.email],
+        "signature_code",
+        actor.locale or "es",
+        user=actor,
+        code=plain,
+        document=request.document,
+        minutes=int(CODE_LIFETIME.total_seconds() // 60),
+    )
+    audit.record("signature_code_sent", actor, _target(request))
+    return row
+
+
+def _use_email_code(actor: User, request: SignatureRequest, code: str) -> bool:
+    now = _now()
+    row = db.session.execute(
+        select(SignatureCode)
+        .where(
+            SignatureCode.user_id == actor.id,
+            SignatureCode.request_id == request.id,
+            SignatureCode.used_at.is_(None),
+            SignatureCode.expires_at > now,
+        )
+        .order_by(SignatureCode.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    if hmac.compare_digest(row.code_hash, _code_hash(actor, request, code)):
+        row.used_at = now
+        db.session.flush()
+        return True
+    row.attempts += 1
+    if row.attempts >= CODE_MAX_ATTEMPTS:
+        row.expires_at = now
+    db.session.flush()
+    return False
+
+
+def _check_second_factor(actor: User, request: SignatureRequest, otp: str | None) -> str:
+    code = re.sub(r"\s", "", otp or "")
+    if not code:
+        raise ValidationFailed(
+            {"otp": "Escriba el código de su aplicación de verificación o el que le enviamos."}
+        )
+    if actor.mfa_enabled and accounts.verify_second_factor(actor, code):
+        return "totp"
+    if _use_email_code(actor, request, code):
+        return "email"
+    audit.record("signature_code_rejected", actor, _target(request))
+    raise SecondFactorRejected("Código incorrecto, caducado o ya utilizado.")
+
+
+# ------------------------------------------------------------------ signing
+
+
+def _pkcs12_source(data: bytes, password: str | None) -> Pkcs12Signer:
+    if not data:
+        raise ValidationFailed({"pkcs12": "El archivo del certificado está vacío."})
+    if len(data) > MAX_PKCS12_SIZE:
+        raise ValidationFailed({"pkcs12": "El archivo del certificado es demasiado grande."})
+    try:
+        return Pkcs12Signer(data, password.encode() if password else None)
+    except WrongPassword as exc:
+        raise ValidationFailed(
+            {"password": "La contraseña del certificado no es correcta."}
+        ) from exc
+    except SigningError as exc:
+        raise ValidationFailed(
+            {"pkcs12": "El archivo no es un certificado PKCS#12 (.p12/.pfx) válido."}
+        ) from exc
+
+
+def sign(
+    actor: User,
+    request_id: str,
+    otp: str | None,
+    *,
+    pkcs12: bytes | None = None,
+    password: str | None = None,
+    method: str | None = None,
+) -> SignatureRequestSigner:
+    """Authorise the caller's signature with a fresh second factor, then sign.
+
+    With a PKCS#12 file the signature is made now, in this call; otherwise the
+    signing job is queued (after the commit) and the signer's status is "signing".
+    """
+    request = get_request(actor, request_id)
+    signer = _turn_signer(request, actor)
+    source: SignerSource | None = None
+    if pkcs12 is not None:
+        method = SignatureMethod.pkcs12
+    elif method in (None, "", SignatureMethod.internal):
+        method = SignatureMethod.internal
+    elif method == SignatureMethod.seal:
+        if not actor.is_staff:
+            raise AccessDenied("Solo el personal del despacho puede usar el sello del despacho.")
+        if not pki.seal_configured():
+            raise ValidationFailed({"method": "El sello del despacho no está configurado."})
+    else:
+        raise ValidationFailed({"method": "El método debe ser internal, pkcs12 o seal."})
+    if pkcs12 is not None:
+        source = _pkcs12_source(pkcs12, password)
+    try:
+        factor = _check_second_factor(actor, request, otp)
+        signer.ip = request_ip()
+        signer.authorised_at = _now()
+        signer.method = method
+        signer.last_error = None
+        audit.record(
+            "signature_authorised",
+            actor,
+            _target(request),
+            document=request.document_id,
+            version=request.current_version_number,
+            method=method,
+            second_factor=factor,
+        )
+        if source is not None:
+            _sign_now(signer, source)
+        else:
+            signer.status = SignerStatus.signing
+            db.session.flush()
+            enqueue_after_commit(SIGN_TASK, signer.id)
+    finally:
+        if source is not None:
+            source.close()
+    return signer
+
+
+def perform_signature(signer_id: str) -> bool:
+    """The signing job: sign with the internal CA or the seal; a redelivered job does nothing."""
+    signer = db.session.execute(
+        select(SignatureRequestSigner)
+        .where(SignatureRequestSigner.id == str(signer_id))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if signer is None or signer.status != SignerStatus.signing:
+        return False
+    certificate: SignerCertificate | None = None
+    try:
+        if signer.method == SignatureMethod.seal:
+            source: SignerSource = pki.seal_source()
+        else:
+            certificate = pki.current_certificate(signer.user)
+            source = pki.internal_source(certificate)
+        try:
+            _sign_now(signer, source, certificate=certificate)
+        finally:
+            source.close()
+    except DomainError as exc:
+        signing_failed(signer.id, exc.detail)
+        return False
+    return True
+
+
+def signing_failed(signer_id: str, message: str) -> None:
+    """Give the turn back to the signer with the reason (nothing was stored)."""
+    signer = db.session.get(SignatureRequestSigner, str(signer_id))
+    if signer is None or signer.status == SignerStatus.signed:
+        return
+    signer.status = SignerStatus.pending
+    signer.last_error = message[:500]
+    db.session.flush()
+    audit.record("signature_failed", signer.user, _target(signer.request), reason=signer.last_error)
+
+
+def _stamp_box(
+    facts_boxes: tuple[tuple[float, float, float, float], ...],
+    page: int,
+    position: str,
+    index: int,
+) -> tuple[int, int, int, int]:
+    left, bottom, right, top = (0.0, 0.0, 595.0, 842.0)
+    if facts_boxes:
+        try:
+            left, bottom, right, top = facts_boxes[page]
+        except IndexError:
+            pass
+    per_row = max(
+        1, int((right - left - 2 * _STAMP_MARGIN + _STAMP_GAP) // (_STAMP_WIDTH + _STAMP_GAP))
+    )
+    row, column = divmod(index, per_row)
+    x0 = left + _STAMP_MARGIN + column * (_STAMP_WIDTH + _STAMP_GAP)
+    if position == "top":
+        y1 = top - _STAMP_MARGIN - row * (_STAMP_HEIGHT + _STAMP_GAP)
+        y0 = y1 - _STAMP_HEIGHT
+    else:
+        y0 = bottom + _STAMP_MARGIN + row * (_STAMP_HEIGHT + _STAMP_GAP)
+    return (int(x0), int(y0), int(x0 + _STAMP_WIDTH), int(y0 + _STAMP_HEIGHT))
+
+
+def _page_boxes(data: bytes) -> tuple[tuple[float, float, float, float], ...]:
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        return tuple(
+            (
+                float(p.mediabox.left),
+                float(p.mediabox.bottom),
+                float(p.mediabox.right),
+                float(p.mediabox.top),
+            )
+            for p in reader.pages
+        )
+    except Exception:  # noqa: BLE001 - default page size when pypdf cannot read it
+        return ()
+
+
+def _sign_options(
+    request: SignatureRequest, signer: SignatureRequestSigner, data: bytes
+) -> SignOptions:
+    boxes = _page_boxes(data)
+    first_signature = not any(s.status == SignerStatus.signed for s in request.signers)
+    certify = request.certify and first_signature
+    fields_exist = request.certify and not first_signature
+
+    def box_of(other: SignatureRequestSigner) -> tuple[int, int, int, int]:
+        return _stamp_box(boxes, request.stamp_page, request.stamp_position, other.order - 1)
+
+    new_fields: tuple[FieldSpec, ...] = ()
+    if certify:
+        # Certification allows form filling only: later signers' fields are created now.
+        new_fields = tuple(
+            FieldSpec(other.field_name, page=request.stamp_page, box=box_of(other))
+            for other in request.signers
+            if other.id != signer.id and other.status != SignerStatus.declined
+        )
+    with force_locale(signer.user.locale or "es"):
+        reason = (
+            _("Documento emitido y certificado por %(firm)s", firm=setting("FIRM_NAME"))
+            if certify
+            else _("Conforme")
+        )
+        stamp_text = (
+            _("Firmado por")
+            + " %(signer)s\n"
+            + _("Fecha")
+            + ": %(ts)s\n"
+            + _("Motivo")
+            + ": %(reason)s"
+        )
+    return SignOptions(
+        level=request.level,  # type: ignore[arg-type]
+        field_name=signer.field_name,
+        reason=reason,
+        certify=certify,
+        new_fields=new_fields,
+        stamp=StampSpec(page=request.stamp_page, box=box_of(signer), text=stamp_text),
+        require_existing_field=fields_exist,
+        timestamper=pki.timestamper(),
+        validation=pki.trust_material(),
+    )
+
+
+def _signing_problem(exc: SigningError) -> str:
+    if isinstance(exc, CertificateRevoked):
+        return "El certificado del firmante está revocado: no se puede firmar con él."
+    if isinstance(exc, CertificateNotTrusted):
+        return "El certificado no procede de una autoridad de confianza para el portal."
+    if isinstance(exc, WrongPassword):
+        return "La contraseña o el PIN no es correcto."
+    if isinstance(exc, InvalidCredentials):
+        return "El certificado o su clave no se pueden leer."
+    if isinstance(exc, SignerUnavailable):
+        return "El dispositivo del sello no está disponible en este momento."
+    if isinstance(exc, TimestampUnavailable):
+        return "El servicio de sellado de tiempo no responde; inténtelo más tarde."
+    if isinstance(exc, InvalidPdf):
+        return _pdf_problem(exc)
+    return f"No se ha podido firmar: {exc}"
+
+
+def _rank(level: str | None) -> int:
+    return _LEVEL_RANK.get(level or "", -1)
+
+
+def _sign_now(
+    signer: SignatureRequestSigner,
+    source: SignerSource,
+    *,
+    certificate: SignerCertificate | None = None,
+) -> DocumentVersion:
+    """Sign the request's current version, validate the result, store it, move the turn on."""
+    request = signer.request
+    document = request.document
+    if document.current_version_number != request.current_version_number:
+        raise InvalidTransition(
+            "El documento tiene una versión más reciente que la enviada a firmar."
+        )
+    version = document.current_version
+    assert version is not None
+    data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
+    try:
+        signed = sign_pdf(data, source, _sign_options(request, signer, data))
+    except CertificateRevoked as exc:
+        if certificate is not None:
+            pki.mark_revoked(certificate)
+        raise SigningFailed(_signing_problem(exc)) from exc
+    except SigningError as exc:
+        raise SigningFailed(_signing_problem(exc)) from exc
+
+    report = pki.validate(signed)
+    mine = next((s for s in report.signatures if s.field == signer.field_name), None)
+    if not report.valid or mine is None or not mine.bottom_line:
+        raise SigningFailed(
+            "La firma no se ha podido validar y no se ha guardado: "
+            + (report.reason or "falta la firma en el documento.")
+        )
+    if _rank(mine.level) < _rank(request.level):
+        raise SigningFailed(
+            f"La firma solo alcanza el nivel {mine.level}, no el {request.level} pedido; "
+            "no se ha guardado."
+        )
+    new_version = documents.add_signed_version(
+        signer.user,
+        document,
+        signed,
+        filename=version.filename,
+        note=f"Firmado por {signer.user.name}",
+    )
+    now = _now()
+    signer.status = SignerStatus.signed
+    signer.signed_at = now
+    signer.signed_sha256 = version.sha256
+    signer.result_sha256 = new_version.sha256
+    signer.result_version_number = new_version.number
+    signer.certificate_fingerprint = mine.signer_certificate_sha256
+    signer.certificate_subject = (mine.signer or "")[:300] or None
+    signer.last_error = None
+    request.current_version_number = new_version.number
+    db.session.flush()
+    audit.record(
+        "signature_signed",
+        signer.user,
+        _target(request),
+        document=document.id,
+        signed_version=version.number,
+        signed_sha256=version.sha256,
+        version=new_version.number,
+        sha256=new_version.sha256,
+        certificate_sha256=mine.signer_certificate_sha256,
+        signer=mine.signer,
+        level=mine.level,
+        method=signer.method,
+        ip=signer.ip,
+        authorised_at=signer.authorised_at.isoformat() if signer.authorised_at else None,
+    )
+    _advance(request, signed)
+    return new_version
+
+
+def _advance(request: SignatureRequest, signed: bytes) -> None:
+    remaining = [s for s in request.signers if s.status != SignerStatus.signed]
+    if not remaining:
+        request.status = SignatureRequestStatus.completed
+        request.completed_at = _now()
+        if request.level == SignatureLevel.b_lta:
+            request.archive_expires_at = _archive_expiry(signed)
+        db.session.flush()
+        audit.record(
+            "signature_request_completed",
+            None,
+            _target(request),
+            document=request.document_id,
+            version=request.current_version_number,
+        )
+        creator = request.created_by
+        queue_mail(
+            [creator.email],
+            "signature_completed",
+            creator.locale or "es",
+            user=creator,
+            document=request.document,
+            request=request,
+            link=_link(request),
+        )
+        return
+    request.status = SignatureRequestStatus.in_progress
+    if not request.any_order:
+        following = remaining[0]
+        if following.status == SignerStatus.waiting:
+            following.status = SignerStatus.pending
+            db.session.flush()
+            _notify_turn(following)
+    db.session.flush()
+
+
+def _archive_expiry(data: bytes) -> datetime | None:
+    try:
+        return last_timestamp_expiry(data)
+    except SigningError:
+        return None
+
+
+def _link(request: SignatureRequest) -> str:
+    return f"{setting('BASE_URL')}/signatures/{request.id}"
+
+
+def _notify_turn(signer: SignatureRequestSigner) -> None:
+    request = signer.request
+    user = signer.user
+    queue_mail(
+        [user.email],
+        "signature_turn",
+        user.locale or "es",
+        user=user,
+        document=request.document,
+        request=request,
+        sender=request.created_by,
+        link=_link(request),
+    )
+    signer.notified_at = _now()
+    db.session.flush()
+
+
+def decline(actor: User, request_id: str, reason: str | None) -> SignatureRequest:
+    """A signer refuses to sign, with a reason; the request ends and its creator is told."""
+    request = get_request(actor, request_id)
+    signer = signer_of(request, actor)
+    if signer is None:
+        raise AccessDenied("Usted no figura entre los firmantes de esta solicitud.")
+    if request.status not in OPEN:
+        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+    if signer.status in (SignerStatus.signed, SignerStatus.declined, SignerStatus.signing):
+        raise InvalidTransition("Ya no puede rechazar esta firma.")
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed({"reason": "Explique por qué no firma."})
+    if len(text) > 5000:
+        raise ValidationFailed({"reason": "El motivo es demasiado largo (máximo 5000 caracteres)."})
+    signer.status = SignerStatus.declined
+    signer.decline_reason = text
+    signer.declined_at = _now()
+    signer.ip = request_ip()
+    request.status = SignatureRequestStatus.declined
+    db.session.flush()
+    audit.record("signature_declined", actor, _target(request), reason=text)
+    creator = request.created_by
+    queue_mail(
+        [creator.email],
+        "signature_declined",
+        creator.locale or "es",
+        user=creator,
+        signer=actor,
+        reason=text,
+        document=request.document,
+        link=_link(request),
+    )
+    return request
+
+
+# ------------------------------------------------------------------ validation and evidence
+
+
+def validate_pdf_bytes(data: bytes) -> ValidationReport:
+    """The validation report of any PDF; unreadable files are a clear 422."""
+    if not data:
+        raise ValidationFailed({"file": "El archivo está vacío."})
+    try:
+        return pki.validate(data)
+    except SigningError as exc:
+        raise ValidationFailed({"file": _pdf_problem(exc)}) from exc
+
+
+def validate_upload(actor: User, stream: BinaryIO) -> ValidationReport:
+    data = stream.read(MAX_PDF_SIZE + 1)
+    if len(data) > MAX_PDF_SIZE:
+        raise ValidationFailed({"file": "El archivo es demasiado grande para validarlo."})
+    report = validate_pdf_bytes(data)
+    audit.record(
+        "signature_validation",
+        actor,
+        None,
+        sha256=report.document_sha256,
+        valid=report.valid,
+        signatures=len(report.signatures),
+    )
+    return report
+
+
+def validate_version(actor: User, document_id: str, number: int) -> ValidationReport:
+    version = documents.get_version(actor, document_id, number)
+    if not is_pdf(version):
+        raise ValidationFailed({"file": "Solo se validan firmas de documentos PDF."})
+    data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
+    try:
+        return pki.validate(data)
+    except SigningError as exc:
+        raise ValidationFailed({"file": _pdf_problem(exc)}) from exc
+
+
+def audit_trail(request: SignatureRequest) -> list[dict[str, Any]]:
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.target == _target(request)).order_by(AuditEvent.seq)
+    ).scalars()
+    return [
+        {
+            "seq": event.seq,
+            "at": event.at,
+            "actor_id": event.actor_id,
+            "actor_email": event.actor_email,
+            "action": event.action,
+            "target": event.target,
+            "ip": event.ip,
+            "details": event.details,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        }
+        for event in events
+    ]
+
+
+def request_summary(request: SignatureRequest) -> dict[str, Any]:
+    """What was asked, of whom, and what each signer did (for people and for the evidence)."""
+    return {
+        "id": request.id,
+        "document_id": request.document_id,
+        "document_title": request.document.title,
+        "version": request.version_number,
+        "current_version": request.current_version_number,
+        "level": request.level,
+        "certify": request.certify,
+        "any_order": request.any_order,
+        "status": request.status,
+        "due_date": request.due_date.isoformat() if request.due_date else None,
+        "message": request.message,
+        "created_by": request.created_by_id,
+        "created_at": request.created_at.isoformat() if request.created_at else None,
+        "completed_at": request.completed_at.isoformat() if request.completed_at else None,
+        "signers": [
+            {
+                "user_id": s.user_id,
+                "name": s.user.name,
+                "email": s.user.email,
+                "order": s.order,
+                "field": s.field_name,
+                "status": s.status,
+                "method": s.method,
+                "authorised_at": s.authorised_at.isoformat() if s.authorised_at else None,
+                "signed_at": s.signed_at.isoformat() if s.signed_at else None,
+                "ip": s.ip,
+                "signed_sha256": s.signed_sha256,
+                "result_sha256": s.result_sha256,
+                "result_version": s.result_version_number,
+                "certificate_sha256": s.certificate_fingerprint,
+                "certificate_subject": s.certificate_subject,
+                "decline_reason": s.decline_reason,
+            }
+            for s in request.signers
+        ],
+    }
+
+
+def evidence_package(actor: User, request_id: str) -> tuple[str, bytes]:
+    """A ZIP with the signed PDF, its report (JSON and PDF), the audit trail and the hashes."""
+    request = get_request(actor, request_id)
+    if not any(s.status == SignerStatus.signed for s in request.signers):
+        raise InvalidTransition("Todavía no hay ninguna firma en esta solicitud.")
+    signed = documents.get_version(actor, request.document_id, request.current_version_number)
+    original = documents.get_version(actor, request.document_id, request.version_number)
+    signed_data = documents.read_version_bytes(signed, max_size=MAX_PDF_SIZE)
+    original_data = documents.read_version_bytes(original, max_size=MAX_PDF_SIZE)
+    report = pki.validate(signed_data)
+    audit.record(
+        "signature_evidence", actor, _target(request), version=signed.number, valid=report.valid
+    )
+    archive = build_evidence_zip(
+        signed_data,
+        report,
+        audit_trail(request),
+        extra_files={
+            "original.pdf": original_data,
+            "request.json": json.dumps(
+                request_summary(request), indent=2, ensure_ascii=False
+            ).encode(),
+        },
+    )
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", request.document.title).strip("-")[:60] or "documento"
+    return f"evidencias-{stem}-{request.id[:8]}.zip", archive
+
+
+# ------------------------------------------------------------------ alerts and long term
+
+
+@dataclass(frozen=True)
+class OverdueSignature:
+    """A signature request past its due date, for the alert engine."""
+
+    request: SignatureRequest
+    document: Document
+    due_date: date
+    waiting_on: tuple[User, ...]  # the signers whose turn it is
+    created_by: User
+
+
+def overdue_signature_requests(today: date) -> list[OverdueSignature]:
+    """Open requests whose due date is before ``today``, with whose turn it is."""
+    query = (
+        select(SignatureRequest)
+        .where(
+            SignatureRequest.status.in_(OPEN),
+            SignatureRequest.due_date.is_not(None),
+            SignatureRequest.due_date < today,
+        )
+        .order_by(SignatureRequest.due_date)
+    )
+    found: list[OverdueSignature] = []
+    for request in db.session.execute(query).scalars():
+        if request.document.deleted_at is not None:
+            continue
+        assert request.due_date is not None
+        found.append(
+            OverdueSignature(
+                request=request,
+                document=request.document,
+                due_date=request.due_date,
+                waiting_on=tuple(s.user for s in whose_turn(request)),
+                created_by=request.created_by,
+            )
+        )
+    return found
+
+
+def refresh_archive_timestamps(
+    now: datetime | None = None, margin: timedelta = ARCHIVE_MARGIN
+) -> int:
+    """Add a document timestamp to B-LTA documents whose last one expires within ``margin``.
+
+    Each refresh is a new version (source "signature"), validated before it is
+    stored. A document that has moved on to a newer, unsigned version is left
+    alone. Returns how many documents were refreshed.
+    """
+    now = now or _now()
+    query = select(SignatureRequest).where(
+        SignatureRequest.status == SignatureRequestStatus.completed,
+        SignatureRequest.level == SignatureLevel.b_lta,
+        SignatureRequest.archive_expires_at.is_not(None),
+        SignatureRequest.archive_expires_at <= now + margin,
+    )
+    refreshed = 0
+    for request in list(db.session.execute(query).scalars()):
+        document = request.document
+        if (
+            document.deleted_at is not None
+            or document.current_version_number != request.current_version_number
+        ):
+            continue
+        version = document.current_version
+        assert version is not None
+        data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
+        expiry = _archive_expiry(data)
+        _renew_internal_tsa_if_needed(expiry)
+        try:
+            updated = add_document_timestamp(data, pki.timestamper(), pki.trust_material())
+        except SigningError as exc:
+            audit.record("archive_timestamp_failed", None, _target(request), reason=str(exc)[:300])
+            continue
+        report = pki.validate(updated)
+        if not report.valid:
+            audit.record(
+                "archive_timestamp_failed",
+                None,
+                _target(request),
+                reason=(report.reason or "")[:300],
+            )
+            continue
+        new_version = documents.add_signed_version(
+            request.created_by,
+            document,
+            updated,
+            filename=version.filename,
+            note="Nuevo sello de tiempo de archivo (firma longeva)",
+        )
+        request.current_version_number = new_version.number
+        request.archive_expires_at = _archive_expiry(updated)
+        db.session.flush()
+        audit.record(
+            "archive_timestamp_added",
+            None,
+            _target(request),
+            document=document.id,
+            version=new_version.number,
+            sha256=new_version.sha256,
+            expires=request.archive_expires_at.isoformat() if request.archive_expires_at else None,
+        )
+        refreshed += 1
+    return refreshed
+
+
+def _renew_internal_tsa_if_needed(last_expiry: datetime | None) -> None:
+    """A new timestamp only helps if its TSA certificate outlives the last one."""
+    if setting("TSA_URL") or last_expiry is None:
+        return
+    current = pki.get_pki()
+    if current.tsa_certificate.not_valid_after_utc <= last_expiry + timedelta(days=1):
+        current.renew_tsa()
