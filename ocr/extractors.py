@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Generic, Literal, TypeVar
 
+from ocr._layout import height as box_height
+from ocr._layout import same_line
 from ocr.results import Box, PageText, Word, layout_text, union_box
 
 __all__ = [
@@ -55,6 +57,8 @@ __all__ = [
 T = TypeVar("T")
 TextSource = str | PageText
 IdentifierKind = Literal["dni", "nie", "cif", "iban"]
+#: What label precedes a candidate on its line: none, any tax-ID label, or "CIF".
+_Context = Literal["none", "tax", "cif"]
 
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 CIF_ENTITY_LETTERS = "ABCDEFGHJNPQRSUVW"
@@ -309,13 +313,14 @@ _DNI_PATTERN = _slots(
     _DIGIT_SLOT.replace("Z", "").replace("z", ""), *[_DIGIT_SLOT] * 7, _LETTER_SLOT
 )
 _NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
-# A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never split inside its
-# digits; invoice and file numbers such as "F2024-0153" are split there.
+# A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never with a hyphen or
+# point inside its digits as invoice numbers such as "F2024-0153" are; a space there is
+# taken, since OCR puts stray ones in.
 _CIF_PATTERN = _slots(
     _CIF_FIRST_SLOT,
     *[_DIGIT_SLOT] * 7,
     _CIF_CONTROL_SLOT,
-    separators=[_SEPARATOR] + [""] * 6 + [_SEPARATOR],
+    separators=[_SEPARATOR] + [" ?"] * 6 + [_SEPARATOR],
 )
 
 
@@ -325,13 +330,13 @@ def _digit(char: str) -> tuple[str, int]:
     return _DIGIT_MISREADS[char], 1
 
 
-def _letter_options(char: str, labelled: bool) -> list[tuple[str, int]]:
+def _letter_options(char: str, context: _Context) -> list[tuple[str, int]]:
     """Possible letters for a check-letter slot, with the corrections each one costs."""
     options: list[tuple[str, int]] = []
     if char.isalpha() and char.isascii():
         options.append((char.upper(), 0 if char.isupper() else 1))
     for letter in _LETTER_MISREADS.get(char, ()):
-        if char.isdigit() and not labelled:
+        if char.isdigit() and context == "none":
             # A digit read where a check letter belongs is too often just a longer number.
             continue
         options.append((letter, 1))
@@ -346,7 +351,7 @@ def _scan(
     prepared: _Text,
     pattern: re.Pattern[str],
     kind: str,
-    build: Callable[[str, bool], tuple[str, int] | None],
+    build: Callable[[str, _Context], tuple[str, int] | None],
     max_corrections: int,
 ) -> list[Match[str]]:
     found: list[Match[str]] = []
@@ -354,11 +359,14 @@ def _scan(
         start = hit.start(1)
         raw = hit.group(1)
         before = _line_before(prepared.text, start)
-        labelled = bool(_TAX_LABEL.search(before))
-        if not labelled and _REFERENCE_LABEL.search(before):
+        label = _TAX_LABEL.search(before)
+        context: _Context = "none"
+        if label:
+            context = "cif" if label.group(0).lower().startswith("c") else "tax"
+        elif _REFERENCE_LABEL.search(before):
             # "Nº factura: F2023-0207" is a reference that merely looks like an identifier.
             continue
-        built = build(_compact(raw), labelled)
+        built = build(_compact(raw), context)
         if built is None:
             continue
         value, corrections = built
@@ -381,20 +389,17 @@ def _unique_valid(
     return next(iter(valid.items()))
 
 
-def _build_dni(compact: str, labelled: bool) -> tuple[str, int] | None:
+def _build_dni(compact: str, context: _Context) -> tuple[str, int] | None:
     digits = [_digit(c) for c in compact[:8]]
     number = "".join(d for d, _ in digits)
     cost = sum(c for _, c in digits)
     return _unique_valid(
-        (
-            (number + letter, cost + extra)
-            for letter, extra in _letter_options(compact[8], labelled)
-        ),
+        ((number + letter, cost + extra) for letter, extra in _letter_options(compact[8], context)),
         is_valid_dni,
     )
 
 
-def _build_nie(compact: str, labelled: bool) -> tuple[str, int] | None:
+def _build_nie(compact: str, context: _Context) -> tuple[str, int] | None:
     first = compact[0]
     if first.upper() in "XYZ":
         prefix, cost = first.upper(), int(first.islower())
@@ -406,7 +411,7 @@ def _build_nie(compact: str, labelled: bool) -> tuple[str, int] | None:
     body = prefix + "".join(d for d, _ in digits)
     cost += sum(c for _, c in digits)
     return _unique_valid(
-        ((body + letter, cost + extra) for letter, extra in _letter_options(compact[8], labelled)),
+        ((body + letter, cost + extra) for letter, extra in _letter_options(compact[8], context)),
         is_valid_nie,
     )
 
@@ -414,11 +419,11 @@ def _build_nie(compact: str, labelled: bool) -> tuple[str, int] | None:
 _CIF_FIRST_MISREADS = {"8": "B", "4": "A", "6": "G", "0": "D", "5": "S"}
 
 
-def _build_cif(compact: str, labelled: bool) -> tuple[str, int] | None:
+def _build_cif(compact: str, context: _Context) -> tuple[str, int] | None:
     first = compact[0]
     if first.upper() in CIF_ENTITY_LETTERS:
         letter, cost = first.upper(), int(first.islower())
-    elif first in _CIF_FIRST_MISREADS and labelled:
+    elif first in _CIF_FIRST_MISREADS and context == "cif":
         letter, cost = _CIF_FIRST_MISREADS[first], 1
     else:
         return None
@@ -433,7 +438,7 @@ def _build_cif(compact: str, labelled: bool) -> tuple[str, int] | None:
         options.append((_DIGIT_MISREADS[control], 1))
     if control.upper() in _CIF_CONTROL_LETTERS:
         options.append((control.upper(), int(control.islower())))
-    if labelled or not control.isdigit():
+    if context != "none" or not control.isdigit():
         misreads = _LETTER_MISREADS.get(control, ()) + _CIF_CONTROL_MISREADS.get(control, ())
         options += [(c, 1) for c in misreads if c in _CIF_CONTROL_LETTERS]
     return _unique_valid(((body + c, cost + extra) for c, extra in options), is_valid_cif)
@@ -759,16 +764,6 @@ def find_label_occurrences(
     return found
 
 
-def _height(box: Box) -> int:
-    return max(1, box[3] - box[1])
-
-
-def _same_line(anchor: Box, box: Box) -> bool:
-    centre = (box[1] + box[3]) / 2
-    slack = _height(anchor) * 0.35
-    return anchor[1] - slack <= centre <= anchor[3] + slack
-
-
 def find_labelled_values(
     page: PageText, labels: Sequence[str], *, stop_labels: Sequence[str] = ()
 ) -> list[Match[str]]:
@@ -818,12 +813,12 @@ def _run_of_words(
 
 
 def _value_right(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
-    height = _height(anchor)
+    height = box_height(anchor)
     ordered = sorted(
         (
             i
             for i, w in enumerate(page.words)
-            if w.box[0] >= anchor[2] - height * 0.3 and _same_line(anchor, w.box)
+            if w.box[0] >= anchor[2] - height * 0.3 and same_line(anchor, w.box)
         ),
         key=lambda i: page.words[i].box[0],
     )
@@ -833,7 +828,7 @@ def _value_right(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, .
 
 
 def _value_below(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
-    height = _height(anchor)
+    height = box_height(anchor)
     below = [
         i
         for i, w in enumerate(page.words)
@@ -847,8 +842,8 @@ def _value_below(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, .
     first = min(below, key=lambda i: (page.words[i].box[3], page.words[i].box[0]))
     line_box = page.words[first].box
     ordered = sorted(
-        (i for i, w in enumerate(page.words) if _same_line(line_box, w.box)),
+        (i for i, w in enumerate(page.words) if same_line(line_box, w.box)),
         key=lambda i: page.words[i].box[0],
     )
     start = min(ordered, key=lambda i: abs(page.words[i].box[0] - anchor[0]))
-    return _run_of_words(page, ordered[ordered.index(start) :], blocked, _height(line_box))
+    return _run_of_words(page, ordered[ordered.index(start) :], blocked, box_height(line_box))

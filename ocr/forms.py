@@ -13,6 +13,7 @@ from decimal import Decimal
 from itertools import product
 from typing import Any, Literal
 
+from ocr._layout import line_drift, same_line
 from ocr.errors import UnknownTemplate
 from ocr.extractors import (
     Match,
@@ -409,11 +410,11 @@ def _mean_confidence(page: PageText, indices: Sequence[int]) -> float:
 def _proximity(label: Box, value: Box) -> float:
     """How strongly a value's position says it belongs to a label (0–1)."""
     height = max(1, label[3] - label[1])
-    centre = (value[1] + value[3]) / 2
-    if label[1] - height * 0.4 <= centre <= label[3] + height * 0.4 and value[0] >= label[0]:
+    drift = line_drift(label, value)
+    if drift is not None and value[0] >= label[0]:
         gap = max(0.0, (value[0] - label[2]) / height)
         # Amounts sit in a column far right of their labels: distance counts little.
-        return max(0.8, 1.0 - 0.004 * gap)
+        return max(0.8, 1.0 - 0.004 * gap) * (1.0 - 0.1 * drift)
     overlaps = value[2] >= label[0] - height and value[0] <= label[2] + height
     below = (value[1] - label[3]) / height
     if overlaps and -0.3 <= below <= 4:
@@ -460,8 +461,7 @@ def _first_to_the_right(context: _PageContext, labels: list[Box], match: Match[A
                 w
                 for w in context.page.words
                 if label[2] <= w.box[0] < match.box[0]
-                and abs((w.box[1] + w.box[3]) / 2 - (match.box[1] + match.box[3]) / 2)
-                < (label[3] - label[1]) * 0.5
+                and same_line(label, w.box)
                 and re.search(r"\d+[.,]\d{2}", w.text)
             ]
             if between:
