@@ -111,6 +111,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
     ),
     ("get", "/clients/{id}/spaces", "Spaces the caller may see", None, "200", _list),
     ("get", "/spaces/{id}", "A space", None, "200", _obj),
+    ("patch", "/spaces/{id}", "Rename a space, choose review labels and SLA (managers)", {"name": "string", "label_scheme": "string", "review_sla": "object"}, "200", _obj),
     (
         "post",
         "/spaces/{id}/members",
@@ -216,6 +217,89 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
         "get",
         "/transmittals/{id}",
         "A transmittal with who opened and downloaded what",
+        None,
+        "200",
+        _obj,
+    ),
+    (
+        "post",
+        "/documents/{id}/signature-requests",
+        "Ask people to sign the current PDF version, in order (staff)",
+        {
+            "signers": "array",
+            "level": "string",
+            "certify": "boolean",
+            "any_order": "boolean",
+            "due_date": "string",
+            "message": "string",
+            "stamp": "object",
+        },
+        "201",
+        _obj,
+    ),
+    ("get", "/documents/{id}/signature-requests", "Signature requests of a document", None, "200", _list),
+    ("get", "/signature-requests/{id}", "A signature request and its signers", None, "200", _obj),
+    (
+        "post",
+        "/signature-requests/{id}/email-code",
+        "E-mail a one-time signing code (signers without TOTP)",
+        None,
+        "202",
+        _obj,
+    ),
+    (
+        "post",
+        "/signature-requests/{id}/sign",
+        "Sign with a fresh second factor: 202 with the signing job, or 200 when signed now "
+        "with an uploaded PKCS#12 (never stored); 409 when it is not the caller's turn",
+        {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"otp": {"type": "string"}, "method": {"type": "string"}},
+                        "required": ["otp"],
+                    }
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "otp": {"type": "string"},
+                            "pkcs12": {"type": "string", "format": "binary"},
+                            "password": {"type": "string"},
+                        },
+                        "required": ["otp"],
+                    }
+                },
+            }
+        },
+        "202",
+        _obj,
+    ),
+    ("get", "/jobs/{id}", "A signing job: status queued|running|done|failed", None, "200", _obj),
+    (
+        "post",
+        "/signature-requests/{id}/decline",
+        "Decline to sign, with a reason",
+        {"reason": "string"},
+        "200",
+        _obj,
+    ),
+    ("post", "/signature-requests/{id}/cancel", "Cancel an open request (staff)", None, "200", _obj),
+    (
+        "get",
+        "/signature-requests/{id}/evidence",
+        "Evidence ZIP: signed PDF, validation report (JSON and PDF), audit trail, hashes",
+        None,
+        "200",
+        None,
+    ),
+    ("post", "/validate", "Validation report of an uploaded PDF", _file, "200", _obj),
+    (
+        "get",
+        "/documents/{id}/versions/{n}/validation",
+        "Validation report of a stored version",
         None,
         "200",
         _obj,

@@ -39,6 +39,8 @@ def space_json(space: Space) -> dict[str, Any]:
         "client_id": space.client_id,
         "name": space.name,
         "kind": space.kind,
+        "label_scheme": space.label_scheme,
+        "review_sla": space.review_sla or {"read_days": 2, "decision_days": 5},
         "created_at": iso(space.created_at),
     }
 

@@ -34,6 +34,20 @@ def get_space(space_id: str) -> Response:
     return jsonify(space_json(load_space(caller(), space_id)))
 
 
+@api_bp.patch("/spaces/<space_id>")
+def update_space(space_id: str) -> Response:
+    data = body()
+    space = clients.update_space(
+        caller(),
+        space_id,
+        name=data.get("name"),
+        label_scheme=data.get("label_scheme"),
+        review_sla=data.get("review_sla"),
+    )
+    db.session.commit()
+    return jsonify(space_json(space))
+
+
 @api_bp.post("/spaces/<space_id>/members")
 def add_member(space_id: str) -> tuple[Response, int]:
     data = body()

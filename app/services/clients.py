@@ -160,3 +160,45 @@ def candidate_members(actor: User, space: Space) -> list[User]:
         (User.role != "client") | (User.client_id == space.client_id),
     )
     return list(db.session.execute(query.order_by(User.name)).scalars())
+
+
+def update_space(
+    actor: User,
+    space_id: str,
+    *,
+    name: str | None = None,
+    label_scheme: str | None = None,
+    review_sla: dict | None = None,
+) -> Space:
+    """Rename a space, choose its review labels (default, iso19650, procore) and its review SLA."""
+    from workflows.review import LABEL_SCHEMES
+    from workflows.schedule import ReviewSla
+
+    space = get_space(actor, space_id, Permission.manage)
+    errors: dict[str, str] = {}
+    if name is not None and not name.strip():
+        errors["name"] = "El nombre es obligatorio."
+    if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
+        errors["label_scheme"] = "Las etiquetas deben ser " + ", ".join(sorted(LABEL_SCHEMES)) + "."
+    if review_sla is not None:
+        try:
+            review_sla = ReviewSla.from_dict(review_sla).to_dict()
+        except (ValueError, TypeError) as exc:
+            errors["review_sla"] = str(exc)
+    if errors:
+        raise ValidationFailed(errors)
+    if name is not None:
+        space.name = name.strip()[:200]
+    if label_scheme is not None:
+        space.label_scheme = label_scheme
+    if review_sla is not None:
+        space.review_sla = review_sla
+    audit.record(
+        "space_updated",
+        actor,
+        f"space:{space.id}",
+        label_scheme=label_scheme,
+        review_sla=review_sla,
+        name=name,
+    )
+    return space
