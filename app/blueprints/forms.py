@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    IntegerField,
     BooleanField,
     DateField,
     EmailField,
@@ -15,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
@@ -167,4 +168,21 @@ class NotificationSettingsForm(FlaskForm):
             ("daily", _l("Un resumen al día")),
             ("off", _l("No enviar e-mails")),
         ],
+    )
+
+
+class SpaceSettingsForm(FlaskForm):
+    label_scheme = SelectField(
+        _l("Respuestas de revisión"),
+        choices=[
+            ("default", _l("Estándar (revisado, validado, cambios)")),
+            ("iso19650", _l("ISO 19650 (códigos S1–S5, A, B)")),
+            ("procore", _l("Estilo Procore (aprobado, revisar y reenviar…)")),
+        ],
+    )
+    read_days = IntegerField(
+        _l("Días para leer"), validators=[DataRequired(), NumberRange(min=1, max=365)]
+    )
+    decision_days = IntegerField(
+        _l("Días para decidir"), validators=[DataRequired(), NumberRange(min=1, max=365)]
     )

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, UploadForm
+from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSettingsForm, UploadForm
 from app.extensions import db
 from app.models import Permission
 from app.services import clients, documents
@@ -37,7 +37,24 @@ def detail(space_id: str) -> str:
     return _render(space_id)
 
 
-def _render(space_id: str, upload_form=None, member_form=None, folder_form=None, status=200):  # type: ignore[no-untyped-def]
+def _settings_form(space):  # type: ignore[no-untyped-def]
+    sla = space.review_sla or {}
+    return SpaceSettingsForm(
+        prefix="cfg",
+        label_scheme=space.label_scheme,
+        read_days=sla.get("read_days", 2),
+        decision_days=sla.get("decision_days", 5),
+    )
+
+
+def _render(
+    space_id: str,
+    upload_form=None,
+    member_form=None,
+    folder_form=None,
+    status=200,
+    settings_form=None,
+):  # type: ignore[no-untyped-def]
     space = get_space(current_user, space_id)
     permission = space_permission(current_user, space)
     found = documents.list_documents(
@@ -60,6 +77,7 @@ def _render(space_id: str, upload_form=None, member_form=None, folder_form=None,
             upload_form=upload_form or _upload_form(space),
             member_form=member_form or (_member_form(space) if manage else None),
             folder_form=folder_form or FolderForm(prefix="fold"),
+            settings_form=settings_form or (_settings_form(space) if manage else None),
             permission_labels=dict(PERMISSIONS),
         ),
         status,
@@ -139,3 +157,29 @@ def add_folder(space_id: str) -> Response | tuple[str, int]:
         flash(_("Carpeta creada."), "success")
         return redirect(url_for("spaces.detail", space_id=space.id))
     return _render(space.id, folder_form=form, status=422)
+
+
+@bp.post("/<space_id>/settings")
+@login_required
+def settings(space_id: str) -> Response | tuple[str, int]:
+    space = get_space(current_user, space_id, Permission.manage)
+    form = SpaceSettingsForm(prefix="cfg")
+    if form.validate_on_submit():
+        try:
+            clients.update_space(
+                current_user,
+                space.id,
+                label_scheme=form.label_scheme.data,
+                review_sla={
+                    "read_days": form.read_days.data,
+                    "decision_days": form.decision_days.data,
+                },
+            )
+        except ValidationFailed as exc:
+            db.session.rollback()
+            form.decision_days.errors = [*form.decision_days.errors, *exc.errors.values()]
+        else:
+            db.session.commit()
+            flash(_("Ajustes de revisión guardados."), "success")
+            return redirect(url_for("spaces.detail", space_id=space.id))
+    return _render(space.id, settings_form=form, status=422)

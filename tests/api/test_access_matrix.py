@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from portal_signing import annual_accounts_pdf, signable_document, signature_request, signing_job
 from portal_testing import CSRF_RE, World, api_token, build_world, web_login
 
 ROLES = ("admin", "staff", "outsider", "client_a", "client_b", "anonymous")
@@ -205,6 +206,14 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
     ]
 API_CASES += [
     Case(
+        "configure space A",
+        "PATCH",
+        "/api/v1/spaces/<space_id>",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}",
+        (200, 200, 404, 403, 404, A),
+        body=lambda w: {"label_scheme": "procore"},
+    ),
+    Case(
         "validate shared",
         "POST",
         "/api/v1/documents/<document_id>/review",
@@ -316,6 +325,18 @@ API_CASES += [
 L = "login"  # redirect to the login page
 WEB_CASES = [
     Case("dashboard", "GET", "/", lambda w: "/", (200, 200, 200, 200, 200, L)),
+    Case(
+        "space review settings",
+        "POST",
+        "/spaces/<space_id>/settings",
+        lambda w: f"/spaces/{w.space_a.id}/settings",
+        (302, 302, 404, 403, 404, L),
+        body=lambda w: {
+            "cfg-label_scheme": "iso19650",
+            "cfg-read_days": "3",
+            "cfg-decision_days": "7",
+        },
+    ),
     Case("clients", "GET", "/clients/", lambda w: "/clients/", (200, 200, 200, 403, 403, L)),
     Case(
         "create client",
@@ -584,6 +605,211 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
         ),
     ]
 
+# ---------------------------------------------------------------- signing (issue 7)
+# The signature request has the firm's staff signing first, then client A; the admin is
+# not a signer. Every case runs with the session's test CA (fixture signing_ready).
+pytestmark = pytest.mark.usefixtures("signing_ready")
+
+
+def _pdf_upload() -> tuple[io.BytesIO, str]:
+    return (io.BytesIO(annual_accounts_pdf(1)), "firmado.pdf")
+
+
+def _req(world: World) -> str:
+    return signature_request(world).id
+
+
+API_CASES += [
+    Case(
+        "request signatures on shared",
+        "POST",
+        "/api/v1/documents/<document_id>/signature-requests",
+        lambda w: f"/api/v1/documents/{signable_document(w).id}/signature-requests",
+        (201, 201, 404, 403, 404, A),
+        body=lambda w: {"signers": [{"user_id": w.staff.id}, {"user_id": w.client_a.id}]},
+    ),
+    Case(
+        "request signatures on internal (not a PDF)",
+        "POST",
+        "/api/v1/documents/<document_id>/signature-requests",
+        lambda w: f"/api/v1/documents/{w.internal.id}/signature-requests",
+        (422, 422, 404, 404, 404, A),
+        body=lambda w: {"signers": [{"user_id": w.staff.id}]},
+    ),
+    Case(
+        "signature requests of shared",
+        "GET",
+        "/api/v1/documents/<document_id>/signature-requests",
+        lambda w: f"/api/v1/documents/{w.shared.id}/signature-requests",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "signature request",
+        "GET",
+        "/api/v1/signature-requests/<request_id>",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "sign with a wrong code (client A: not yet her turn)",
+        "POST",
+        "/api/v1/signature-requests/<request_id>/sign",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}/sign",
+        (403, 422, 404, 409, 404, A),
+        body=lambda w: {"otp": "000000"},
+    ),
+    Case(
+        "e-mail a signing code",
+        "POST",
+        "/api/v1/signature-requests/<request_id>/email-code",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}/email-code",
+        (403, 202, 404, 409, 404, A),
+    ),
+    Case(
+        "decline to sign",
+        "POST",
+        "/api/v1/signature-requests/<request_id>/decline",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}/decline",
+        (403, 200, 404, 200, 404, A),
+        body=lambda w: {"reason": "Las cifras no cuadran."},
+    ),
+    Case(
+        "cancel a signature request",
+        "POST",
+        "/api/v1/signature-requests/<request_id>/cancel",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}/cancel",
+        (200, 200, 404, 403, 404, A),
+    ),
+    Case(
+        "evidence before any signature",
+        "GET",
+        "/api/v1/signature-requests/<request_id>/evidence",
+        lambda w: f"/api/v1/signature-requests/{_req(w)}/evidence",
+        (409, 409, 404, 409, 404, A),
+    ),
+    Case(
+        "signing job",
+        "GET",
+        "/api/v1/jobs/<job_id>",
+        lambda w: f"/api/v1/jobs/{signing_job(w).id}",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "validate an uploaded PDF",
+        "POST",
+        "/api/v1/validate",
+        lambda w: "/api/v1/validate",
+        (200, 200, 200, 200, 200, A),
+        body=lambda w: {"file": _pdf_upload()},
+        multipart=True,
+    ),
+    Case(
+        "validation of a shared version",
+        "GET",
+        "/api/v1/documents/<document_id>/versions/<int:number>/validation",
+        lambda w: f"/api/v1/documents/{signable_document(w).id}/versions/2/validation",
+        (200, 200, 404, 200, 404, A),
+    ),
+    Case(
+        "validation of an internal version (not a PDF)",
+        "GET",
+        "/api/v1/documents/<document_id>/versions/<int:number>/validation",
+        lambda w: f"/api/v1/documents/{w.internal.id}/versions/1/validation",
+        (422, 422, 404, 404, 404, A),
+    ),
+]
+WEB_CASES += [
+    Case(
+        "signature request form",
+        "GET",
+        "/signatures/documents/<document_id>/new",
+        lambda w: f"/signatures/documents/{signable_document(w).id}/new",
+        (200, 200, 404, 403, 404, L),
+    ),
+    Case(
+        "request signatures",
+        "POST",
+        "/signatures/documents/<document_id>/new",
+        lambda w: f"/signatures/documents/{signable_document(w).id}/new",
+        (302, 302, 404, 403, 404, L),
+        body=lambda w: {"sig-signer_1": w.staff.id, "sig-stamp_position": "bottom"},
+    ),
+    Case(
+        "signature request page",
+        "GET",
+        "/signatures/<request_id>",
+        lambda w: f"/signatures/{_req(w)}",
+        (200, 200, 404, 200, 404, L),
+    ),
+    Case(
+        "PDF to sign, inline",
+        "GET",
+        "/signatures/<request_id>/pdf",
+        lambda w: f"/signatures/{_req(w)}/pdf",
+        (200, 200, 404, 200, 404, L),
+    ),
+    Case(
+        "sign with a wrong code",
+        "POST",
+        "/signatures/<request_id>/sign",
+        lambda w: f"/signatures/{_req(w)}/sign",
+        (403, 422, 404, 409, 404, L),
+        body=lambda w: {"sign-otp": "000000"},
+    ),
+    Case(
+        "e-mail a signing code",
+        "POST",
+        "/signatures/<request_id>/email-code",
+        lambda w: f"/signatures/{_req(w)}/email-code",
+        (302, 302, 404, 302, 404, L),
+    ),
+    Case(
+        "decline to sign",
+        "POST",
+        "/signatures/<request_id>/decline",
+        lambda w: f"/signatures/{_req(w)}/decline",
+        (403, 302, 404, 302, 404, L),
+        body=lambda w: {"dec-reason": "Las cifras no cuadran."},
+    ),
+    Case(
+        "cancel a signature request",
+        "POST",
+        "/signatures/<request_id>/cancel",
+        lambda w: f"/signatures/{_req(w)}/cancel",
+        (302, 302, 404, 403, 404, L),
+    ),
+    Case(
+        "evidence before any signature",
+        "GET",
+        "/signatures/<request_id>/evidence",
+        lambda w: f"/signatures/{_req(w)}/evidence",
+        (409, 409, 404, 409, 404, L),
+    ),
+    Case(
+        "validation page",
+        "GET",
+        "/signatures/validate",
+        lambda w: "/signatures/validate",
+        (200, 200, 200, 200, 200, L),
+    ),
+    Case(
+        "validate an uploaded PDF",
+        "POST",
+        "/signatures/validate",
+        lambda w: "/signatures/validate",
+        (200, 200, 200, 200, 200, L),
+        body=lambda w: {"file": _pdf_upload()},
+        multipart=True,
+    ),
+    Case(
+        "signature report of a shared version",
+        "GET",
+        "/signatures/documents/<document_id>/versions/<int:number>/report",
+        lambda w: f"/signatures/documents/{signable_document(w).id}/versions/2/report",
+        (200, 200, 404, 200, 404, L),
+    ),
+]
+
 # Routes open to everyone by design, tested in tests/web/test_auth.py.
 PUBLIC_RULES = {
     "/login",
@@ -596,6 +822,11 @@ PUBLIC_RULES = {
     "/healthz",
     "/static/<path:filename>",
     "/api/v1/auth/token",
+    # the internal CA and TSA, for anyone verifying a signature (tests/api/test_signatures.py)
+    "/pki/ca.der",
+    "/pki/crl.der",
+    "/pki/tsa",
+    "/pki/ocsp",
 }
 
 
