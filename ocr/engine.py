@@ -128,7 +128,7 @@ class TesseractEngine:
 def _words_from_tsv(data: dict[str, list[Any]]) -> list[Word]:
     """Turn pytesseract's TSV dict into words, skipping empty and layout-only rows."""
     words: list[Word] = []
-    for i, level in enumerate(data["level"]):
+    for i, level in enumerate(data.get("level", ())):
         text = str(data["text"][i]).strip()
         if int(level) != 5 or not text:
             continue

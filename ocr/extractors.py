@@ -103,7 +103,7 @@ _CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]"
 _NIE_PREFIX_MISREADS = {"×": "X", "2": "Z"}
 _DIGITS = "0123456789"
 #: Between characters: printed separators, or specks that OCR reads as quotes or commas.
-_SEPARATOR_CHARS = " .-'’‘`´,"
+_SEPARATOR_CHARS = " .-'’‘`´,:;"
 _SEPARATOR = "[" + re.escape(_SEPARATOR_CHARS) + "]?"
 _REFERENCE_LABEL = re.compile(
     r"(?:factura|pedido|albar[aá]n|ref|referencia|expediente|n[º°o2]|n[uú]mero|num)"

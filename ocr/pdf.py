@@ -19,6 +19,7 @@ import pypdfium2 as pdfium
 from PIL import Image
 
 from ocr.errors import (
+    EngineUnavailable,
     ImageTooLarge,
     OcrTimeout,
     SearchablePdfFailed,
@@ -196,6 +197,7 @@ class SearchablePdf:
 _EXIT_OK = 0
 _EXIT_INPUT_FILE = 2
 _EXIT_MISSING_DEPENDENCY = 3
+_EXIT_ALREADY_HAS_TEXT = 6
 _EXIT_ENCRYPTED = 8
 _EXIT_PDFA_FAILED = 10
 
@@ -211,9 +213,9 @@ def make_searchable_pdf(
     """Write a searchable PDF/A copy of ``src_path`` to ``dst_path``, leaving the original alone.
 
     ocrmypdf runs in its own process group so that a hang or crash is contained and
-    can be killed after ``limits.document_timeout_seconds``; pages that already have
-    text are kept as they are. The copy is written beside ``dst_path`` and renamed
-    into place only when complete.
+    can be killed after ``limits.document_timeout_seconds``. A PDF that already has
+    text on some pages keeps it, and its copy is then a plain PDF (``pdfa=False``).
+    The copy is written beside ``dst_path`` and renamed into place only when complete.
     """
     source = Path(src_path)
     target = Path(dst_path)
@@ -234,18 +236,16 @@ def make_searchable_pdf(
             document.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    deadline = started + limits.document_timeout_seconds
     with tempfile.TemporaryDirectory(prefix=".ocr-", dir=target.parent) as workdir:
         partial = Path(workdir) / "out.pdf"
-        command = [
+        base = [
             sys.executable,
             "-m",
             "ocrmypdf",
             "--quiet",
             "--language",
             lang,
-            "--output-type",
-            "pdfa",
-            "--skip-text",
             "--jobs",
             "1",
             "--optimize",
@@ -256,20 +256,35 @@ def make_searchable_pdf(
             str(limits.max_pixels / 1_000_000),
         ]
         if not is_pdf:
-            command += ["--image-dpi", str(image_dpi)]
-        command += ["--", str(source), str(partial)]
+            base += ["--image-dpi", str(image_dpi)]
+        files = ["--", str(source), str(partial)]
         env = {**os.environ, "OMP_THREAD_LIMIT": "1", "TMPDIR": workdir}
-        returncode, stderr = _run_contained(command, env, limits.document_timeout_seconds)
+        returncode, stderr = _run_contained(
+            [*base, "--output-type", "pdfa", *files], env, deadline - time.monotonic()
+        )
+        pdfa = returncode == _EXIT_OK
+        if returncode == _EXIT_ALREADY_HAS_TEXT:
+            # Some pages have text already. Keeping it ("skip" mode) through Ghostscript's
+            # PDF/A conversion corrupts it with some Ghostscript releases, so this copy
+            # is a plain PDF: the scanned pages get text, the others stay as they are.
+            returncode, stderr = _run_contained(
+                [*base, "--mode", "skip", "--output-type", "pdf", *files],
+                env,
+                deadline - time.monotonic(),
+            )
+            pdfa = False
         if returncode == _EXIT_ENCRYPTED:
             raise UnreadableFile("the PDF is encrypted")
         if returncode == _EXIT_INPUT_FILE:
             raise UnreadableFile(f"ocrmypdf cannot read the input: {stderr}")
+        if returncode == _EXIT_MISSING_DEPENDENCY:
+            raise EngineUnavailable(f"ocrmypdf is missing a program: {stderr}")
         if returncode not in (_EXIT_OK, _EXIT_PDFA_FAILED) or not partial.is_file():
             raise SearchablePdfFailed(f"ocrmypdf exited with {returncode}: {stderr}")
         shutil.move(str(partial), target)
     return SearchablePdf(
         path=target,
-        pdfa=returncode == _EXIT_OK,
+        pdfa=pdfa,
         seconds=round(time.monotonic() - started, 3),
     )
 
@@ -285,7 +300,7 @@ def _run_contained(command: list[str], env: dict[str, str], timeout: float) -> t
         start_new_session=True,
     )
     try:
-        _, stderr = process.communicate(timeout=timeout)
+        _, stderr = process.communicate(timeout=max(timeout, 0.001))
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
