@@ -39,6 +39,7 @@ __all__ = [
     "MIN_PART_SIZE",
     "MinioBucket",
     "MinioStore",
+    "PartPipeline",
     "PartRecord",
     "base_part_size",
     "part_size_for",
@@ -148,7 +149,8 @@ class _ResponseChunks(Iterator[bytes]):
             self._response.release_conn()
 
     def __del__(self) -> None:
-        self.close()
+        with suppress(Exception):
+            self.close()
 
 
 class MinioBucket:
@@ -372,6 +374,53 @@ class MinioBucket:
                 upload_marker = result.uploads[-1].upload_id
 
 
+class PartPipeline:
+    """Uploads parts on `threads` threads while the caller reads the next one.
+
+    At most `threads` parts are in flight, so memory stays at (threads + 1)
+    parts; a failed part stops the caller at its next `submit`.
+    """
+
+    def __init__(self, objects: MinioBucket, key: str, upload_id: str, threads: int) -> None:
+        self.objects = objects
+        self.key = key
+        self.upload_id = upload_id
+        self._slots = threading.BoundedSemaphore(threads)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="blob-part")
+        self._futures: list[Future[PartRecord]] = []
+        self._failed = threading.Event()
+
+    def __enter__(self) -> PartPipeline:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        if error is not None:
+            for future in self._futures:
+                future.cancel()
+        self._pool.shutdown(wait=True)
+
+    def _upload(self, number: int, data: bytes) -> PartRecord:
+        try:
+            return self.objects.upload_part(self.key, self.upload_id, number, data)
+        except BaseException:
+            self._failed.set()
+            raise
+        finally:
+            self._slots.release()
+
+    def submit(self, number: int, data: bytes) -> None:
+        """Queue part `number`; waits while all threads are busy, raises if a part failed."""
+        self._slots.acquire()
+        if self._failed.is_set():
+            self._slots.release()
+            self.results()
+        self._futures.append(self._pool.submit(self._upload, number, data))
+
+    def results(self) -> list[PartRecord]:
+        """Every submitted part, in order, once all are uploaded."""
+        return [future.result() for future in self._futures]
+
+
 def _check_key(key: str) -> str:
     """Refuse names that new_key() cannot produce (and so reach no internal object)."""
     parts = key.split("/")
@@ -494,32 +543,13 @@ class MinioStore:
         self, key: str, upload_id: str, first: bytes, read_part: Callable[[int], bytes]
     ) -> list[PartRecord]:
         """Upload parts on a few threads while the caller's thread reads the next one."""
-        slots = threading.BoundedSemaphore(self.upload_threads)
-        futures: list[Future[PartRecord]] = []
-
-        def upload(number: int, data: bytes) -> PartRecord:
-            try:
-                return self.objects.upload_part(key, upload_id, number, data)
-            finally:
-                slots.release()
-
-        with ThreadPoolExecutor(self.upload_threads, thread_name_prefix="blob-part") as pool:
-            try:
-                number, data = 1, first
-                while data:
-                    slots.acquire()
-                    futures.append(pool.submit(upload, number, data))
-                    number += 1
-                    # Fail fast: do not keep reading the stream after a part failed.
-                    for done in futures:
-                        if done.done() and done.exception() is not None:
-                            done.result()
-                    data = read_part(number)
-                return [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        with PartPipeline(self.objects, key, upload_id, self.upload_threads) as pipeline:
+            number, data = 1, first
+            while data:
+                pipeline.submit(number, data)
+                number += 1
+                data = read_part(number)
+            return pipeline.results()
 
     def open_range(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         """Yield the bytes of `key` from `start`, `length` bytes (or to the end), via a ranged GET."""

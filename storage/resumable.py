@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from storage.base import BlobStore, BlobTooLarge, StorageError, StoredBlob
 
@@ -73,6 +73,8 @@ DEFAULT_TTL = timedelta(hours=24)
 MAX_METADATA_BYTES = 4096
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+
+Clock = Callable[[], datetime]
 
 
 class UploadError(StorageError):
@@ -230,24 +232,27 @@ def format_expires(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
-def build_resumable(store: BlobStore, **options: Any) -> ResumableUploads:
+def build_resumable(
+    store: BlobStore, *, ttl: timedelta = DEFAULT_TTL, clock: Clock | None = None
+) -> ResumableUploads:
     """The resumable-upload implementation for `store` (filesystem or MinIO).
 
-    Options: ``ttl`` (timedelta, default 24 h, renewed by each append) and
-    ``clock`` (a callable returning the current aware datetime).
+    `ttl` is how long an upload lives after its creation or its last append;
+    `clock` returns the current aware datetime (tests pass their own).
+    Build one per process and keep it: it remembers running hashes.
     """
     from storage.filesystem import FilesystemStore
 
     if isinstance(store, FilesystemStore):
         from storage.resumable_fs import FilesystemUploads
 
-        return FilesystemUploads(store, **options)
+        return FilesystemUploads(store, ttl=ttl, clock=clock or utc_now)
     from storage.minio_store import MinioStore
 
     if isinstance(store, MinioStore):
         from storage.resumable_minio import MinioUploads
 
-        return MinioUploads(store, **options)
+        return MinioUploads(store, ttl=ttl, clock=clock or utc_now)
     raise StorageError(f"resumable uploads are not available for {type(store).__name__}")
 
 
@@ -380,6 +385,3 @@ class RunningHashes:
 def frozen_metadata(metadata: Mapping[str, str]) -> Mapping[str, str]:
     """A read-only copy of upload metadata."""
     return MappingProxyType(dict(metadata))
-
-
-Clock = Callable[[], datetime]

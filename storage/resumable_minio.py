@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from storage.base import CHUNK_SIZE, BlobNotFound, StorageError, StoredBlob, new_key
-from storage.minio_store import MinioStore, PartRecord, base_part_size, part_size_for
+from storage.minio_store import (
+    MinioStore,
+    PartPipeline,
+    PartRecord,
+    base_part_size,
+    part_size_for,
+)
 from storage.resumable import (
     DEFAULT_TTL,
     ChecksumMismatch,
@@ -136,6 +142,7 @@ class _Chunk:
     etags: list[str]
     staged: list[tuple[str, int]]
     buffer: bytearray = field(default_factory=bytearray)
+    queued: int = 0
     consumed: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
 
@@ -262,24 +269,27 @@ class MinioUploads:
         staged_size = state.staged_size
         received = 0
         read_error: Exception | None = None
+        threads = self.store.upload_threads
         try:
-            while True:
-                try:
-                    data = stream.read(CHUNK_SIZE)
-                except Exception as exc:  # noqa: BLE001 - any client/stream failure
-                    read_error = exc
-                    break
-                if not data:
-                    break
-                if end is not None and offset + received + len(data) > end:
-                    raise limits.refusal()
-                received += len(data)
-                if chunk_hash is not None:
-                    chunk_hash.update(data)
-                if running is not None:
-                    running.update(data)
-                chunk.buffer += data
-                staged_size = self._send_full_parts(state, chunk, staged_size)
+            with PartPipeline(self.objects, state.key, state.multipart_id, threads) as pipeline:
+                while True:
+                    try:
+                        data = stream.read(CHUNK_SIZE)
+                    except Exception as exc:  # noqa: BLE001 - any client/stream failure
+                        read_error = exc
+                        break
+                    if not data:
+                        break
+                    if end is not None and offset + received + len(data) > end:
+                        raise limits.refusal()
+                    received += len(data)
+                    if chunk_hash is not None:
+                        chunk_hash.update(data)
+                    if running is not None:
+                        running.update(data)
+                    chunk.buffer += data
+                    staged_size = self._send_full_parts(state, chunk, staged_size, pipeline)
+                chunk.etags.extend(part.etag for part in pipeline.results())
             if read_error is not None and chunk_hash is not None:
                 raise read_error
             if chunk_hash is not None and checksum is not None:
@@ -311,9 +321,11 @@ class MinioUploads:
             raise read_error
         return state.info()
 
-    def _send_full_parts(self, state: _State, chunk: _Chunk, staged_size: int) -> int:
-        """Upload every full part the staged and buffered bytes make; return the staged size."""
-        number = len(chunk.etags) + 1
+    def _send_full_parts(
+        self, state: _State, chunk: _Chunk, staged_size: int, pipeline: PartPipeline
+    ) -> int:
+        """Queue every full part the staged and buffered bytes make; return the staged size."""
+        number = len(chunk.etags) + chunk.queued + 1
         target = part_size_for(number, state.part_base)
         while staged_size + len(chunk.buffer) >= target:
             take = target - staged_size
@@ -323,8 +335,8 @@ class MinioUploads:
                 else:
                     body = bytes(view[:take])
             del chunk.buffer[:take]
-            part = self.objects.upload_part(state.key, state.multipart_id, number, body)
-            chunk.etags.append(part.etag)
+            pipeline.submit(number, body)
+            chunk.queued += 1
             chunk.consumed.extend(name for name, _ in chunk.staged)
             chunk.staged.clear()
             staged_size = 0

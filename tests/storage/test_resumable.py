@@ -323,8 +323,8 @@ def test_append_holds_a_bounded_amount_in_memory(uploads: ResumableUploads) -> N
         tracemalloc.stop()
 
     assert blob.size == size
-    # MinIO: a 5 MiB part being assembled and its copy on the wire.
-    assert peak < 16 * MIB
+    # MinIO: two 5 MiB parts on the wire, one being assembled, the bytes after it.
+    assert peak < 28 * MIB
 
 
 def test_a_second_append_at_the_same_time_is_refused(tmp_path: object, clock: Clock) -> None:

@@ -184,6 +184,21 @@ def test_build_store_from_a_minio_url(request: pytest.FixtureRequest, server_nam
     assert "secret" not in repr(store)
 
 
+def test_minio_url_options_without_touching_the_network() -> None:
+    store = build_store(
+        "minios://ke%40y:se%2Fcret@storage.example:9443/docs?region=eu-west-1&upload_threads=4"
+    )
+
+    assert isinstance(store, MinioStore)
+    assert store.bucket == "docs"
+    assert store.upload_threads == 4
+    client = store.objects.client
+    assert client._base_url.is_https
+    credentials = client._provider.retrieve() if client._provider else None
+    assert credentials is not None
+    assert (credentials.access_key, credentials.secret_key) == ("ke@y", "se/cret")
+
+
 def test_minio_url_needs_a_bucket() -> None:
     with pytest.raises(StorageError):
         build_store("minio://key:secret@127.0.0.1:9")

@@ -1,0 +1,491 @@
+"""Upload benchmark, library level: floors of the disk and of SHA-256, then the stores.
+
+Run standalone: ``.venv/bin/python bench/upload.py [--sizes 1G,4G] [--dir PATH]``.
+
+Floors (same disk as the blobs): raw write (dd-style, 8 MiB blocks, fsync),
+raw SHA-256 of in-memory data, raw read with the page cache dropped. Then, for
+each size, each in a fresh process so that its peak RSS is its own:
+
+- FilesystemStore.put, and the tus path (create, 8 MiB appends, finish), as a
+  ratio of min(raw write, raw SHA-256);
+- FilesystemStore.open_range (cold cache) as a ratio of raw read, and the cost
+  of the sha256 re-read a `finish` does when no running hash is at hand;
+- on a nanio server on the same disk: a bare ``minio`` ``put_object``, then
+  MinioStore.put and the MinIO tus path as ratios of it, and downloads.
+
+Data is generated on the fly (a random 8 MiB block with a counter stamped in
+each block), never held whole. The figures for the portal's HTTP routes come
+once those routes exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import logging
+import multiprocessing
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage import FilesystemStore, build_resumable  # noqa: E402
+from storage.minio_store import MinioStore  # noqa: E402
+
+MIB = 1024 * 1024
+BLOCK = 8 * MIB
+UNITS = {"K": 1024, "M": MIB, "G": 1024 * MIB}
+ACCESS_KEY = "bench"
+SECRET_KEY = "bench-secret-key"
+
+
+class Generated(io.RawIOBase):
+    """`size` bytes of a random block with a per-block counter; nothing held but the block."""
+
+    def __init__(self, size: int, seed: int = 7) -> None:
+        self.size = size
+        self.block = random.Random(seed).randbytes(BLOCK)
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self.size - self.position
+        if size < 0 or size > remaining:
+            size = remaining
+        pieces = []
+        while size > 0:
+            number, within = divmod(self.position, BLOCK)
+            take = min(size, BLOCK - within)
+            piece = self.block[within : within + take]
+            if within < 8:
+                stamp = number.to_bytes(8, "big")[within:]
+                piece = stamp[:take] + piece[len(stamp[:take]) :]
+            pieces.append(piece)
+            self.position += take
+            size -= take
+        return b"".join(pieces)
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The data in pieces of `size` bytes."""
+        while piece := self.read(size):
+            yield piece
+
+
+def parse_size(text: str) -> int:
+    """'512M', '1G', '4G' (binary units) in bytes."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    if text[-1] in UNITS:
+        return int(float(text[:-1]) * UNITS[text[-1]])
+    return int(text)
+
+
+def human(size: int) -> str:
+    for unit, factor in (("G", 1024 * MIB), ("M", MIB), ("K", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def drop_cache(path: Path) -> None:
+    """Evict a file from the page cache so the next read comes from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- floors
+
+
+def raw_write(directory: Path, size: int) -> float:
+    """dd-style: 8 MiB blocks from memory into a file, fsync; seconds."""
+    path = directory / "raw-write.bin"
+    source = Generated(size)
+    started = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for block in source.chunks(BLOCK):
+            os.write(fd, block)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return time.perf_counter() - started
+
+
+def raw_read(directory: Path) -> float:
+    """Read back the raw-write file from the disk (page cache dropped); seconds."""
+    path = directory / "raw-write.bin"
+    drop_cache(path)
+    started = time.perf_counter()
+    with open(path, "rb", buffering=0) as handle:
+        while handle.read(BLOCK):
+            pass
+    elapsed = time.perf_counter() - started
+    path.unlink()
+    return elapsed
+
+
+def raw_sha256(size: int) -> float:
+    """SHA-256 of `size` bytes already in memory; seconds."""
+    block = random.Random(1).randbytes(BLOCK)
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(size // BLOCK):
+        digest.update(block)
+    digest.update(block[: size % BLOCK])
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- measured in child processes
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measurement: seconds taken and the measuring process's peak RSS."""
+
+    seconds: float
+    rss_mib: float
+    base_rss_mib: float
+    extra: dict[str, float]
+
+
+def _child(queue: Any, name: str, args: dict[str, Any]) -> None:
+    logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
+    base = peak_rss_mib()
+    extra: dict[str, float] = {}
+    started = time.perf_counter()
+    MEASURES[name](args, extra)
+    elapsed = time.perf_counter() - started
+    queue.put(Figure(elapsed, peak_rss_mib(), base, extra))
+
+
+REPEAT = 3
+
+
+def run_child(name: str, **args: Any) -> Figure:
+    """Run one measurement in fresh processes, REPEAT times; the median time, the top RSS."""
+    context = multiprocessing.get_context("spawn")
+    figures: list[Figure] = []
+    for _ in range(REPEAT):
+        os.sync()
+        queue = context.Queue()
+        process = context.Process(target=_child, args=(queue, name, args))
+        process.start()
+        figures.append(queue.get())
+        process.join()
+    figures.sort(key=lambda figure: figure.seconds)
+    middle = figures[len(figures) // 2]
+    return Figure(
+        seconds=middle.seconds,
+        rss_mib=max(figure.rss_mib for figure in figures),
+        base_rss_mib=middle.base_rss_mib,
+        extra=middle.extra,
+    )
+
+
+def median_seconds(measure: Callable[[], float]) -> float:
+    """The median of REPEAT runs of a floor measurement."""
+    times = []
+    for _ in range(REPEAT):
+        os.sync()
+        times.append(measure())
+    return sorted(times)[len(times) // 2]
+
+
+def _minio_store(args: dict[str, Any]) -> MinioStore:
+    return MinioStore.from_url(
+        f"minio://{ACCESS_KEY}:{SECRET_KEY}@{args['endpoint']}/{args['bucket']}"
+    )
+
+
+def measure_fs_put(args: dict[str, Any], extra: dict[str, float]) -> None:
+    store = FilesystemStore(args["root"])
+    blob = store.put(Generated(args["size"]))
+    Path(args["key_file"]).write_text(blob.key)
+
+
+def measure_fs_resumable(args: dict[str, Any], extra: dict[str, float]) -> None:
+    uploads = build_resumable(FilesystemStore(args["root"]))
+    _tus_upload(uploads, args["size"], args["chunk"], extra)
+
+
+def measure_fs_download(args: dict[str, Any], extra: dict[str, float]) -> None:
+    store = FilesystemStore(args["root"])
+    for _ in store.open_range(args["key"]):
+        pass
+
+
+def measure_fs_rehash(args: dict[str, Any], extra: dict[str, float]) -> None:
+    FilesystemStore(args["root"]).hash_blob(args["key"])
+
+
+def measure_bare_minio(args: dict[str, Any], extra: dict[str, float]) -> None:
+    client = _minio_store(args).objects.client
+    client.put_object(args["bucket"], "bare/object", Generated(args["size"]), length=args["size"])
+
+
+def measure_minio_put(args: dict[str, Any], extra: dict[str, float]) -> None:
+    blob = _minio_store(args).put(Generated(args["size"]))
+    Path(args["key_file"]).write_text(blob.key)
+
+
+def measure_minio_resumable(args: dict[str, Any], extra: dict[str, float]) -> None:
+    _tus_upload(build_resumable(_minio_store(args)), args["size"], args["chunk"], extra)
+
+
+def measure_bare_minio_download(args: dict[str, Any], extra: dict[str, float]) -> None:
+    response = _minio_store(args).objects.client.get_object(args["bucket"], "bare/object")
+    for _ in response.stream(BLOCK):
+        pass
+    response.close()
+    response.release_conn()
+
+
+def measure_minio_download(args: dict[str, Any], extra: dict[str, float]) -> None:
+    for _ in _minio_store(args).open_range(args["key"]):
+        pass
+
+
+def measure_minio_rehash(args: dict[str, Any], extra: dict[str, float]) -> None:
+    _minio_store(args).hash_blob(args["key"])
+
+
+def _tus_upload(uploads: Any, size: int, chunk_size: int, extra: dict[str, float]) -> None:
+    """What the tus routes do: create, PATCHes (sha1 checksum on each chunk), finish.
+
+    `chunk_size` 0 sends the whole file in one PATCH without a checksum, as Uppy
+    does by default.
+    """
+    info = uploads.create(size, {"filename": "bench.bin"})
+    source = Generated(size)
+    if chunk_size == 0:
+        uploads.append(info.id, 0, source)
+    offset = 0
+    for chunk in source.chunks(chunk_size or BLOCK):
+        checksum = ("sha1", hashlib.sha1(chunk).digest())
+        offset = uploads.append(info.id, offset, io.BytesIO(chunk), checksum=checksum).offset
+    started = time.perf_counter()
+    uploads.finish(info.id)
+    extra["finish_seconds"] = time.perf_counter() - started
+
+
+MEASURES: dict[str, Callable[[dict[str, Any], dict[str, float]], None]] = {
+    "fs_put": measure_fs_put,
+    "fs_resumable": measure_fs_resumable,
+    "fs_download": measure_fs_download,
+    "fs_rehash": measure_fs_rehash,
+    "bare_minio": measure_bare_minio,
+    "minio_put": measure_minio_put,
+    "minio_resumable": measure_minio_resumable,
+    "bare_minio_download": measure_bare_minio_download,
+    "minio_download": measure_minio_download,
+    "minio_rehash": measure_minio_rehash,
+}
+
+
+# ---------------------------------------------------------------- nanio
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def nanio_server(data_dir: Path) -> Iterator[str]:
+    """A nanio S3 server on 127.0.0.1 for the duration of the block; yields host:port."""
+    port = _free_port()
+    env = dict(os.environ, NANIO_ACCESS_KEY=ACCESS_KEY, NANIO_SECRET_KEY=SECRET_KEY)
+    command = [sys.executable, "-m", "nanio", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--data-dir", str(data_dir), "--no-access-log"]
+    command += ["--log-level", "warning"]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nanio did not start") from None
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def throughput(size: int, seconds: float) -> float:
+    """MB/s (10^6 bytes, as dd prints)."""
+    return size / seconds / 1e6
+
+
+def bench_size(directory: Path, size: int, endpoint: str | None) -> dict[str, Any]:
+    """Every measurement for one size."""
+    results: dict[str, Any] = {"size": size}
+    write_s = median_seconds(lambda: raw_write(directory, size))
+    read_s = median_seconds(lambda: (raw_write(directory, size), raw_read(directory))[1])
+    sha_s = median_seconds(lambda: raw_sha256(size))
+    floor = min(throughput(size, write_s), throughput(size, sha_s))
+    results["floor"] = {
+        "raw_write_mb_s": throughput(size, write_s),
+        "raw_sha256_mb_s": throughput(size, sha_s),
+        "raw_read_mb_s": throughput(size, read_s),
+        "upload_floor_mb_s": floor,
+    }
+
+    root = directory / "blobs"
+    key_file = directory / "key.txt"
+    rows: list[dict[str, Any]] = []
+
+    def row(label: str, figure: Figure, reference: float | None, against: str) -> None:
+        speed = throughput(size, figure.seconds)
+        rows.append(
+            {
+                "what": label,
+                "mb_s": speed,
+                "ratio": speed / reference if reference else None,
+                "against": against,
+                "peak_rss_mib": figure.rss_mib,
+                "base_rss_mib": figure.base_rss_mib,
+                **figure.extra,
+            }
+        )
+
+    put = run_child("fs_put", root=str(root), size=size, key_file=str(key_file))
+    row("FilesystemStore.put", put, floor, "min(raw write, raw sha256)")
+    key = key_file.read_text()
+    tus = run_child("fs_resumable", root=str(root), size=size, chunk=BLOCK)
+    row("filesystem tus, 8 MiB PATCHes", tus, floor, "min(raw write, raw sha256)")
+    tus = run_child("fs_resumable", root=str(root), size=size, chunk=0)
+    row("filesystem tus, one PATCH", tus, floor, "min(raw write, raw sha256)")
+    drop_cache(root.joinpath(*key.split("/")))
+    download = run_child("fs_download", root=str(root), key=key)
+    row("FilesystemStore.open_range (cold)", download, throughput(size, read_s), "raw read")
+    rehash = run_child("fs_rehash", root=str(root), key=key)
+    row("sha256 re-read at finish (warm)", rehash, throughput(size, sha_s), "raw sha256")
+    shutil.rmtree(root)
+
+    if endpoint is not None:
+        bucket = f"bench-{os.getpid()}-{size}"
+        common = {"endpoint": endpoint, "bucket": bucket, "size": size}
+        store = MinioStore.from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}")
+        store.ensure_bucket()
+        bare = run_child("bare_minio", **common)
+        bare_speed = throughput(size, bare.seconds)
+        row("bare minio put_object", bare, None, "")
+        store_put = run_child("minio_put", key_file=str(key_file), **common)
+        key = key_file.read_text()
+        row("MinioStore.put", store_put, bare_speed, "bare put_object")
+        minio_tus = run_child("minio_resumable", chunk=BLOCK, **common)
+        row("MinIO tus, 8 MiB PATCHes", minio_tus, bare_speed, "bare put_object")
+        minio_tus = run_child("minio_resumable", chunk=0, **common)
+        row("MinIO tus, one PATCH", minio_tus, bare_speed, "bare put_object")
+        bare_get = run_child("bare_minio_download", **common)
+        row("bare minio get_object", bare_get, None, "")
+        store_get = run_child("minio_download", key=key, **common)
+        row("MinioStore.open_range", store_get, throughput(size, bare_get.seconds), "bare get")
+        minio_rehash = run_child("minio_rehash", key=key, **common)
+        row("sha256 re-read at finish (MinIO)", minio_rehash, throughput(size, sha_s), "sha256")
+        store.objects.remove_prefix("")
+    results["rows"] = rows
+    return results
+
+
+def print_results(results: list[dict[str, Any]]) -> None:
+    for result in results:
+        floor = result["floor"]
+        print(f"\n== {human(result['size'])} ==")
+        print(
+            f"floor: raw write {floor['raw_write_mb_s']:.0f} MB/s, "
+            f"raw sha256 {floor['raw_sha256_mb_s']:.0f} MB/s, "
+            f"raw read {floor['raw_read_mb_s']:.0f} MB/s"
+        )
+        print(f"{'':38} {'MB/s':>7} {'ratio':>6}  {'peak RSS':>9}  against")
+        for row in result["rows"]:
+            ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
+            finish = f"  (finish {row['finish_seconds']:.2f} s)" if "finish_seconds" in row else ""
+            print(
+                f"{row['what']:38} {row['mb_s']:7.0f} {ratio:>6}  "
+                f"{row['peak_rss_mib']:6.0f} MiB  {row['against']}{finish}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1G", help="comma-separated sizes (default 1G)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="scratch directory on the disk to measure (default: a temporary one under ./var)",
+    )
+    parser.add_argument("--no-minio", action="store_true", help="skip the nanio comparison")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    sizes = [parse_size(text) for text in args.sizes.split(",") if text.strip()]
+    global REPEAT
+    REPEAT = max(1, args.repeat)
+    logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
+
+    if args.dir is None:
+        Path("var").mkdir(exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="bench-upload-", dir="var"))
+    else:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=args.dir))
+    results: list[dict[str, Any]] = []
+    try:
+        if args.no_minio:
+            for size in sizes:
+                results.append(bench_size(directory, size, None))
+        else:
+            with nanio_server(directory / "nanio") as endpoint:
+                for size in sizes:
+                    results.append(bench_size(directory, size, endpoint))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    print_results(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
