@@ -3,6 +3,13 @@
 # (see docker-compose.yml). Build with `docker compose build`.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:22-slim
+
+# --- assets: browser libraries from npm (package.json), as `make assets` does ---------------------
+FROM ${NODE_IMAGE} AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
 
 # --- build: compile the Python dependencies into a virtual environment -------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -29,11 +36,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/srv/portal \
     PORTAL_DATA_DIR=/data \
     OMP_THREAD_LIMIT=1
-# OCR (tesseract with Spanish; English comes with tesseract-ocr), PDF tools used by OCRmyPDF and
-# the tests' second opinions.
+# OCR (tesseract with Spanish and English) and the PDF tools OCRmyPDF and the signing checks use.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-spa ghostscript qpdf poppler-utils \
+      tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng ghostscript qpdf poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 1000 portal \
  && useradd --system --uid 1000 --gid portal --home-dir /srv/portal --shell /usr/sbin/nologin portal \
@@ -50,6 +56,9 @@ COPY ocr ./ocr
 COPY workflows ./workflows
 COPY templates ./templates
 COPY setup.cfg pyproject.toml babel.cfg ./
+COPY --from=assets /assets/node_modules/pdfjs-dist/build/pdf.min.mjs \
+     /assets/node_modules/pdfjs-dist/build/pdf.worker.min.mjs \
+     app/static/vendor/pdfjs/
 RUN pybabel compile -d app/translations \
  && python -m compileall -q app storage signing ocr workflows
 USER portal
