@@ -380,7 +380,7 @@ def _unique_valid(
     options: Iterable[tuple[str, int]], check: Callable[[str], bool]
 ) -> tuple[str, int] | None:
     """Return the single valid option (fewest corrections) or None when none or several pass."""
-    valid = {}
+    valid: dict[str, int] = {}
     for value, cost in options:
         if check(value) and (value not in valid or cost < valid[value]):
             valid[value] = cost
@@ -707,7 +707,7 @@ def format_amount(value: Decimal) -> str:
     quantised = value.quantize(Decimal("0.01"))
     sign = "-" if quantised < 0 else ""
     whole, cents = f"{abs(quantised):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

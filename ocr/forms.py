@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import product
 from typing import Any, Literal
@@ -620,20 +620,7 @@ def _overlaps_used(candidate: _Candidate, used: set[tuple[int, int, int]]) -> bo
 
 
 def _with_score(candidate: _Candidate, score: float, **changes: Any) -> _Candidate:
-    values = {
-        "field": candidate.field,
-        "display": candidate.display,
-        "number": candidate.number,
-        "score": round(max(0.0, min(score, 99.0)), 1),
-        "page": candidate.page,
-        "box": candidate.box,
-        "source_text": candidate.source_text,
-        "corrections": candidate.corrections,
-        "place": candidate.place,
-        "alternatives": candidate.alternatives,
-    }
-    values.update(changes)
-    return _Candidate(**values)
+    return replace(candidate, score=round(max(0.0, min(score, 99.0)), 1), **changes)
 
 
 _Combination = tuple[_Candidate, _Candidate, _Candidate]

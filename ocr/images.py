@@ -102,7 +102,7 @@ def can_pass_through(image: Image.Image) -> bool:
     if image.mode not in ("1", "L", "RGB"):
         return False
     orientation = image.getexif().get(0x0112, 1)
-    return orientation == 1
+    return bool(orientation == 1)
 
 
 def otsu_threshold(histogram: list[int]) -> int:

@@ -103,7 +103,8 @@ def rasterise_pdf_page(
         check_pixels(width, height, limits)
         bitmap = page.render(scale=dpi / 72, grayscale=True, may_draw_forms=True)
         try:
-            return bitmap.to_pil().copy()
+            image: Image.Image = bitmap.to_pil()
+            return image.copy()
         finally:
             bitmap.close()
     except pdfium.PdfiumError as error:
