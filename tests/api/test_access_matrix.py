@@ -732,7 +732,11 @@ WEB_CASES += [
         "/signatures/documents/<document_id>/new",
         lambda w: f"/signatures/documents/{signable_document(w).id}/new",
         (302, 302, 404, 403, 404, L),
-        body=lambda w: {"sig-signer_1": w.staff.id, "sig-stamp_position": "bottom"},
+        body=lambda w: {
+            "sig-signer_1": w.staff.id,
+            "sig-level": "",
+            "sig-stamp_position": "bottom",
+        },
     ),
     Case(
         "signature request page",

@@ -25,6 +25,14 @@ API_MD_PATHS = [
     ("post", "/documents/{id}/versions/{n}/restore"),
     ("get", "/audit"),
     ("get", "/audit/verify"),
+    ("post", "/documents/{id}/signature-requests"),
+    ("get", "/signature-requests/{id}"),
+    ("post", "/signature-requests/{id}/sign"),
+    ("post", "/signature-requests/{id}/decline"),
+    ("get", "/signature-requests/{id}/evidence"),
+    ("post", "/validate"),
+    ("get", "/documents/{id}/versions/{n}/validation"),
+    ("get", "/jobs/{id}"),
 ]
 
 
