@@ -46,7 +46,7 @@ test: install
 	$(VENV)/bin/portal init >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "== database tests again on PostgreSQL =="; \
 	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q; \

@@ -63,6 +63,11 @@ def init() -> None:
     data.mkdir(parents=True, exist_ok=True)
     Path(app.config["OUTBOX_DIR"]).mkdir(parents=True, exist_ok=True)
     upgrade_database(app)
+    with app.app_context():
+        from app.services.requests import ensure_templates
+
+        ensure_templates()
+        db.session.commit()
     click.echo(f"Base de datos lista: {app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
     click.echo(f"Almacén de archivos: {app.config['STORAGE_URL'].split('@')[-1]}")
     from app.services.pki import init_pki

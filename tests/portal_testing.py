@@ -164,6 +164,7 @@ class World:
     comment_shared: Any = None
     comment_internal: Any = None
     transmittal: Any = None
+    request: Any = None
 
 
 def make_user(
@@ -254,6 +255,21 @@ def _build_world() -> World:
         due_date=None,
         message="Para revisar",
     )
+    from datetime import date, timedelta
+
+    from app.services import requests
+
+    request = requests.create_request(
+        staff,
+        space_a.id,
+        title="Renta 2025",
+        due_date=date.today() + timedelta(days=30),
+        items=[{"title": "DNI"}, {"title": "Certificado de retenciones"}],
+        today=date.today(),
+    )
+    requests.upload_to_item(
+        client_a, request.items[1].id, io.BytesIO(b"%PDF ret"), filename="retenciones.pdf"
+    )
     db.session.commit()
     return World(
         admin,
@@ -271,6 +287,7 @@ def _build_world() -> World:
         comment_shared,
         comment_internal,
         transmittal,
+        request,
     )
 
 

@@ -79,4 +79,4 @@ def http_error(error: HTTPException) -> Response:
     return problem(error.code or 500, error.name, error.description or "")
 
 
-from app.api import audit, auth, documents, openapi, people, review, signatures, spaces  # noqa: E402,F401
+from app.api import audit, auth, documents, openapi, people, requests, review, signatures, spaces  # noqa: E402,F401

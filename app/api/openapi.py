@@ -198,6 +198,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
     ("get", "/documents/{id}/comments", "Comments of a document", None, "200", _list),
     ("post", "/comments/{id}/resolve", "Resolve a comment", None, "200", _obj),
     ("get", "/alerts", "Open alerts for the caller", None, "200", _list),
+    ("post", "/spaces/{id}/requests", "Ask a client for documents (items or a template)", {"title": "string", "due_date": "string", "items": "array", "template": "string", "reminders": "object", "recurrence": "string"}, "201", _obj),
+    ("get", "/spaces/{id}/requests", "Document requests of a space", None, "200", _list),
+    ("get", "/requests/{id}", "A request with items and progress", None, "200", _obj),
+    ("get", "/request-templates", "Checklist templates", None, "200", _list),
+    ("post", "/request-items/{id}/upload", "Upload a file for an item", _file, "201", _obj),
+    ("post", "/request-items/{id}/not-applicable", "Mark an item not applicable", {"reason": "string"}, "200", _obj),
+    ("post", "/request-items/{id}/review", "Accept, reject or reopen an item (staff)", {"action": "string", "comment": "string"}, "200", _obj),
     ("get", "/notifications", "The caller's notifications", None, "200", _list),
     ("post", "/notifications/read", "Mark every notification read", None, "204", None),
     (

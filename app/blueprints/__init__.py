@@ -18,9 +18,19 @@ OPEN_ENDPOINTS = {
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.blueprints import account, admin, auth, clients, documents, main, review, spaces
+    from app.blueprints import (
+        account,
+        admin,
+        auth,
+        clients,
+        documents,
+        main,
+        requests,
+        review,
+        spaces,
+    )
 
-    for module in (auth, account, main, clients, spaces, documents, admin, review):
+    for module in (auth, account, main, clients, spaces, documents, admin, review, requests):
         app.register_blueprint(module.bp)
     from app.blueprints import pki, signatures  # issue 7: signing pages, public CA and TSA
 

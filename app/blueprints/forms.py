@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    IntegerField,
     BooleanField,
     DateField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -185,4 +185,49 @@ class SpaceSettingsForm(FlaskForm):
     )
     decision_days = IntegerField(
         _l("Días para decidir"), validators=[DataRequired(), NumberRange(min=1, max=365)]
+    )
+
+
+class RequestForm(FlaskForm):
+    title = StringField(_l("Título"), validators=[Optional(), Length(max=300)])
+    template = SelectField(_l("Plantilla"), choices=[], validate_choice=False)
+    due_date = DateField(_l("Fecha límite"), validators=[DataRequired()])
+    items = TextAreaField(
+        _l("Documentos que pide (uno por línea; empiece con «?» los opcionales)"),
+        validators=[Optional(), Length(max=20000)],
+    )
+    days_before = StringField(
+        _l("Recordar días antes (p. ej. 7,1)"), default="7,1", validators=[Length(max=40)]
+    )
+    overdue_every_days = IntegerField(
+        _l("Después del vencimiento, recordar cada (días)"),
+        default=3,
+        validators=[NumberRange(min=1, max=60)],
+    )
+    yearly = BooleanField(_l("Repetir cada año"))
+    message = TextAreaField(
+        _l("Mensaje para el cliente"), validators=[Optional(), Length(max=5000)]
+    )
+
+
+class ItemUploadForm(FlaskForm):
+    file = FileField(_l("Archivo"), validators=[FileRequired(_l("Elija un archivo."))])
+
+
+class NotApplicableForm(FlaskForm):
+    reason = TextAreaField(_l("Motivo"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ItemReviewForm(FlaskForm):
+    action = StringField(validators=[DataRequired(), Length(max=20)])
+    comment = TextAreaField(
+        _l("Comentario para el cliente"), validators=[Optional(), Length(max=2000)]
+    )
+
+
+class TemplateForm(FlaskForm):
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
+    items = TextAreaField(
+        _l("Documentos (uno por línea; empiece con «?» los opcionales)"),
+        validators=[DataRequired(), Length(max=20000)],
     )

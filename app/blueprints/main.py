@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from app.services import clients
+from app.services import clients, requests
 
 bp = Blueprint("main", __name__)
 
@@ -15,7 +15,10 @@ bp = Blueprint("main", __name__)
 def dashboard() -> str:
     spaces = clients.list_spaces(current_user)
     client_list = clients.list_clients(current_user) if current_user.is_staff else []
-    return render_template("main/dashboard.html", spaces=spaces, clients=client_list)
+    missing = requests.missing_by_client(current_user) if current_user.is_client else {}
+    return render_template(
+        "main/dashboard.html", spaces=spaces, clients=client_list, missing=missing
+    )
 
 
 @bp.get("/healthz")

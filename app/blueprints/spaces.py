@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSettingsForm, UploadForm
 from app.extensions import db
 from app.models import Permission
-from app.services import clients, documents
+from app.services import clients, documents, requests
 from app.services.access import can_manage_space, get_space, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -78,6 +78,8 @@ def _render(
             member_form=member_form or (_member_form(space) if manage else None),
             folder_form=folder_form or FolderForm(prefix="fold"),
             settings_form=settings_form or (_settings_form(space) if manage else None),
+            requests_list=requests.list_requests(current_user, space.id),
+            request_progress=requests.progress_of,
             permission_labels=dict(PERMISSIONS),
         ),
         status,

@@ -14,6 +14,13 @@ from app.models.client import (
 )
 from app.models.document import Document, DocumentVersion, VersionSource, Visibility
 from app.models.mail import OutboxMail
+from app.models.request import (
+    DocumentRequest,
+    ReminderSent,
+    RequestItem,
+    RequestItemFile,
+    RequestTemplate,
+)
 from app.models.review import (
     Comment,
     ReviewEvent,
@@ -43,6 +50,11 @@ from app.models.user import (
 )
 
 __all__ = [
+    "DocumentRequest",
+    "ReminderSent",
+    "RequestItem",
+    "RequestItemFile",
+    "RequestTemplate",
     "Alert",
     "AlertRecipient",
     "Comment",

@@ -44,6 +44,12 @@ def describe(notification: Notification) -> str:
         if p.get("level", 1) >= 2:
             return _("Escalado: «%(title)s» lleva demasiado tiempo sin revisar.", **p)
         return _("Pendiente: «%(title)s» espera su revisión desde hace días.", **p)
+    if kind == "request_created":
+        return _("El despacho le pide %(count)s documentos: «%(title)s», antes del %(due)s.", **p)
+    if kind == "request_item_submitted":
+        return _("%(actor)s ha enviado «%(item)s» para «%(title)s».", **p)
+    if kind == "request_item_rejected":
+        return _("«%(item)s» (%(title)s) necesita otro archivo: %(comment)s", **p)
     if kind == "alert_request":
         return _("Faltan documentos en «%(title)s» (vence el %(due)s).", **p)
     if kind == "alert_signature":

@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
-from app.services import alerts, mail, notifications
+from app.services import alerts, mail, notifications, requests
 from app.tasks import signing  # noqa: F401 - registers the signing tasks
 
 
@@ -44,6 +44,7 @@ def init_celery(app: Flask) -> None:
                 "schedule": 86400.0,
             },
             "sweep-alerts": {"task": "portal.sweep_alerts", "schedule": 900.0},
+            "request-reminders": {"task": "portal.request_reminders", "schedule": crontab(hour=8, minute=0)},
             "daily-digest": {"task": "portal.daily_digest", "schedule": crontab(hour=7, minute=0)},
         },
         timezone="UTC",
@@ -69,5 +70,17 @@ def sweep_alerts() -> int:
 @celery.task(name="portal.daily_digest")
 def daily_digest() -> int:
     sent = notifications.send_daily_digests()
+    db.session.commit()
+    return sent
+
+
+@celery.task(name="portal.request_reminders")
+def request_reminders() -> int:
+    """Once a day: next year's recurring requests, then the reminders that fall today."""
+    from datetime import date
+
+    today = date.today()
+    requests.create_recurring(today)
+    sent = requests.send_reminders(today)
     db.session.commit()
     return sent

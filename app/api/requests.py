@@ -1,0 +1,140 @@
+"""Document requests (API.md "Document requests and alerts")."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from app.api import api_bp, body, caller
+from app.api.serializers import iso, page
+from app.extensions import db
+from app.models import DocumentRequest, RequestItem
+from app.services import requests
+from app.services.errors import ValidationFailed
+
+
+def item_json(item: RequestItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "description": item.description,
+        "required": item.required,
+        "accepted_types": item.accepted_types.split(",") if item.accepted_types else [],
+        "status": item.status,
+        "not_applicable_reason": item.not_applicable_reason,
+        "review_comment": item.review_comment,
+        "documents": [f.document_id for f in item.files],
+    }
+
+
+def request_json(found: DocumentRequest) -> dict[str, Any]:
+    progress = requests.progress_of(found)
+    return {
+        "id": found.id,
+        "space_id": found.space_id,
+        "title": found.title,
+        "message": found.message,
+        "due_date": found.due_date.isoformat(),
+        "template": found.template_key,
+        "recurrence": found.recurrence,
+        "reminders": found.reminders,
+        "owner": found.owner_id,
+        "status": "completed" if found.completed_at else "open",
+        "completed_at": iso(found.completed_at),
+        "progress": {"done": progress.done, "total": progress.total, "percent": progress.percent},
+        "items": [item_json(i) for i in found.items],
+    }
+
+
+@api_bp.post("/spaces/<space_id>/requests")
+def create_request(space_id: str) -> tuple[Response, int]:
+    data = body()
+    due = data.get("due_date")
+    try:
+        due_date = date.fromisoformat(str(due)) if due else None
+    except ValueError:
+        raise ValidationFailed({"due_date": "Use el formato AAAA-MM-DD."}) from None
+    items = data.get("items")
+    if items is not None and not isinstance(items, list):
+        raise ValidationFailed({"items": "items debe ser una lista."})
+    reminders = data.get("reminders")
+    if reminders is not None and not isinstance(reminders, dict):
+        raise ValidationFailed({"reminders": "reminders debe ser un objeto."})
+    created = requests.create_request(
+        caller(),
+        space_id,
+        title=data.get("title"),
+        due_date=due_date,
+        items=items,
+        template=data.get("template"),
+        reminders=reminders,
+        recurrence=data.get("recurrence"),
+        message=data.get("message"),
+        today=date.today(),
+    )
+    db.session.commit()
+    return jsonify(request_json(created)), 201
+
+
+@api_bp.get("/spaces/<space_id>/requests")
+def list_requests(space_id: str) -> Response:
+    return jsonify(page([request_json(r) for r in requests.list_requests(caller(), space_id)]))
+
+
+@api_bp.get("/requests/<request_id>")
+def get_request(request_id: str) -> Response:
+    return jsonify(request_json(requests.get_request(caller(), request_id)))
+
+
+@api_bp.get("/request-templates")
+def list_request_templates() -> Response:
+    templates = requests.list_templates()
+    db.session.commit()
+    return jsonify(
+        page(
+            [
+                {
+                    "key": t.key,
+                    "name": t.name,
+                    "description": t.description,
+                    "recurrence": t.recurrence,
+                    "items": t.items,
+                }
+                for t in templates
+            ]
+        )
+    )
+
+
+@api_bp.post("/request-items/<item_id>/upload")
+def upload_item(item_id: str) -> tuple[Response, int]:
+    from app.services.access import get_space
+
+    item = db.session.get(RequestItem, item_id)
+    if item is not None:
+        get_space(caller(), item.request.space_id)  # 404 before reading the body
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": "Adjunte un archivo en el campo 'file'."})
+    updated = requests.upload_to_item(caller(), item_id, upload.stream, filename=upload.filename)
+    db.session.commit()
+    return jsonify(item_json(updated)), 201
+
+
+@api_bp.post("/request-items/<item_id>/not-applicable")
+def item_not_applicable(item_id: str) -> Response:
+    updated = requests.mark_not_applicable(caller(), item_id, body().get("reason"))
+    db.session.commit()
+    return jsonify(item_json(updated))
+
+
+@api_bp.post("/request-items/<item_id>/review")
+def review_item(item_id: str) -> Response:
+    data = body()
+    updated = requests.review_item(
+        caller(), item_id, str(data.get("action") or ""), data.get("comment")
+    )
+    db.session.commit()
+    return jsonify(item_json(updated))

@@ -1,0 +1,517 @@
+"""Document requests: checklists, uploads against items, review by staff, reminders until complete."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    DocumentRequest,
+    Permission,
+    ReminderSent,
+    RequestItem,
+    RequestItemFile,
+    RequestTemplate,
+    SpaceMember,
+    User,
+)
+from app.services import alerts, audit, documents
+from app.services.access import get_space, require_staff, space_permission
+from app.services.errors import InvalidTransition, NotFound, UnsupportedType, ValidationFailed
+from app.services.mail import queue_mail
+from app.services.notifications import notify
+from app.services.request_templates import BUILTIN
+from app.services.runtime import setting
+from workflows import requests as rules
+from workflows.requests import ItemStatus
+from workflows.schedule import ReminderPolicy, escalation_level_for_request, reminder_kind
+
+DEFAULT_ESCALATE_AFTER_DAYS = 3
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- templates
+
+
+def ensure_templates() -> None:
+    """Put the shipped checklists in the database once; firms then edit their copies."""
+    existing = set(db.session.execute(select(RequestTemplate.key)).scalars())
+    for template in BUILTIN:
+        if template["key"] not in existing:
+            db.session.add(
+                RequestTemplate(
+                    key=template["key"],
+                    name=template["name"],
+                    description=template["description"],
+                    items=template["items"],
+                    recurrence=template["recurrence"],
+                )
+            )
+    db.session.flush()
+
+
+def list_templates() -> list[RequestTemplate]:
+    ensure_templates()
+    return list(
+        db.session.execute(select(RequestTemplate).order_by(RequestTemplate.name)).scalars()
+    )
+
+
+def get_template(key: str) -> RequestTemplate | None:
+    ensure_templates()
+    return db.session.execute(
+        select(RequestTemplate).where(RequestTemplate.key == key)
+    ).scalar_one_or_none()
+
+
+def update_template(
+    actor: User, key: str, *, name: str, items: list[dict[str, Any]]
+) -> RequestTemplate:
+    require_staff(actor)
+    template = get_template(key)
+    if template is None:
+        raise NotFound()
+    cleaned = _clean_items(items)
+    if not (name or "").strip():
+        raise ValidationFailed({"name": "El nombre es obligatorio."})
+    template.name = name.strip()[:200]
+    template.items = cleaned
+    template.updated_at = _now()
+    audit.record("request_template_updated", actor, f"request_template:{key}")
+    return template
+
+
+def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    cleaned = []
+    for raw in items or []:
+        if not isinstance(raw, dict):
+            raise ValidationFailed({"items": "Cada elemento necesita un título."})
+        title = str(raw.get("title") or "").strip()
+        if not title:
+            raise ValidationFailed({"items": "Cada elemento necesita un título."})
+        types = ",".join(
+            t.strip().lower().lstrip(".")
+            for t in str(raw.get("accepted_types") or "").split(",")
+            if t.strip()
+        )
+        cleaned.append(
+            {
+                "title": title[:300],
+                "description": str(raw.get("description") or "").strip()[:2000],
+                "required": raw.get("required", True) not in (False, "false", "0", 0),
+                "accepted_types": types,
+            }
+        )
+    if not cleaned:
+        raise ValidationFailed({"items": "Añada al menos un documento a la lista."})
+    return cleaned
+
+
+# ---------------------------------------------------------------- requests
+
+
+def create_request(
+    actor: User,
+    space_id: str,
+    *,
+    title: str | None,
+    due_date: date | None,
+    items: list[dict[str, Any]] | None = None,
+    template: str | None = None,
+    reminders: dict[str, Any] | None = None,
+    recurrence: str | None = None,
+    message: str | None = None,
+    today: date,
+    previous_id: str | None = None,
+) -> DocumentRequest:
+    space = get_space(actor, space_id, Permission.contribute)
+    require_staff(actor)
+    errors: dict[str, str] = {}
+    chosen = None
+    if template:
+        chosen = get_template(template)
+        if chosen is None:
+            errors["template"] = "Esa plantilla no existe."
+    if due_date is None:
+        errors["due_date"] = "Indique la fecha límite (AAAA-MM-DD)."
+    elif due_date < today:
+        errors["due_date"] = "La fecha límite no puede estar en el pasado."
+    try:
+        policy_fields = {k: v for k, v in (reminders or {}).items() if k != "escalate_after_days"}
+        policy = ReminderPolicy.from_dict(policy_fields) if policy_fields else ReminderPolicy()
+    except (ValueError, TypeError) as exc:
+        errors["reminders"] = str(exc)
+        policy = ReminderPolicy()
+    escalate_after = (reminders or {}).get("escalate_after_days", DEFAULT_ESCALATE_AFTER_DAYS)
+    if not isinstance(escalate_after, int) or escalate_after < 0:
+        errors["reminders"] = "escalate_after_days debe ser un número de días (0 o más)."
+    if recurrence not in (None, "", "yearly"):
+        errors["recurrence"] = "La periodicidad debe ser yearly o ninguna."
+    try:
+        cleaned = _clean_items(items if items else (chosen.items if chosen else []))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        cleaned = []
+    if errors:
+        raise ValidationFailed(errors)
+    request = DocumentRequest(
+        space_id=space.id,
+        title=(title or "").strip()[:300] or (chosen.name if chosen else "Solicitud de documentos"),
+        message=(message or "").strip() or None,
+        due_date=due_date,
+        reminders={**policy.to_dict(), "escalate_after_days": escalate_after},
+        template_key=chosen.key if chosen else None,
+        recurrence=recurrence or (chosen.recurrence if chosen else None),
+        owner_id=actor.id,
+        previous_id=previous_id,
+    )
+    db.session.add(request)
+    db.session.flush()
+    for position, item in enumerate(cleaned):
+        db.session.add(
+            RequestItem(
+                request_id=request.id,
+                position=position,
+                title=item["title"],
+                description=item["description"] or None,
+                required=item["required"],
+                accepted_types=item["accepted_types"] or None,
+                status=ItemStatus.PENDING.value,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        "request_created", actor, f"space:{space.id}", request_id=request.id, items=len(cleaned)
+    )
+    notify(
+        _client_people(request),
+        "request_created",
+        link=f"/requests/{request.id}",
+        title=request.title,
+        due=request.due_date.isoformat(),
+        count=len(cleaned),
+    )
+    return request
+
+
+def _client_people(request: DocumentRequest) -> list[User]:
+    return list(
+        db.session.execute(
+            select(User)
+            .join(SpaceMember, SpaceMember.user_id == User.id)
+            .where(
+                SpaceMember.space_id == request.space_id,
+                User.role == "client",
+                User.active.is_(True),
+            )
+        ).scalars()
+    )
+
+
+def get_request(actor: User, request_id: str) -> DocumentRequest:
+    request = db.session.get(DocumentRequest, str(request_id))
+    if request is None:
+        raise NotFound()
+    get_space(actor, request.space_id)
+    return request
+
+
+def list_requests(actor: User, space_id: str) -> list[DocumentRequest]:
+    space = get_space(actor, space_id)
+    return list(
+        db.session.execute(
+            select(DocumentRequest)
+            .where(DocumentRequest.space_id == space.id)
+            .order_by(DocumentRequest.due_date)
+        ).scalars()
+    )
+
+
+def progress_of(request: DocumentRequest) -> rules.Progress:
+    return rules.progress((ItemStatus(i.status), i.required) for i in request.items)
+
+
+def _item_for(actor: User, item_id: str, need: Permission = Permission.view) -> RequestItem:
+    item = db.session.get(RequestItem, str(item_id))
+    if item is None:
+        raise NotFound()
+    get_space(actor, item.request.space_id, need)
+    return item
+
+
+def _set_status(item: RequestItem, status: ItemStatus) -> None:
+    item.status = status.value
+    item.updated_at = _now()
+    request = item.request
+    done = rules.is_complete((ItemStatus(i.status), i.required) for i in request.items)
+    request.completed_at = (request.completed_at or _now()) if done else None
+
+
+def _transition(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args)
+    except rules.ItemClosed as exc:
+        raise InvalidTransition(
+            "Este documento ya está aceptado o marcado como «no aplica»; el despacho puede reabrirlo."
+        ) from exc
+    except rules.ReasonRequired:
+        raise ValidationFailed({"reason": "Explique el motivo."}) from None
+    except rules.InvalidItemTransition as exc:
+        raise InvalidTransition(str(exc)) from exc
+
+
+def upload_to_item(
+    actor: User, item_id: str, stream: BinaryIO, *, filename: str | None
+) -> RequestItem:
+    """The upload becomes a document of the space (with its review state) linked to the item."""
+    item = _item_for(actor, item_id, Permission.contribute)
+    new_status = _transition(rules.submit, ItemStatus(item.status))
+    if item.accepted_types:
+        allowed = item.accepted_types.split(",")
+        extension = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+        if extension not in allowed:
+            raise UnsupportedType(f"Este documento se acepta en: {', '.join(allowed)}.")
+    document = documents.upload_document(
+        actor,
+        item.request.space_id,
+        stream,
+        filename=filename,
+        title=item.title,
+        category="solicitud",
+    )
+    db.session.add(
+        RequestItemFile(item_id=item.id, document_id=document.id, uploaded_by_id=actor.id)
+    )
+    _set_status(item, new_status)
+    item.review_comment = None
+    db.session.flush()
+    audit.record(
+        "request_item_submitted", actor, f"request_item:{item.id}", document_id=document.id
+    )
+    owner = item.request.owner
+    notify(
+        [owner] if owner.id != actor.id else [],
+        "request_item_submitted",
+        link=f"/requests/{item.request_id}",
+        title=item.request.title,
+        item=item.title,
+        actor=actor.name,
+    )
+    return item
+
+
+def mark_not_applicable(actor: User, item_id: str, reason: str | None) -> RequestItem:
+    item = _item_for(actor, item_id, Permission.contribute)
+    new_status = _transition(rules.mark_not_applicable, ItemStatus(item.status), reason)
+    item.not_applicable_reason = (reason or "").strip()[:2000]
+    _set_status(item, new_status)
+    audit.record(
+        "request_item_not_applicable",
+        actor,
+        f"request_item:{item.id}",
+        reason=item.not_applicable_reason,
+    )
+    return item
+
+
+def review_item(actor: User, item_id: str, action: str, comment: str | None = None) -> RequestItem:
+    item = _item_for(actor, item_id)
+    require_staff(actor)
+    if space_permission(actor, item.request.space) not in (
+        Permission.contribute,
+        Permission.manage,
+    ):
+        raise InvalidTransition("Su permiso en este espacio no permite revisar.")
+    if action == "accept":
+        new_status = _transition(rules.accept, ItemStatus(item.status))
+    elif action == "reject":
+        try:
+            new_status = rules.reject(ItemStatus(item.status), comment)
+        except rules.ReasonRequired:
+            raise ValidationFailed({"comment": "Explique qué falta o qué está mal."}) from None
+        except rules.InvalidItemTransition as exc:
+            raise InvalidTransition(str(exc)) from exc
+        item.review_comment = (comment or "").strip()
+        notify(
+            _client_people(item.request),
+            "request_item_rejected",
+            link=f"/requests/{item.request_id}",
+            title=item.request.title,
+            item=item.title,
+            comment=item.review_comment,
+        )
+    elif action == "reopen":
+        new_status = _transition(rules.reopen, ItemStatus(item.status))
+    else:
+        raise ValidationFailed({"action": "La acción debe ser accept, reject o reopen."})
+    item.reviewed_by_id = actor.id
+    _set_status(item, new_status)
+    audit.record(f"request_item_{action}", actor, f"request_item:{item.id}", comment=comment)
+    return item
+
+
+# ---------------------------------------------------------------- reminders and escalation
+
+
+def _missing(request: DocumentRequest) -> list[RequestItem]:
+    return [i for i in request.items if i.required and rules.is_missing(ItemStatus(i.status))]
+
+
+def _open_requests() -> list[DocumentRequest]:
+    return list(
+        db.session.execute(
+            select(DocumentRequest).where(DocumentRequest.completed_at.is_(None))
+        ).scalars()
+    )
+
+
+def _claim(subject: str, on_date: date) -> bool:
+    """Record that something was sent on a day; False if it already was (never twice)."""
+    exists = db.session.execute(
+        select(ReminderSent.id).where(
+            ReminderSent.subject == subject, ReminderSent.on_date == on_date
+        )
+    ).first()
+    if exists:
+        return False
+    db.session.add(ReminderSent(subject=subject, on_date=on_date))
+    db.session.flush()
+    return True
+
+
+def send_reminders(today: date) -> int:
+    """Requests whose cadence falls today remind their client people: one digest e-mail per person."""
+    per_user: dict[str, tuple[User, list[tuple[DocumentRequest, list[RequestItem], Any]]]] = {}
+    for request in _open_requests():
+        missing = _missing(request)
+        if not missing:
+            continue
+        policy = ReminderPolicy.from_dict(
+            {k: v for k, v in (request.reminders or {}).items() if k != "escalate_after_days"}
+        )
+        kind = reminder_kind(policy, request.due_date, today)
+        if kind is None or not _claim(f"request:{request.id}", today):
+            continue
+        for user in _client_people(request):
+            per_user.setdefault(user.id, (user, []))[1].append((request, missing, kind))
+    sent = 0
+    for user, entries in per_user.values():
+        if not _claim(f"digest:{user.id}", today):
+            continue
+        lines = [
+            {
+                "title": request.title,
+                "space": request.space.name,
+                "due": request.due_date,
+                "overdue": request.due_date < today,
+                "items": [i.title for i in missing],
+                "link": f"{setting('BASE_URL')}/requests/{request.id}",
+            }
+            for request, missing, _kind in entries
+        ]
+        queue_mail(
+            [user.email],
+            "request_reminder",
+            locale=user.locale,
+            user=user,
+            requests=lines,
+            today=today,
+        )
+        sent += 1
+    db.session.flush()
+    return sent
+
+
+def _late_requests(now: datetime) -> Iterable[alerts.LateThing]:
+    today = now.date()
+    for request in _open_requests():
+        if not _missing(request) or request.due_date >= today:
+            continue
+        escalate_after = int(
+            (request.reminders or {}).get("escalate_after_days", DEFAULT_ESCALATE_AFTER_DAYS)
+        )
+        level = int(
+            escalation_level_for_request(
+                request.due_date, today, escalate_after_days=escalate_after
+            )
+        )
+        if level < 1:
+            continue
+
+        def recipients(lvl: int, request: DocumentRequest = request) -> list[User]:
+            return [request.owner] if lvl >= 2 else _client_people(request)
+
+        yield alerts.LateThing(
+            kind="request",
+            target_type="request",
+            target_id=request.id,
+            space_id=request.space_id,
+            level=level,
+            due=request.due_date,
+            summary=request.title,
+            link=f"/requests/{request.id}",
+            recipients=recipients,
+        )
+
+
+alerts.register_finder(_late_requests)
+
+
+def create_recurring(today: date, lead_days: int = 45) -> list[DocumentRequest]:
+    """Yearly requests start again for next year, ``lead_days`` before the new due date."""
+    created = []
+    rows = db.session.execute(
+        select(DocumentRequest).where(
+            DocumentRequest.recurrence == "yearly", DocumentRequest.successor_created.is_(False)
+        )
+    ).scalars()
+    for request in list(rows):
+        try:
+            next_due = request.due_date.replace(year=request.due_date.year + 1)
+        except ValueError:  # 29 February
+            next_due = request.due_date.replace(year=request.due_date.year + 1, day=28)
+        if today < next_due - timedelta(days=lead_days):
+            continue
+        successor = create_request(
+            request.owner,
+            request.space_id,
+            title=re.sub(r"\b(?:19|20)\d{2}\b", lambda m: str(int(m.group()) + 1), request.title),
+            due_date=next_due,
+            items=[
+                {
+                    "title": i.title,
+                    "description": i.description,
+                    "required": i.required,
+                    "accepted_types": i.accepted_types,
+                }
+                for i in request.items
+            ],
+            reminders=request.reminders,
+            recurrence="yearly",
+            message=request.message,
+            today=today,
+            previous_id=request.id,
+        )
+        request.successor_created = True
+        created.append(successor)
+    return created
+
+
+def missing_by_client(user: User) -> dict[str, list[RequestItem]]:
+    """What a client person still owes, by request title (for their dashboard)."""
+    grouped: dict[str, list[RequestItem]] = defaultdict(list)
+    for request in _open_requests():
+        if space_permission(user, request.space) is None:
+            continue
+        for item in _missing(request):
+            grouped[request.id].append(item)
+    return dict(grouped)
