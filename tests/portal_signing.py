@@ -143,3 +143,38 @@ def signing_job(world: Any) -> Any:
     signer.last_error = "El servicio de sellado de tiempo no responde; inténtelo más tarde."
     db.session.commit()
     return signer
+
+
+def pkcs12_bundle(pki: Any, name: str, email: str, password: str) -> tuple[bytes, Any]:
+    """A .p12 file holding a certificate of the test CA (as a signer's own certificate)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    issued = pki.issue_signer_certificate(name, email)
+    key = serialization.load_pem_private_key(issued.key_pem, PKI_PASSPHRASE.encode())
+    data = pkcs12.serialize_key_and_certificates(
+        name.encode(),
+        key,  # type: ignore[arg-type]
+        issued.certificate,
+        None,
+        serialization.BestAvailableEncryption(password.encode()),
+    )
+    return data, issued
+
+
+def encrypted_pdf(password: str = "secreto") -> bytes:  # noqa: S107 - test data
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(annual_accounts_pdf(1))))
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_without_pages() -> bytes:
+    from pypdf import PdfWriter
+
+    out = io.BytesIO()
+    PdfWriter().write(out)
+    return out.getvalue()
