@@ -20,7 +20,7 @@ from functools import partial
 from typing import Generic, Literal, TypeVar
 
 from ocr._layout import height as box_height
-from ocr._layout import same_line
+from ocr._layout import page_skew, same_line
 from ocr.results import Box, PageText, Word, layout_text, union_box
 
 __all__ = [
@@ -778,12 +778,15 @@ def find_labelled_values(
     label_set = {normalise_label(label) for label in labels}
     blocked = {i for _, indices in occurrences for i in indices}
     text, spans = layout_text(page.words)
+    skew = page_skew(page)
     results: list[Match[str]] = []
     for label, indices in occurrences:
         if normalise_label(label) not in label_set:
             continue
         anchor = union_box(page.words[i].box for i in indices)
-        value = _value_right(page, anchor, blocked) or _value_below(page, anchor, blocked)
+        value = _value_right(page, anchor, blocked, skew) or _value_below(
+            page, anchor, blocked, skew
+        )
         if not value:
             continue
         start = min(spans[i][0] for i in value)
@@ -814,13 +817,13 @@ def _run_of_words(
     return tuple(run)
 
 
-def _value_right(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
+def _value_right(page: PageText, anchor: Box, blocked: set[int], skew: float) -> tuple[int, ...]:
     height = box_height(anchor)
     ordered = sorted(
         (
             i
             for i, w in enumerate(page.words)
-            if w.box[0] >= anchor[2] - height * 0.3 and same_line(anchor, w.box)
+            if w.box[0] >= anchor[2] - height * 0.3 and same_line(anchor, w.box, skew)
         ),
         key=lambda i: page.words[i].box[0],
     )
@@ -829,7 +832,7 @@ def _value_right(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, .
     return _run_of_words(page, ordered, blocked, height)
 
 
-def _value_below(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, ...]:
+def _value_below(page: PageText, anchor: Box, blocked: set[int], skew: float) -> tuple[int, ...]:
     height = box_height(anchor)
     below = [
         i
@@ -844,7 +847,7 @@ def _value_below(page: PageText, anchor: Box, blocked: set[int]) -> tuple[int, .
     first = min(below, key=lambda i: (page.words[i].box[3], page.words[i].box[0]))
     line_box = page.words[first].box
     ordered = sorted(
-        (i for i, w in enumerate(page.words) if same_line(line_box, w.box)),
+        (i for i, w in enumerate(page.words) if same_line(line_box, w.box, skew)),
         key=lambda i: page.words[i].box[0],
     )
     start = min(ordered, key=lambda i: abs(page.words[i].box[0] - anchor[0]))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import product
 from typing import Any, Literal
 
-from ocr._layout import line_drift, same_line
+from ocr._layout import line_drift, page_skew, same_line
 from ocr.errors import UnknownTemplate
 from ocr.extractors import (
     Match,
@@ -378,6 +378,7 @@ class _PageContext:
             box = union_box(page.words[i].box for i in indices)
             self.labels.setdefault(label, []).append(box)
         self.identifiers = find_identifiers(page)
+        self.skew = page_skew(page)
         self.sections: list[_Occurrence] = []
         for name, headings in template.sections:
             for _, indices in find_label_occurrences(page, list(headings)):
@@ -407,10 +408,10 @@ def _mean_confidence(page: PageText, indices: Sequence[int]) -> float:
     return sum(page.words[i].confidence for i in indices) / len(indices)
 
 
-def _proximity(label: Box, value: Box) -> float:
+def _proximity(label: Box, value: Box, skew: float) -> float:
     """How strongly a value's position says it belongs to a label (0–1)."""
     height = max(1, label[3] - label[1])
-    drift = line_drift(label, value)
+    drift = line_drift(label, value, skew)
     if drift is not None and value[0] >= label[0]:
         gap = max(0.0, (value[0] - label[2]) / height)
         # Amounts sit in a column far right of their labels: distance counts little.
@@ -438,7 +439,7 @@ def _score_match(
     if match.box is None:
         return None
     label_boxes = context.label_boxes(field)
-    proximity = max((_proximity(box, match.box) for box in label_boxes), default=0.0)
+    proximity = max((_proximity(box, match.box, context.skew) for box in label_boxes), default=0.0)
     if proximity and field.kind == "amount":
         proximity *= _first_to_the_right(context, label_boxes, match)
     proximity = max(proximity, _UNLABELLED.get(field.kind, 0.0))
@@ -460,12 +461,12 @@ def _first_to_the_right(context: _PageContext, labels: list[Box], match: Match[A
     """Penalise an amount when another amount sits between it and its label."""
     assert match.box is not None
     for label in labels:
-        if _proximity(label, match.box) and match.box[0] >= label[2]:
+        if _proximity(label, match.box, context.skew) and match.box[0] >= label[2]:
             between = [
                 w
                 for w in context.page.words
                 if label[2] <= w.box[0] < match.box[0]
-                and same_line(label, w.box)
+                and same_line(label, w.box, context.skew)
                 and re.search(r"\d+[.,]\d{2}", w.text)
             ]
             if between:
@@ -566,7 +567,10 @@ def _candidates_for(context: _PageContext, field: FieldSpec) -> list[_Candidate]
 
 def _score_text(context: _PageContext, field: FieldSpec, value: Match[str]) -> float | None:
     assert value.box is not None
-    proximity = max((_proximity(box, value.box) for box in context.label_boxes(field)), default=0.0)
+    proximity = max(
+        (_proximity(box, value.box, context.skew) for box in context.label_boxes(field)),
+        default=0.0,
+    )
     proximity = max(proximity, 0.5)
     section = 0.9
     if field.section and context.sections:

@@ -107,7 +107,7 @@ def test_payslip_form_is_filled_and_balanced(corpus, seed):
     for scanned in payslips:
         form = fill_form("datos_nomina", [scanned.page])
         expected = scanned.document.expected
-        assert form["period"].value == expected["period"], f"seed {seed}"
+        assert form["period"].value == expected["period"], f"seed {seed}: {form['period']}"
         totals = [form.get(n) for n in ("gross", "deductions", "net")]
         if all(
             t is not None and t.value == expected[n]
