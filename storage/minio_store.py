@@ -41,8 +41,7 @@ __all__ = [
     "MinioStore",
     "PartPipeline",
     "PartRecord",
-    "base_part_size",
-    "part_size_for",
+    "PartSizes",
 ]
 
 log = logging.getLogger(__name__)
@@ -50,8 +49,6 @@ log = logging.getLogger(__name__)
 MIN_PART_SIZE = 5 * 1024 * 1024
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 MAX_PARTS = 10_000
-# Part sizes double every this many parts, so an upload of unknown size reaches
-# about 500 GB within S3's 10 000 parts while small files keep small buffers.
 _PARTS_PER_SIZE_STEP = 2_000
 # S3's largest object; used as the limit when the server answers EntityTooLarge.
 _S3_MAX_OBJECT_SIZE = 5 * 1024**4
@@ -64,19 +61,33 @@ _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion"})
 T = TypeVar("T")
 
 
-def part_size_for(part_number: int, base: int = DEFAULT_PART_SIZE) -> int:
-    """Size of part `part_number` (1-based) in an upload whose first parts are `base` bytes."""
-    return base << ((part_number - 1) // _PARTS_PER_SIZE_STEP)
+@dataclass(frozen=True)
+class PartSizes:
+    """Part sizes of one multipart upload: all `base` bytes, or growing when the size is unknown.
 
+    With the size (or its limit) known, `base` is chosen so that S3's 10 000
+    parts suffice. Otherwise part sizes double every 2 000 parts, so that an
+    upload reaches about 500 GB while small ones keep small buffers.
+    """
 
-def base_part_size(configured: int, expected_size: int | None) -> int:
-    """The smallest base part size that fits `expected_size` into S3's part count."""
-    base = max(configured, MIN_PART_SIZE)
-    if expected_size is not None:
-        needed = math.ceil(expected_size / MAX_PARTS)
+    base: int
+    grows: bool
+
+    @classmethod
+    def plan(cls, configured: int, expected_size: int | None) -> PartSizes:
+        """Part sizes for an upload of `expected_size` bytes at most (None: unknown)."""
+        base = max(configured, MIN_PART_SIZE)
+        if expected_size is None:
+            return cls(base, grows=True)
         mib = 1024 * 1024
-        base = max(base, math.ceil(needed / mib) * mib)
-    return base
+        needed = math.ceil(math.ceil(expected_size / MAX_PARTS) / mib) * mib
+        return cls(max(base, needed), grows=False)
+
+    def size(self, part_number: int) -> int:
+        """Size of part `part_number` (1-based); the last part may be shorter."""
+        if not self.grows:
+            return self.base
+        return self.base << ((part_number - 1) // _PARTS_PER_SIZE_STEP)
 
 
 def _storage_error(exc: Exception, key: str | None = None) -> StorageError:
@@ -500,7 +511,7 @@ class MinioStore:
         """Stream `stream` into a new blob as a multipart upload; return its key, sha256 and size."""
         key = new_key()
         digest = hashlib.sha256()
-        base = base_part_size(self.part_size, max_size)
+        sizes = PartSizes.plan(self.part_size, max_size)
         size = 0
 
         def read_part(number: int) -> bytes:
@@ -509,7 +520,7 @@ class MinioStore:
                 if stream.read(1):
                     raise BlobTooLarge(size)
                 return b""
-            wanted = part_size_for(number, base)
+            wanted = sizes.size(number)
             chunks: list[bytes] = []
             got = 0
             while got < wanted:
@@ -525,7 +536,7 @@ class MinioStore:
             return b"".join(chunks)
 
         first = read_part(1)
-        if len(first) < base:
+        if len(first) < sizes.base:
             self.objects.put_bytes(key, first)
             return StoredBlob(key=key, sha256=digest.hexdigest(), size=size)
 

@@ -3,11 +3,14 @@
 The web layer translates HTTP to these calls and back::
 
     uploads = build_resumable(store)            # one per process, next to the store
-    POST   /uploads/         -> uploads.create(length, parse_metadata(header), max_size=...)
+    POST   /uploads/         -> uploads.create(length or None, parse_metadata(header),
+                                               max_size=...)
     HEAD   /uploads/{id}     -> uploads.info(id)
     PATCH  /uploads/{id}     -> uploads.append(id, offset, request_stream,
-                                               checksum=parse_checksum(header) or None)
-                                then, once info.complete: uploads.finish(id) -> StoredBlob
+                                               checksum=parse_checksum(header),
+                                               length=deferred Upload-Length or None)
+    once info.complete (after a PATCH, or at once for Upload-Length 0):
+                                uploads.finish(id) -> StoredBlob, idempotent
     DELETE /uploads/{id}     -> uploads.terminate(id)
     periodic task            -> uploads.expire()
 

@@ -158,14 +158,14 @@ class FilesystemUploads:
         return _State.from_json(raw)
 
     def _save(self, state: _State) -> None:
-        """Replace the sidecar atomically (write, fsync, rename)."""
+        """Replace the sidecar atomically (write, fdatasync, rename)."""
         target = self._state_path(state.id)
         temporary = target.with_name(f"{target.name}.tmp-{secrets.token_hex(4)}")
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 self._write_at(fd, state.to_json(), 0)
-                os.fsync(fd)
+                os.fdatasync(fd)
             finally:
                 os.close(fd)
             os.replace(temporary, target)
@@ -295,7 +295,8 @@ class FilesystemUploads:
                     if chunk_hash.digest() != checksum[1]:
                         raise ChecksumMismatch(upload_id)
                 if received:
-                    os.fsync(fd)
+                    # The bytes are on disk before the sidecar counts them.
+                    os.fdatasync(fd)
                 state = replace(
                     state, offset=offset + received, length=new_length, expires_at=now + self.ttl
                 )

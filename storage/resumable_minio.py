@@ -15,8 +15,7 @@ from storage.minio_store import (
     MinioStore,
     PartPipeline,
     PartRecord,
-    base_part_size,
-    part_size_for,
+    PartSizes,
 )
 from storage.resumable import (
     DEFAULT_TTL,
@@ -54,7 +53,7 @@ class _State:
     id: str
     key: str
     multipart_id: str
-    part_base: int
+    part_sizes: PartSizes
     offset: int
     length: int | None
     max_size: int | None
@@ -68,7 +67,7 @@ class _State:
     @property
     def parts(self) -> list[PartRecord]:
         return [
-            PartRecord(number, etag, part_size_for(number, self.part_base))
+            PartRecord(number, etag, self.part_sizes.size(number))
             for number, etag in enumerate(self.etags, start=1)
         ]
 
@@ -92,7 +91,8 @@ class _State:
             "id": self.id,
             "key": self.key,
             "multipart_id": self.multipart_id,
-            "part_base": self.part_base,
+            "part_base": self.part_sizes.base,
+            "part_grows": self.part_sizes.grows,
             "offset": self.offset,
             "length": self.length,
             "max_size": self.max_size,
@@ -120,7 +120,7 @@ class _State:
                 id=document["id"],
                 key=document["key"],
                 multipart_id=document["multipart_id"],
-                part_base=int(document["part_base"]),
+                part_sizes=PartSizes(int(document["part_base"]), bool(document["part_grows"])),
                 offset=int(document["offset"]),
                 length=document["length"],
                 max_size=document["max_size"],
@@ -216,7 +216,7 @@ class MinioUploads:
             id=new_upload_id(),
             key=key,
             multipart_id=self.objects.create_multipart(key),
-            part_base=base_part_size(self.store.part_size, expected),
+            part_sizes=PartSizes.plan(self.store.part_size, expected),
             offset=0,
             length=length,
             max_size=max_size,
@@ -326,7 +326,7 @@ class MinioUploads:
     ) -> int:
         """Queue every full part the staged and buffered bytes make; return the staged size."""
         number = len(chunk.etags) + chunk.queued + 1
-        target = part_size_for(number, state.part_base)
+        target = state.part_sizes.size(number)
         while staged_size + len(chunk.buffer) >= target:
             take = target - staged_size
             with memoryview(chunk.buffer) as view:
@@ -341,7 +341,7 @@ class MinioUploads:
             chunk.staged.clear()
             staged_size = 0
             number += 1
-            target = part_size_for(number, state.part_base)
+            target = state.part_sizes.size(number)
         return staged_size
 
     def finish(self, upload_id: str) -> StoredBlob:
