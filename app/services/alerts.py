@@ -158,21 +158,27 @@ def sweep(now: datetime | None = None) -> int:
 
 
 def _resolve_finished_reviews(now: datetime) -> None:
-    """Reviews that ended or were superseded no longer count as late."""
-    finished = (
-        select(DocumentVersion.id)
+    """Reviews that ended or were superseded no longer count as late.
+
+    Starts from the open alerts (few) rather than from every finished version (many).
+    """
+    finished = db.session.execute(
+        select(Alert.id)
+        .join(DocumentVersion, DocumentVersion.id == Alert.target_id)
         .join(Document, Document.id == DocumentVersion.document_id)
         .where(
+            Alert.kind == "review",
+            Alert.resolved_at.is_(None),
             (DocumentVersion.review_state.not_in(OPEN_STATES))
             | (DocumentVersion.number != Document.current_version_number)
-            | (Document.deleted_at.is_not(None))
+            | (Document.deleted_at.is_not(None)),
         )
-    )
-    db.session.execute(
-        update(Alert)
-        .where(Alert.kind == "review", Alert.resolved_at.is_(None), Alert.target_id.in_(finished))
-        .values(resolved_at=now)
-    )
+    ).scalars()
+    ids = list(finished)
+    for start in range(0, len(ids), 500):
+        db.session.execute(
+            update(Alert).where(Alert.id.in_(ids[start : start + 500])).values(resolved_at=now)
+        )
 
 
 def open_alerts_for(user: User) -> list[Alert]:
