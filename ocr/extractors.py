@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Generic, Literal, TypeVar
 
 from ocr._layout import height as box_height
@@ -100,7 +99,8 @@ _LETTER_MISREADS = {
 }  # fmt: skip
 #: A CIF's control letter can be I, which DNI letters never are.
 _CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
-_NIE_PREFIX_MISREADS = {"×": "X", "2": "Z"}
+# A Z read as 2 is handled with DNIs, whose check letter it shares (see _dni_or_nie).
+_NIE_PREFIX_MISREADS = {"×": "X"}
 _DIGITS = "0123456789"
 #: Between characters: printed separators, or specks that OCR reads as quotes or commas.
 _SEPARATOR_CHARS = " .-'’‘`´,:;"
@@ -403,7 +403,7 @@ def _build_nie(compact: str, context: _Context) -> tuple[str, int] | None:
     first = compact[0]
     if first.upper() in "XYZ":
         prefix, cost = first.upper(), int(first.islower())
-    elif first in _NIE_PREFIX_MISREADS and first != "2":
+    elif first in _NIE_PREFIX_MISREADS:
         prefix, cost = _NIE_PREFIX_MISREADS[first], 1
     else:
         return None
@@ -479,14 +479,8 @@ def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str
     """Find NIE numbers (X/Y/Z + 7 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
     found = _scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections)
-    labelled = [
-        m
-        for m in map(
-            partial(_dni_or_nie, prepared),
-            _scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections),
-        )
-        if m.kind == "nie"
-    ]
+    dnis = _scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections)
+    labelled = [m for m in (_dni_or_nie(prepared, m) for m in dnis) if m.kind == "nie"]
     return _resolve_overlaps(found + labelled)
 
 

@@ -7,7 +7,7 @@ confirms the form can see where it came from; nothing here is final until then.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import product
@@ -641,7 +641,7 @@ def _cross_check(
     (such as a decimal point read for a comma), that one is replaced by the value the
     other two imply, kept at a low confidence so that a person checks it.
     """
-    first, second, third = triple
+    first, second, _ = triple
     options = [by_field.get(name, [])[:4] for name in triple]
     balanced: list[_Combination] = [
         (a, b, c)
@@ -664,12 +664,8 @@ def _cross_check(
     if len(corrected) == 1 and all(c is not None and c.number is not None for c in present):
         a, b, c = (chosen[name].number for name in triple)
         assert a is not None and b is not None and c is not None
-        implied: Callable[[], Decimal] = {
-            first: lambda: b + c,
-            second: lambda: a - c,
-            third: lambda: a - b,
-        }[corrected[0].field]
-        value = implied()
+        field = corrected[0].field
+        value = b + c if field == first else (a - c if field == second else a - b)
         chosen[corrected[0].field] = _with_score(
             corrected[0],
             LOW_CONFIDENCE - 10,

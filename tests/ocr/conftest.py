@@ -7,7 +7,9 @@ import random
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,13 +20,14 @@ from ocr.results import PageText
 #: New random identifiers every run; set OCR_TEST_SEED to replay a failing run.
 SEED = int(os.environ.get("OCR_TEST_SEED") or random.SystemRandom().randrange(2**32))
 
-_MAKERS: tuple[tuple[Callable[[random.Random], samples.SampleDocument], int], ...] = (
-    (samples.payslip, 5),
-    (samples.invoice, 5),
-    (lambda rng: samples.id_card(rng, foreigner=False), 2),
-    (lambda rng: samples.id_card(rng, foreigner=True), 2),
-    (samples.bank_certificate, 2),
-)
+_MAKERS: dict[str, Callable[[random.Random], samples.SampleDocument]] = {
+    "payslip": samples.payslip,
+    "invoice": samples.invoice,
+    "dni": partial(samples.id_card, foreigner=False),
+    "nie": partial(samples.id_card, foreigner=True),
+    "bank_certificate": samples.bank_certificate,
+}
+_CORPUS = (("payslip", 5), ("invoice", 5), ("dni", 2), ("nie", 2), ("bank_certificate", 2))
 
 
 def pytest_report_header() -> str:
@@ -40,8 +43,14 @@ class ScannedPage:
     page: PageText
 
 
-def _read(path: str) -> dict[str, object]:
-    return read_page(path, 1).to_dict()
+def scan_and_read(job: tuple[str, int, str]) -> tuple[samples.SampleDocument, str, dict[str, Any]]:
+    """Generate one document from its own seed, scan it to a PNG and OCR it."""
+    kind, seed, folder = job
+    rng = random.Random(seed)
+    document = _MAKERS[kind](rng)
+    path = Path(folder) / f"{kind}-{seed}.png"
+    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
+    return document, str(path), read_page(path, 1).to_dict()
 
 
 @pytest.fixture(scope="session")
@@ -51,19 +60,13 @@ def seed() -> int:
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[ScannedPage]:
-    """Generate and OCR payslips, invoices, ID cards and bank certificates, two at a time."""
+    """Payslips, invoices, ID cards and bank certificates, made and read two at a time."""
     rng = random.Random(SEED)
-    folder = tmp_path_factory.mktemp("corpus")
-    documents: list[tuple[samples.SampleDocument, Path]] = []
-    for make, count in _MAKERS:
-        for _ in range(count):
-            document = make(rng)
-            path = folder / f"{len(documents):02d}-{document.kind}.png"
-            samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
-            documents.append((document, path))
+    folder = str(tmp_path_factory.mktemp("corpus"))
+    jobs = [(kind, rng.randrange(2**32), folder) for kind, count in _CORPUS for _ in range(count)]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        pages = list(pool.map(_read, [str(path) for _, path in documents]))
+        results = list(pool.map(scan_and_read, jobs))
     return [
-        ScannedPage(document, path, PageText.from_dict(page))
-        for (document, path), page in zip(documents, pages, strict=True)
+        ScannedPage(document, Path(path), PageText.from_dict(page))
+        for document, path, page in results
     ]
