@@ -100,14 +100,19 @@ def inspect_source(source: Source, *, limits: OcrLimits = DEFAULT_LIMITS) -> Sou
 
 
 def text_layer(
-    source: Source, number: int, *, options: OcrOptions = DEFAULT_OPTIONS
+    source: Source,
+    number: int,
+    *,
+    options: OcrOptions = DEFAULT_OPTIONS,
+    limits: OcrLimits = DEFAULT_LIMITS,
 ) -> PageText | None:
     """Step 2a: the page from the PDF's own text layer, or None (images, scans)."""
-    data = _materialise(source, DEFAULT_LIMITS)
+    data = _materialise(source, limits)
     if not _is_pdf(data):
         return None
     document = open_pdf(data)
     try:
+        pdf_page_count(document, limits)
         return text_layer_page(
             document, number, dpi=options.dpi, min_chars=options.min_text_layer_chars
         )

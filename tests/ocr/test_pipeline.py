@@ -337,3 +337,24 @@ def test_a_pdf_that_already_has_text_keeps_it_in_its_copy(tmp_path):
     copy = make_searchable_pdf(source, tmp_path / "copy.pdf")
     assert not copy.pdfa
     assert "Suministros Levante" in PdfReader(copy.path).pages[0].extract_text()
+
+
+def test_each_page_of_a_mixed_pdf_is_read_its_own_way():
+    fpdf = pytest.importorskip("fpdf")
+    digital = fpdf.FPDF(format="A4", unit="mm")
+    digital.add_page()
+    digital.set_font("helvetica", size=12)
+    digital.text(20, 20, "Pagina generada con texto seleccionable")
+    scan = io.BytesIO()
+    Image.new("L", (2480, 3508), 255).save(scan, "PDF", resolution=300)
+    writer = PdfWriter()
+    writer.append(io.BytesIO(bytes(digital.output())))
+    writer.append(scan)
+    merged = io.BytesIO()
+    writer.write(merged)
+    engine = FakeEngine()
+    document = read_document(merged.getvalue(), engine=engine)
+    assert [page.method for page in document.pages] == ["text_layer", "ocr"]
+    assert engine.calls == [2]
+    assert "seleccionable" in document.pages[0].text and document.pages[1].text == "page2"
+    assert "\f" in document.text
