@@ -225,7 +225,7 @@ def staff_overview() -> str:
         peak=max(total.values(), default=0) or 1,
         states=overview.STATES,
         clients=overview.clients_for_filter(current_user),
-        waiting=overview.waiting_for(current_user),
+        waiting=overview.waiting_for(current_user, client_id=request.args.get("client") or None),
     )
 
 

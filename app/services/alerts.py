@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 
 from app.extensions import db
 from app.models import Alert, AlertRecipient, Document, DocumentVersion, Space, User
@@ -20,6 +20,7 @@ from app.services.notifications import notify
 from workflows.review import ReviewState
 from workflows.schedule import ReviewSla, review_deadline, review_escalation_level
 
+TOP_LEVEL = 2
 OPEN_STATES = (ReviewState.RECEIVED.value, ReviewState.READ.value, ReviewState.CHECKED.value)
 
 
@@ -68,6 +69,12 @@ def _late_reviews(now: datetime) -> Iterable[LateThing]:
             DocumentVersion.number == Document.current_version_number,
             DocumentVersion.review_state.in_(OPEN_STATES),
             DocumentVersion.created_at <= horizon,
+            # already escalated to the top level: nothing more can happen to it
+            ~exists().where(
+                Alert.kind == "review",
+                Alert.target_id == DocumentVersion.id,
+                Alert.level >= TOP_LEVEL,
+            ),
         )
     ).all()
     for version_id, state, state_at, created_at, document_id, title, space_id in rows:

@@ -81,9 +81,14 @@ def totals(summaries: list[SpaceSummary]) -> Counter:
     return total
 
 
-def waiting_for(actor: User) -> list[tuple[Document, DocumentVersion]]:
+def waiting_for(
+    actor: User, client_id: str | None = None
+) -> list[tuple[Document, DocumentVersion]]:
     """Current versions this person's side must review, in spaces they can see."""
-    spaces = [s.id for s in db.session.execute(visible_spaces_query(actor)).scalars()]
+    query_spaces = visible_spaces_query(actor)
+    if client_id:
+        query_spaces = query_spaces.where(Space.client_id == client_id)
+    spaces = [s.id for s in db.session.execute(query_spaces).scalars()]
     if not spaces:
         return []
     query = (
