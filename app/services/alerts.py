@@ -125,12 +125,16 @@ def sweep(now: datetime | None = None) -> int:
         late = list(finder(now))
         if not late:
             continue
-        kinds = {t.kind for t in late}
-        existing = set(
-            db.session.execute(
-                select(Alert.kind, Alert.target_id, Alert.level).where(Alert.kind.in_(kinds))
-            ).all()
-        )
+        existing: set[tuple[str, str, int]] = set()
+        targets = sorted({t.target_id for t in late})
+        for start in range(0, len(targets), 500):
+            existing.update(
+                db.session.execute(
+                    select(Alert.kind, Alert.target_id, Alert.level).where(
+                        Alert.target_id.in_(targets[start : start + 500])
+                    )
+                ).all()
+            )
         for thing in late:
             for level in range(1, thing.level + 1):
                 if (thing.kind, thing.target_id, level) in existing:
