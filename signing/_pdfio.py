@@ -34,13 +34,20 @@ def read_input(pdf: PdfInput) -> bytes:
     return data
 
 
+def _decrypt(reader: PdfFileReader, password: bytes) -> AuthStatus:
+    try:
+        return reader.decrypt(password).status
+    except Exception as exc:  # noqa: BLE001 - e.g. an encrypted file without the /ID it needs
+        raise InvalidPdf(f"The PDF encryption cannot be read: {exc!r}") from exc
+
+
 def _check_reader(reader: PdfFileReader, password: bytes | None) -> None:
     if reader.encrypted:
         if password is None:
             # Files with an empty user password open in any viewer; treat them as readable.
-            if reader.decrypt(b"").status == AuthStatus.FAILED:
+            if _decrypt(reader, b"") == AuthStatus.FAILED:
                 raise EncryptedPdf("The PDF is encrypted; its password is needed.")
-        elif reader.decrypt(password).status == AuthStatus.FAILED:
+        elif _decrypt(reader, password) == AuthStatus.FAILED:
             raise WrongPassword("The PDF password is wrong.")
     try:
         pages = reader.root["/Pages"]

@@ -94,7 +94,7 @@ def create_signature_request(document_id: str) -> tuple[Response, int]:
         str(entry.get("user_id") or "") if isinstance(entry, dict) else str(entry)
         for entry in raw_signers or []
     ]
-    stamp = data.get("stamp") if isinstance(data.get("stamp"), dict) else {}
+    stamp: dict[str, Any] = data["stamp"] if isinstance(data.get("stamp"), dict) else {}
     created = signatures.request_signatures(
         caller(),
         document_id,
@@ -150,9 +150,10 @@ def sign_signature_request(request_id: str) -> tuple[Response, int]:
         raise
     signer_id = signer.id
     db.session.commit()  # a queued job runs after this commit
-    signer = db.session.get(SignatureRequestSigner, signer_id)
-    assert signer is not None
-    db.session.refresh(signer)
+    finished = db.session.get(SignatureRequestSigner, signer_id)
+    assert finished is not None
+    db.session.refresh(finished)
+    signer = finished
     answer = request_json(signer.request)
     if signer.method == "pkcs12":
         return jsonify(answer), 200

@@ -213,7 +213,7 @@ def sign(request_id: str):  # type: ignore[no-untyped-def]
         return _render(item, sign_form=form, status=422)
     upload = form.pkcs12.data
     pkcs12 = None
-    if upload is not None and getattr(upload, "filename", ""):
+    if upload is not None and getattr(upload, "filename", None):
         pkcs12 = upload.stream.read(signatures.MAX_PKCS12_SIZE + 1)
     try:
         signer = signatures.sign(

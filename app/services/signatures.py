@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -64,6 +64,7 @@ from signing import (
     InvalidCredentials,
     InvalidPdf,
     Pkcs12Signer,
+    SignatureReport,
     SignerSource,
     SignerUnavailable,
     SigningError,
@@ -214,13 +215,13 @@ def _pdf_problem(exc: SigningError) -> str:
 
 
 @dataclass(frozen=True)
-class _PdfFacts:
+class PdfFacts:
     pages: int
     signatures: int
     page_boxes: tuple[tuple[float, float, float, float], ...]
 
 
-def _inspect_pdf(data: bytes) -> _PdfFacts:
+def inspect_pdf(data: bytes) -> PdfFacts:
     """Refuse what cannot be signed (broken, encrypted, no pages) and read the page sizes."""
     try:
         report = pki.validate(data)
@@ -229,7 +230,7 @@ def _inspect_pdf(data: bytes) -> _PdfFacts:
     except SigningError as exc:
         raise ValidationFailed({"document": _pdf_problem(exc)}) from exc
     boxes = _page_boxes(data)
-    return _PdfFacts(pages=len(boxes) or 1, signatures=len(report.signatures), page_boxes=boxes)
+    return PdfFacts(pages=len(boxes) or 1, signatures=len(report.signatures), page_boxes=boxes)
 
 
 def _parse_due(value: date | str | None) -> date | None:
@@ -322,7 +323,7 @@ def request_signatures(
     ).first():
         raise InvalidTransition("Este documento ya tiene una solicitud de firma abierta.")
 
-    facts = _inspect_pdf(documents.read_version_bytes(version, max_size=MAX_PDF_SIZE))
+    facts = inspect_pdf(documents.read_version_bytes(version, max_size=MAX_PDF_SIZE))
     if certify and facts.signatures:
         raise ValidationFailed(
             {"certify": "El PDF ya está firmado: solo la primera firma puede certificarlo."}
@@ -739,6 +740,40 @@ def _rank(level: str | None) -> int:
     return _LEVEL_RANK.get(level or "", -1)
 
 
+def sign_and_validate(
+    data: bytes, source: SignerSource, options: SignOptions
+) -> tuple[bytes, SignatureReport]:
+    """Sign, then validate the result as a whole; anything short of valid is ``SigningFailed``.
+
+    Every PDF the portal signs goes through here: the signature must validate
+    (pyHanko's verdict, whole revision, at most form filling afterwards) and reach
+    the requested level, or nothing is kept.
+    """
+    try:
+        signed = sign_pdf(data, source, options)
+    except SigningError as exc:
+        raise SigningFailed(_signing_problem(exc)) from exc
+    report = pki.validate(signed)
+    mine = next((s for s in report.signatures if s.field == options.field_name), None)
+    if not report.valid or mine is None or not mine.bottom_line:
+        if "hybrid-reference" in (report.reason or ""):
+            raise SigningFailed(
+                "Este PDF usa referencias híbridas, que no permiten validar una firma con "
+                "seguridad: guárdelo de nuevo como PDF (por ejemplo, «Imprimir en PDF») y "
+                "súbalo otra vez."
+            )
+        raise SigningFailed(
+            "La firma no se ha podido validar y no se ha guardado: "
+            + (report.reason or "falta la firma en el documento.")
+        )
+    if _rank(mine.level) < _rank(options.level):
+        raise SigningFailed(
+            f"La firma solo alcanza el nivel {mine.level}, no el {options.level} pedido; "
+            "no se ha guardado."
+        )
+    return signed, mine
+
+
 def _sign_now(
     signer: SignatureRequestSigner,
     source: SignerSource,
@@ -756,26 +791,11 @@ def _sign_now(
     assert version is not None
     data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
     try:
-        signed = sign_pdf(data, source, _sign_options(request, signer, data))
-    except CertificateRevoked as exc:
-        if certificate is not None:
+        signed, mine = sign_and_validate(data, source, _sign_options(request, signer, data))
+    except SigningFailed as exc:
+        if certificate is not None and isinstance(exc.__cause__, CertificateRevoked):
             pki.mark_revoked(certificate)
-        raise SigningFailed(_signing_problem(exc)) from exc
-    except SigningError as exc:
-        raise SigningFailed(_signing_problem(exc)) from exc
-
-    report = pki.validate(signed)
-    mine = next((s for s in report.signatures if s.field == signer.field_name), None)
-    if not report.valid or mine is None or not mine.bottom_line:
-        raise SigningFailed(
-            "La firma no se ha podido validar y no se ha guardado: "
-            + (report.reason or "falta la firma en el documento.")
-        )
-    if _rank(mine.level) < _rank(request.level):
-        raise SigningFailed(
-            f"La firma solo alcanza el nivel {mine.level}, no el {request.level} pedido; "
-            "no se ha guardado."
-        )
+        raise
     new_version = documents.add_signed_version(
         signer.user,
         document,
@@ -927,7 +947,7 @@ def validate_pdf_bytes(data: bytes) -> ValidationReport:
         raise ValidationFailed({"file": _pdf_problem(exc)}) from exc
 
 
-def validate_upload(actor: User, stream: BinaryIO) -> ValidationReport:
+def validate_upload(actor: User, stream: IO[bytes]) -> ValidationReport:
     data = stream.read(MAX_PDF_SIZE + 1)
     if len(data) > MAX_PDF_SIZE:
         raise ValidationFailed({"file": "El archivo es demasiado grande para validarlo."})

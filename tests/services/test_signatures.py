@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-import shutil
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -358,39 +356,34 @@ def test_b_lta_documents_get_a_new_archive_timestamp_before_the_last_expires(app
     assert report.signatures[0].level == "B-LTA"
 
 
-def test_the_firm_seal_on_a_pkcs11_token(app, web_app, world, portal_pki, tmp_path, monkeypatch):
+def test_the_firm_seal_signs_for_staff(app, web_app, world, portal_pki, monkeypatch):
+    """The seal's wiring; the token itself is tested against SoftHSM2 in tests/signing.
+
+    (SoftHSM2 reads its configuration once per process, so a second token directory
+    in the same test run would hide the library tests' token.)
+    """
     from app.extensions import db
-    from app.services import signatures
+    from app.services import pki, signatures
+    from signing import InternalCaSigner, Pkcs11Signer
 
-    module = _softhsm_module()
-    if shutil.which("softhsm2-util") is None or module is None:
-        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
-    config = tmp_path / "softhsm2.conf"
-    (tmp_path / "tokens").mkdir()
-    config.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(config))
-
-    def util(*arguments: str) -> None:
-        subprocess.run(["softhsm2-util", *arguments], check=True, capture_output=True)
-
-    util("--init-token", "--free", "--label", "sello", "--so-pin", "97531", "--pin", "8642")
-    issued = portal_pki.issue_signer_certificate(
-        "Despacho de Pruebas SLP", None, organisation=portal_pki.organisation
-    )
-    key_file = tmp_path / "seal-key.pem"
-    key_file.write_bytes(issued.key_pem)
-    util(
-        "--import", str(key_file), "--file-pin", PKI_PASSPHRASE, "--token", "sello",
-        "--label", "seal", "--id", "5e41", "--pin", "8642",
-    )  # fmt: skip
-    _store_certificate(module, issued)
     for application in (app, web_app):
         application.config.update(
-            SEAL_PKCS11_LIB=module,
+            SEAL_PKCS11_LIB="/usr/lib/softhsm/libsofthsm2.so",
             SEAL_PKCS11_TOKEN="sello",
             SEAL_PKCS11_PIN="8642",
             SEAL_PKCS11_KEY_LABEL="seal",
         )
+    configured = pki.seal_source()
+    assert isinstance(configured, Pkcs11Signer) and configured.kind == "pkcs11"
+    assert (configured._lib_path, configured._token_label, configured._key_label) == (
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "sello",
+        "seal",
+    )
+    seal = portal_pki.issue_signer_certificate(
+        "Despacho de Pruebas SLP", None, organisation=portal_pki.organisation
+    )
+    monkeypatch.setattr(pki, "seal_source", lambda: InternalCaSigner(portal_pki, seal))
 
     staff_secret = enable_mfa(world.staff)
     document = _document(world, title="Certificado de retenciones")
@@ -401,40 +394,9 @@ def test_the_firm_seal_on_a_pkcs11_token(app, web_app, world, portal_pki, tmp_pa
     signer = _sign(world.staff, request, pyotp.TOTP(staff_secret).now(), method="seal")
     assert signer.status == "signed", signer.last_error
     assert signer.method == "seal"
-    assert signer.certificate_fingerprint == issued.fingerprint_sha256
+    assert signer.certificate_fingerprint == seal.fingerprint_sha256
     report = signatures.validate_version(world.staff, document.id, 2)
     assert report.valid and report.signatures[0].signer == "Despacho de Pruebas SLP"
-
-
-def _softhsm_module() -> str | None:
-    import glob
-
-    for pattern in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so"):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-def _store_certificate(module: str, issued: Any) -> None:
-    import pkcs11
-    from cryptography.hazmat.primitives import serialization
-    from pkcs11 import Attribute, CertificateType, ObjectClass
-
-    certificate = issued.certificate
-    token = pkcs11.lib(module).get_token(token_label="sello")
-    with token.open(rw=True, user_pin="8642") as session:
-        session.create_object(
-            {
-                Attribute.CLASS: ObjectClass.CERTIFICATE,
-                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                Attribute.TOKEN: True,
-                Attribute.LABEL: "seal",
-                Attribute.ID: bytes.fromhex("5e41"),
-                Attribute.SUBJECT: certificate.subject.public_bytes(),
-                Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
-            }
-        )
 
 
 def test_a_seal_signature_needs_staff_and_a_configured_token(app, world):
