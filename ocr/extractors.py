@@ -94,8 +94,8 @@ _DIGIT_MISREADS = {
 #: What tesseract prints instead of a letter; digits here are accepted only next to a label.
 _LETTER_MISREADS = {
     "]": ("J",), "|": ("J",), ")": ("J",), "!": ("J",), "l": ("L", "J"), "$": ("S",),
-    "1": ("J",), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
-    "7": ("T",), "4": ("A",),
+    "1": ("J", "T", "L"), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
+    "7": ("T",), "4": ("A",), "3": ("J",),
 }  # fmt: skip
 #: A CIF's control letter can be I, which DNI letters never are.
 _CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
@@ -316,6 +316,8 @@ _NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
 # A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never with a hyphen or
 # point inside its digits as invoice numbers such as "F2024-0153" are; a space there is
 # taken, since OCR puts stray ones in.
+# Tesseract sometimes reads a NIE's Z as "Z2": "Z24256067Z" for Z4256067Z.
+_NIE_DOUBLED_PATTERN = _slots("[Zz]", "2", *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
 _CIF_PATTERN = _slots(
     _CIF_FIRST_SLOT,
     *[_DIGIT_SLOT] * 7,
@@ -416,6 +418,13 @@ def _build_nie(compact: str, context: _Context) -> tuple[str, int] | None:
     )
 
 
+def _build_doubled_nie(compact: str, context: _Context) -> tuple[str, int] | None:
+    if context == "none":
+        return None
+    built = _build_nie(compact[0] + compact[2:], context)
+    return None if built is None else (built[0], built[1] + 1)
+
+
 _CIF_FIRST_MISREADS = {
     "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "3": "J", "1": "J", "]": "J", "|": "J",
 }  # fmt: skip
@@ -479,6 +488,7 @@ def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str
     """Find NIE numbers (X/Y/Z + 7 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
     found = _scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections)
+    found += _scan(prepared, _NIE_DOUBLED_PATTERN, "nie", _build_doubled_nie, max_corrections)
     dnis = _scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections)
     labelled = [m for m in (_dni_or_nie(prepared, m) for m in dnis) if m.kind == "nie"]
     return _resolve_overlaps(found + labelled)
@@ -555,6 +565,7 @@ def find_identifiers(source: TextSource) -> list[Match[str]]:
     matches = (
         _scan(prepared, _DNI_PATTERN, "dni", _build_dni, 2)
         + _scan(prepared, _NIE_PATTERN, "nie", _build_nie, 2)
+        + _scan(prepared, _NIE_DOUBLED_PATTERN, "nie", _build_doubled_nie, 2)
         + _scan(prepared, _CIF_PATTERN, "cif", _build_cif, 2)
     )
     people = [_dni_or_nie(prepared, m) for m in _resolve_overlaps(matches)]

@@ -80,6 +80,8 @@ def test_a_digit_read_for_the_check_letter_needs_a_label():
     assert find_dnis("Tel. 734262275") == []
     assert values(find_dnis("NIF: 734262275")) == ["73426227S"]
     assert values(find_dnis("D.N.I. 000000131")) == ["00000013J"]
+    assert values(find_dnis("NIF: 972838591")) == ["97283859T"]  # T read as 1
+    assert values(find_dnis("NIF: 798869023")) == ["79886902J"]  # J read as 3
 
 
 def test_nie_letters_and_prefixes():
@@ -101,6 +103,9 @@ def test_a_nie_whose_z_is_read_as_2_is_resolved_by_its_label_or_kept_as_alternat
         ("dni", "21234567R", ("Z1234567R",))
     ]
     assert values(find_identifiers("NIE Z1234567R")) == ["Z1234567R"]
+    # Z read as "Z2": taken back only next to a label
+    assert values(find_identifiers("NIF: Z21234567R")) == ["Z1234567R"]
+    assert find_identifiers("Z21234567R") == []
 
 
 # ------------------------------------------------------------------ CIF
