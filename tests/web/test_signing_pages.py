@@ -1,0 +1,116 @@
+"""The signing pages: plain-language errors that keep what was typed, and the happy paths."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from portal_signing import annual_accounts_pdf, encrypted_pdf
+from portal_testing import csrf_token, web_login
+
+pytestmark = pytest.mark.usefixtures("signing_ready")
+
+
+def _contract(world) -> object:
+    from app.extensions import db
+    from app.services import documents
+
+    document = documents.upload_document(
+        world.staff,
+        world.space_a.id,
+        io.BytesIO(annual_accounts_pdf(1, "Contrato")),
+        filename="contrato-firma.pdf",
+        title="Contrato de obra",
+    )
+    db.session.commit()
+    return document
+
+
+def test_the_document_page_offers_signatures_to_staff_only(app, client, world):
+    document = _contract(world)
+    web_login(client, world.staff)
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "Solicitar firmas" in page and "Primer firmante" in page
+    assert world.client_a.name in page  # she can see the document, so she can sign it
+    assert world.client_b.name not in page
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/account/")})
+    web_login(client, world.client_a)
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "Firmas" in page and "Primer firmante" not in page
+
+
+def test_a_request_without_signers_keeps_what_was_typed(app, client, world):
+    document = _contract(world)
+    web_login(client, world.staff)
+    token = csrf_token(client, f"/signatures/documents/{document.id}/new")
+    response = client.post(
+        f"/signatures/documents/{document.id}/new",
+        data={
+            "sig-csrf_token": token,
+            "sig-level": "B-LT",
+            "sig-stamp_position": "bottom",
+            "sig-message": "Firme antes del viernes",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Indique al menos una persona que deba firmar." in page
+    assert "Firme antes del viernes" in page
+    assert re.search(r'<option selected value="B-LT">|<option value="B-LT" selected>', page)
+
+
+def test_signing_pages_explain_wrong_codes_and_missing_reasons(app, client, world):
+    from app.extensions import db
+    from app.services import signatures
+
+    document = _contract(world)
+    request = signatures.request_signatures(
+        world.staff, document.id, signer_ids=[world.client_a.id]
+    )
+    db.session.commit()
+    web_login(client, world.client_a)
+    page = client.get(f"/signatures/{request.id}").get_data(as_text=True)
+    assert "Enviarme un código por e-mail" in page  # she has no TOTP
+    assert f"/signatures/{request.id}/pdf" in page
+
+    token = csrf_token(client, f"/signatures/{request.id}")
+    wrong = client.post(
+        f"/signatures/{request.id}/sign",
+        data={"sign-csrf_token": token, "sign-otp": "123456"},
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 422
+    assert "Código incorrecto, caducado o ya utilizado." in wrong.get_data(as_text=True)
+
+    no_reason = client.post(
+        f"/signatures/{request.id}/decline", data={"dec-csrf_token": token, "dec-reason": ""}
+    )
+    assert no_reason.status_code == 422
+
+    sent = client.post(
+        f"/signatures/{request.id}/email-code", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Le hemos enviado un código por e-mail" in sent.get_data(as_text=True)
+
+
+def test_the_validation_page_reports_or_explains(app, client, world):
+    web_login(client, world.client_a)
+    token = csrf_token(client, "/signatures/validate")
+    refused = client.post(
+        "/signatures/validate",
+        data={"csrf_token": token, "file": (io.BytesIO(encrypted_pdf()), "cifrado.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "protegido con contraseña" in refused.get_data(as_text=True)
+
+    unsigned = client.post(
+        "/signatures/validate",
+        data={"csrf_token": token, "file": (io.BytesIO(annual_accounts_pdf(1)), "sin-firmar.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert unsigned.status_code == 200
+    page = unsigned.get_data(as_text=True)
+    assert "No válido." in page and "sin-firmar.pdf" in page
