@@ -746,28 +746,54 @@ def _label_tokens(label: str) -> tuple[str, ...]:
     return tuple(t for t in (normalise_label(w) for w in label.split()) if t)
 
 
+def _word_forms(text: str) -> list[tuple[str, ...]]:
+    """Ways a word can stand in a label: whole ("C.I.F." → cif) or split ("TOTAL.A" → total a)."""
+    joined = normalise_label(text)
+    forms: list[tuple[str, ...]] = [(joined,)] if joined else []
+    parts = tuple(p for p in (normalise_label(p) for p in re.split(r"[.:;,]+", text)) if p)
+    if len(parts) > 1:
+        forms.append(parts)
+    return forms
+
+
+def _phrase_end(forms: Sequence[list[tuple[str, ...]]], start: int, phrase: tuple[str, ...]) -> int:
+    """Index after the words from ``start`` that spell ``phrase``, or -1."""
+    if not phrase:
+        return start
+    if start >= len(forms):
+        return -1
+    for form in forms[start]:
+        if phrase[: len(form)] == form:
+            end = _phrase_end(forms, start + 1, phrase[len(form) :])
+            if end >= 0:
+                return end
+    return -1
+
+
 def find_label_occurrences(
     page: PageText, labels: Sequence[str]
 ) -> list[tuple[str, tuple[int, ...]]]:
     """Find each label (a phrase) in the page's lines: ``(label, word indices)``, longest first."""
-    tokens = [normalise_label(w.text) for w in page.words]
     lines: dict[str, list[int]] = {}
     for index, word in enumerate(page.words):
         lines.setdefault(word.line_key, []).append(index)
+    line_forms = {
+        key: [_word_forms(page.words[i].text) for i in indices] for key, indices in lines.items()
+    }
     wanted = sorted(((label, _label_tokens(label)) for label in labels), key=lambda x: -len(x[1]))
     taken: set[int] = set()
     found: list[tuple[str, tuple[int, ...]]] = []
     for label, phrase in wanted:
         if not phrase:
             continue
-        for indices in lines.values():
-            for offset in range(len(indices) - len(phrase) + 1):
-                window = indices[offset : offset + len(phrase)]
-                if any(i in taken for i in window):
+        for key, indices in lines.items():
+            for offset in range(len(indices)):
+                end = _phrase_end(line_forms[key], offset, phrase)
+                window = indices[offset:end]
+                if end < 0 or any(i in taken for i in window):
                     continue
-                if all(tokens[i] == t for i, t in zip(window, phrase, strict=True)):
-                    found.append((label, tuple(window)))
-                    taken.update(window)
+                found.append((label, tuple(window)))
+                taken.update(window)
     return found
 
 

@@ -552,7 +552,7 @@ def _candidates_for(context: _PageContext, field: FieldSpec) -> list[_Candidate]
             )
     else:
         for value in find_labelled_values(page, field.labels, stop_labels=context.all_labels):
-            text = value.value.strip(" :;,-")
+            text = _tidy(value.value)
             if field.kind == "reference":
                 token = next((t for t in text.split() if re.search(r"\d", t)), None)
                 if token is None:
@@ -563,6 +563,14 @@ def _candidates_for(context: _PageContext, field: FieldSpec) -> list[_Candidate]
             score = _score_text(context, field, value)
             add(value, text, score, None)
     return out
+
+
+def _tidy(text: str) -> str:
+    """Drop stray punctuation around a value, keeping the point of abbreviations ("S.L.")."""
+    text = text.strip(" :;,-_|")
+    if text.endswith(".") and "." not in text.rsplit(" ", 1)[-1][:-1]:
+        text = text[:-1]
+    return text
 
 
 def _score_text(context: _PageContext, field: FieldSpec, value: Match[str]) -> float | None:

@@ -17,6 +17,7 @@ from ocr.extractors import (
     find_dnis,
     find_ibans,
     find_identifiers,
+    find_label_occurrences,
     find_labelled_values,
     find_nies,
     find_periods,
@@ -313,3 +314,9 @@ def test_value_below_a_label_and_stop_at_the_next_label():
     assert values(find_labelled_values(page, ["Razón social"], stop_labels=["CIF"])) == [
         "Talleres Norte SA"
     ]
+
+
+def test_labels_are_found_through_ocr_specks():
+    page = page_of((100, 100, "TOTAL.A DEDUCIR 583,27"), (100, 200, "C.I.F.: B12345674"))
+    found = dict(find_label_occurrences(page, ["Total a deducir", "CIF"]))
+    assert found == {"Total a deducir": (0, 1), "CIF": (3,)}

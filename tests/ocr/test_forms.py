@@ -24,7 +24,7 @@ def page_of(*lines: tuple[int, int, str], number: int = 1, confidence: float = 9
 
 def payslip_page(net: str = "1.692,38") -> PageText:
     return page_of(
-        (200, 300, "Empresa: Talleres Ruiz SL"),
+        (200, 300, "Empresa: Talleres Ruiz SL."),
         (200, 380, "NIF: B12345674"),
         (1300, 300, "Trabajador: Ana Gómez Pérez"),
         (1300, 380, "NIF: 12345678Z"),
