@@ -100,13 +100,13 @@ def test_client_lists_only_shared_documents_and_own_spaces(client, world):
     spaces = client.get(f"/api/v1/clients/{world.firm_a.id}/spaces", headers=headers).get_json()
     assert [s["name"] for s in spaces["items"]] == ["Litigio 2026/114"]
     docs = client.get(f"/api/v1/spaces/{world.space_a.id}/documents", headers=headers).get_json()
-    assert [d["title"] for d in docs["items"]] == ["Contrato"]
+    assert [d["title"] for d in docs["items"]] == ["Certificado de retenciones", "Contrato"]
     clients = client.get("/api/v1/clients", headers=headers).get_json()
     assert [c["name"] for c in clients["items"]] == ["Petrolera del Norte S.A."]
     staff_docs = client.get(
         f"/api/v1/spaces/{world.space_a.id}/documents", headers=api_token(client, world.staff)
     ).get_json()
-    assert sorted(d["title"] for d in staff_docs["items"]) == ["Contrato", "Memo"]
+    assert sorted(d["title"] for d in staff_docs["items"]) == ["Certificado de retenciones", "Contrato", "Memo"]
 
 
 def test_filter_documents_by_title_and_state(client, world):

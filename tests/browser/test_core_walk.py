@@ -18,7 +18,9 @@ def _invitation_link(outbox: Path, address: str) -> str:
         message = email.message_from_bytes(path.read_bytes())
         if message["To"] == address:
             text = message.get_payload()[0].get_payload(decode=True).decode()
-            return re.search(r"(http://\S+/invitation/\S+)", text).group(1)
+            found = re.search(r"(http://\S+/invitation/\S+)", text)
+            if found:
+                return found.group(1)
     raise AssertionError(f"no invitation for {address}")
 
 
