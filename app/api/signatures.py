@@ -11,7 +11,7 @@ from app.api.serializers import iso, page
 from app.extensions import db, limiter
 from app.httputil import content_disposition
 from app.models import SignatureRequest, SignatureRequestSigner
-from app.services import signatures
+from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
 from signing import ValidationReport
@@ -180,8 +180,8 @@ def cancel_signature_request(request_id: str) -> Response:
 
 
 @api_bp.get("/signature-requests/<request_id>/evidence")
-def signature_evidence(request_id: str) -> Response:
-    filename, archive = signatures.evidence_package(caller(), request_id)
+def evidence_zip(request_id: str) -> Response:
+    filename, archive = signature_evidence.evidence_package(caller(), request_id)
     db.session.commit()
     response = Response(archive, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(filename)
@@ -194,7 +194,7 @@ def validate_upload() -> Response:
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un PDF en el campo 'file'."})
-    report = signatures.validate_upload(caller(), upload.stream)
+    report = signature_evidence.validate_upload(caller(), upload.stream)
     db.session.commit()
     return jsonify(report_json(report))
 
@@ -202,4 +202,4 @@ def validate_upload() -> Response:
 @api_bp.get("/documents/<document_id>/versions/<int:number>/validation")
 def validate_version(document_id: str, number: int) -> Response:
     load_document(caller(), document_id)
-    return jsonify(report_json(signatures.validate_version(caller(), document_id, number)))
+    return jsonify(report_json(signature_evidence.validate_version(caller(), document_id, number)))

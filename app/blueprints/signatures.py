@@ -19,7 +19,7 @@ from app.blueprints.signature_forms import (
 from app.extensions import db, limiter
 from app.httputil import content_disposition, send_version
 from app.models import Document, Permission, SignatureRequest
-from app.services import documents, pki, signatures
+from app.services import documents, pki, signature_evidence, signatures
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -291,7 +291,7 @@ def cancel(request_id: str) -> Response:
 @bp.get("/<request_id>/evidence")
 @login_required
 def evidence(request_id: str) -> Response:
-    filename, archive = signatures.evidence_package(_user(), request_id)
+    filename, archive = signature_evidence.evidence_package(_user(), request_id)
     db.session.commit()
     response = Response(archive, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(filename)
@@ -310,7 +310,7 @@ def validate():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                report = signatures.validate_upload(_user(), form.file.data.stream)
+                report = signature_evidence.validate_upload(_user(), form.file.data.stream)
             except ValidationFailed as exc:
                 db.session.rollback()
                 form.file.errors = [*form.file.errors, *exc.errors.values()]
@@ -335,7 +335,7 @@ def version_report(document_id: str, number: int):  # type: ignore[no-untyped-de
     document = get_document(current_user, document_id)
     version = documents.get_version(_user(), document.id, number)
     try:
-        report = signatures.validate_version(_user(), document.id, number)
+        report = signature_evidence.validate_version(_user(), document.id, number)
         problem = None
     except ValidationFailed as exc:
         report, problem = None, "; ".join(exc.errors.values())

@@ -13,14 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import json
 import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import IO, Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -28,7 +26,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    AuditEvent,
     Document,
     DocumentVersion,
     Permission,
@@ -71,10 +68,7 @@ from signing import (
     SignOptions,
     StampSpec,
     TimestampUnavailable,
-    ValidationReport,
     WrongPassword,
-    add_document_timestamp,
-    build_evidence_zip,
     last_timestamp_expiry,
     sign_pdf,
 )
@@ -116,7 +110,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _target(request: SignatureRequest) -> str:
+def target_of(request: SignatureRequest) -> str:
     return f"signature_request:{request.id}"
 
 
@@ -204,7 +198,7 @@ def get_job(actor: User, job_id: str) -> SignatureRequestSigner:
 # ------------------------------------------------------------------ creating
 
 
-def _pdf_problem(exc: SigningError) -> str:
+def pdf_problem(exc: SigningError) -> str:
     if isinstance(exc, EncryptedPdf):
         return "El PDF está protegido con contraseña; súbalo sin cifrar."
     if isinstance(exc, EmptyPdf):
@@ -226,9 +220,9 @@ def inspect_pdf(data: bytes) -> PdfFacts:
     try:
         report = pki.validate(data)
     except InvalidPdf as exc:
-        raise ValidationFailed({"document": _pdf_problem(exc)}) from exc
+        raise ValidationFailed({"document": pdf_problem(exc)}) from exc
     except SigningError as exc:
-        raise ValidationFailed({"document": _pdf_problem(exc)}) from exc
+        raise ValidationFailed({"document": pdf_problem(exc)}) from exc
     boxes = _page_boxes(data)
     return PdfFacts(pages=len(boxes) or 1, signatures=len(report.signatures), page_boxes=boxes)
 
@@ -361,7 +355,7 @@ def request_signatures(
     audit.record(
         "signature_requested",
         actor,
-        _target(request),
+        target_of(request),
         document=document.id,
         version=version.number,
         sha256=version.sha256,
@@ -386,7 +380,7 @@ def cancel_request(actor: User, request_id: str) -> SignatureRequest:
         raise InvalidTransition("Se está firmando ahora mismo; inténtelo en un momento.")
     request.status = SignatureRequestStatus.cancelled
     db.session.flush()
-    audit.record("signature_request_cancelled", actor, _target(request))
+    audit.record("signature_request_cancelled", actor, target_of(request))
     return request
 
 
@@ -471,7 +465,7 @@ def send_signature_code(actor: User, request_id: str) -> SignatureCode:
         document=request.document,
         minutes=int(CODE_LIFETIME.total_seconds() // 60),
     )
-    audit.record("signature_code_sent", actor, _target(request))
+    audit.record("signature_code_sent", actor, target_of(request))
     return row
 
 
@@ -511,7 +505,7 @@ def _check_second_factor(actor: User, request: SignatureRequest, otp: str | None
         return "totp"
     if _use_email_code(actor, request, code):
         return "email"
-    audit.record("signature_code_rejected", actor, _target(request))
+    audit.record("signature_code_rejected", actor, target_of(request))
     raise SecondFactorRejected("Código incorrecto, caducado o ya utilizado.")
 
 
@@ -574,7 +568,7 @@ def sign(
         audit.record(
             "signature_authorised",
             actor,
-            _target(request),
+            target_of(request),
             document=request.document_id,
             version=request.current_version_number,
             method=method,
@@ -626,7 +620,9 @@ def signing_failed(signer_id: str, message: str) -> None:
     signer.status = SignerStatus.pending
     signer.last_error = message[:500]
     db.session.flush()
-    audit.record("signature_failed", signer.user, _target(signer.request), reason=signer.last_error)
+    audit.record(
+        "signature_failed", signer.user, target_of(signer.request), reason=signer.last_error
+    )
 
 
 def _stamp_box(
@@ -732,7 +728,7 @@ def _signing_problem(exc: SigningError) -> str:
     if isinstance(exc, TimestampUnavailable):
         return "El servicio de sellado de tiempo no responde; inténtelo más tarde."
     if isinstance(exc, InvalidPdf):
-        return _pdf_problem(exc)
+        return pdf_problem(exc)
     return f"No se ha podido firmar: {exc}"
 
 
@@ -817,7 +813,7 @@ def _sign_now(
     audit.record(
         "signature_signed",
         signer.user,
-        _target(request),
+        target_of(request),
         document=document.id,
         signed_version=version.number,
         signed_sha256=version.sha256,
@@ -840,12 +836,12 @@ def _advance(request: SignatureRequest, signed: bytes) -> None:
         request.status = SignatureRequestStatus.completed
         request.completed_at = _now()
         if request.level == SignatureLevel.b_lta:
-            request.archive_expires_at = _archive_expiry(signed)
+            request.archive_expires_at = archive_expiry(signed)
         db.session.flush()
         audit.record(
             "signature_request_completed",
             None,
-            _target(request),
+            target_of(request),
             document=request.document_id,
             version=request.current_version_number,
         )
@@ -870,7 +866,7 @@ def _advance(request: SignatureRequest, signed: bytes) -> None:
     db.session.flush()
 
 
-def _archive_expiry(data: bytes) -> datetime | None:
+def archive_expiry(data: bytes) -> datetime | None:
     try:
         return last_timestamp_expiry(data)
     except SigningError:
@@ -919,7 +915,7 @@ def decline(actor: User, request_id: str, reason: str | None) -> SignatureReques
     signer.ip = request_ip()
     request.status = SignatureRequestStatus.declined
     db.session.flush()
-    audit.record("signature_declined", actor, _target(request), reason=text)
+    audit.record("signature_declined", actor, target_of(request), reason=text)
     creator = request.created_by
     queue_mail(
         [creator.email],
@@ -932,136 +928,6 @@ def decline(actor: User, request_id: str, reason: str | None) -> SignatureReques
         link=_link(request),
     )
     return request
-
-
-# ------------------------------------------------------------------ validation and evidence
-
-
-def validate_pdf_bytes(data: bytes) -> ValidationReport:
-    """The validation report of any PDF; unreadable files are a clear 422."""
-    if not data:
-        raise ValidationFailed({"file": "El archivo está vacío."})
-    try:
-        return pki.validate(data)
-    except SigningError as exc:
-        raise ValidationFailed({"file": _pdf_problem(exc)}) from exc
-
-
-def validate_upload(actor: User, stream: IO[bytes]) -> ValidationReport:
-    data = stream.read(MAX_PDF_SIZE + 1)
-    if len(data) > MAX_PDF_SIZE:
-        raise ValidationFailed({"file": "El archivo es demasiado grande para validarlo."})
-    report = validate_pdf_bytes(data)
-    audit.record(
-        "signature_validation",
-        actor,
-        None,
-        sha256=report.document_sha256,
-        valid=report.valid,
-        signatures=len(report.signatures),
-    )
-    return report
-
-
-def validate_version(actor: User, document_id: str, number: int) -> ValidationReport:
-    version = documents.get_version(actor, document_id, number)
-    if not is_pdf(version):
-        raise ValidationFailed({"file": "Solo se validan firmas de documentos PDF."})
-    data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
-    try:
-        return pki.validate(data)
-    except SigningError as exc:
-        raise ValidationFailed({"file": _pdf_problem(exc)}) from exc
-
-
-def audit_trail(request: SignatureRequest) -> list[dict[str, Any]]:
-    events = db.session.execute(
-        select(AuditEvent).where(AuditEvent.target == _target(request)).order_by(AuditEvent.seq)
-    ).scalars()
-    return [
-        {
-            "seq": event.seq,
-            "at": event.at,
-            "actor_id": event.actor_id,
-            "actor_email": event.actor_email,
-            "action": event.action,
-            "target": event.target,
-            "ip": event.ip,
-            "details": event.details,
-            "prev_hash": event.prev_hash,
-            "hash": event.hash,
-        }
-        for event in events
-    ]
-
-
-def request_summary(request: SignatureRequest) -> dict[str, Any]:
-    """What was asked, of whom, and what each signer did (for people and for the evidence)."""
-    return {
-        "id": request.id,
-        "document_id": request.document_id,
-        "document_title": request.document.title,
-        "version": request.version_number,
-        "current_version": request.current_version_number,
-        "level": request.level,
-        "certify": request.certify,
-        "any_order": request.any_order,
-        "status": request.status,
-        "due_date": request.due_date.isoformat() if request.due_date else None,
-        "message": request.message,
-        "created_by": request.created_by_id,
-        "created_at": request.created_at.isoformat() if request.created_at else None,
-        "completed_at": request.completed_at.isoformat() if request.completed_at else None,
-        "signers": [
-            {
-                "user_id": s.user_id,
-                "name": s.user.name,
-                "email": s.user.email,
-                "order": s.order,
-                "field": s.field_name,
-                "status": s.status,
-                "method": s.method,
-                "authorised_at": s.authorised_at.isoformat() if s.authorised_at else None,
-                "signed_at": s.signed_at.isoformat() if s.signed_at else None,
-                "ip": s.ip,
-                "signed_sha256": s.signed_sha256,
-                "result_sha256": s.result_sha256,
-                "result_version": s.result_version_number,
-                "certificate_sha256": s.certificate_fingerprint,
-                "certificate_subject": s.certificate_subject,
-                "decline_reason": s.decline_reason,
-            }
-            for s in request.signers
-        ],
-    }
-
-
-def evidence_package(actor: User, request_id: str) -> tuple[str, bytes]:
-    """A ZIP with the signed PDF, its report (JSON and PDF), the audit trail and the hashes."""
-    request = get_request(actor, request_id)
-    if not any(s.status == SignerStatus.signed for s in request.signers):
-        raise InvalidTransition("Todavía no hay ninguna firma en esta solicitud.")
-    signed = documents.get_version(actor, request.document_id, request.current_version_number)
-    original = documents.get_version(actor, request.document_id, request.version_number)
-    signed_data = documents.read_version_bytes(signed, max_size=MAX_PDF_SIZE)
-    original_data = documents.read_version_bytes(original, max_size=MAX_PDF_SIZE)
-    report = pki.validate(signed_data)
-    audit.record(
-        "signature_evidence", actor, _target(request), version=signed.number, valid=report.valid
-    )
-    archive = build_evidence_zip(
-        signed_data,
-        report,
-        audit_trail(request),
-        extra_files={
-            "original.pdf": original_data,
-            "request.json": json.dumps(
-                request_summary(request), indent=2, ensure_ascii=False
-            ).encode(),
-        },
-    )
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", request.document.title).strip("-")[:60] or "documento"
-    return f"evidencias-{stem}-{request.id[:8]}.zip", archive
 
 
 # ------------------------------------------------------------------ alerts and long term
@@ -1104,78 +970,3 @@ def overdue_signature_requests(today: date) -> list[OverdueSignature]:
             )
         )
     return found
-
-
-def refresh_archive_timestamps(
-    now: datetime | None = None, margin: timedelta = ARCHIVE_MARGIN
-) -> int:
-    """Add a document timestamp to B-LTA documents whose last one expires within ``margin``.
-
-    Each refresh is a new version (source "signature"), validated before it is
-    stored. A document that has moved on to a newer, unsigned version is left
-    alone. Returns how many documents were refreshed.
-    """
-    now = now or _now()
-    query = select(SignatureRequest).where(
-        SignatureRequest.status == SignatureRequestStatus.completed,
-        SignatureRequest.level == SignatureLevel.b_lta,
-        SignatureRequest.archive_expires_at.is_not(None),
-        SignatureRequest.archive_expires_at <= now + margin,
-    )
-    refreshed = 0
-    for request in list(db.session.execute(query).scalars()):
-        document = request.document
-        if (
-            document.deleted_at is not None
-            or document.current_version_number != request.current_version_number
-        ):
-            continue
-        version = document.current_version
-        assert version is not None
-        data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
-        expiry = _archive_expiry(data)
-        _renew_internal_tsa_if_needed(expiry)
-        try:
-            updated = add_document_timestamp(data, pki.timestamper(), pki.trust_material())
-        except SigningError as exc:
-            audit.record("archive_timestamp_failed", None, _target(request), reason=str(exc)[:300])
-            continue
-        report = pki.validate(updated)
-        if not report.valid:
-            audit.record(
-                "archive_timestamp_failed",
-                None,
-                _target(request),
-                reason=(report.reason or "")[:300],
-            )
-            continue
-        new_version = documents.add_signed_version(
-            request.created_by,
-            document,
-            updated,
-            filename=version.filename,
-            note="Nuevo sello de tiempo de archivo (firma longeva)",
-        )
-        request.current_version_number = new_version.number
-        request.archive_expires_at = _archive_expiry(updated)
-        db.session.flush()
-        audit.record(
-            "archive_timestamp_added",
-            None,
-            _target(request),
-            document=document.id,
-            version=new_version.number,
-            sha256=new_version.sha256,
-            expires=request.archive_expires_at.isoformat() if request.archive_expires_at else None,
-        )
-        refreshed += 1
-    return refreshed
-
-
-def _renew_internal_tsa_if_needed(last_expiry: datetime | None) -> None:
-    """A new timestamp only helps if its TSA certificate outlives the last one."""
-    if setting("TSA_URL") or last_expiry is None:
-        return
-    current = pki.get_pki()
-    if current.tsa_certificate.not_valid_after_utc <= last_expiry + timedelta(days=1):
-        current.renew_tsa()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import celery, db
-from app.services import signatures
+from app.services import signature_evidence, signatures
 
 
 @celery.task(name="portal.sign_document")
@@ -23,6 +23,6 @@ def sign_document(signer_id: str) -> bool:
 @celery.task(name="portal.refresh_archive_timestamps")
 def refresh_archive_timestamps() -> int:
     """Add a new document timestamp to B-LTA documents before their last one expires."""
-    refreshed = signatures.refresh_archive_timestamps()
+    refreshed = signature_evidence.refresh_archive_timestamps()
     db.session.commit()
     return refreshed

@@ -117,7 +117,7 @@ def test_bad_requests_are_refused_with_a_reason_per_field(app, world):
 
 def test_any_order_lets_the_client_sign_first_and_certification_goes_to_the_first(app, world):
     from app.extensions import db
-    from app.services import signatures
+    from app.services import signature_evidence, signatures
 
     staff_secret = enable_mfa(world.staff)
     client_secret = enable_mfa(world.client_a)
@@ -139,7 +139,7 @@ def test_any_order_lets_the_client_sign_first_and_certification_goes_to_the_firs
     _sign(world.staff, request, pyotp.TOTP(staff_secret).now())
     assert request.status == "completed"
 
-    report = signatures.validate_version(world.staff, document.id, 3)
+    report = signature_evidence.validate_version(world.staff, document.id, 3)
     assert report.valid, report.reason
     assert [(s.field, s.certification) for s in report.signatures] == [
         ("Firma2", True),
@@ -325,7 +325,7 @@ def own_pki(tmp_path: Path, app, web_app) -> Any:
 
 def test_b_lta_documents_get_a_new_archive_timestamp_before_the_last_expires(app, world, own_pki):
     from app.extensions import db
-    from app.services import signatures
+    from app.services import signature_evidence, signatures
 
     secret = enable_mfa(world.client_a)
     document = _document(world)
@@ -339,8 +339,8 @@ def test_b_lta_documents_get_a_new_archive_timestamp_before_the_last_expires(app
     assert first_expiry is not None and first_expiry > datetime.now(UTC) + timedelta(days=3000)
     tsa_before = own_pki.tsa_certificate.serial_number
 
-    assert signatures.refresh_archive_timestamps() == 0  # years to go
-    refreshed = signatures.refresh_archive_timestamps(margin=timedelta(days=11 * 365))
+    assert signature_evidence.refresh_archive_timestamps() == 0  # years to go
+    refreshed = signature_evidence.refresh_archive_timestamps(margin=timedelta(days=11 * 365))
     db.session.commit()
     db.session.expire_all()
 
@@ -350,7 +350,7 @@ def test_b_lta_documents_get_a_new_archive_timestamp_before_the_last_expires(app
     assert document.current_version.source == "signature"
     assert request.current_version_number == 3
     assert request.archive_expires_at >= first_expiry
-    report = signatures.validate_version(world.staff, document.id, 3)
+    report = signature_evidence.validate_version(world.staff, document.id, 3)
     assert report.valid, report.reason
     assert len(report.document_timestamps) == 2
     assert report.signatures[0].level == "B-LTA"
@@ -363,7 +363,7 @@ def test_the_firm_seal_signs_for_staff(app, web_app, world, portal_pki, monkeypa
     in the same test run would hide the library tests' token.)
     """
     from app.extensions import db
-    from app.services import pki, signatures
+    from app.services import pki, signature_evidence, signatures
     from signing import InternalCaSigner, Pkcs11Signer
 
     for application in (app, web_app):
@@ -395,7 +395,7 @@ def test_the_firm_seal_signs_for_staff(app, web_app, world, portal_pki, monkeypa
     assert signer.status == "signed", signer.last_error
     assert signer.method == "seal"
     assert signer.certificate_fingerprint == seal.fingerprint_sha256
-    report = signatures.validate_version(world.staff, document.id, 2)
+    report = signature_evidence.validate_version(world.staff, document.id, 2)
     assert report.valid and report.signatures[0].signer == "Despacho de Pruebas SLP"
 
 
