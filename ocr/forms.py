@@ -663,7 +663,9 @@ def _cross_check(
     if balanced:
         best = max(balanced, key=lambda combo: sum(c.score for c in combo))
         for candidate in best:
-            chosen[candidate.field] = _with_score(candidate, candidate.score + 15)
+            # Three readings that add up are unlikely to be wrong, whatever tesseract
+            # thought of each word.
+            chosen[candidate.field] = _with_score(candidate, max(candidate.score + 15, 80.0))
         return
     present = [chosen.get(name) for name in triple]
     if any(c is None for c in present):
