@@ -588,12 +588,17 @@ def sign(
 
 def perform_signature(signer_id: str) -> bool:
     """The signing job: sign with the internal CA or the seal; a redelivered job does nothing."""
-    signer = db.session.execute(
-        select(SignatureRequestSigner)
-        .where(SignatureRequestSigner.id == str(signer_id))
+    signer = db.session.get(SignatureRequestSigner, str(signer_id))
+    if signer is None:
+        return False
+    # One signature at a time per request (PostgreSQL row lock; SQLite serialises writers).
+    db.session.execute(
+        select(SignatureRequest.id)
+        .where(SignatureRequest.id == signer.request_id)
         .with_for_update()
-    ).scalar_one_or_none()
-    if signer is None or signer.status != SignerStatus.signing:
+    )
+    db.session.refresh(signer)
+    if signer.status != SignerStatus.signing:
         return False
     certificate: SignerCertificate | None = None
     try:
