@@ -80,7 +80,7 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["filesystem", "moto"])
+@pytest.fixture(params=["filesystem", "moto", "nanio"])
 def uploads_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
