@@ -34,9 +34,17 @@ class OcrEngine(Protocol):
         ...
 
     def recognize(
-        self, image: Image.Image | Path, *, page_number: int = 1, timeout_seconds: float = 0
+        self,
+        image: Image.Image | Path,
+        *,
+        page_number: int = 1,
+        timeout_seconds: float = 0,
+        dpi: int = 0,
     ) -> PageText:
-        """Recognise one page; a ``Path`` must be an image file the engine reads directly."""
+        """Recognise one page; a ``Path`` must be an image file the engine reads directly.
+
+        ``dpi`` is the image's resolution when known (0 lets the engine guess).
+        """
         ...
 
 
@@ -79,29 +87,44 @@ class TesseractEngine:
         return "tesseract"
 
     def recognize(
-        self, image: Image.Image | Path, *, page_number: int = 1, timeout_seconds: float = 0
+        self,
+        image: Image.Image | Path,
+        *,
+        page_number: int = 1,
+        timeout_seconds: float = 0,
+        dpi: int = 0,
     ) -> PageText:
         """Run tesseract on one page image and return its words."""
         if isinstance(image, Path):
             with Image.open(image) as header:
                 width, height = header.size
-            return self._run(str(image), page_number, width, height, timeout_seconds)
+            return self._run(str(image), page_number, width, height, timeout_seconds, dpi)
         with tempfile.TemporaryDirectory(prefix="ocr-") as directory:
             # An uncompressed PNM is written and read far faster than the PNG pytesseract
             # would make, which keeps the pipeline close to the bare tesseract command.
+            # PNM carries no resolution, hence --dpi: guessing it costs tesseract time.
             path = Path(directory) / ("page.pbm" if image.mode == "1" else "page.pnm")
             image.save(path, format="PPM")
-            return self._run(str(path), page_number, image.width, image.height, timeout_seconds)
+            return self._run(
+                str(path), page_number, image.width, image.height, timeout_seconds, dpi
+            )
 
     def _run(
-        self, path: str, page_number: int, width: int, height: int, timeout_seconds: float
+        self,
+        path: str,
+        page_number: int,
+        width: int,
+        height: int,
+        timeout_seconds: float,
+        dpi: int,
     ) -> PageText:
         if self.omp_thread_limit is not None:
             # pytesseract starts tesseract with this process's environment and offers no
             # per-call one; one OpenMP thread per tesseract lets worker processes scale
             # instead of fighting over cores.
             os.environ["OMP_THREAD_LIMIT"] = str(self.omp_thread_limit)
-        config = f"--psm {self.psm} {self.extra_config}".strip()
+        config = f"--psm {self.psm} {'--dpi ' + str(dpi) if dpi > 0 else ''} {self.extra_config}"
+        config = " ".join(config.split())
         try:
             data = pytesseract.image_to_data(
                 path,
@@ -121,7 +144,7 @@ class TesseractEngine:
                 ) from error
             raise OcrError(str(error)) from error
         return PageText.from_words(
-            page_number, _words_from_tsv(data), width, height, method="ocr", dpi=0
+            page_number, _words_from_tsv(data), width, height, method="ocr", dpi=max(dpi, 0)
         )
 
 

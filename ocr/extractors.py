@@ -293,7 +293,7 @@ _LETTER_SLOT = _char_class(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + "".join(_LETTER_MISREADS)
 )
 _NIE_SLOT = _char_class("XYZxyz" + "".join(_NIE_PREFIX_MISREADS))
-_CIF_FIRST_SLOT = _char_class(CIF_ENTITY_LETTERS + CIF_ENTITY_LETTERS.lower() + "8460531]|")
+_CIF_FIRST_SLOT = _char_class(CIF_ENTITY_LETTERS + CIF_ENTITY_LETTERS.lower() + "8460531]|$")
 _CIF_CONTROL_SLOT = _char_class(
     _DIGITS + "ABCDEFGHIJabcdefghij" + "".join(_DIGIT_MISREADS) + "".join(_LETTER_MISREADS)
 )
@@ -426,7 +426,8 @@ def _build_doubled_nie(compact: str, context: _Context) -> tuple[str, int] | Non
 
 
 _CIF_FIRST_MISREADS = {
-    "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "3": "J", "1": "J", "]": "J", "|": "J",
+    "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "$": "S", "3": "J", "1": "J", "]": "J",
+    "|": "J",
 }  # fmt: skip
 
 

@@ -154,19 +154,9 @@ def ocr_page_image(
         if isinstance(image, Path):
             image = load_image_page(image, 1, limits)
         image = binarise(image)
-    page = engine.recognize(image, page_number=number, timeout_seconds=limits.timeout_seconds)
-    if dpi and page.dpi != dpi:
-        page = PageText(
-            page.number,
-            page.text,
-            page.confidence,
-            page.words,
-            page.width,
-            page.height,
-            page.method,
-            dpi,
-        )
-    return page
+    return engine.recognize(
+        image, page_number=number, timeout_seconds=limits.timeout_seconds, dpi=dpi
+    )
 
 
 def read_page(

@@ -144,6 +144,7 @@ def test_cif_misreads_and_shapes():
     assert values(find_cifs("CIF: 812345674")) == ["B12345674"]  # 8 read for B, next to a label
     assert find_cifs("Tel. 812345674") == []  # …but not a bare number
     assert values(find_cifs("CIF: 370927173")) == ["J70927173"]  # J read as 3
+    assert values(find_cifs("CIF: $9096722E")) == ["S9096722E"]  # S read as $
     assert find_cifs("NIF: 370927173") == []  # after "NIF" it would be a DNI, if anything
     assert values(find_cifs("CIF: F6512009l")) == ["F6512009I"]
     assert values(find_cifs("CIF: G1234567]")) == []  # ] is J = 0 for G12345674, not 4
