@@ -107,7 +107,7 @@ def test_a_scanned_pdf_is_read_by_ocr(scanned_certificate):
 def test_searchable_copy_has_a_text_layer_and_leaves_the_original_alone(
     scanned_certificate, tmp_path
 ):
-    path, document = scanned_certificate
+    path, _ = scanned_certificate
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     copy = make_searchable_pdf(path, tmp_path / "out" / "certificado-ocr.pdf")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
@@ -122,9 +122,7 @@ def test_searchable_copy_has_a_text_layer_and_leaves_the_original_alone(
     ocr_box = next(w.box for w in from_ocr.words if w.text == "CERTIFICADO")
     assert all(abs(a - b) < 25 for a, b in zip(layer_box, ocr_box, strict=True))
     # (The copy's words are ocrmypdf's own reading, so its digits are not checked here.)
-    assert "IBAN" in from_layer.text and document.expected["account_holder"].split()[0] in (
-        from_layer.text
-    )
+    assert "IBAN" in from_layer.text and "Titular" in from_layer.text
 
 
 def test_the_searchable_copy_never_replaces_the_original(scanned_certificate):
