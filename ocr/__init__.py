@@ -6,6 +6,9 @@ Typical use, one short step each::
     pages = [read_page(path, n) for n in range(1, info.page_count + 1)]
     form = fill_form("datos_nomina", pages)          # {field: FieldValue}
     make_searchable_pdf(path, copy_path)             # PDF/A copy, original untouched
+
+Every error is an ``OcrError`` whose ``code`` (``too_many_pages``, ``image_too_large``,
+``ocr_timeout``, ``unreadable_file``…) can be stored as a document's OCR status.
 """
 
 from ocr.engine import OcrEngine, TesseractEngine, available_engines, get_engine, register_engine
