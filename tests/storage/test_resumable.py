@@ -8,6 +8,7 @@ import io
 import threading
 import tracemalloc
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from storage_testing import (
@@ -327,10 +328,8 @@ def test_append_holds_a_bounded_amount_in_memory(uploads: ResumableUploads) -> N
     assert peak < 28 * MIB
 
 
-def test_a_second_append_at_the_same_time_is_refused(tmp_path: object, clock: Clock) -> None:
-    from pathlib import Path
-
-    uploads = FilesystemUploads(FilesystemStore(Path(str(tmp_path))), clock=clock)
+def test_a_second_append_at_the_same_time_is_refused(tmp_path: Path, clock: Clock) -> None:
+    uploads = FilesystemUploads(FilesystemStore(tmp_path), clock=clock)
     upload = uploads.create(10, {})
     reading = threading.Event()
     release = threading.Event()
