@@ -97,6 +97,11 @@ _LETTER_MISREADS = {
     "1": ("J", "T", "L"), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
     "7": ("T",), "4": ("A",), "3": ("J",),
 }  # fmt: skip
+#: What tesseract prints instead of a CIF's entity letter; accepted only after "CIF".
+_CIF_FIRST_MISREADS = {
+    "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "$": "S", "3": "J", "1": "J", "]": "J",
+    "|": "J",
+}  # fmt: skip
 #: A CIF's control letter can be I, which DNI letters never are.
 _CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
 # A Z read as 2 is handled with DNIs, whose check letter it shares (see _dni_or_nie).
@@ -293,7 +298,9 @@ _LETTER_SLOT = _char_class(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + "".join(_LETTER_MISREADS)
 )
 _NIE_SLOT = _char_class("XYZxyz" + "".join(_NIE_PREFIX_MISREADS))
-_CIF_FIRST_SLOT = _char_class(CIF_ENTITY_LETTERS + CIF_ENTITY_LETTERS.lower() + "8460531]|$")
+_CIF_FIRST_SLOT = _char_class(
+    CIF_ENTITY_LETTERS + CIF_ENTITY_LETTERS.lower() + "".join(_CIF_FIRST_MISREADS)
+)
 _CIF_CONTROL_SLOT = _char_class(
     _DIGITS + "ABCDEFGHIJabcdefghij" + "".join(_DIGIT_MISREADS) + "".join(_LETTER_MISREADS)
 )
@@ -313,11 +320,11 @@ _DNI_PATTERN = _slots(
     _DIGIT_SLOT.replace("Z", "").replace("z", ""), *[_DIGIT_SLOT] * 7, _LETTER_SLOT
 )
 _NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
+# Tesseract sometimes reads a NIE's Z as "Z2": "Z24256067Z" for Z4256067Z.
+_NIE_DOUBLED_PATTERN = _slots("[Zz]", "2", *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
 # A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never with a hyphen or
 # point inside its digits as invoice numbers such as "F2024-0153" are; a space there is
 # taken, since OCR puts stray ones in.
-# Tesseract sometimes reads a NIE's Z as "Z2": "Z24256067Z" for Z4256067Z.
-_NIE_DOUBLED_PATTERN = _slots("[Zz]", "2", *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
 _CIF_PATTERN = _slots(
     _CIF_FIRST_SLOT,
     *[_DIGIT_SLOT] * 7,
@@ -423,12 +430,6 @@ def _build_doubled_nie(compact: str, context: _Context) -> tuple[str, int] | Non
         return None
     built = _build_nie(compact[0] + compact[2:], context)
     return None if built is None else (built[0], built[1] + 1)
-
-
-_CIF_FIRST_MISREADS = {
-    "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "$": "S", "3": "J", "1": "J", "]": "J",
-    "|": "J",
-}  # fmt: skip
 
 
 def _build_cif(compact: str, context: _Context) -> tuple[str, int] | None:
