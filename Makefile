@@ -49,7 +49,7 @@ test: install
 	$(VENV)/bin/pytest -n auto
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "== database tests again on PostgreSQL =="; \
-	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q; \
+	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q -n auto; \
 	fi
 
 lint: install

@@ -35,6 +35,25 @@ def _migrate(url: str) -> None:
     upgrade_database(app)
 
 
+def _pg_url_for_worker(url: str) -> str:
+    """One PostgreSQL database per xdist worker, so parallel workers never truncate each other."""
+    from sqlalchemy.engine import make_url
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once with Alembic; tests then start from a copy (SQLite) or truncation (PostgreSQL)."""
@@ -44,13 +63,14 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     if BACKEND == "postgres":
         if not PG_URL:
             pytest.fail("PORTAL_TEST_BACKEND=postgres needs PORTAL_TEST_DATABASE_URL")
-        engine = create_engine(PG_URL)
+        url = _pg_url_for_worker(PG_URL)
+        engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
-        _migrate(PG_URL)
-        return PG_URL
+        _migrate(url)
+        return url
     path = tmp_path_factory.mktemp("db") / "template.sqlite"
     _migrate(f"sqlite:///{path}")
     return str(path)
