@@ -95,7 +95,7 @@ _DIGIT_MISREADS = {
 _LETTER_MISREADS = {
     "]": ("J",), "|": ("J",), ")": ("J",), "!": ("J",), "l": ("L", "J"), "$": ("S",),
     "1": ("J", "T", "L"), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
-    "7": ("T",), "4": ("A",), "3": ("J",),
+    "7": ("T", "Z"), "4": ("A",), "3": ("J",),
 }  # fmt: skip
 #: What tesseract prints instead of a CIF's entity letter; accepted only after "CIF".
 _CIF_FIRST_MISREADS = {
@@ -322,6 +322,9 @@ _DNI_PATTERN = _slots(
 _NIE_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
 # Tesseract sometimes reads a NIE's Z as "Z2": "Z24256067Z" for Z4256067Z.
 _NIE_DOUBLED_PATTERN = _slots("[Zz]", "2", *[_DIGIT_SLOT] * 7, _LETTER_SLOT)
+# Tesseract sometimes emits one character too many at the end of an identifier, as
+# "N3865698l1" for N3865698I; next to a label, dropping one is tried.
+_EXTRA_SLOT = r"[0-9A-Za-z|\]!]"
 # A CIF is printed "B12345674", "B-12345674" or "B-1234567-4", never with a hyphen or
 # point inside its digits as invoice numbers such as "F2024-0153" are; a space there is
 # taken, since OCR puts stray ones in.
@@ -330,6 +333,19 @@ _CIF_PATTERN = _slots(
     *[_DIGIT_SLOT] * 7,
     _CIF_CONTROL_SLOT,
     separators=[_SEPARATOR] + [" ?"] * 6 + [_SEPARATOR],
+)
+
+
+_DNI_EXTRA_PATTERN = _slots(
+    _DIGIT_SLOT.replace("Z", "").replace("z", ""), *[_DIGIT_SLOT] * 7, _LETTER_SLOT, _EXTRA_SLOT
+)
+_NIE_EXTRA_PATTERN = _slots(_NIE_SLOT, *[_DIGIT_SLOT] * 7, _LETTER_SLOT, _EXTRA_SLOT)
+_CIF_EXTRA_PATTERN = _slots(
+    _CIF_FIRST_SLOT,
+    *[_DIGIT_SLOT] * 7,
+    _CIF_CONTROL_SLOT,
+    _EXTRA_SLOT,
+    separators=[_SEPARATOR] + [" ?"] * 6 + [_SEPARATOR, ""],
 )
 
 
@@ -368,7 +384,8 @@ def _scan(
         start = hit.start(1)
         raw = hit.group(1)
         before = _line_before(prepared.text, start)
-        label = _TAX_LABEL.search(before)
+        labels = list(_TAX_LABEL.finditer(before))
+        label = labels[-1] if labels else None  # the nearest one counts
         context: _Context = "none"
         if label:
             context = "cif" if label.group(0).lower().startswith("c") else "tax"
@@ -425,6 +442,24 @@ def _build_nie(compact: str, context: _Context) -> tuple[str, int] | None:
     )
 
 
+def _dropping_extra(
+    build: Callable[[str, _Context], tuple[str, int] | None],
+) -> Callable[[str, _Context], tuple[str, int] | None]:
+    """Wrap a builder for a reading with one character too many, next to a label only."""
+
+    def built(compact: str, context: _Context) -> tuple[str, int] | None:
+        if context == "none":
+            return None
+        options = [build(compact[:-1], context), build(compact[:-2] + compact[-1], context)]
+        valid = {option for option in options if option is not None}
+        if len({value for value, _ in valid}) != 1:
+            return None
+        value, cost = min(valid, key=lambda option: option[1])
+        return value, cost + 1
+
+    return built
+
+
 def _build_doubled_nie(compact: str, context: _Context) -> tuple[str, int] | None:
     if context == "none":
         return None
@@ -479,19 +514,38 @@ def _dni_or_nie(prepared: _Text, match: Match[str]) -> Match[str]:
     return replace(match, alternatives=(nie,))
 
 
+def _scan_people(prepared: _Text, max_corrections: int, kinds: Sequence[str]) -> list[Match[str]]:
+    """Scan for DNIs, NIEs and CIFs with every pattern their misreadings take."""
+    scans: dict[
+        str, list[tuple[re.Pattern[str], Callable[[str, _Context], tuple[str, int] | None]]]
+    ] = {
+        "dni": [(_DNI_PATTERN, _build_dni), (_DNI_EXTRA_PATTERN, _dropping_extra(_build_dni))],
+        "nie": [
+            (_NIE_PATTERN, _build_nie),
+            (_NIE_DOUBLED_PATTERN, _build_doubled_nie),
+            (_NIE_EXTRA_PATTERN, _dropping_extra(_build_nie)),
+        ],
+        "cif": [(_CIF_PATTERN, _build_cif), (_CIF_EXTRA_PATTERN, _dropping_extra(_build_cif))],
+    }
+    found: list[Match[str]] = []
+    for kind in kinds:
+        for pattern, build in scans[kind]:
+            found += _scan(prepared, pattern, kind, build, max_corrections)
+    return found
+
+
 def find_dnis(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
     """Find DNI/NIF numbers (8 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
-    found = _resolve_overlaps(_scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections))
+    found = _resolve_overlaps(_scan_people(prepared, max_corrections, kinds=("dni",)))
     return [m for m in (_dni_or_nie(prepared, m) for m in found) if m.kind == "dni"]
 
 
 def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
     """Find NIE numbers (X/Y/Z + 7 digits + check letter) whose letter is right."""
     prepared = _prepare(source)
-    found = _scan(prepared, _NIE_PATTERN, "nie", _build_nie, max_corrections)
-    found += _scan(prepared, _NIE_DOUBLED_PATTERN, "nie", _build_doubled_nie, max_corrections)
-    dnis = _scan(prepared, _DNI_PATTERN, "dni", _build_dni, max_corrections)
+    found = _scan_people(prepared, max_corrections, kinds=("nie",))
+    dnis = _scan_people(prepared, max_corrections, kinds=("dni",))
     labelled = [m for m in (_dni_or_nie(prepared, m) for m in dnis) if m.kind == "nie"]
     return _resolve_overlaps(found + labelled)
 
@@ -499,7 +553,7 @@ def find_nies(source: TextSource, *, max_corrections: int = 2) -> list[Match[str
 def find_cifs(source: TextSource, *, max_corrections: int = 2) -> list[Match[str]]:
     """Find CIFs (entity letter + 7 digits + control) whose control character is right."""
     prepared = _prepare(source)
-    return _resolve_overlaps(_scan(prepared, _CIF_PATTERN, "cif", _build_cif, max_corrections))
+    return _resolve_overlaps(_scan_people(prepared, max_corrections, kinds=("cif",)))
 
 
 # ---------------------------------------------------------------- IBAN
@@ -564,12 +618,7 @@ def find_ibans(source: TextSource, *, max_corrections: int = 3) -> list[Match[st
 def find_identifiers(source: TextSource) -> list[Match[str]]:
     """Find every DNI, NIE, CIF and IBAN, one match per place in the text."""
     prepared = _prepare(source)
-    matches = (
-        _scan(prepared, _DNI_PATTERN, "dni", _build_dni, 2)
-        + _scan(prepared, _NIE_PATTERN, "nie", _build_nie, 2)
-        + _scan(prepared, _NIE_DOUBLED_PATTERN, "nie", _build_doubled_nie, 2)
-        + _scan(prepared, _CIF_PATTERN, "cif", _build_cif, 2)
-    )
+    matches = _scan_people(prepared, 2, kinds=("dni", "nie", "cif"))
     people = [_dni_or_nie(prepared, m) for m in _resolve_overlaps(matches)]
     return people + find_ibans(source)
 

@@ -145,7 +145,14 @@ def test_cif_misreads_and_shapes():
     assert find_cifs("Tel. 812345674") == []  # …but not a bare number
     assert values(find_cifs("CIF: 370927173")) == ["J70927173"]  # J read as 3
     assert values(find_cifs("CIF: $9096722E")) == ["S9096722E"]  # S read as $
+    # one character too many after the control ("l1" for I), dropped next to a label only
+    assert values(find_cifs("CIF: N3865698l1")) == ["N3865698I"]
+    assert find_cifs("N3865698l1") == []
+    assert find_cifs("CIF: N3865698l12") == []
     assert find_cifs("NIF: 370927173") == []  # after "NIF" it would be a DNI, if anything
+    # the nearest label counts: this is the worker's NIF with Z read as 7, not a CIF
+    found = find_identifiers("CIF: B12345674 NIF: 470344627")
+    assert values(found) == ["B12345674", "47034462Z"]
     assert values(find_cifs("CIF: F6512009l")) == ["F6512009I"]
     assert values(find_cifs("CIF: G1234567]")) == []  # ] is J = 0 for G12345674, not 4
     # invoice numbers shaped like a CIF but split inside the digits, or after "Nº factura"
