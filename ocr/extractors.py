@@ -711,7 +711,10 @@ _AMOUNT = re.compile(
     r"(?:\s?(?P<after>€|EUR|euros?\b))?"
     r"(?![\w]|[.,]\d|\s?%)"
 )
-_LENIENT_AMOUNT = re.compile(_AMOUNT.pattern.replace(r"|\d+,\d{2}|", r"|\d+,\d{2}|\d{1,3}\.\d{2}|"))
+# Also "393.31" (comma read as a point) and "4,443,45" (point read as a comma).
+_LENIENT_AMOUNT = re.compile(
+    _AMOUNT.pattern.replace(r"|\d+,\d{2}|", r"|\d{1,3}(?:,\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}\.\d{2}|")
+)
 
 
 def parse_amount(text: str) -> Decimal | None:
@@ -737,7 +740,11 @@ def find_amounts(
         number = hit.group("number")
         currency = bool(hit.group("before") or hit.group("after"))
         corrections = 0
-        if "," in number:
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{2}", number):
+            head, cents = number.rsplit(",", 1)
+            digits = head.replace(",", "") + "." + cents
+            corrections = 1
+        elif "," in number:
             digits = number.replace(".", "").replace(",", ".")
         elif re.fullmatch(r"\d{1,3}(?:\.\d{3})+\.\d{2}|\d{1,3}\.\d{2}", number):
             # "1.234.56" or "393.31": a decimal comma read as a point.
@@ -752,9 +759,13 @@ def find_amounts(
             value = Decimal(digits)
         except InvalidOperation:
             continue
-        if hit.group("neg"):
+        start = hit.start()
+        if hit.group("before") and re.search(r"\d\s?$", prepared.text[: hit.start("before")]):
+            # "1.000,00 € 210,00": that € ends the amount before, it does not start this one.
+            start = hit.start("number")
+        elif hit.group("neg"):
             value = -value
-        found.append(_match(prepared, "amount", value, hit.start(), hit.end(), corrections))
+        found.append(_match(prepared, "amount", value, start, hit.end(), corrections))
     return found
 
 

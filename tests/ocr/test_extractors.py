@@ -265,8 +265,15 @@ def test_parse_and_format_amounts():
     assert format_amount(Decimal("1234567.5")) == "1.234.567,50"
     assert format_amount(Decimal("-0.5")) == "-0,50"
     assert format_amount(Decimal("12")) == "12,00"
-    lenient = find_amounts("IVA 393.31", lenient=True)
-    assert values(lenient) == [Decimal("393.31")] and lenient[0].corrections == 1
+    lenient = find_amounts("IVA 393.31 Base 4,443,45", lenient=True)
+    assert values(lenient) == [Decimal("393.31"), Decimal("4443.45")]
+    assert [m.corrections for m in lenient] == [1, 1]
+    assert find_amounts("4,443,45") == []
+
+
+def test_a_currency_sign_belongs_to_the_amount_before_it():
+    found = find_amounts("4.443,45 € 933,12 € 5.376,57 €")
+    assert [m.source_text for m in found] == ["4.443,45 €", "933,12 €", "5.376,57 €"]
 
 
 def test_payslip_cross_check():
