@@ -145,6 +145,7 @@ def test_cif_misreads_and_shapes():
     assert find_cifs("Tel. 812345674") == []  # …but not a bare number
     assert values(find_cifs("CIF: 370927173")) == ["J70927173"]  # J read as 3
     assert values(find_cifs("CIF: $9096722E")) == ["S9096722E"]  # S read as $
+    assert find_identifiers("Nº afiliación: 28/12345678/90") == []
     # one character too many after the control ("l1" for I), dropped next to a label only
     assert values(find_cifs("CIF: N3865698l1")) == ["N3865698I"]
     assert find_cifs("N3865698l1") == []
