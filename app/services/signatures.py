@@ -1,4 +1,4 @@
-"""Signature requests: ordered signers, a fresh second factor, PAdES signing, decline, evidence.
+"""Signature requests: ordered signers, a fresh second factor, PAdES signing, decline, alerts.
 
 A request is made on the current PDF version of a document. Each signature
 produces a new version (source "signature") that the next signer signs in turn;
