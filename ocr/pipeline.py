@@ -18,6 +18,7 @@ from ocr.engine import OcrEngine, get_engine
 from ocr.errors import ImageTooLarge, OcrTimeout, TooManyPages, UnreadableFile
 from ocr.images import binarise, can_pass_through, image_page_count, load_image_page, open_image
 from ocr.pdf import open_pdf, pdf_page_count, rasterise_pdf_page, text_layer_page
+from ocr.reread import doubtful_lines, reread_doubtful_lines
 from ocr.results import DocumentText, PageText, SourceInfo
 from ocr.settings import DEFAULT_LIMITS, DEFAULT_OPTIONS, OcrLimits, OcrOptions
 
@@ -150,13 +151,21 @@ def ocr_page_image(
 ) -> PageText:
     """Step 3: OCR one page image with the engine (by default the one named in ``options``)."""
     engine = engine or get_engine(options.engine, lang=options.lang)
+    original = image
     if options.binarise:
-        if isinstance(image, Path):
-            image = load_image_page(image, 1, limits)
-        image = binarise(image)
-    return engine.recognize(
+        if isinstance(original, Path):
+            original = load_image_page(original, 1, limits)
+        image = binarise(original)
+    page = engine.recognize(
         image, page_number=number, timeout_seconds=limits.timeout_seconds, dpi=dpi
     )
+    if options.reread_identifiers and doubtful_lines(page):
+        if isinstance(original, Path):
+            original = load_image_page(original, 1, limits)
+        # The second reading sees the page the other way: grey if the first was not.
+        other = original if options.binarise else binarise(original)
+        page = reread_doubtful_lines(page, other, engine, limits=limits)
+    return page
 
 
 def read_page(

@@ -38,6 +38,8 @@ class OcrOptions:
     min_text_layer_chars: int = 16
     #: Turn pages black and white (Otsu) before OCR; scanner grain confuses tesseract.
     binarise: bool = True
+    #: Read again, differently prepared, lines where an identifier should be but none checks.
+    reread_identifiers: bool = True
 
     def __post_init__(self) -> None:
         if not 50 <= self.dpi <= 1200:

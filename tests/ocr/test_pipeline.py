@@ -27,6 +27,7 @@ from ocr.errors import (
     TooManyPages,
     UnreadableFile,
 )
+from ocr.extractors import find_identifiers
 from ocr.forms import fill_form
 from ocr.pdf import make_searchable_pdf
 from ocr.pipeline import inspect_source, page_image, read_document, read_page, text_layer
@@ -359,3 +360,33 @@ def test_each_page_of_a_mixed_pdf_is_read_its_own_way():
     assert engine.calls == [2]
     assert "seleccionable" in document.pages[0].text and document.pages[1].text == "page2"
     assert "\f" in document.text
+
+
+def test_a_line_whose_identifier_fails_its_check_is_read_again():
+    from ocr.reread import doubtful_lines, reread_doubtful_lines
+
+    words = [
+        Word("CIF:", 95, (100, 500, 180, 540), "3.1.2"),
+        Word("37/6334", 40, (200, 500, 360, 540), "3.1.2"),
+        Word("78H", 60, (370, 500, 440, 540), "3.1.2"),
+        Word("NIF:", 95, (1300, 500, 1380, 540), "3.1.2"),
+        Word("03145307B", 90, (1400, 500, 1600, 540), "3.1.2"),
+        Word("Salario", 95, (100, 700, 260, 740), "4.1.1"),
+        Word("1.178,41", 95, (2000, 700, 2160, 740), "4.1.1"),
+    ]
+    page = PageText.from_words(1, words, 2480, 3508, dpi=300)
+    assert doubtful_lines(page) == ["3.1.2"]
+
+    class SecondOpinion:
+        name = "second"
+
+        def recognize(self, image, *, page_number=1, timeout_seconds=0, dpi=0):
+            assert image.size == (1500 + 2 * 20, 40 + 2 * 20)  # the line and a margin
+            line = [("CIF:", 0), ("J7633478H", 100), ("NIF:", 1200), ("03145307B", 1300)]
+            found = [Word(t, 90, (20 + x, 20, 20 + x + 90, 60), "1.1.1") for t, x in line]
+            return PageText.from_words(page_number, found, *image.size)
+
+    reread = reread_doubtful_lines(page, Image.new("L", (2480, 3508), 255), SecondOpinion())
+    assert reread.text.splitlines() == ["CIF: J7633478H NIF: 03145307B", "Salario 1.178,41"]
+    assert reread.words[1].box == (200, 500, 290, 540) and reread.words[1].line_key == "3.1.2"
+    assert [m.value for m in find_identifiers(reread)] == ["J7633478H", "03145307B"]
