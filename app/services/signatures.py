@@ -40,7 +40,7 @@ from app.models import (
     SpaceMember,
     User,
 )
-from app.services import accounts, audit, documents, pki
+from app.services import accounts, alerts, audit, documents, pki
 from app.services.access import can_see_document, get_document, require_staff
 from app.services.errors import (
     AccessDenied,
@@ -72,6 +72,7 @@ from signing import (
     last_timestamp_expiry,
     sign_pdf,
 )
+from workflows.schedule import escalation_level_for_request
 
 SIGN_TASK = "portal.sign_document"
 LEVELS = tuple(level.value for level in SignatureLevel)
@@ -975,3 +976,42 @@ def overdue_signature_requests(today: date) -> list[OverdueSignature]:
             )
         )
     return found
+
+
+# ---------------------------------------------------------------- alerts
+
+
+SIGNATURE_ESCALATE_AFTER_DAYS = 3
+
+
+def _late_signatures(now: datetime) -> Iterable[alerts.LateThing]:
+    """Overdue signature requests for the alert engine: the signer first, then the requester."""
+    today = now.date()
+    for overdue in overdue_signature_requests(today):
+        level = int(
+            escalation_level_for_request(
+                overdue.due_date, today, escalate_after_days=SIGNATURE_ESCALATE_AFTER_DAYS
+            )
+        )
+        if level < 1:
+            continue
+
+        def recipients(lvl: int, overdue: OverdueSignature = overdue) -> list[User]:
+            if lvl >= 2:
+                return [overdue.created_by]
+            return [u for u in overdue.waiting_on if can_see_document(u, overdue.document)]
+
+        yield alerts.LateThing(
+            kind="signature",
+            target_type="signature_request",
+            target_id=overdue.request.id,
+            space_id=overdue.document.space_id,
+            level=level,
+            due=overdue.due_date,
+            summary=overdue.document.title,
+            link=f"/signatures/{overdue.request.id}",
+            recipients=recipients,
+        )
+
+
+alerts.register_finder(_late_signatures)
