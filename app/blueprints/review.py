@@ -12,7 +12,15 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from app.blueprints.forms import CommentForm, ReviewForm, TransmittalForm
 from app.extensions import db
 from app.models import Permission
-from app.services import alerts, documents, notifications, overview, review, transmittals
+from app.services import (
+    alerts,
+    documents,
+    notifications,
+    overview,
+    review,
+    signatures,
+    transmittals,
+)
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import DomainError, ValidationFailed
 
@@ -210,7 +218,11 @@ def transmittal_list(space_id: str) -> str:
 @login_required
 def staff_overview() -> str:
     if not current_user.is_staff:
-        return render_template("review/waiting.html", waiting=overview.waiting_for(current_user))
+        return render_template(
+            "review/waiting.html",
+            waiting=overview.waiting_for(current_user),
+            to_sign=signatures.waiting_for(current_user),
+        )
     summaries = overview.staff_overview(
         current_user,
         client_id=request.args.get("client") or None,

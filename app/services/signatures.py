@@ -1015,3 +1015,18 @@ def _late_signatures(now: datetime) -> Iterable[alerts.LateThing]:
 
 
 alerts.register_finder(_late_signatures)
+
+
+def waiting_for(user: User) -> list[SignatureRequest]:
+    """Open requests where it is this person's turn to sign."""
+    rows = db.session.execute(
+        select(SignatureRequest)
+        .join(SignatureRequestSigner, SignatureRequestSigner.request_id == SignatureRequest.id)
+        .where(
+            SignatureRequestSigner.user_id == user.id,
+            SignatureRequestSigner.status == SignerStatus.pending,
+            SignatureRequest.status.in_(OPEN),
+        )
+        .order_by(SignatureRequest.due_date)
+    ).scalars()
+    return [r for r in rows if r.document.deleted_at is None and can_see_document(user, r.document)]

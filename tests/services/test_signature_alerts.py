@@ -50,3 +50,21 @@ def test_an_overdue_signature_alerts_the_signer_then_the_requester(
         assert [(a["kind"], a["level"]) for a in requester if a["kind"] == "signature"] == [
             ("signature", 2)
         ]
+
+
+def test_pending_signatures_show_on_the_client_waiting_page(app, client, world, signing_ready):
+    from portal_testing import web_login
+
+    from app.extensions import db
+    from app.services import signatures
+
+    document = signable_document(world)
+    request = signatures.request_signatures(
+        world.staff, document.id, signer_ids=[world.client_a.id]
+    )
+    db.session.commit()
+    assert [r.id for r in signatures.waiting_for(world.client_a)] == [request.id]
+    assert signatures.waiting_for(world.client_b) == []
+    web_login(client, world.client_a)
+    page = client.get("/overview").get_data(as_text=True)
+    assert "Pendiente de su firma" in page and f"/signatures/{request.id}" in page
