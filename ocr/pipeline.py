@@ -149,7 +149,11 @@ def ocr_page_image(
     limits: OcrLimits = DEFAULT_LIMITS,
     dpi: int = 0,
 ) -> PageText:
-    """Step 3: OCR one page image with the engine (by default the one named in ``options``)."""
+    """Step 3: OCR one page image with the engine (by default the one named in ``options``).
+
+    The page is binarised first and lines whose identifiers fail their checks are read
+    a second time (see ``OcrOptions``); ``dpi`` is the image's resolution if known.
+    """
     engine = engine or get_engine(options.engine, lang=options.lang)
     original = image
     if options.binarise:
