@@ -26,8 +26,9 @@ class Case:
     rule: str  # the Flask rule this case exercises
     url: Callable[[World], str]
     expected: tuple[Any, ...]  # one answer per role in ROLES
-    body: Callable[[World], dict[str, Any]] | None = None
+    body: Callable[[World], Any] | None = None  # JSON, multipart fields, or raw bytes
     multipart: bool = False
+    headers: Callable[[World], dict[str, str]] | None = None
 
 
 def _file(name: str = "nuevo.pdf") -> tuple[io.BytesIO, str]:
@@ -684,6 +685,29 @@ WEB_CASES = [
         (302, 403, 403, 403, 403, L),
         body=lambda w: {"require_mfa_for_staff": "y"},
     ),
+    Case(
+        "upload file types",
+        "GET",
+        "/admin/uploads",
+        lambda w: "/admin/uploads",
+        (200, 403, 403, 403, 403, L),
+    ),
+    Case(
+        "change upload file types",
+        "POST",
+        "/admin/uploads",
+        lambda w: "/admin/uploads",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {"kinds": "pdf, jpg, docx"},
+    ),
+    Case(
+        "storage quota of client A",
+        "POST",
+        "/clients/<client_id>/quota",
+        lambda w: f"/clients/{w.firm_a.id}/quota",
+        (302, 403, 403, 403, 404, L),
+        body=lambda w: {"quota_gb": "5"},
+    ),
 ]
 for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "internal", False)):
     see = lambda ok, c=client_a_sees: (ok, ok, 404, ok if c else 404, 404, L)  # noqa: E731
@@ -936,6 +960,83 @@ WEB_CASES += [
     ),
 ]
 
+# ---------------------------------------------------------------- resumable uploads (issue 3)
+# Client A's own upload of a small PDF into space A; only she may continue or drop it.
+_TUS_PDF = b"%PDF-1.4 subida reanudable"
+
+
+def _tus_create(target: str, value: str) -> Callable[[World], dict[str, str]]:
+    def headers(world: World) -> dict[str, str]:
+        import base64
+
+        ids = {"space": world.space_a.id, "internal": world.internal.id}
+        encoded = {
+            k: base64.b64encode(v.encode()).decode()
+            for k, v in {target: ids[value], "filename": "plano.pdf"}.items()
+        }
+        return {
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(_TUS_PDF)),
+            "Upload-Metadata": ",".join(f"{k} {v}" for k, v in encoded.items()),
+        }
+
+    return headers
+
+
+def _client_a_upload(world: World) -> str:
+    from app.extensions import db
+    from app.services import uploads
+
+    status = uploads.start_upload(
+        world.client_a,
+        length=len(_TUS_PDF),
+        metadata={"space_id": world.space_a.id, "filename": "plano.pdf"},
+    )
+    db.session.commit()
+    return status.id
+
+
+_TUS_PATCH = {
+    "Tus-Resumable": "1.0.0",
+    "Upload-Offset": "0",
+    "Content-Type": "application/offset+octet-stream",
+}
+API_CASES += [
+    Case(
+        "tus upload into space A",
+        "POST",
+        "/api/v1/uploads/",
+        lambda w: "/api/v1/uploads/",
+        (201, 201, 404, 201, 404, A),
+        headers=_tus_create("space_id", "space"),
+    ),
+    Case(
+        "tus new version of internal",
+        "POST",
+        "/api/v1/uploads/",
+        lambda w: "/api/v1/uploads/",
+        (201, 201, 404, 404, 404, A),
+        headers=_tus_create("document_id", "internal"),
+    ),
+    Case(
+        "tus bytes of client A's upload",
+        "PATCH",
+        "/api/v1/uploads/<upload_id>",
+        lambda w: f"/api/v1/uploads/{_client_a_upload(w)}",
+        (404, 404, 404, 204, 404, A),
+        body=lambda w: _TUS_PDF,
+        headers=lambda w: _TUS_PATCH,
+    ),
+    Case(
+        "tus termination of client A's upload",
+        "DELETE",
+        "/api/v1/uploads/<upload_id>",
+        lambda w: f"/api/v1/uploads/{_client_a_upload(w)}",
+        (404, 404, 404, 204, 404, A),
+        headers=lambda w: {"Tus-Resumable": "1.0.0"},
+    ),
+]
+
 # Routes open to everyone by design, tested in tests/web/test_auth.py.
 PUBLIC_RULES = {
     "/login",
@@ -963,10 +1064,12 @@ def _user(world: World, role: str) -> Any:
 def _check_api(client, world: World, case: Case, role_index: int) -> None:
     user = _user(world, ROLES[role_index])
     headers = api_token(client, user) if user else {}
+    if case.headers:
+        headers = {**headers, **case.headers(world)}
     body = case.body(world) if case.body else None
     kwargs: dict[str, Any] = {"headers": headers}
     if body is not None:
-        kwargs["data" if case.multipart else "json"] = body
+        kwargs["data" if case.multipart or isinstance(body, bytes) else "json"] = body
     response = client.open(case.url(world), method=case.method, **kwargs)
     expected = case.expected[role_index]
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
@@ -1054,6 +1157,7 @@ def shared_world(tmp_path_factory, database_template):
             db.session.refresh(value)
         _ = [item.id for item in world.request.items]
         db.session.expunge_all()
+        db.session.close()  # no transaction stays open (PostgreSQL would block later TRUNCATEs)
         web = make_app(folder, url)
         yield world, web
         db.session.remove()
