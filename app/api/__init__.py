@@ -80,3 +80,4 @@ def http_error(error: HTTPException) -> Response:
 
 
 from app.api import audit, auth, documents, openapi, people, requests, review, signatures, spaces  # noqa: E402,F401
+from app.api import ocr  # noqa: E402,F401 - issue 6: OCR, forms and search

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 
 import app.models  # noqa: F401 - registers every table
 from app.extensions import db
+from app.models.ocr import include_in_autogenerate
 
 config = context.config
 target_metadata = db.metadata
@@ -29,6 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -14,6 +14,7 @@ from app.models.client import (
 )
 from app.models.document import Document, DocumentVersion, VersionSource, Visibility
 from app.models.mail import OutboxMail
+from app.models.ocr import FormStatus, FormSubmission, OcrResult, OcrStatus, SearchEntry
 from app.models.request import (
     DocumentRequest,
     ReminderSent,
@@ -75,6 +76,11 @@ __all__ = [
     "Folder",
     "LoginThrottle",
     "OutboxMail",
+    "FormStatus",
+    "FormSubmission",
+    "OcrResult",
+    "OcrStatus",
+    "SearchEntry",
     "Permission",
     "Role",
     "Setting",

@@ -23,6 +23,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import audit, review
+from app.services import ocr as ocr_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
 from app.services.runtime import setting, store
@@ -93,6 +94,7 @@ def _new_version(
     document.updated_at = utcnow()
     db.session.flush()
     review.version_started(document, version)
+    ocr_service.version_added(document, version)  # issue 6: index, queue OCR
     return version
 
 

@@ -11,6 +11,7 @@ from flask import Flask
 from app.extensions import celery, db
 from app.services import alerts, mail, notifications, requests
 from app.tasks import signing  # noqa: F401 - registers the signing tasks
+from app.tasks import ocr as ocr_tasks  # noqa: F401 - issue 6: OCR pipeline
 
 
 def init_celery(app: Flask) -> None:

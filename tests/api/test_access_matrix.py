@@ -1057,6 +1057,96 @@ PUBLIC_RULES = {
 }
 
 
+# ---------------------------------------------------------------- OCR, forms and search (issue 6)
+
+
+def _ocr_form(world: World, *, confirmed: bool = False) -> str:
+    """A filled form on the shared document (its URL makes it: such cases are not shared)."""
+    from app.extensions import db
+    from app.models import FormSubmission
+
+    form = FormSubmission(
+        template="datos_nomina",
+        space_id=world.space_a.id,
+        document_id=world.shared.id,
+        version_id=world.shared.current_version.id,
+        fields={
+            "worker": {
+                "value": "Lucía Pérez",
+                "confidence": 91.0,
+                "page": 1,
+                "box": [10, 10, 60, 30],
+                "source_text": "Lucía Pérez",
+                "confirmed": confirmed,
+            }
+        },
+        status="confirmed" if confirmed else "draft",
+        created_by_id=world.staff.id,
+    )
+    db.session.add(form)
+    db.session.commit()
+    return form.id
+
+
+SEE_A = (200, 200, 404, 200, 404, A)
+API_CASES += [
+    Case(
+        "form templates",
+        "GET",
+        "/api/v1/form-templates",
+        lambda w: "/api/v1/form-templates",
+        (200, 200, 200, 200, 200, A),
+    ),
+    Case(
+        "search",
+        "GET",
+        "/api/v1/search",
+        lambda w: "/api/v1/search?q=Contrato",
+        (200, 200, 200, 200, 200, A),
+    ),
+    Case(
+        "form from the shared document",
+        "POST",
+        "/api/v1/spaces/<space_id>/forms",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/forms",
+        (202, 202, 404, 202, 404, A),
+        body=lambda w: {"template": "datos_nomina", "document_id": w.shared.id},
+    ),
+    Case(
+        "form",
+        "GET",
+        "/api/v1/forms/<form_id>",
+        lambda w: f"/api/v1/forms/{_ocr_form(w)}",
+        SEE_A,
+    ),
+    Case(
+        "correct form",
+        "PATCH",
+        "/api/v1/forms/<form_id>",
+        lambda w: f"/api/v1/forms/{_ocr_form(w)}",
+        SEE_A,
+        body=lambda w: {"fields": {"worker": "Lucía Pérez Gil"}, "confirm": True},
+    ),
+    Case(
+        "export form",
+        "GET",
+        "/api/v1/forms/<form_id>/export",
+        lambda w: f"/api/v1/forms/{_ocr_form(w, confirmed=True)}/export?format=csv",
+        SEE_A,
+    ),
+]
+for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "internal", False)):
+    API_CASES.append(
+        Case(
+            f"{kind} text",
+            "GET",
+            "/api/v1/documents/<document_id>/versions/<int:number>/text",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/versions/1/text",
+            (200, 200, 404, 200 if client_a_sees else 404, 404, A),
+        )
+    )
+
+
 def _user(world: World, role: str) -> Any:
     return None if role == "anonymous" else getattr(world, role)
 
@@ -1110,7 +1200,7 @@ def _check_web(client, world: World, case: Case, role_index: int) -> None:
 def _shareable(case: Case) -> bool:
     """A read whose URL needs nothing created on the fly (signature cases create their request)."""
     return case.method == "GET" and not any(
-        word in case.rule for word in ("signature", "validation", "jobs")
+        word in case.rule for word in ("signature", "validation", "jobs", "forms/")
     )
 
 

@@ -1,0 +1,251 @@
+"""The OCR pipeline of document versions, as small steps a task runs one by one.
+
+Each step reads what the previous ones stored on the version's single ``OcrResult``
+row and adds to it; the task commits after every step. A worker killed half way
+leaves the row ``running`` with the pages read so far, and the redelivered task
+carries on from there, so a version never gets two results. The library's limits
+(``too_many_pages``, ``image_too_large``, ``ocr_timeout``…) end the row as ``failed``
+with that code instead of crashing the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+import ocr
+from app.extensions import db
+from app.models import Document, DocumentVersion, OcrResult, OcrStatus, User
+from app.models.base import utcnow
+from app.services import search
+from app.services.access import get_document
+from app.services.errors import NotFound
+from app.services.runtime import enqueue_after_commit, store
+
+log = logging.getLogger(__name__)
+
+TASK = "portal.ocr_version"
+FINISHED = {OcrStatus.done, OcrStatus.failed, OcrStatus.skipped}
+
+
+def is_readable(version: DocumentVersion) -> bool:
+    """PDFs and images are read; other files only have their title indexed."""
+    kind = version.content_type or ""
+    return kind == "application/pdf" or kind.startswith("image/")
+
+
+def _ocr_on_upload() -> bool:
+    configured = current_app.config.get("OCR_ON_UPLOAD")
+    # Unset: on, except in test apps, where only the tests about OCR turn it on.
+    return bool(configured) if configured is not None else not current_app.testing
+
+
+def limits() -> ocr.OcrLimits:
+    defaults = ocr.DEFAULT_LIMITS
+    config = current_app.config
+    return ocr.OcrLimits(
+        max_pages=int(config.get("OCR_MAX_PAGES", defaults.max_pages)),
+        max_pixels=int(config.get("OCR_MAX_PIXELS", defaults.max_pixels)),
+        timeout_seconds=float(config.get("OCR_PAGE_TIMEOUT", defaults.timeout_seconds)),
+        document_timeout_seconds=float(
+            config.get("OCR_DOCUMENT_TIMEOUT", defaults.document_timeout_seconds)
+        ),
+        max_bytes=int(config.get("OCR_MAX_BYTES", defaults.max_bytes)),
+    )
+
+
+@cache
+def engine_version() -> str:
+    try:
+        import pytesseract
+
+        return f"tesseract {pytesseract.get_tesseract_version()}"[:60]
+    except Exception:  # noqa: BLE001 - only a label; reading works or fails on its own
+        return "tesseract"
+
+
+def version_added(document: Document, version: DocumentVersion) -> None:
+    """Hook of every new version: index the title and, for PDFs and images, queue the OCR."""
+    search.index_document(document)
+    if is_readable(version) and _ocr_on_upload():
+        queue_version(version)
+
+
+def queue_version(version: DocumentVersion) -> OcrResult:
+    """The version's result row (made once) and its task, sent after the commit."""
+    result = result_for(version.id)
+    if result is None:
+        result = OcrResult(version_id=version.id, status=OcrStatus.queued, pages=[])
+        db.session.add(result)
+        db.session.flush()
+    if result.status not in FINISHED:
+        enqueue_after_commit(TASK, version.id)
+    return result
+
+
+def result_for(version_id: str) -> OcrResult | None:
+    return db.session.scalars(select(OcrResult).where(OcrResult.version_id == version_id)).first()
+
+
+def claim(version_id: str) -> OcrResult | None:
+    """Start (or, after a crash, resume) the OCR of a version; None when there is nothing to do."""
+    version = db.session.get(DocumentVersion, version_id)
+    if version is None:
+        return None
+    result = result_for(version_id)
+    if result is None:
+        result = OcrResult(version_id=version_id, status=OcrStatus.queued, pages=[])
+        db.session.add(result)
+    if result.status in FINISHED:
+        return None
+    if not is_readable(version):
+        result.status = OcrStatus.skipped
+        result.finished_at = utcnow()
+        db.session.flush()
+        return None
+    result.status = OcrStatus.running
+    result.attempts = (result.attempts or 0) + 1
+    result.started_at = result.started_at or utcnow()
+    result.engine_version = engine_version()
+    db.session.flush()
+    return result
+
+
+@contextmanager
+def local_source(result: OcrResult) -> Iterator[Path]:
+    """The version's blob as a local file for the steps (the blob store may be remote)."""
+    workdir = Path(tempfile.mkdtemp(prefix="portal-ocr-"))
+    try:
+        path = workdir / "source"
+        with path.open("wb") as handle:
+            for chunk in store().open_range(result.version.blob_key):
+                handle.write(chunk)
+        yield path
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _next_step(result: OcrResult) -> str | None:
+    if result.page_count is None:
+        return "inspect"
+    if len(result.pages or []) < result.page_count:
+        return "read_page"
+    needs_copy = any(page.get("method") == "ocr" for page in result.pages)
+    if needs_copy and not result.searchable_blob_key and not result.searchable_error:
+        return "searchable_copy"
+    return "index"
+
+
+def run_next_step(result: OcrResult, source: Path) -> bool:
+    """Run one step; False once the result is finished (done or failed)."""
+    step = _next_step(result)
+    try:
+        if step == "inspect":
+            info = ocr.inspect_source(source, limits=limits())
+            result.source_kind = info.kind
+            result.page_count = info.page_count
+        elif step == "read_page":
+            number = len(result.pages) + 1
+            page = ocr.read_page(source, number, limits=limits())
+            result.pages = [*result.pages, page.to_dict()]
+        elif step == "searchable_copy":
+            _make_searchable_copy(result, source)
+        else:
+            _finish(result)
+            return False
+    except ocr.OcrError as error:
+        fail(result, error.code, str(error))
+        return False
+    except Exception as error:  # noqa: BLE001 - a bad file must not take the worker down
+        log.exception("OCR of version %s failed", result.version_id)
+        fail(result, "internal_error", repr(error))
+        return False
+    db.session.flush()
+    return True
+
+
+def _make_searchable_copy(result: OcrResult, source: Path) -> None:
+    """A searchable PDF/A beside the original blob, which is never replaced."""
+    target = source.with_name("searchable.pdf")
+    try:
+        ocr.make_searchable_pdf(source, target, limits=limits())
+    except (ocr.SearchablePdfFailed, ocr.OcrTimeout, ocr.EngineUnavailable) as error:
+        # The text is read already; only the copy is missing, which search does not need.
+        result.searchable_error = error.code
+        return
+    with target.open("rb") as handle:
+        blob = store().put(handle)
+    result.searchable_blob_key = blob.key
+
+
+def _finish(result: OcrResult) -> None:
+    pages = result.pages or []
+    result.text = "\f".join(page.get("text", "") for page in pages)
+    confidences = [float(page.get("confidence", 0.0)) for page in pages]
+    result.mean_confidence = round(sum(confidences) / len(confidences), 2) if confidences else None
+    result.status = OcrStatus.done
+    result.error = None
+    result.finished_at = utcnow()
+    document = result.version.document
+    if document.current_version_number == result.version.number:
+        search.index_document(document, body=result.text, version_id=result.version_id)
+    db.session.flush()
+
+
+def fail(result: OcrResult, code: str, detail: str = "") -> None:
+    result.status = OcrStatus.failed
+    result.error = code[:40]
+    result.error_detail = detail[:500] or None
+    result.finished_at = utcnow()
+    db.session.flush()
+
+
+def fail_version(version_id: str, code: str, detail: str = "") -> None:
+    """Mark a version's OCR failed from outside the steps (a task that gave up)."""
+    result = result_for(version_id)
+    if result is not None and result.status not in FINISHED:
+        fail(result, code, detail)
+
+
+def page_texts(result: OcrResult) -> list[ocr.PageText]:
+    return [ocr.PageText.from_dict(page) for page in result.pages or []]
+
+
+def version_text(
+    actor: User, document_id: str, number: int
+) -> tuple[DocumentVersion, OcrResult | None]:
+    """The version the caller may see, with its OCR result if there is one."""
+    document = get_document(actor, document_id)
+    version = next((v for v in document.versions if v.number == number), None)
+    if version is None:
+        raise NotFound()
+    return version, result_for(version.id)
+
+
+def text_summary(result: OcrResult | None, version: DocumentVersion) -> dict[str, Any]:
+    """What the API and the document page say about a version's text."""
+    if result is None:
+        status = "not_started" if is_readable(version) else OcrStatus.skipped.value
+        return {"status": status, "error": None, "pages": []}
+    return {
+        "status": result.status,
+        "error": result.error,
+        "page_count": result.page_count,
+        "mean_confidence": result.mean_confidence,
+        "searchable_copy": bool(result.searchable_blob_key),
+        "pages": [
+            {"number": p["number"], "text": p["text"], "confidence": p["confidence"]}
+            for p in result.pages or []
+        ]
+        if result.status == OcrStatus.done
+        else [],
+    }

@@ -1,0 +1,157 @@
+"""Full-text search over document titles and OCR text, filtered by access rights.
+
+SQLite reads the FTS5 table ``search_entry_fts``; PostgreSQL reads ``search_entry``
+through the GIN index over its Spanish ``to_tsvector`` (both made by migration 0006).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select, text
+
+from app.extensions import db
+from app.models import Document, SearchEntry, Space, User, Visibility
+from app.models.base import utcnow
+from app.services.access import can_see_document, visible_spaces_query
+
+#: Marks around matched words inside snippets; never present in extracted text.
+MATCH_START = "\x02"
+MATCH_END = "\x03"
+MAX_QUERY_TERMS = 12
+
+# The expression must stay the one the GIN index of migration 0006 was built on.
+_PG_VECTOR = "to_tsvector('spanish', coalesce(e.title, '') || ' ' || coalesce(e.body, ''))"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document: Document
+    #: The snippet as ``(text, matched)`` parts; empty when only the title matched.
+    parts: tuple[tuple[str, bool], ...] = field(default=())
+
+    @property
+    def snippet(self) -> str:
+        return "".join(part for part, _ in self.parts)
+
+
+def _dialect() -> str:
+    return str(db.session.get_bind().dialect.name)
+
+
+def index_document(
+    document: Document, *, body: str | None = None, version_id: str | None = None
+) -> None:
+    """Put the document's title (and, when given, its text) in the search index."""
+    entry = db.session.get(SearchEntry, document.id)
+    if entry is None:
+        entry = SearchEntry(document_id=document.id, title=document.title, body="")
+        db.session.add(entry)
+    entry.title = document.title
+    if body is not None:
+        entry.body = body
+        entry.version_id = version_id
+    entry.updated_at = utcnow()
+    db.session.flush()
+    if _dialect() == "sqlite":
+        db.session.execute(
+            text("DELETE FROM search_entry_fts WHERE document_id = :id"), {"id": document.id}
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO search_entry_fts (document_id, title, body) VALUES (:id, :title, :body)"
+            ),
+            {"id": document.id, "title": entry.title, "body": entry.body},
+        )
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a query, as the full-text engines will read them."""
+    return re.findall(r"\w+", query or "")[:MAX_QUERY_TERMS]
+
+
+def _parts(snippet: str) -> tuple[tuple[str, bool], ...]:
+    parts: list[tuple[str, bool]] = []
+    for index, chunk in enumerate(re.split(f"[{MATCH_START}{MATCH_END}]", snippet or "")):
+        if chunk:
+            parts.append((" ".join(chunk.split()), index % 2 == 1))
+    return tuple(parts)
+
+
+def _visible_space_ids(user: User) -> list[str] | None:
+    """Ids of the spaces the user may see, or None for all (administrators)."""
+    if user.is_admin:
+        return None
+    return list(db.session.scalars(visible_spaces_query(user).with_only_columns(Space.id)))
+
+
+def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]]:
+    spaces = _visible_space_ids(user)
+    if spaces == []:
+        return []
+    filters = "d.deleted_at IS NULL"
+    params: dict[str, object] = {"limit": limit}
+    if spaces is not None:
+        filters += " AND d.space_id IN :spaces"
+        params["spaces"] = spaces
+    if user.is_client:
+        filters += " AND d.visibility = :shared"
+        params["shared"] = Visibility.shared.value
+    if _dialect() == "sqlite":
+        params["match"] = " ".join('"' + term.replace('"', "") + '"' for term in terms)
+        params["start"], params["end"] = MATCH_START, MATCH_END
+        sql = (  # constant fragments only; every value is a bound parameter
+            "SELECT f.document_id, snippet(search_entry_fts, 2, :start, :end, '…', 16) "  # noqa: S608
+            "FROM search_entry_fts f JOIN document d ON d.id = f.document_id "
+            f"WHERE search_entry_fts MATCH :match AND {filters} "
+            "ORDER BY bm25(search_entry_fts) LIMIT :limit"
+        )
+    else:
+        params["query"] = " ".join(terms)
+        params["options"] = (
+            f'StartSel="{MATCH_START}", StopSel="{MATCH_END}", MaxWords=30, MinWords=10'
+        )
+        sql = (  # constant fragments only; every value is a bound parameter
+            "SELECT e.document_id, ts_headline('spanish', e.body, q, :options) "  # noqa: S608
+            "FROM search_entry e JOIN document d ON d.id = e.document_id, "
+            "plainto_tsquery('spanish', :query) q "
+            f"WHERE {_PG_VECTOR} @@ q AND {filters} "
+            f"ORDER BY ts_rank({_PG_VECTOR}, q) DESC LIMIT :limit"
+        )
+    statement = text(sql)
+    if spaces is not None:
+        statement = statement.bindparams(bindparam("spaces", expanding=True))
+    return [(row[0], row[1] or "") for row in db.session.execute(statement, params)]
+
+
+def search_documents(user: User, query: str, *, limit: int = 50) -> list[SearchHit]:
+    """Documents whose title or text holds every word of ``query``, that ``user`` may see."""
+    terms = query_terms(query)
+    if not terms:
+        return []
+    hits: list[SearchHit] = []
+    seen: set[str] = set()
+    for document_id, snippet in _full_text(user, terms, limit):
+        document = db.session.get(Document, document_id)
+        # The SQL already filters by access; this is the one rule of access.py, checked again.
+        if document is None or document_id in seen or not can_see_document(user, document):
+            continue
+        seen.add(document_id)
+        hits.append(SearchHit(document, _parts(snippet)))
+    if len(hits) < limit:
+        # Titles changed since they were indexed, and documents not indexed at all.
+        phrase = " ".join(terms).replace("\\", "").replace("%", "").replace("_", "")
+        by_title = select(Document).where(
+            Document.title.ilike(f"%{phrase}%"), Document.deleted_at.is_(None)
+        )
+        spaces = _visible_space_ids(user)
+        if spaces is not None:
+            by_title = by_title.where(Document.space_id.in_(spaces))
+        if user.is_client:
+            by_title = by_title.where(Document.visibility == Visibility.shared)
+        for document in db.session.scalars(by_title.order_by(Document.title).limit(limit)):
+            if document.id not in seen and can_see_document(user, document):
+                seen.add(document.id)
+                hits.append(SearchHit(document))
+    return hits[:limit]

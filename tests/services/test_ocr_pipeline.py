@@ -1,0 +1,234 @@
+"""The OCR pipeline of uploaded versions: results, limits, redelivery, searchable copies, search."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image, ImageDraw
+from portal_testing import BACKEND
+
+from ocr import samples
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def ocr_on(app):
+    app.config["OCR_ON_UPLOAD"] = True
+    return app
+
+
+def small_page(words: str) -> bytes:
+    """A short printed line at 300 dpi: quick to OCR."""
+    font = samples._font(48)
+    image = Image.new("L", (1400, 220), 255)
+    ImageDraw.Draw(image).text((60, 70), words, font=font, fill=0)
+    out = io.BytesIO()
+    image.save(out, "PNG", dpi=(300, 300))
+    return out.getvalue()
+
+
+def scanned_pdf(words: str) -> bytes:
+    """A PDF holding only a page image, as a scanner makes it: no text layer."""
+    font = samples._font(60)
+    image = Image.new("L", (2480 // 2, 3508 // 4), 255)
+    ImageDraw.Draw(image).text((120, 200), words, font=font, fill=0)
+    out = io.BytesIO()
+    image.save(out, "PDF", resolution=300)
+    return out.getvalue()
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A PNG whose header claims 10 gigapixels: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def many_pages_pdf(pages: int) -> bytes:
+    document = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        document.new_page(200, 200)
+    out = io.BytesIO()
+    document.save(out)
+    document.close()
+    return out.getvalue()
+
+
+def upload(world, data: bytes, filename: str, *, user=None, title: str | None = None, **kwargs):
+    from app.extensions import db
+    from app.services import documents
+
+    document = documents.upload_document(
+        user or world.client_a,
+        world.space_a.id,
+        io.BytesIO(data),
+        filename=filename,
+        title=title or filename,
+        **kwargs,
+    )
+    db.session.commit()  # the OCR job runs inline after the commit
+    return document
+
+
+def result_of(document):
+    from app.services import ocr as ocr_service
+
+    return ocr_service.result_for(document.current_version.id)
+
+
+def test_a_short_image_is_read_once_and_indexed(ocr_on, world):
+    from app.services import search
+
+    document = upload(world, small_page("Recibo del alquiler de Zurbarán"), "recibo.png")
+    result = result_of(document)
+    assert result.status == "done", (result.error, result.error_detail)
+    assert result.page_count == 1 and len(result.pages) == 1
+    assert "Zurbar" in result.text
+    assert result.engine_version.startswith("tesseract")
+    assert result.pages[0]["words"] and result.pages[0]["words"][0]["box"]
+    hits = search.search_documents(world.client_a, "zurbaran")  # accents do not matter
+    assert [hit.document.id for hit in hits] == [document.id]
+    assert any(matched for _, matched in hits[0].parts)
+
+
+def test_the_decompression_bomb_and_the_5000_page_pdf_end_with_a_clear_status(ocr_on, world):
+    bomb = upload(world, png_bomb(), "bomba.png")
+    assert (result_of(bomb).status, result_of(bomb).error) == ("failed", "image_too_large")
+    thick = upload(world, many_pages_pdf(5000), "tocho.pdf")
+    assert (result_of(thick).status, result_of(thick).error) == ("failed", "too_many_pages")
+    assert result_of(thick).pages == []
+
+
+def test_an_unreadable_file_ends_failed_and_other_files_are_not_read(ocr_on, world):
+    broken = upload(world, b"%PDF-1.4 roto", "roto.pdf")
+    assert (result_of(broken).status, result_of(broken).error) == ("failed", "unreadable_file")
+    assert result_of(world.internal) is None  # a text file: only its title is indexed
+
+
+def test_a_worker_killed_mid_ocr_leaves_exactly_one_result_after_redelivery(
+    app, world, monkeypatch
+):
+    import ocr
+    from app.extensions import db
+    from app.models import OcrResult
+    from app.tasks import ocr as ocr_tasks
+
+    app.config["OCR_ON_UPLOAD"] = False
+    document = upload(world, small_page("Escritura de Villalobos"), "escritura.png")
+    version_id = document.current_version.id
+    real_read_page = ocr.read_page
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("worker killed")  # not an Exception: nothing catches it
+
+    monkeypatch.setattr(ocr, "read_page", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ocr_tasks.ocr_version.run(version_id)
+    db.session.rollback()
+    first = db.session.query(OcrResult).filter_by(version_id=version_id).one()
+    # The inspect step was committed before the worker died.
+    assert (first.status, first.page_count, first.pages) == ("running", 1, [])
+
+    monkeypatch.setattr(ocr, "read_page", real_read_page)
+    assert ocr_tasks.ocr_version.run(version_id) == "done"  # the redelivery
+    assert ocr_tasks.ocr_version.run(version_id) == "done"  # and a duplicate does nothing
+    rows = db.session.query(OcrResult).filter_by(version_id=version_id).all()
+    assert len(rows) == 1
+    assert rows[0].status == "done" and rows[0].attempts == 2 and len(rows[0].pages) == 1
+    assert "Villalobos" in rows[0].text
+
+
+def test_a_scanned_pdf_gets_a_searchable_copy_beside_the_original(ocr_on, world):
+    from app.services import search
+    from app.services.runtime import store
+
+    scan = scanned_pdf("Certificado de Valdemoro")
+    document = upload(world, scan, "escaneo.pdf")
+    result = result_of(document)
+    assert result.status == "done", (result.error, result.error_detail)
+    version = document.current_version
+    assert result.searchable_blob_key and result.searchable_blob_key != version.blob_key
+    original = b"".join(store().open_range(version.blob_key))
+    assert original == scan  # the original is untouched
+    copy = pdfium.PdfDocument(b"".join(store().open_range(result.searchable_blob_key)))
+    try:
+        page = copy[0]
+        layer = page.get_textpage().get_text_range()
+    finally:
+        copy.close()
+    assert "Valdemoro" in layer
+    assert [hit.document.id for hit in search.search_documents(world.staff, "Valdemoro")] == [
+        document.id
+    ]
+
+
+def test_search_never_leaks_across_clients_or_internal_documents(world):
+    from app.extensions import db
+    from app.services import search
+
+    search.index_document(world.shared, body="Cláusula de arrendamiento Quintanilla")
+    search.index_document(world.internal, body="Estrategia interna Quintanilla")
+    search.index_document(world.other_doc, body="Factura del cliente B Quintanilla")
+    db.session.commit()
+
+    def found(user) -> set[str]:
+        return {hit.document.id for hit in search.search_documents(user, "quintanilla")}
+
+    assert found(world.admin) == {world.shared.id, world.internal.id, world.other_doc.id}
+    assert found(world.staff) == {world.shared.id, world.internal.id}
+    assert found(world.outsider) == set()
+    assert found(world.client_a) == {world.shared.id}
+    assert found(world.client_b) == {world.other_doc.id}
+    # Titles are searched too, with the same rules.
+    assert {h.document.id for h in search.search_documents(world.client_a, "Memo")} == set()
+    assert {h.document.id for h in search.search_documents(world.staff, "Memo")} == {
+        world.internal.id
+    }
+    assert search.search_documents(world.client_a, "") == []
+    assert search.search_documents(world.client_a, '" OR * NEAR(') == []  # no syntax errors
+
+
+def test_search_backend_is_the_requested_one(app):
+    from app.extensions import db
+
+    assert db.engine.dialect.name == ("postgresql" if BACKEND == "postgres" else "sqlite")
+
+
+def test_a_generated_payslip_fills_datos_nomina_with_boxes(ocr_on, world):
+    from app.services import forms
+
+    sample = samples.payslip(random.Random(61))
+    out = io.BytesIO()
+    sample.image.save(out, "PNG", dpi=(300, 300))
+    document = upload(world, out.getvalue(), "nomina.png", title="Nómina")
+    assert result_of(document).status == "done"
+    form = forms.create_form(
+        world.client_a, world.space_a.id, template="datos_nomina", document_id=document.id
+    )
+    assert form.status == "draft"
+    for name in ("employer_cif", "worker_nif", "iban"):
+        if name in sample.expected:
+            assert form.fields[name]["value"].replace(" ", "") == sample.expected[name].replace(
+                " ", ""
+            )
+            x0, y0, x1, y1 = form.fields[name]["box"]
+            assert 0 <= x0 < x1 and 0 <= y0 < y1 and form.fields[name]["page"] == 1
