@@ -19,13 +19,14 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 install: system-packages $(STAMP) assets
 
 # Browser libraries from the npm registry, copied into app/static/vendor (not committed).
-ASSETS := app/static/vendor/pdfjs/pdf.min.mjs
+ASSETS := app/static/vendor/pdfjs/pdf.min.mjs app/static/vendor/uppy/uppy.min.js
 assets: $(ASSETS)
 
-$(ASSETS): package.json package-lock.json
+$(ASSETS) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p app/static/vendor/pdfjs
+	mkdir -p app/static/vendor/pdfjs app/static/vendor/uppy
 	cp node_modules/pdfjs-dist/build/pdf.min.mjs node_modules/pdfjs-dist/build/pdf.worker.min.mjs app/static/vendor/pdfjs/
+	cp node_modules/uppy/dist/uppy.min.js node_modules/uppy/dist/uppy.min.css app/static/vendor/uppy/
 	touch $(ASSETS)
 
 # Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote
 
-from flask import Response, request
+from flask import Response, redirect, request
 
 from app.services.documents import Download
 
@@ -22,8 +22,14 @@ def send_version(
     open_download: Callable[[int, int | None], Download],
     filename: str,
     content_type: str,
+    *,
+    allow_redirect: bool = False,
 ) -> Response:
-    """Answer 200, 206, 304 or 416 for a version's bytes; the access check happens in open_download."""
+    """Answer 200, 206, 304 or 416 for a version's bytes; the access check happens in open_download.
+
+    With `allow_redirect`, a store that has direct URLs (MinIO) gets a 303 to a
+    short-lived presigned URL instead; the client sends its Range there.
+    """
     etag = sha256
     if request.if_none_match and etag in request.if_none_match:
         response = Response(status=304)
@@ -41,6 +47,12 @@ def send_version(
             start, stop = bounds
             length, status = stop - start, 206
     download = open_download(start, length)
+    if allow_redirect:
+        direct = download.presigned_url()
+        if direct is not None:
+            moved = redirect(direct, code=303)
+            moved.headers["Cache-Control"] = "private, no-store"
+            return moved
     response = Response(
         download.chunks(), status=status, mimetype=content_type, direct_passthrough=True
     )

@@ -103,7 +103,12 @@ def version_content(document_id: str, number: int) -> Response:
         return download
 
     return send_version(
-        version.size, version.sha256, open_download, version.filename, version.content_type
+        version.size,
+        version.sha256,
+        open_download,
+        version.filename,
+        version.content_type,
+        allow_redirect=True,
     )
 
 

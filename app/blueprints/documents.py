@@ -85,7 +85,12 @@ def download(document_id: str, number: int) -> Response:
         return result
 
     return send_version(
-        version.size, version.sha256, open_download, version.filename, version.content_type
+        version.size,
+        version.sha256,
+        open_download,
+        version.filename,
+        version.content_type,
+        allow_redirect=True,
     )
 
 

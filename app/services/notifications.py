@@ -54,6 +54,10 @@ def describe(notification: Notification) -> str:
         return _("Faltan documentos en «%(title)s» (vence el %(due)s).", **p)
     if kind == "alert_signature":
         return _("Firma pendiente: «%(title)s» (vence el %(due)s).", **p)
+    if kind == "alert_integrity":
+        return _(
+            "Archivo dañado: «%(title)s» ya no coincide con su huella SHA-256 y no se sirve.", **p
+        )
     return p.get("text") or kind
 
 

@@ -9,7 +9,15 @@ from app.models import Setting, User
 from app.services import audit
 from app.services.access import require_admin
 
-DEFAULTS: dict[str, Any] = {"require_mfa_for_staff": False}
+DEFAULTS: dict[str, Any] = {
+    "require_mfa_for_staff": False,
+    # kinds of file accepted, recognised from their content (app/services/file_types.py)
+    "upload_allowed_types": [
+        *("pdf", "jpg", "png", "gif", "webp", "heic", "avif", "tif", "bmp"),
+        *("doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf"),
+        *("zip", "dwg", "dxf", "mp4", "mov", "m4v", "txt", "csv"),
+    ],
+}
 
 
 def get_setting(key: str) -> Any:
