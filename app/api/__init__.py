@@ -10,12 +10,16 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import csrf, db
 from app.models import User
 from app.services import accounts
-from app.services.errors import DomainError
+from app.services.errors import AccessDenied, DomainError
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api_bp)
 
 PUBLIC = {"api.issue_token", "api.openapi"}
+# Endpoints the web UI also calls from its pages (the Uppy uploader): without a bearer
+# token they accept the browser session, with the CSRF token in a header for anything
+# that changes state. Filled by the modules that define them.
+SESSION_ENDPOINTS: set[str] = set()
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
@@ -41,6 +45,8 @@ def authenticate() -> Response | None:
         return None
     token = bearer_token()
     user = accounts.user_for_token(token) if token else None
+    if token is None and request.endpoint in SESSION_ENDPOINTS:
+        user = session_user()
     if user is None:
         response = problem(401, "Not authenticated", "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
@@ -48,6 +54,23 @@ def authenticate() -> Response | None:
     g.api_user = user
     g.api_token = token
     return None
+
+
+def session_user() -> User | None:
+    """The user of the browser session, once the CSRF token checks out for unsafe methods."""
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return None
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        # The blueprint is exempt for bearer tokens; a cookie alone is not enough.
+        from flask_wtf.csrf import CSRFError
+
+        try:
+            csrf.protect()
+        except CSRFError as exc:
+            raise AccessDenied("The CSRF token (X-CSRFToken header) is missing or invalid.") from exc
+    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def caller() -> User:
@@ -79,5 +102,16 @@ def http_error(error: HTTPException) -> Response:
     return problem(error.code or 500, error.name, error.description or "")
 
 
-from app.api import audit, auth, documents, openapi, people, requests, review, signatures, spaces  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    audit,
+    auth,
+    documents,
+    openapi,
+    people,
+    requests,
+    review,
+    signatures,
+    spaces,
+    uploads,
+)
 from app.api import ocr  # noqa: E402,F401 - issue 6: OCR, forms and search

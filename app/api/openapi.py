@@ -158,7 +158,9 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
     (
         "get",
         "/documents/{id}/versions/{n}/content",
-        "The bytes of a version (Range honoured, ETag = sha256)",
+        "The bytes of a version (Range honoured, ETag = sha256); with a MinIO store, a 303 "
+        "to a short-lived presigned URL (send Range there); 500 when the stored bytes no "
+        "longer match the sha256",
         None,
         "200",
         None,
@@ -311,6 +313,29 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
         "200",
         _obj,
     ),
+    (
+        "post",
+        "/uploads/",
+        "tus 1.0 creation: Upload-Length (or Upload-Defer-Length: 1), Upload-Metadata with "
+        "space_id or document_id, filename, visibility, title?, note?; 201 with Location and "
+        "Upload-Expires; 413 over the size limit or the client's quota. OPTIONS here answers "
+        "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm",
+        None,
+        "201",
+        None,
+    ),
+    (
+        "patch",
+        "/uploads/{id}",
+        "tus 1.0 PATCH (Upload-Offset, optional Upload-Checksum sha1|sha256): 204 with the new "
+        "Upload-Offset; the last one answers Portal-Document-Id and Portal-Version, the upload "
+        "being then a document or version; 409 offset, 410 expired, 415 file type, 460 "
+        "checksum, 507 storage full. HEAD on the same path answers Upload-Offset",
+        {"content": {"application/offset+octet-stream": {"schema": {"type": "string"}}}},
+        "204",
+        None,
+    ),
+    ("delete", "/uploads/{id}", "tus termination: drop an unfinished upload", None, "204", None),
     # issue 6: OCR, forms and search
     ("get", "/documents/{id}/versions/{n}/text", "OCR status and text of each page", None, "200", _obj),
     ("get", "/form-templates", "Form templates with their fields", None, "200", _list),

@@ -40,6 +40,7 @@ from app.models.signature import (
     SignerCertificate,
     SignerStatus,
 )
+from app.models.upload import BlobCheck, Upload
 from app.models.user import (
     AccountToken,
     ApiToken,
@@ -95,6 +96,8 @@ __all__ = [
     "Space",
     "SpaceKind",
     "SpaceMember",
+    "BlobCheck",
+    "Upload",
     "User",
     "UserSession",
     "VersionSource",

@@ -17,17 +17,18 @@ from app.models import (
     DocumentVersion,
     Folder,
     Permission,
+    Space,
     User,
     VersionSource,
     Visibility,
 )
 from app.models.base import utcnow
-from app.services import audit, review
+from app.services import audit, file_types, integrity, quotas, review
 from app.services import ocr as ocr_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
 from app.services.runtime import setting, store
-from storage import BlobNotFound, BlobTooLarge, StorageError, StorageFull
+from storage import BlobNotFound, BlobTooLarge, StorageError, StorageFull, StoredBlob
 
 _BIDI_AND_CONTROL = re.compile("[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -98,6 +99,23 @@ def _new_version(
     return version
 
 
+def document_target(
+    actor: User, space_id: str, *, visibility: str | None, folder_id: str | None
+) -> tuple[Space, str]:
+    """The space a new document goes into and its visibility, once the caller may add it there."""
+    space = get_space(actor, space_id, Permission.contribute)
+    if actor.is_client:
+        visibility = Visibility.shared  # clients never choose visibility
+    visibility = visibility or Visibility.shared
+    if visibility not in {v.value for v in Visibility}:
+        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
+    if folder_id:
+        folder = db.session.get(Folder, folder_id)
+        if folder is None or folder.space_id != space.id:
+            raise ValidationFailed({"folder_id": "Esa carpeta no existe en este espacio."})
+    return space, visibility
+
+
 def upload_document(
     actor: User,
     space_id: str,
@@ -111,51 +129,77 @@ def upload_document(
     note: str | None = None,
 ) -> Document:
     """A new document with its first version; the blob is written before any row is visible."""
-    space = get_space(actor, space_id, Permission.contribute)
-    if actor.is_client:
-        visibility = Visibility.shared  # clients never choose visibility
-    visibility = visibility or Visibility.shared
-    if visibility not in {v.value for v in Visibility}:
-        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
-    if folder_id:
-        folder = db.session.get(Folder, folder_id)
-        if folder is None or folder.space_id != space.id:
-            raise ValidationFailed({"folder_id": "Esa carpeta no existe en este espacio."})
+    document_target(actor, space_id, visibility=visibility, folder_id=folder_id)
     name = clean_filename(filename)
-    blob = _store_blob(stream)
+    blob = _store_blob(file_types.checked_stream(stream, name))
     try:
-        document = Document(
-            space_id=space.id,
-            folder_id=folder_id or None,
-            title=(title or "").strip()[:300] or name,
-            category=(category or "").strip()[:100] or None,
-            visibility=visibility,
-            created_by_id=actor.id,
-        )
-        db.session.add(document)
-        db.session.flush()
-        version = _new_version(
+        return add_document_from_blob(
             actor,
-            document,
-            blob_key=blob.key,
-            sha256=blob.sha256,
-            size=blob.size,
+            space_id,
+            blob,
             filename=name,
-            note=note,
-            source=VersionSource.upload,
-        )
-        audit.record(
-            "upload",
-            actor,
-            f"document:{document.id}",
-            version=version.number,
-            sha256=blob.sha256,
-            size=blob.size,
+            title=title,
             visibility=visibility,
+            category=category,
+            folder_id=folder_id,
+            note=note,
         )
     except Exception:
         store().delete(blob.key)
         raise
+
+
+def add_document_from_blob(
+    actor: User,
+    space_id: str,
+    blob: StoredBlob,
+    *,
+    filename: str | None,
+    title: str | None = None,
+    visibility: str | None = None,
+    category: str | None = None,
+    folder_id: str | None = None,
+    note: str | None = None,
+) -> Document:
+    """A new document whose first version is a blob already stored (e.g. a finished tus upload).
+
+    Access, visibility and the client's quota are checked here; the caller removes
+    the blob if this raises, since no row points at it then.
+    """
+    space, visibility = document_target(
+        actor, space_id, visibility=visibility, folder_id=folder_id
+    )
+    quotas.check_quota(space, blob.size)
+    name = clean_filename(filename)
+    document = Document(
+        space_id=space.id,
+        folder_id=folder_id or None,
+        title=(title or "").strip()[:300] or name,
+        category=(category or "").strip()[:100] or None,
+        visibility=visibility,
+        created_by_id=actor.id,
+    )
+    db.session.add(document)
+    db.session.flush()
+    version = _new_version(
+        actor,
+        document,
+        blob_key=blob.key,
+        sha256=blob.sha256,
+        size=blob.size,
+        filename=name,
+        note=note,
+        source=VersionSource.upload,
+    )
+    audit.record(
+        "upload",
+        actor,
+        f"document:{document.id}",
+        version=version.number,
+        sha256=blob.sha256,
+        size=blob.size,
+        visibility=visibility,
+    )
     return document
 
 
@@ -167,31 +211,45 @@ def upload_version(
     filename: str | None,
     note: str | None = None,
 ) -> DocumentVersion:
-    document = get_document(actor, document_id, Permission.contribute)
+    get_document(actor, document_id, Permission.contribute)
     name = clean_filename(filename)
-    blob = _store_blob(stream)
+    blob = _store_blob(file_types.checked_stream(stream, name))
     try:
-        version = _new_version(
-            actor,
-            document,
-            blob_key=blob.key,
-            sha256=blob.sha256,
-            size=blob.size,
-            filename=name,
-            note=note,
-            source=VersionSource.upload,
-        )
-        audit.record(
-            "upload",
-            actor,
-            f"document:{document.id}",
-            version=version.number,
-            sha256=blob.sha256,
-            size=blob.size,
-        )
+        return add_version_from_blob(actor, document_id, blob, filename=name, note=note)
     except Exception:
         store().delete(blob.key)
         raise
+
+
+def add_version_from_blob(
+    actor: User,
+    document_id: str,
+    blob: StoredBlob,
+    *,
+    filename: str | None,
+    note: str | None = None,
+) -> DocumentVersion:
+    """A new version whose content is a blob already stored; the caller removes it if this raises."""
+    document = get_document(actor, document_id, Permission.contribute)
+    quotas.check_quota(document.space, blob.size)
+    version = _new_version(
+        actor,
+        document,
+        blob_key=blob.key,
+        sha256=blob.sha256,
+        size=blob.size,
+        filename=clean_filename(filename),
+        note=note,
+        source=VersionSource.upload,
+    )
+    audit.record(
+        "upload",
+        actor,
+        f"document:{document.id}",
+        version=version.number,
+        sha256=blob.sha256,
+        size=blob.size,
+    )
     return version
 
 
@@ -324,12 +382,25 @@ class Download:
     def chunks(self) -> Iterator[bytes]:
         return store().open_range(self.version.blob_key, self.start, self.length)
 
+    def presigned_url(self) -> str | None:
+        """A short-lived direct URL to the blob (MinIO), or None when the app must stream it.
+
+        Issued only after open_version's access check; never logged nor audited.
+        """
+        try:
+            return store().presigned_url(
+                self.version.blob_key, filename=self.version.filename, expires_seconds=60
+            )
+        except StorageError as exc:
+            raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
+
 
 def open_version(
     actor: User, document_id: str, number: int, *, start: int = 0, length: int | None = None
 ) -> Download:
     """Access check, audit, and a lazy byte stream of a version (or a range of it)."""
     version = get_version(actor, document_id, number)
+    integrity.ensure_intact(version)
     if not store().exists(version.blob_key):
         raise StorageUnavailable("El contenido de esta versión no está disponible.")
     if length is None:

@@ -10,7 +10,10 @@ from flask import Flask
 
 from app.extensions import celery, db
 from app.services import alerts, mail, notifications, requests
-from app.tasks import signing  # noqa: F401 - registers the signing tasks
+from app.tasks import (
+    signing,  # noqa: F401 - registers the signing tasks
+    uploads,  # noqa: F401 - issue 3: upload expiry, blob integrity
+)
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - issue 6: OCR pipeline
 
 
@@ -45,6 +48,8 @@ def init_celery(app: Flask) -> None:
                 "schedule": 86400.0,
             },
             "sweep-alerts": {"task": "portal.sweep_alerts", "schedule": 900.0},
+            "expire-uploads": {"task": "portal.expire_uploads", "schedule": 3600.0},
+            "check-integrity": {"task": "portal.check_integrity", "schedule": 3600.0},
             "request-reminders": {"task": "portal.request_reminders", "schedule": crontab(hour=8, minute=0)},
             "daily-digest": {"task": "portal.daily_digest", "schedule": crontab(hour=7, minute=0)},
         },
