@@ -96,7 +96,8 @@ def random_nie(rng: random.Random) -> str:
 def random_cif(rng: random.Random, letter: str | None = None) -> str:
     """Return a random CIF whose control character follows the official rules."""
     letter = letter or rng.choice("BBBBAAGJNPQRSUVWDEFHC")
-    assert letter in CIF_ENTITY_LETTERS
+    if letter not in CIF_ENTITY_LETTERS:
+        raise ValueError(f"{letter!r} is no CIF entity letter")
     digits = f"{rng.randrange(1, 100):02d}{rng.randrange(0, 100_000):05d}"
     control_digit, control_letter = cif_control(letter, digits)
     if letter in "PQRSNW":
