@@ -36,6 +36,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(pki.bp)
     app.register_blueprint(signatures.bp)
+    from app.blueprints import ocr  # issue 6: search, forms filled from documents
+
+    app.register_blueprint(ocr.bp)
     from app.blueprints import uploads  # issue 3: upload settings, quotas, the uploader
 
     app.register_blueprint(uploads.bp)

@@ -1147,6 +1147,78 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
     )
 
 
+def _ocr_image_form(world: World) -> str:
+    """A form on a small PNG in space A, so that its page image can be drawn."""
+    from PIL import Image
+
+    from app.extensions import db
+    from app.models import FormSubmission
+    from app.services import documents
+
+    out = io.BytesIO()
+    Image.new("L", (300, 200), 255).save(out, "PNG")
+    out.seek(0)
+    document = documents.upload_document(
+        world.staff, world.space_a.id, out, filename="nomina.png", title="Nómina"
+    )
+    db.session.flush()
+    form_id = _ocr_form(world)
+    form = db.session.get(FormSubmission, form_id)
+    form.document_id = document.id
+    form.version_id = document.current_version.id
+    db.session.commit()
+    return form_id
+
+
+WEB_SEE_A = (200, 200, 404, 200, 404, L)
+WEB_CASES += [
+    Case(
+        "search page",
+        "GET",
+        "/search",
+        lambda w: "/search?q=Contrato",
+        (200, 200, 200, 200, 200, L),
+    ),
+    Case(
+        "fill a form from the shared document",
+        "POST",
+        "/documents/<document_id>/forms",
+        lambda w: f"/documents/{w.shared.id}/forms",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"template": "datos_nomina"},
+    ),
+    Case(
+        "form page",
+        "GET",
+        "/forms/<form_id>",
+        lambda w: f"/forms/{_ocr_form(w)}",
+        WEB_SEE_A,
+    ),
+    Case(
+        "correct and confirm form",
+        "POST",
+        "/forms/<form_id>",
+        lambda w: f"/forms/{_ocr_form(w)}",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"field-worker": "Lucía Pérez Gil", "confirm": "1"},
+    ),
+    Case(
+        "form field image",
+        "GET",
+        "/forms/<form_id>/fields/<name>.png",
+        lambda w: f"/forms/{_ocr_image_form(w)}/fields/worker.png",
+        WEB_SEE_A,
+    ),
+    Case(
+        "form export",
+        "GET",
+        "/forms/<form_id>/export.<fmt>",
+        lambda w: f"/forms/{_ocr_form(w, confirmed=True)}/export.csv",
+        WEB_SEE_A,
+    ),
+]
+
+
 def _user(world: World, role: str) -> Any:
     return None if role == "anonymous" else getattr(world, role)
 
