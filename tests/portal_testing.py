@@ -35,15 +35,15 @@ def _migrate(url: str) -> None:
     upgrade_database(app)
 
 
-def _pg_url_for_worker(url: str) -> str:
+def _pg_url_for_worker(url: str, suffix: str = "") -> str:
     """One PostgreSQL database per xdist worker, so parallel workers never truncate each other."""
     from sqlalchemy.engine import make_url
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
+    if not worker and not suffix:
         return url
     parsed = make_url(url)
-    name = f"{parsed.database}_{worker}"
+    name = "_".join(part for part in (parsed.database, worker, suffix) if part)
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if not conn.execute(
@@ -52,6 +52,18 @@ def _pg_url_for_worker(url: str) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def migrated_postgres(suffix: str = "") -> str:
+    """A PostgreSQL database of this worker (plus a suffix), emptied and migrated."""
+    url = _pg_url_for_worker(PG_URL or "", suffix)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(url)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +75,7 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     if BACKEND == "postgres":
         if not PG_URL:
             pytest.fail("PORTAL_TEST_BACKEND=postgres needs PORTAL_TEST_DATABASE_URL")
-        url = _pg_url_for_worker(PG_URL)
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        _migrate(url)
-        return url
+        return migrated_postgres()
     path = tmp_path_factory.mktemp("db") / "template.sqlite"
     _migrate(f"sqlite:///{path}")
     return str(path)

@@ -1302,10 +1302,15 @@ def test_web(app, client, case: Case, role_index: int):
 
 @pytest.fixture(scope="module")
 def shared_world(tmp_path_factory, database_template):
-    from portal_testing import fresh_database, make_app
+    from portal_testing import BACKEND, fresh_database, make_app, migrated_postgres
 
     folder = tmp_path_factory.mktemp("matrix")
-    url = fresh_database(folder, database_template)
+    # its own database: the changing cases empty the shared PostgreSQL one between tests
+    url = (
+        migrated_postgres("matrix")
+        if BACKEND == "postgres"
+        else fresh_database(folder, database_template)
+    )
     builder = make_app(folder, url)
     with builder.app_context():
         from dataclasses import fields
