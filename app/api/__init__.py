@@ -106,6 +106,7 @@ from app.api import (  # noqa: E402,F401
     audit,
     auth,
     documents,
+    ocr,  # noqa: E402,F401 - issue 6: OCR, forms and search
     openapi,
     people,
     requests,
@@ -114,4 +115,3 @@ from app.api import (  # noqa: E402,F401
     spaces,
     uploads,
 )
-from app.api import ocr  # noqa: E402,F401 - issue 6: OCR, forms and search
