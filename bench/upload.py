@@ -14,8 +14,13 @@ each size, each in a fresh process so that its peak RSS is its own:
   MinioStore.put and the MinIO tus path as ratios of it, and downloads.
 
 Data is generated on the fly (a random 8 MiB block with a counter stamped in
-each block), never held whole. The figures for the portal's HTTP routes come
-once those routes exist.
+each block), never held whole.
+
+Through the running portal (``--what portal``; the default runs both): the web
+app under waitress in its own process on a filesystem store, a tus upload in
+64 MiB PATCHes as a ratio of min(raw write, raw SHA-256), the download (cold
+cache) as a ratio of raw read, and the web process's peak RSS (VmHWM) per size;
+then the same portal on nanio against a bare ``minio`` put_object of the same size.
 """
 
 from __future__ import annotations
@@ -439,6 +444,285 @@ def bench_size(directory: Path, size: int, endpoint: str | None) -> dict[str, An
     return results
 
 
+# ---------------------------------------------------------------- through the running portal
+
+PORTAL_PASSWORD = "bench password long enough"
+PDF_HEAD = b"%PDF-1.7\n"  # the portal accepts files by their content: this one is a "PDF"
+
+
+class GeneratedPdf(Generated):
+    """Generated data that starts like a PDF."""
+
+    def read(self, size: int = -1) -> bytes:
+        start = self.position
+        data = super().read(size)
+        if start < len(PDF_HEAD):
+            head = PDF_HEAD[start : start + len(data)]
+            data = head + data[len(head) :]
+        return data
+
+
+def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
+    """Child process: the portal's web app under waitress, as in production (no Celery here)."""
+    logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
+    from waitress import serve
+
+    from app import create_app
+    from app.cli import upgrade_database
+    from app.extensions import db
+    from app.services import accounts, clients
+
+    app = create_app(
+        {
+            "DATA_DIR": data_dir,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir}/portal.sqlite",
+            "STORAGE_URL": storage_url,
+            "SECRET_KEY": "bench",
+            "MAX_UPLOAD_SIZE": 64 * 1024**3,
+            "RATELIMIT_ENABLED": False,
+            "BASE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    upgrade_database(app)
+    app.extensions["portal_job_runner"] = lambda name, *args: None  # jobs are the worker's
+    with app.app_context():
+        admin = accounts.create_user(
+            None, email="bench@example.com", name="Bench", role="admin", password=PORTAL_PASSWORD
+        )
+        firm = clients.create_client(admin, name="Bench S.L.")
+        space = clients.create_space(admin, firm.id, name="Vídeos", kind="project")
+        db.session.commit()
+        setup = {"email": admin.email, "space_id": space.id}
+    Path(data_dir, "bench-setup.json").write_text(json.dumps(setup))
+    serve(app, host="127.0.0.1", port=port, threads=4, ident="portal", _quiet=True)
+
+
+@contextmanager
+def portal_server(data_dir: Path, storage_url: str) -> Iterator[dict[str, Any]]:
+    """The portal in its own process on 127.0.0.1; yields its URL, pid, token and space."""
+    import http.client
+
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    command = [sys.executable, __file__, "--serve-portal", str(data_dir), str(port), storage_url]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
+    setup_file = data_dir / "bench-setup.json"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if setup_file.exists():
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the portal did not start")
+            time.sleep(0.1)
+        setup = json.loads(setup_file.read_text())
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        body = json.dumps({"email": setup["email"], "password": PORTAL_PASSWORD})
+        connection.request("POST", "/api/v1/auth/token", body, {"Content-Type": "application/json"})
+        token = json.loads(connection.getresponse().read())["token"]
+        connection.close()
+        yield {"port": port, "pid": process.pid, "token": token, "space_id": setup["space_id"]}
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def peak_rss_of(pid: int) -> float:
+    """Peak resident set size of another process (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def tus_through_portal(portal: dict[str, Any], size: int, chunk: int) -> tuple[float, str]:
+    """Upload `size` bytes with tus PATCHes of `chunk` bytes; seconds and the document id."""
+    import base64
+    import http.client
+
+    auth = {"Authorization": f"Bearer {portal['token']}", "Tus-Resumable": "1.0.0"}
+    connection = http.client.HTTPConnection("127.0.0.1", portal["port"], timeout=600)
+    metadata = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"space_id": portal["space_id"], "filename": f"bench-{human(size)}.pdf"}.items()
+    )
+    source = GeneratedPdf(size)
+    started = time.perf_counter()
+    connection.request(
+        "POST",
+        "/api/v1/uploads/",
+        None,
+        {**auth, "Upload-Length": str(size), "Upload-Metadata": metadata},
+    )
+    response = connection.getresponse()
+    response.read()
+    location = response.headers["Location"]
+    offset, document_id = 0, ""
+    while offset < size:
+        length = min(chunk, size - offset)
+        connection.putrequest("PATCH", location)
+        for name, value in {
+            **auth,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+            "Content-Length": str(length),
+        }.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        sent = 0
+        while sent < length:
+            piece = source.read(min(MIB, length - sent))
+            connection.send(piece)
+            sent += len(piece)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 204:
+            raise RuntimeError(f"PATCH answered {response.status}")
+        offset = int(response.headers["Upload-Offset"])
+        document_id = response.headers.get("Portal-Document-Id", "")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed, document_id
+
+
+def download_through_portal(portal: dict[str, Any], document_id: str) -> float:
+    """GET the version's content (following a presigned redirect); seconds."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", portal["port"], timeout=600)
+    connection.request(
+        "GET",
+        f"/api/v1/documents/{document_id}/versions/1/content",
+        headers={"Authorization": f"Bearer {portal['token']}"},
+    )
+    response = connection.getresponse()
+    if response.status == 303:
+        response.read()
+        target = urlsplit(response.headers["Location"])
+        connection.close()
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
+        connection.request("GET", f"{target.path}?{target.query}")
+        response = connection.getresponse()
+    while response.read(BLOCK):
+        pass
+    connection.close()
+    return time.perf_counter() - started
+
+
+def newest_blob(root: Path) -> Path:
+    """The blob file written last under a filesystem store (working folders aside)."""
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not p.relative_to(root).parts[0].startswith(".")
+    ]
+    return max(files, key=lambda p: p.stat().st_mtime)
+
+
+def bench_portal(directory: Path, size: int, endpoint: str | None) -> dict[str, Any]:
+    """Floors, then tus upload and download through the running portal (filesystem, then MinIO)."""
+    write_s = median_seconds(lambda: raw_write(directory, size))
+    read_s = median_seconds(lambda: (raw_write(directory, size), raw_read(directory))[1])
+    sha_s = median_seconds(lambda: raw_sha256(size))
+    floor = min(throughput(size, write_s), throughput(size, sha_s))
+    result: dict[str, Any] = {
+        "size": size,
+        "floor": {
+            "raw_write_mb_s": throughput(size, write_s),
+            "raw_sha256_mb_s": throughput(size, sha_s),
+            "raw_read_mb_s": throughput(size, read_s),
+            "upload_floor_mb_s": floor,
+        },
+    }
+    data_dir = (directory / f"portal-{human(size)}").resolve()
+    with portal_server(data_dir, f"file://{data_dir / 'blobs'}") as portal:
+        base_rss = peak_rss_of(portal["pid"])
+        os.sync()
+        upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
+        drop_cache(newest_blob(data_dir / "blobs"))
+        download_s = download_through_portal(portal, document_id)
+        result["portal"] = {
+            "upload_mb_s": throughput(size, upload_s),
+            "upload_ratio": throughput(size, upload_s) / floor,
+            "download_mb_s": throughput(size, download_s),
+            "download_ratio": throughput(size, download_s) / throughput(size, read_s),
+            "web_rss_start_mib": base_rss,
+            "web_peak_rss_mib": peak_rss_of(portal["pid"]),
+        }
+    shutil.rmtree(data_dir)
+    if endpoint is not None:
+        bucket = f"portal-{os.getpid()}-{human(size).lower()}"
+        store = MinioStore.from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}")
+        store.ensure_bucket()
+        bare = run_child("bare_minio", endpoint=endpoint, bucket=bucket, size=size)
+        minio_dir = directory / f"portal-minio-{human(size)}"
+        url = f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}"
+        with portal_server(minio_dir, url) as portal:
+            upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
+            download_s = download_through_portal(portal, document_id)
+            result["portal_minio"] = {
+                "bare_put_object_mb_s": throughput(size, bare.seconds),
+                "upload_mb_s": throughput(size, upload_s),
+                "upload_ratio": throughput(size, upload_s) / throughput(size, bare.seconds),
+                "download_mb_s": throughput(size, download_s),
+                "web_peak_rss_mib": peak_rss_of(portal["pid"]),
+            }
+        store.objects.remove_prefix("")
+        shutil.rmtree(minio_dir, ignore_errors=True)
+    return result
+
+
+PORTAL_CHUNK = 64 * MIB
+
+
+def print_portal(results: list[dict[str, Any]]) -> None:
+    for result in results:
+        floor, portal = result["floor"], result["portal"]
+        print(
+            f"\n== through the portal (waitress, tus PATCHes of {human(PORTAL_CHUNK)}), {human(result['size'])} =="
+        )
+        print(
+            f"floor: raw write {floor['raw_write_mb_s']:.0f} MB/s, "
+            f"raw sha256 {floor['raw_sha256_mb_s']:.0f} MB/s, "
+            f"raw read {floor['raw_read_mb_s']:.0f} MB/s"
+        )
+        print(
+            f"upload   {portal['upload_mb_s']:6.0f} MB/s  ratio {portal['upload_ratio']:.2f} "
+            "of min(raw write, raw sha256)  (target >= 0.5)"
+        )
+        print(
+            f"download {portal['download_mb_s']:6.0f} MB/s  ratio {portal['download_ratio']:.2f} "
+            "of raw read (cold)  (target >= 0.7)"
+        )
+        print(
+            f"web process peak RSS {portal['web_peak_rss_mib']:.0f} MiB "
+            f"(after start-up {portal['web_rss_start_mib']:.0f} MiB; target < 150)"
+        )
+        if "portal_minio" in result:
+            minio = result["portal_minio"]
+            print(
+                f"MinIO (nanio): portal tus {minio['upload_mb_s']:.0f} MB/s vs bare put_object "
+                f"{minio['bare_put_object_mb_s']:.0f} MB/s: ratio {minio['upload_ratio']:.2f} "
+                f"(target >= 0.8); download via presigned URL {minio['download_mb_s']:.0f} MB/s; "
+                f"web peak RSS {minio['web_peak_rss_mib']:.0f} MiB"
+            )
+    if len(results) >= 2:
+        peaks = [r["portal"]["web_peak_rss_mib"] for r in results]
+        spread = max(peaks) / min(peaks) - 1
+        print(
+            f"\nweb peak RSS across sizes: {', '.join(f'{p:.0f}' for p in peaks)} MiB, "
+            f"spread {spread:.0%} (target within 20 %)"
+        )
+
+
 def print_results(results: list[dict[str, Any]]) -> None:
     for result in results:
         floor = result["floor"]
@@ -470,7 +754,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-minio", action="store_true", help="skip the nanio comparison")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--what",
+        choices=("all", "library", "portal"),
+        default="all",
+        help="the library-level figures, those through the running portal, or both",
+    )
+    parser.add_argument("--serve-portal", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_portal:
+        data_dir, port, storage_url = args.serve_portal
+        serve_portal(data_dir, int(port), storage_url)
+        return 0
     sizes = [parse_size(text) for text in args.sizes.split(",") if text.strip()]
     global REPEAT
     REPEAT = max(1, args.repeat)
@@ -483,19 +778,27 @@ def main(argv: list[str] | None = None) -> int:
         args.dir.mkdir(parents=True, exist_ok=True)
         directory = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=args.dir))
     results: list[dict[str, Any]] = []
+    portal_results: list[dict[str, Any]] = []
+
+    def run(endpoint: str | None) -> None:
+        for size in sizes:
+            if args.what in ("all", "library"):
+                results.append(bench_size(directory, size, endpoint))
+            if args.what in ("all", "portal"):
+                portal_results.append(bench_portal(directory, size, endpoint))
+
     try:
         if args.no_minio:
-            for size in sizes:
-                results.append(bench_size(directory, size, None))
+            run(None)
         else:
             with nanio_server(directory / "nanio") as endpoint:
-                for size in sizes:
-                    results.append(bench_size(directory, size, endpoint))
+                run(endpoint)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     print_results(results)
+    print_portal(portal_results)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+        args.json.write_text(json.dumps({"library": results, "portal": portal_results}, indent=2))
     return 0
 
 
