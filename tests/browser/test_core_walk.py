@@ -24,6 +24,13 @@ def _invitation_link(outbox: Path, address: str) -> str:
     raise AssertionError(f"no invitation for {address}")
 
 
+def _use_plain_form(page) -> None:
+    """Open the single-file form (title, visibility, note) that sits under the drag-and-drop area."""
+    fallback = page.locator("[data-upload-fallback]")
+    if fallback.count() and fallback.get_attribute("open") is None:
+        fallback.locator("summary").click()
+
+
 def test_firm_shares_a_contract_and_the_client_sees_only_it(app, live_server, browser, tmp_path):
     admin = make_user("admin", email="socia@despacho.es", name="Socia")
     other_firm_user = make_user("staff", email="otro@despacho.es")
@@ -70,18 +77,21 @@ def test_firm_shares_a_contract_and_the_client_sees_only_it(app, live_server, br
     page.get_by_text("Permisos actualizados.").wait_for()
 
     # contract, internal memo, second version
+    _use_plain_form(page)
     page.get_by_label("Archivo").set_input_files(str(contract_v1))
     page.get_by_label("Título (opcional)").fill("Contrato de suministro")
     page.get_by_role("button", name="Subir", exact=True).click()
     page.get_by_role("heading", name="Contrato de suministro").wait_for()
     page.get_by_role("link", name="Litigio 2026/114").click()
+    _use_plain_form(page)
     page.get_by_label("Archivo").set_input_files(str(memo))
     page.get_by_label("Título (opcional)").fill("Memorando interno")
-    page.get_by_label("Visibilidad").select_option("internal")
+    page.locator("#up-visibility").select_option("internal")
     page.get_by_role("button", name="Subir", exact=True).click()
     page.get_by_role("heading", name="Memorando interno").wait_for()
     page.get_by_role("link", name="Litigio 2026/114").click()
     page.get_by_role("link", name="Contrato de suministro").click()
+    _use_plain_form(page)
     page.get_by_label("Archivo").set_input_files(str(contract_v2))
     page.get_by_label("Qué cambia (opcional)").fill("Cláusula 4 revisada")
     page.get_by_role("button", name="Subir versión").click()
