@@ -19,6 +19,7 @@ from app.models import (
     VersionAccess,
     Visibility,
 )
+from app.models.base import new_id
 from app.services import audit
 from app.services.access import can_see_document, get_document
 from app.services.errors import AccessDenied, InvalidTransition, NotFound, ValidationFailed
@@ -237,22 +238,38 @@ def review_document(
 def record_open(
     actor: User, document: Document, version: DocumentVersion, *, downloaded: bool = False
 ) -> None:
-    """Remember who opened or downloaded a version; a reviewer's first look marks it read."""
-    access = db.session.execute(
-        select(VersionAccess).where(
-            VersionAccess.version_id == version.id, VersionAccess.user_id == actor.id
-        )
-    ).scalar_one_or_none()
+    """Remember who opened or downloaded a version; a reviewer's first look marks it read.
+
+    Written as single statements (insert-if-absent, then conditional updates) because a
+    browser opens the same version in parallel requests (the page and its PDF viewer).
+    """
     now = _now()
-    if access is None:
-        access = VersionAccess(version_id=version.id, user_id=actor.id, downloads=0)
-        db.session.add(access)
-    if access.first_opened_at is None:
-        access.first_opened_at = now
+    table = VersionAccess.__table__
+    dialect = db.session.get_bind().dialect.name
+    values = {
+        "id": new_id(),
+        "version_id": version.id,
+        "user_id": actor.id,
+        "first_opened_at": now,
+        "downloads": 0,
+    }
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    db.session.execute(
+        upsert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["version_id", "user_id"])
+    )
+    mine = (table.c.version_id == version.id) & (table.c.user_id == actor.id)
     if downloaded:
-        access.downloads = (access.downloads or 0) + 1
-        if access.first_downloaded_at is None:
-            access.first_downloaded_at = now
+        db.session.execute(update(table).where(mine).values(downloads=table.c.downloads + 1))
+        db.session.execute(
+            update(table)
+            .where(mine & table.c.first_downloaded_at.is_(None))
+            .values(first_downloaded_at=now)
+        )
     if version.review_state == ReviewState.RECEIVED and may_review(actor, document, version):
         _apply(actor, document, version, ReviewAction.OPEN, comment=None)
     db.session.flush()
