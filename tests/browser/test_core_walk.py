@@ -25,10 +25,18 @@ def _invitation_link(outbox: Path, address: str) -> str:
 
 
 def _use_plain_form(page) -> None:
-    """Open the single-file form (title, visibility, note) that sits under the drag-and-drop area."""
+    """Open the single-file form (title, visibility, note) that sits under the drag-and-drop area.
+
+    The uploader's script closes that form once it has started, so wait for it first.
+    """
+    page.wait_for_load_state("load")
+    uploader = page.locator("[data-uploader]")
+    if uploader.count():
+        uploader.wait_for(state="visible", timeout=10000)
     fallback = page.locator("[data-upload-fallback]")
     if fallback.count() and fallback.get_attribute("open") is None:
         fallback.locator("summary").click()
+    page.locator("#up-title, #note").first.wait_for(state="visible")
 
 
 def test_firm_shares_a_contract_and_the_client_sees_only_it(app, live_server, browser, tmp_path):
