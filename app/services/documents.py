@@ -166,9 +166,7 @@ def add_document_from_blob(
     Access, visibility and the client's quota are checked here; the caller removes
     the blob if this raises, since no row points at it then.
     """
-    space, visibility = document_target(
-        actor, space_id, visibility=visibility, folder_id=folder_id
-    )
+    space, visibility = document_target(actor, space_id, visibility=visibility, folder_id=folder_id)
     quotas.check_quota(space, blob.size)
     name = clean_filename(filename)
     document = Document(
@@ -181,26 +179,51 @@ def add_document_from_blob(
     )
     db.session.add(document)
     db.session.flush()
+    _version_from_blob(
+        actor,
+        document,
+        blob,
+        filename=name,
+        note=note,
+        source=VersionSource.upload,
+        action="upload",
+        visibility=visibility,
+    )
+    return document
+
+
+def _version_from_blob(
+    actor: User,
+    document: Document,
+    blob: StoredBlob,
+    *,
+    filename: str,
+    note: str | None,
+    source: str,
+    action: str,
+    **details: object,
+) -> DocumentVersion:
+    """A new version holding an already stored blob, with its audit event."""
     version = _new_version(
         actor,
         document,
         blob_key=blob.key,
         sha256=blob.sha256,
         size=blob.size,
-        filename=name,
+        filename=filename,
         note=note,
-        source=VersionSource.upload,
+        source=source,
     )
     audit.record(
-        "upload",
+        action,
         actor,
         f"document:{document.id}",
         version=version.number,
         sha256=blob.sha256,
         size=blob.size,
-        visibility=visibility,
+        **details,
     )
-    return document
+    return version
 
 
 def upload_version(
@@ -232,25 +255,15 @@ def add_version_from_blob(
     """A new version whose content is a blob already stored; the caller removes it if this raises."""
     document = get_document(actor, document_id, Permission.contribute)
     quotas.check_quota(document.space, blob.size)
-    version = _new_version(
+    return _version_from_blob(
         actor,
         document,
-        blob_key=blob.key,
-        sha256=blob.sha256,
-        size=blob.size,
+        blob,
         filename=clean_filename(filename),
         note=note,
         source=VersionSource.upload,
+        action="upload",
     )
-    audit.record(
-        "upload",
-        actor,
-        f"document:{document.id}",
-        version=version.number,
-        sha256=blob.sha256,
-        size=blob.size,
-    )
-    return version
 
 
 def restore_version(actor: User, document_id: str, number: int) -> DocumentVersion:
@@ -289,23 +302,14 @@ def add_signed_version(
 
     blob = _store_blob(io.BytesIO(data))
     try:
-        version = _new_version(
+        version = _version_from_blob(
             actor,
             document,
-            blob_key=blob.key,
-            sha256=blob.sha256,
-            size=blob.size,
+            blob,
             filename=filename,
             note=note,
             source=VersionSource.signature,
-        )
-        audit.record(
-            "signed_version",
-            actor,
-            f"document:{document.id}",
-            version=version.number,
-            sha256=blob.sha256,
-            size=blob.size,
+            action="signed_version",
         )
     except Exception:
         store().delete(blob.key)
