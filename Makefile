@@ -19,7 +19,8 @@ $(STAMP): setup.cfg pyproject.toml | $(PY)
 install: system-packages $(STAMP) assets
 
 # Browser libraries from the npm registry, copied into app/static/vendor (not committed).
-ASSETS := app/static/vendor/pdfjs/pdf.min.mjs app/static/vendor/uppy/uppy.min.js
+# axe-core stays in node_modules: only the accessibility tests read it, users never get it.
+ASSETS := app/static/vendor/pdfjs/pdf.min.mjs app/static/vendor/uppy/uppy.min.js node_modules/axe-core/axe.min.js
 assets: $(ASSETS)
 
 $(ASSETS) &: package.json package-lock.json
