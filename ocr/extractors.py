@@ -91,11 +91,12 @@ _DIGIT_MISREADS = {
     "Z": "2", "z": "2", "S": "5", "s": "5", "$": "5",
     "B": "8", "G": "6", "b": "6", "T": "7", "g": "9", "q": "9",
 }  # fmt: skip
-#: What tesseract prints instead of a letter; digits here are accepted only next to a label.
+#: What tesseract prints instead of a check letter. A digit there is never turned into a
+#: letter: a nine-digit reading is as often another identifier read wrong (a CIF
+#: "J1469681I" read "314696811" holds a "valid" DNI 31469681T), and a letter chosen to
+#: pass the check is an invented identifier, not a corrected one.
 _LETTER_MISREADS = {
     "]": ("J",), "|": ("J",), ")": ("J",), "!": ("J",), "l": ("L", "J"), "$": ("S",),
-    "1": ("J", "T", "L"), "0": ("D", "Q"), "5": ("S",), "8": ("B",), "2": ("Z",), "6": ("G",),
-    "7": ("T", "Z"), "4": ("A",), "3": ("J",),
 }  # fmt: skip
 #: What tesseract prints instead of a CIF's entity letter; accepted only after "CIF".
 _CIF_FIRST_MISREADS = {
@@ -103,7 +104,11 @@ _CIF_FIRST_MISREADS = {
     "|": "J",
 }  # fmt: skip
 #: A CIF's control letter can be I, which DNI letters never are.
-_CIF_CONTROL_MISREADS = {"1": ("I",), "l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
+_CIF_CONTROL_MISREADS = {"l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
+#: Digits that are the twin glyph of a CIF control letter. A CIF's control may be a digit
+#: or a letter, so these are tried only right after a "CIF" label, and only when the
+#: control then checks.
+_CIF_CONTROL_DIGIT_TWINS = {"1": "I", "0": "D", "8": "B", "6": "G"}
 # A Z read as 2 is handled with DNIs, whose check letter it shares (see _dni_or_nie).
 _NIE_PREFIX_MISREADS = {"×": "X"}
 _DIGITS = "0123456789"
@@ -282,12 +287,33 @@ def _line_before(text: str, start: int, width: int = 24) -> str:
     return text[max(line_start, start - width) : start]
 
 
-def _resolve_overlaps(matches: list[Match[str]]) -> list[Match[str]]:
-    """Keep the fewest-corrections, longest match where matches overlap."""
+def _resolve_overlaps(matches: list[Match[str]], prepared: _Text | None = None) -> list[Match[str]]:
+    """Keep the fewest-corrections, longest match where matches overlap.
+
+    With the text, a CIF right after a "CIF" label beats any other reading of the
+    same characters, however few corrections that other reading needs; a DNI or NIE
+    reading of exactly those characters stays as its alternative for the person
+    confirming (a self-employed supplier may print its NIF after "CIF").
+    """
+
+    def rank(match: Match[str]) -> tuple[bool, int, int]:
+        labelled_cif = (
+            prepared is not None
+            and match.kind == "cif"
+            and _label_context(prepared.text, match.span[0]) == "cif"
+        )
+        return (not labelled_cif, match.corrections, -(match.span[1] - match.span[0]))
+
     kept: list[Match[str]] = []
-    for match in sorted(matches, key=lambda m: (m.corrections, -(m.span[1] - m.span[0]))):
+    for match in sorted(matches, key=rank):
         if all(match.span[1] <= k.span[0] or match.span[0] >= k.span[1] for k in kept):
             kept.append(match)
+    if prepared is not None:
+        for index, match in enumerate(kept):
+            if match.kind == "cif" and not rank(match)[0]:
+                others = {m.value for m in matches if m.kind != "cif" and m.span == match.span}
+                if others:
+                    kept[index] = replace(match, alternatives=tuple(sorted(others)))
     return sorted(kept, key=lambda m: m.span)
 
 
@@ -360,11 +386,7 @@ def _letter_options(char: str, context: _Context) -> list[tuple[str, int]]:
     options: list[tuple[str, int]] = []
     if char.isalpha() and char.isascii():
         options.append((char.upper(), 0 if char.isupper() else 1))
-    for letter in _LETTER_MISREADS.get(char, ()):
-        if char.isdigit() and context == "none":
-            # A digit read where a check letter belongs is too often just a longer number.
-            continue
-        options.append((letter, 1))
+    options += [(letter, 1) for letter in _LETTER_MISREADS.get(char, ())]
     return options
 
 
@@ -383,14 +405,8 @@ def _scan(
     for hit in pattern.finditer(prepared.text):
         start = hit.start(1)
         raw = hit.group(1)
-        before = _line_before(prepared.text, start)
-        labels = list(_TAX_LABEL.finditer(before))
-        label = labels[-1] if labels else None  # the nearest one counts
-        context: _Context = "none"
-        if label:
-            context = "cif" if label.group(0).lower().startswith("c") else "tax"
-        elif _REFERENCE_LABEL.search(before):
-            # "Nº factura: F2023-0207" is a reference that merely looks like an identifier.
+        context = _label_context(prepared.text, start)
+        if context is None:
             continue
         built = build(_compact(raw), context)
         if built is None:
@@ -400,6 +416,18 @@ def _scan(
             continue
         found.append(_match(prepared, kind, value, start, start + len(raw), corrections))
     return found
+
+
+def _label_context(text: str, start: int) -> _Context | None:
+    """The tax label before ``start`` on its line (the nearest counts); None after a reference."""
+    before = _line_before(text, start)
+    labels = list(_TAX_LABEL.finditer(before))
+    if labels:
+        return "cif" if labels[-1].group(0).lower().startswith("c") else "tax"
+    if _REFERENCE_LABEL.search(before):
+        # "Nº factura: F2023-0207" is a reference that merely looks like an identifier.
+        return None
+    return "none"
 
 
 def _unique_valid(
@@ -486,9 +514,10 @@ def _build_cif(compact: str, context: _Context) -> tuple[str, int] | None:
         options.append((_DIGIT_MISREADS[control], 1))
     if control.upper() in _CIF_CONTROL_LETTERS:
         options.append((control.upper(), int(control.islower())))
-    if context != "none" or not control.isdigit():
-        misreads = _LETTER_MISREADS.get(control, ()) + _CIF_CONTROL_MISREADS.get(control, ())
-        options += [(c, 1) for c in misreads if c in _CIF_CONTROL_LETTERS]
+    misreads = _LETTER_MISREADS.get(control, ()) + _CIF_CONTROL_MISREADS.get(control, ())
+    options += [(c, 1) for c in misreads if c in _CIF_CONTROL_LETTERS]
+    if context == "cif" and control in _CIF_CONTROL_DIGIT_TWINS:
+        options.append((_CIF_CONTROL_DIGIT_TWINS[control], 1))
     return _unique_valid(((body + c, cost + extra) for c, extra in options), is_valid_cif)
 
 
@@ -619,7 +648,7 @@ def find_identifiers(source: TextSource) -> list[Match[str]]:
     """Find every DNI, NIE, CIF and IBAN, one match per place in the text."""
     prepared = _prepare(source)
     matches = _scan_people(prepared, 2, kinds=("dni", "nie", "cif"))
-    people = [_dni_or_nie(prepared, m) for m in _resolve_overlaps(matches)]
+    people = [_dni_or_nie(prepared, m) for m in _resolve_overlaps(matches, prepared)]
     return people + find_ibans(source)
 
 

@@ -76,13 +76,36 @@ def test_misreads_are_corrected_only_when_the_letter_then_matches():
     assert values(find_dnis("DNI: l2345678Z")) == ["12345678Z"]
 
 
-def test_a_digit_read_for_the_check_letter_needs_a_label():
-    # 73426227S printed, S read as 5: a nine-digit number on its own may be a phone number.
+def test_a_digit_read_for_the_check_letter_is_never_turned_into_a_letter():
+    # Whatever the label, a letter chosen so that the check passes would be invented.
     assert find_dnis("Tel. 734262275") == []
-    assert values(find_dnis("NIF: 734262275")) == ["73426227S"]
-    assert values(find_dnis("D.N.I. 000000131")) == ["00000013J"]
-    assert values(find_dnis("NIF: 972838591")) == ["97283859T"]  # T read as 1
-    assert values(find_dnis("NIF: 798869023")) == ["79886902J"]  # J read as 3
+    assert find_dnis("NIF: 734262275") == []  # 73426227S with S read as 5
+    assert find_dnis("D.N.I. 000000131") == []
+    assert find_identifiers("NIF: 972838591") == []
+    assert find_identifiers("NIE: X12345671") == []  # X1234567L with L read as 1
+    # tesseract's symbol misreads of J stay corrected: they cannot be a digit
+    assert values(find_dnis("D.N.I. 00000013]")) == ["00000013J"]
+
+
+def test_a_cif_read_as_nine_digits_is_never_taken_for_a_dni():
+    # J1469681I read "314696811" (J as 3, I as 1) also spells the "valid" DNI 31469681T.
+    assert is_valid_dni("31469681T") and is_valid_cif("J1469681I")
+    found = find_identifiers("Cliente:\nCIF: 314696811")
+    assert [(m.kind, m.value) for m in found] == [("cif", "J1469681I")]
+    assert find_dnis("CIF: 314696811") == []
+    # without the CIF label nothing is proposed: neither reading can be trusted
+    assert find_identifiers("Cliente: 314696811") == []
+    assert find_identifiers("NIF: 314696811") == []
+
+
+def test_a_cif_label_wins_over_a_dni_reading_of_the_same_characters():
+    # "51978347A" is a valid DNI as printed and, with its 5 read back as S, a valid CIF.
+    assert is_valid_dni("51978347A") and is_valid_cif("S1978347A")
+    found = find_identifiers("CIF: 51978347A")
+    assert [(m.kind, m.value, m.alternatives) for m in found] == [
+        ("cif", "S1978347A", ("51978347A",))
+    ]
+    assert [(m.kind, m.value) for m in find_identifiers("NIF: 51978347A")] == [("dni", "51978347A")]
 
 
 def test_nie_letters_and_prefixes():
@@ -151,9 +174,11 @@ def test_cif_misreads_and_shapes():
     assert find_cifs("N3865698l1") == []
     assert find_cifs("CIF: N3865698l12") == []
     assert find_cifs("NIF: 370927173") == []  # after "NIF" it would be a DNI, if anything
-    # the nearest label counts: this is the worker's NIF with Z read as 7, not a CIF
-    found = find_identifiers("CIF: B12345674 NIF: 470344627")
-    assert values(found) == ["B12345674", "47034462Z"]
+    # the nearest label counts: after "NIF" this is the worker's DNI, not the CIF S1978347A
+    found = find_identifiers("CIF: B12345674 NIF: 51978347A")
+    assert [(m.kind, m.value) for m in found] == [("cif", "B12345674"), ("dni", "51978347A")]
+    # Z read as 7: neither a DNI with an invented letter nor anything else
+    assert values(find_identifiers("CIF: B12345674 NIF: 470344627")) == ["B12345674"]
     assert values(find_cifs("CIF: F6512009l")) == ["F6512009I"]
     assert values(find_cifs("CIF: G1234567]")) == []  # ] is J = 0 for G12345674, not 4
     # invoice numbers shaped like a CIF but split inside the digits, or after "Nº factura"
