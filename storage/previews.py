@@ -1,0 +1,488 @@
+"""Previews of stored files: WebP thumbnails and page images, DXF drawings as SVG, video posters.
+
+Pure functions over local paths: no web framework, no database. Every renderer checks
+its limits before it decodes anything big (pixel caps against decompression bombs, one
+PDF page at a time, an entity cap for drawings, ffmpeg's own ``max_pixels``) and raises
+a ``PreviewError`` whose ``code`` a caller can keep as a status.
+
+``render_contained`` runs one render in a child process with a time limit and a memory
+cap: a file that hangs a decoder, or crashes one written in C (pdfium, ffmpeg), then
+ends as a ``PreviewError`` instead of taking the calling worker down with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from io import BytesIO
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "CorruptFile",
+    "EncryptedFile",
+    "PageOutOfRange",
+    "PreviewError",
+    "PreviewKind",
+    "PreviewLimits",
+    "PreviewRequest",
+    "RenderTimeout",
+    "Rendition",
+    "ToolUnavailable",
+    "TooLarge",
+    "UnsupportedFile",
+    "ffmpeg_available",
+    "kind_for",
+    "render",
+    "render_contained",
+]
+
+
+class PreviewKind(StrEnum):
+    pdf = "pdf"
+    image = "image"
+    dxf = "dxf"
+    video = "video"
+
+
+class PreviewError(Exception):
+    """Base class of every preview failure; ``code`` is short and stable."""
+
+    code = "preview_failed"
+
+
+class UnsupportedFile(PreviewError):
+    """Nothing here can draw this kind of file."""
+
+    code = "unsupported"
+
+
+class ToolUnavailable(UnsupportedFile):
+    """The external program this kind needs (ffmpeg) is not installed."""
+
+    code = "tool_unavailable"
+
+
+class TooLarge(PreviewError):
+    """Over a limit (pixels, drawing entities, output size): a bomb or just too big."""
+
+    code = "too_large"
+
+
+class CorruptFile(PreviewError):
+    """The file cannot be decoded."""
+
+    code = "corrupt"
+
+
+class EncryptedFile(PreviewError):
+    """A password-protected PDF."""
+
+    code = "encrypted"
+
+
+class PageOutOfRange(PreviewError):
+    """The PDF has no such page."""
+
+    code = "no_such_page"
+
+
+class RenderTimeout(PreviewError):
+    """The render did not finish within the time limit."""
+
+    code = "timeout"
+
+
+_ERRORS: dict[str, type[PreviewError]] = {
+    cls.code: cls
+    for cls in (
+        PreviewError,
+        UnsupportedFile,
+        ToolUnavailable,
+        TooLarge,
+        CorruptFile,
+        EncryptedFile,
+        PageOutOfRange,
+        RenderTimeout,
+    )
+}
+
+
+@dataclass(frozen=True)
+class PreviewLimits:
+    """Caps for one render."""
+
+    #: pixels of a source image (header), or of a video frame (ffmpeg ``max_pixels``)
+    max_source_pixels: int = 100_000_000
+    #: pixels of a rendered PDF page bitmap
+    max_output_pixels: int = 16_000_000
+    #: entities in a DXF drawing's model space
+    max_dxf_entities: int = 300_000
+    #: size of the SVG made from a drawing
+    max_svg_bytes: int = 64 * 1024 * 1024
+    #: wall-clock seconds for one render
+    timeout_seconds: float = 60.0
+    #: address-space cap of the contained child process; 0 leaves it unlimited
+    memory_bytes: int = 3 * 1024**3
+
+    def __post_init__(self) -> None:
+        if self.timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+
+
+DEFAULT_LIMITS = PreviewLimits()
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """What to draw: the kind, the longest side of a raster output, and the PDF page."""
+
+    kind: PreviewKind
+    max_side: int = 320
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.max_side <= 4096:
+            raise ValueError("max_side must be between 16 and 4096 pixels")
+        if self.page < 1:
+            raise ValueError("page numbers start at 1")
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A rendered preview: its bytes, media type and size (pixels; SVG: viewBox units)."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+    width: int
+    height: int
+    page_count: int | None = None
+
+
+_RASTER_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/tiff",
+        "image/bmp",
+        "image/x-ms-bmp",
+    }
+)
+_DXF_TYPES = frozenset({"image/vnd.dxf", "image/x-dxf", "application/dxf", "application/x-dxf"})
+_VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg"})
+
+
+def kind_for(content_type: str | None, filename: str | None) -> PreviewKind | None:
+    """The preview kind of a file from its media type and name; None when nothing can draw it."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    extension = Path(filename or "").suffix.lower()
+    if extension == ".dxf" or media in _DXF_TYPES:
+        return PreviewKind.dxf
+    if media == "application/pdf" or extension == ".pdf":
+        return PreviewKind.pdf
+    if media in _RASTER_TYPES:
+        return PreviewKind.image
+    if media.startswith("video/") or extension in _VIDEO_EXTENSIONS:
+        return PreviewKind.video
+    return None
+
+
+def ffmpeg_available() -> bool:
+    return shutil.which("ffmpeg") is not None
+
+
+# ------------------------------------------------------------------ in-process renderers
+
+
+def render(
+    source: Path, request: PreviewRequest, limits: PreviewLimits = DEFAULT_LIMITS
+) -> Rendition:
+    """Render ``source`` in this process (see ``render_contained`` for untrusted files)."""
+    deadline = time.monotonic() + limits.timeout_seconds
+    if request.kind == PreviewKind.pdf:
+        return _render_pdf(Path(source), request, limits)
+    if request.kind == PreviewKind.image:
+        return _render_image(Path(source), request, limits)
+    if request.kind == PreviewKind.dxf:
+        return _render_dxf(Path(source), request, limits)
+    if request.kind == PreviewKind.video:
+        return _render_video(Path(source), request, limits, deadline)
+    raise UnsupportedFile(f"no renderer for {request.kind!r}")
+
+
+def _check_pixels(width: int, height: int, limit: int, what: str) -> None:
+    if width * height > limit:
+        raise TooLarge(f"{what} of {width}×{height} pixels is over the limit of {limit}")
+
+
+def _webp(image, page_count: int | None = None) -> Rendition:  # type: ignore[no-untyped-def]
+    if image.mode not in ("RGB", "RGBA"):
+        has_alpha = image.mode in ("LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    out = BytesIO()
+    image.save(out, format="WEBP", quality=80, method=4)
+    return Rendition(out.getvalue(), "image/webp", image.width, image.height, page_count)
+
+
+def _render_image(source: Path, request: PreviewRequest, limits: PreviewLimits) -> Rendition:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        # Our own cap is checked on the header before decoding; Pillow's warning is noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(source) as image:
+                _check_pixels(image.width, image.height, limits.max_source_pixels, "image")
+                image.thumbnail((request.max_side, request.max_side), Image.Resampling.LANCZOS)
+                upright = ImageOps.exif_transpose(image)
+                return _webp(upright if upright is not None else image)
+        except Image.DecompressionBombError as error:
+            raise TooLarge(str(error)) from error
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+            raise CorruptFile(f"cannot read image: {error}") from error
+
+
+def _render_pdf(source: Path, request: PreviewRequest, limits: PreviewLimits) -> Rendition:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(source))
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise EncryptedFile("the PDF is protected with a password") from error
+        raise CorruptFile(f"cannot read PDF: {error}") from error
+    try:
+        count = len(pdf)
+        if not 1 <= request.page <= count:
+            raise PageOutOfRange(f"the PDF has {count} pages, not page {request.page}")
+        page = pdf[request.page - 1]
+        try:
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                raise CorruptFile("page without a size")
+            scale = request.max_side / max(width, height)
+            _check_pixels(
+                round(width * scale), round(height * scale), limits.max_output_pixels, "page"
+            )
+            bitmap = page.render(scale=scale)
+            return _webp(bitmap.to_pil(), page_count=count)
+        except pdfium.PdfiumError as error:
+            raise CorruptFile(f"cannot draw page {request.page}: {error}") from error
+        finally:
+            page.close()
+    finally:
+        pdf.close()
+
+
+_VIEWBOX = re.compile(rb'viewBox="[-\d.e]+ [-\d.e]+ ([\d.e]+) ([\d.e]+)"')
+
+
+def _render_dxf(source: Path, request: PreviewRequest, limits: PreviewLimits) -> Rendition:
+    import ezdxf
+    from ezdxf import recover
+    from ezdxf.addons.drawing import Frontend, RenderContext, config, layout, svg
+
+    try:
+        document, _auditor = recover.readfile(source)
+    except (OSError, ezdxf.DXFError, UnicodeError, ValueError) as error:
+        raise CorruptFile(f"cannot read DXF: {error}") from error
+    model = document.modelspace()
+    entities = len(model)
+    if entities > limits.max_dxf_entities:
+        raise TooLarge(f"{entities} entities, over the limit of {limits.max_dxf_entities}")
+    if entities == 0:
+        raise CorruptFile("the drawing is empty")
+    settings = config.Configuration(
+        background_policy=config.BackgroundPolicy.WHITE,
+        # never follow an IMAGE entity's path: it names a file on the author's machine
+        image_policy=config.ImagePolicy.RECT,
+    )
+    backend = svg.SVGBackend()
+    try:
+        Frontend(RenderContext(document), backend, config=settings).draw_layout(model)
+        page = layout.Page(0, 0, layout.Units.mm, margins=layout.Margins.all(2))
+        text = backend.get_string(page)
+    except (ezdxf.DXFError, ValueError, ArithmeticError, AttributeError, TypeError) as error:
+        raise CorruptFile(f"cannot draw DXF: {error}") from error
+    data = text.encode("utf-8")
+    if len(data) > limits.max_svg_bytes:
+        raise TooLarge(f"SVG of {len(data)} bytes, over the limit of {limits.max_svg_bytes}")
+    # the size an <img> should reserve: the drawing's proportions at the requested side
+    match = _VIEWBOX.search(data[:4096])
+    box_width, box_height = (float(match.group(1)), float(match.group(2))) if match else (1.0, 1.0)
+    scale = request.max_side / max(box_width, box_height, 1e-9)
+    width, height = max(1, round(box_width * scale)), max(1, round(box_height * scale))
+    return Rendition(data, "image/svg+xml", width, height)
+
+
+def _render_video(
+    source: Path, request: PreviewRequest, limits: PreviewLimits, deadline: float
+) -> Rendition:
+    from PIL import Image
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise ToolUnavailable("ffmpeg is not installed")
+    side = request.max_side
+    scale = f"scale=w='min(iw\\,{side})':h='min(ih\\,{side})':force_original_aspect_ratio=decrease"
+    with tempfile.TemporaryDirectory(prefix="portal-poster-") as folder:
+        frame = Path(folder) / "frame.png"
+        # one second in skips the black first frame most videos start with; short clips
+        # have no frame there, so the start is tried next
+        for seek in ("1", "0"):
+            command = [
+                ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
+                "-max_pixels", str(limits.max_source_pixels),
+                "-ss", seek, "-i", str(source),
+                "-frames:v", "1", "-vf", scale, "-f", "image2", "-c:v", "png", "-y", str(frame),
+            ]  # fmt: skip
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RenderTimeout(f"no poster frame after {limits.timeout_seconds} s")
+            code, errors = _run_contained(command, remaining)
+            if code == 0 and frame.exists() and frame.stat().st_size:
+                break
+        else:
+            raise CorruptFile(f"no video frame: {errors.strip()[-300:] or 'empty stream'}")
+        with Image.open(frame) as image:
+            _check_pixels(image.width, image.height, limits.max_source_pixels, "frame")
+            image.load()
+            return _webp(image)
+
+
+def _run_contained(command: list[str], timeout: float) -> tuple[int, str]:
+    """Run ``command`` in its own process group; kill the whole group on timeout."""
+    process = subprocess.Popen(  # noqa: S603 - a fixed program with our own arguments
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=max(timeout, 0.001))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise RenderTimeout(f"render not done after {timeout:.0f} s") from None
+    text = err.decode("utf-8", "replace")
+    if out:
+        text = out.decode("utf-8", "replace") + "\n" + text
+    return process.returncode, text
+
+
+# ------------------------------------------------------------------ contained renders
+
+
+def render_contained(
+    source: Path, request: PreviewRequest, limits: PreviewLimits = DEFAULT_LIMITS
+) -> Rendition:
+    """Render ``source`` in a child process with ``limits``' time and memory caps."""
+    with tempfile.TemporaryDirectory(prefix="portal-preview-") as folder:
+        output = Path(folder) / "rendition"
+        job = {
+            "source": str(Path(source).resolve()),
+            "output": str(output),
+            "request": {**asdict(request), "kind": request.kind.value},
+            "limits": asdict(limits),
+        }
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
+        )}  # fmt: skip
+        command = [sys.executable, "-m", "storage.previews", json.dumps(job)]
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=env,
+        )
+        # the child keeps its own deadline; this one only catches a child that hangs
+        try:
+            out, err = process.communicate(timeout=limits.timeout_seconds + 10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise RenderTimeout(f"render not done after {limits.timeout_seconds:.0f} s") from None
+        answer = _last_json_line(out)
+        if process.returncode < 0:
+            name = signal.Signals(-process.returncode).name
+            if name == "SIGXCPU":
+                raise RenderTimeout("render used up its CPU time")
+            raise CorruptFile(f"the renderer died with {name}")
+        if answer is None:
+            tail = err.decode("utf-8", "replace").strip()[-300:]
+            raise CorruptFile(f"the renderer failed: {tail or process.returncode}")
+        if "error" in answer:
+            raise _ERRORS.get(answer["error"], PreviewError)(answer.get("detail", ""))
+        return Rendition(
+            output.read_bytes(),
+            answer["media_type"],
+            int(answer["width"]),
+            int(answer["height"]),
+            answer.get("page_count"),
+        )
+
+
+def _last_json_line(out: bytes) -> dict | None:  # type: ignore[type-arg]
+    for line in reversed(out.decode("utf-8", "replace").splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return None
+
+
+def _child(job: dict) -> dict:  # type: ignore[type-arg]
+    """The child side of ``render_contained``: caps, render, write, answer one JSON line."""
+    limits = PreviewLimits(**job["limits"])
+    request = PreviewRequest(**{**job["request"], "kind": PreviewKind(job["request"]["kind"])})
+    if limits.memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    cpu = int(limits.timeout_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limits.timeout_seconds)
+    try:
+        rendition = render(Path(job["source"]), request, limits)
+    except PreviewError as error:
+        return {"error": error.code, "detail": str(error)[:500]}
+    except MemoryError:
+        return {"error": TooLarge.code, "detail": "out of memory while rendering"}
+    except Exception as error:  # noqa: BLE001 - any decoder failure on a bad file
+        return {"error": CorruptFile.code, "detail": f"{type(error).__name__}: {error}"[:500]}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    Path(job["output"]).write_bytes(rendition.data)
+    return {
+        "media_type": rendition.media_type,
+        "width": rendition.width,
+        "height": rendition.height,
+        "page_count": rendition.page_count,
+    }
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise RenderTimeout("render not done in time")
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(json.loads(sys.argv[1]))), flush=True)
