@@ -15,6 +15,7 @@ from app.models.client import (
 from app.models.document import Document, DocumentVersion, VersionSource, Visibility
 from app.models.mail import OutboxMail
 from app.models.ocr import FormStatus, FormSubmission, OcrResult, OcrStatus, SearchEntry
+from app.models.preview import DocumentPreview, PreviewStatus
 from app.models.request import (
     DocumentRequest,
     ReminderSent,
@@ -82,6 +83,8 @@ __all__ = [
     "OcrResult",
     "OcrStatus",
     "SearchEntry",
+    "DocumentPreview",
+    "PreviewStatus",
     "Permission",
     "Role",
     "Setting",
