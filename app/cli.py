@@ -129,14 +129,26 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
         return email, password
 
 
+def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
+    """Serve a WSGI app on waitress as ``portal run`` does (bench/pages.py serves it the same way)."""
+    import waitress
+
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="portal",
+        clear_untrusted_proxy_headers=True,
+    )
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 def run(host: str, port: int, threads: int) -> None:
     """Serve the web app and API, with a Celery worker and beat (embedded mode)."""
-    import waitress
-
     app = _app()
     first = ensure_first_admin(app)
     data = Path(app.config["DATA_DIR"])
@@ -167,14 +179,7 @@ def run(host: str, port: int, threads: int) -> None:
     click.echo("  Pare con Ctrl+C.")
     click.echo("")
     try:
-        waitress.serve(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="portal",
-            clear_untrusted_proxy_headers=True,
-        )
+        serve(app, host, port, threads)
     except KeyboardInterrupt:
         pass
     finally:
