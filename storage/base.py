@@ -116,6 +116,14 @@ class BlobStore(Protocol):
         """A short-lived direct download URL, or None when the backend has none."""
         ...
 
+    def open_file(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO | None:
+        """A seekable read-only file of `length` bytes of `key` from `start` (or to the end).
+
+        For servers that send files themselves (``wsgi.file_wrapper``); None when the
+        backend has no local files. The caller closes it.
+        """
+        ...
+
 
 def build_store(url: str) -> BlobStore:
     """Build the store named by a URL: ``file:///path`` or ``minio://key:secret@host:port/bucket``."""

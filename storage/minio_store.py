@@ -566,6 +566,10 @@ class MinioStore:
         """Yield the bytes of `key` from `start`, `length` bytes (or to the end), via a ranged GET."""
         return self.objects.stream(_check_key(key), start, length)
 
+    def open_file(self, key: str, start: int = 0, length: int | None = None) -> None:
+        """No local files: downloads go through presigned URLs or `open_range`."""
+        return None
+
     def size(self, key: str) -> int:
         """Size in bytes of the blob `key`."""
         return self.objects.stat_size(_check_key(key))

@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.blueprints.forms import CommentForm, ReviewForm, TransmittalForm
+from app.blueprints.previews import viewer_context
 from app.extensions import db
+from app.httputil import download_body
 from app.models import Permission
 from app.services import (
     alerts,
@@ -121,6 +123,7 @@ def viewer(document_id: str, number: int) -> str:
         comments=comments,
         form=CommentForm(),
         is_pdf=version.content_type == "application/pdf",
+        **viewer_context(version),  # issue 8: images, drawings, posters, PDFs page by page
     )
 
 
@@ -133,7 +136,9 @@ def raw(document_id: str, number: int) -> Response:
         abort(404)
     download = documents.open_version(current_user, document_id, number)
     db.session.commit()
-    response = Response(download.chunks(), mimetype="application/pdf", direct_passthrough=True)
+    response = Response(
+        download_body(download), mimetype="application/pdf", direct_passthrough=True
+    )
     response.headers["Content-Length"] = str(version.size)
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

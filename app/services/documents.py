@@ -25,6 +25,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import audit, file_types, integrity, quotas, review
 from app.services import ocr as ocr_service
+from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
 from app.services.runtime import setting, store
@@ -96,6 +97,7 @@ def _new_version(
     db.session.flush()
     review.version_started(document, version)
     ocr_service.version_added(document, version)  # issue 6: index, queue OCR
+    preview_service.version_added(version)  # issue 8: thumbnails in the background
     return version
 
 
@@ -385,6 +387,16 @@ class Download:
 
     def chunks(self) -> Iterator[bytes]:
         return store().open_range(self.version.blob_key, self.start, self.length)
+
+    def open_file(self) -> BinaryIO | None:
+        """The requested bytes as a seekable file the web server can send itself, or None.
+
+        Only stores with local files (the filesystem store) have one; the caller closes it.
+        """
+        try:
+            return store().open_file(self.version.blob_key, self.start, self.length)
+        except StorageError as exc:
+            raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
 
     def presigned_url(self) -> str | None:
         """A short-lived direct URL to the blob (MinIO), or None when the app must stream it.

@@ -82,6 +82,31 @@ def test_ranges_match_the_bytes(store: BlobStore) -> None:
     assert read_all(store, key, len(data) + 10, 5) == b""
 
 
+def test_open_file_is_the_exact_span_or_none(store: BlobStore) -> None:
+    data = generated_bytes(2 * MIB + 100, seed=4)
+    key = store.put(io.BytesIO(data)).key
+
+    if not isinstance(store, FilesystemStore):
+        assert store.open_file(key) is None  # no local file: downloads stream or redirect
+        return
+    for start, length in [(0, None), (10, 100), (MIB - 5, MIB + 10), (len(data) - 3, 1000)]:
+        expected = data[start:] if length is None else data[start : start + length]
+        with store.open_file(key, start, length) as span:
+            # What a WSGI server does with a file: measure it, then read it in blocks.
+            assert span.seekable() and span.seek(0, os.SEEK_END) == len(expected)
+            span.seek(0)
+            assert b"".join(iter(lambda: span.read(64 * 1024), b"")) == expected
+            span.seek(3)
+            assert span.tell() == 3 and span.read() == expected[3:]
+            assert span.read(10) == b""
+            into = bytearray(8)
+            span.seek(0)
+            assert span.readinto(into) == min(8, len(expected))
+            assert bytes(into[: len(expected)]) == expected[:8]
+    with pytest.raises(BlobNotFound):
+        store.open_file("ab/cd/" + "0" * 32)
+
+
 def test_range_reads_stream_in_chunks(store: BlobStore) -> None:
     key = store.put(GeneratedStream(6 * MIB)).key
 
