@@ -61,6 +61,8 @@ class OcrResult(db.Model):  # type: ignore[name-defined]
     mean_confidence: Mapped[float | None] = mapped_column(Float)
     searchable_blob_key: Mapped[str | None] = mapped_column(String(128))
     searchable_error: Mapped[str | None] = mapped_column(String(40))
+    #: The resumable upload writing the searchable copy, recorded before its first byte.
+    searchable_upload_id: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -26,10 +26,11 @@ import ocr
 from app.extensions import db
 from app.models import Document, DocumentVersion, OcrResult, OcrStatus, User
 from app.models.base import utcnow
-from app.services import search
+from app.services import search, uploads
 from app.services.access import get_document
 from app.services.errors import NotFound
 from app.services.runtime import enqueue_after_commit, store
+from storage import UploadError, UploadExpired, UploadNotFound
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def _next_step(result: OcrResult) -> str | None:
         return "read_page"
     needs_copy = any(page.get("method") == "ocr" for page in result.pages)
     if needs_copy and not result.searchable_blob_key and not result.searchable_error:
-        return "searchable_copy"
+        return "searchable_copy" if result.searchable_upload_id else "reserve_copy"
     return "index"
 
 
@@ -157,6 +158,8 @@ def run_next_step(result: OcrResult, source: Path) -> bool:
             number = len(result.pages) + 1
             page = ocr.read_page(source, number, limits=limits())
             result.pages = [*result.pages, page.to_dict()]
+        elif step == "reserve_copy":
+            _reserve_searchable_copy(result)
         elif step == "searchable_copy":
             _make_searchable_copy(result, source)
         else:
@@ -173,21 +176,61 @@ def run_next_step(result: OcrResult, source: Path) -> bool:
     return True
 
 
+def _reserve_searchable_copy(result: OcrResult) -> None:
+    """Record the upload that will hold the searchable copy before any byte is written.
+
+    Committed on its own, it lets the next attempt after a crash find what the
+    dead one wrote: a finished copy is kept, a half-written one freed.
+    """
+    info = uploads.resumable().create(None, {"purpose": "ocr-searchable-copy"})
+    result.searchable_upload_id = info.id
+
+
 def _make_searchable_copy(result: OcrResult, source: Path) -> None:
     """A searchable PDF/A beside the original blob, which is never replaced."""
+    resumable = uploads.resumable()
+    upload_id = result.searchable_upload_id
+    assert upload_id is not None  # the reserve step ran
+    try:
+        info = resumable.info(upload_id)
+    except (UploadNotFound, UploadExpired):
+        result.searchable_upload_id = None  # expired unused: reserve another
+        return
+    if info.blob is not None or info.complete:
+        # A previous attempt wrote the whole copy and died before recording it.
+        result.searchable_blob_key = resumable.finish(upload_id).key
+        return
+    if info.offset:
+        # A previous attempt died while writing: free its bytes and start again.
+        resumable.terminate(upload_id)
+        result.searchable_upload_id = None
+        return
     target = source.with_name("searchable.pdf")
     try:
         ocr.make_searchable_pdf(source, target, limits=limits())
     except (ocr.SearchablePdfFailed, ocr.OcrTimeout, ocr.EngineUnavailable) as error:
         # The text is read already; only the copy is missing, which search does not need.
         result.searchable_error = error.code
+        _forget_upload(result)
         return
     with target.open("rb") as handle:
-        blob = store().put(handle)
-    result.searchable_blob_key = blob.key
+        resumable.append(upload_id, 0, handle, length=target.stat().st_size)
+    result.searchable_blob_key = resumable.finish(upload_id).key
+
+
+def _forget_upload(result: OcrResult) -> None:
+    """Drop the copy's upload record once its blob (if any) is on the result row."""
+    if result.searchable_upload_id is None:
+        return
+    try:
+        uploads.resumable().terminate(result.searchable_upload_id)  # a finished blob stays
+    except UploadError:
+        pass  # already gone: expired uploads are swept by the upload expiry job
+    result.searchable_upload_id = None
 
 
 def _finish(result: OcrResult) -> None:
+    _forget_upload(result)
     pages = result.pages or []
     result.text = "\f".join(page.get("text", "") for page in pages)
     confidences = [float(page.get("confidence", 0.0)) for page in pages]

@@ -181,6 +181,81 @@ def test_a_scanned_pdf_gets_a_searchable_copy_beside_the_original(ocr_on, world)
     ]
 
 
+def stored_blobs() -> set[str]:
+    """Keys of every blob in the test's filesystem store (uploads in progress aside)."""
+    from app.services.runtime import store
+
+    root = store().root
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and not path.relative_to(root).parts[0].startswith(".")
+    }
+
+
+def uploads_in_progress() -> list[str]:
+    from app.services.runtime import store
+
+    return [path.name for path in (store().root / ".uploads").glob("*")]
+
+
+@pytest.mark.parametrize("crash", ["after_writing", "while_writing"])
+def test_a_crash_while_storing_the_searchable_copy_leaves_no_orphan(app, world, monkeypatch, crash):
+    from app.extensions import db
+    from app.models import OcrResult
+    from app.services.uploads import resumable
+    from app.tasks import ocr as ocr_tasks
+
+    app.config["OCR_ON_UPLOAD"] = False
+    document = upload(world, scanned_pdf("Acta de Torrelaguna"), "acta.pdf")
+    version = document.current_version
+    before = stored_blobs()
+    uploads = type(resumable())
+    real_finish, real_append = uploads.finish, uploads.append
+
+    def finish_then_die(self, upload_id):
+        real_finish(self, upload_id)  # the copy is in the store, its key not yet recorded
+        raise KeyboardInterrupt("worker killed")
+
+    def die_half_way(self, upload_id, offset, stream, **kwargs):
+        half = io.BytesIO(stream.read()[:5000])
+        try:
+            real_append(self, upload_id, offset, half)  # no length: the upload stays open
+        finally:
+            raise KeyboardInterrupt("worker killed")
+
+    if crash == "after_writing":
+        monkeypatch.setattr(uploads, "finish", finish_then_die)
+    else:
+        monkeypatch.setattr(uploads, "append", die_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        ocr_tasks.ocr_version.run(version.id)
+    db.session.rollback()
+    if crash == "after_writing":
+        assert len(stored_blobs() - before) == 1  # the orphan-to-be
+    else:
+        assert stored_blobs() == before and uploads_in_progress()
+    monkeypatch.undo()
+
+    assert ocr_tasks.ocr_version.run(version.id) == "done"  # the redelivery
+    result = db.session.query(OcrResult).filter_by(version_id=version.id).one()
+    added = stored_blobs() - before
+    # Exactly one copy in the store, and it is the one the result points at.
+    assert added == {result.searchable_blob_key}
+    assert result.searchable_upload_id is None and uploads_in_progress() == []
+    copy = pdfium.PdfDocument(b"".join(store_bytes(result.searchable_blob_key)))
+    try:
+        assert "Torrelaguna" in copy[0].get_textpage().get_text_range()
+    finally:
+        copy.close()
+
+
+def store_bytes(key: str):
+    from app.services.runtime import store
+
+    return store().open_range(key)
+
+
 def test_search_never_leaks_across_clients_or_internal_documents(world):
     from app.extensions import db
     from app.services import search
