@@ -63,7 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.services import runtime
     from storage import build_store
 
-    app.extensions["portal_store"] = build_store(app.config["STORAGE_URL"])
+    app.extensions["portal_store"] = build_store(
+        app.config["STORAGE_URL"], public_url=app.config.get("STORAGE_PUBLIC_URL")
+    )
     runtime.install_session_hooks()
 
     from app.tasks import init_celery

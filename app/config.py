@@ -73,6 +73,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "BASE_URL": base_url,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'portal.sqlite'}",
         "STORAGE_URL": f"file://{data_dir / 'blobs'}",
+        # Where browsers reach the object store, when not at STORAGE_URL's host (presigned URLs).
+        "STORAGE_PUBLIC_URL": None,
         "OUTBOX_DIR": str(data_dir / "outbox"),
         "CELERY_BROKER_URL": "filesystem://",
         "CELERY_RESULT_BACKEND": None,
@@ -118,6 +120,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     env_names = {
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
         "STORAGE_URL": "STORAGE_URL",
+        "STORAGE_PUBLIC_URL": "STORAGE_PUBLIC_URL",
         "BROKER_URL": "CELERY_BROKER_URL",
         "RESULT_BACKEND": "CELERY_RESULT_BACKEND",
         "MAX_UPLOAD_SIZE": "MAX_UPLOAD_SIZE",

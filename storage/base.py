@@ -125,8 +125,12 @@ class BlobStore(Protocol):
         ...
 
 
-def build_store(url: str) -> BlobStore:
-    """Build the store named by a URL: ``file:///path`` or ``minio://key:secret@host:port/bucket``."""
+def build_store(url: str, *, public_url: str | None = None) -> BlobStore:
+    """Build the store named by a URL: ``file:///path`` or ``minio://key:secret@host:port/bucket``.
+
+    `public_url` is where browsers reach the object store, for its presigned
+    download URLs (MinIO only; a filesystem store has no such URLs and ignores it).
+    """
     parts = urlsplit(url)
     if parts.scheme == "file":
         from storage.filesystem import FilesystemStore
@@ -135,5 +139,5 @@ def build_store(url: str) -> BlobStore:
     if parts.scheme in {"minio", "minios"}:
         from storage.minio_store import MinioStore
 
-        return MinioStore.from_url(url)
+        return MinioStore.from_url(url, public_url=public_url)
     raise StorageError(f"unknown storage URL scheme: {parts.scheme!r}")

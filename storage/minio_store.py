@@ -432,6 +432,24 @@ class PartPipeline:
         return [future.result() for future in self._futures]
 
 
+def _public_endpoint(url: str) -> tuple[str, bool]:
+    """``host[:port]`` and whether TLS is used, from a public URL such as ``https://files.example.com``."""
+    parts = urlsplit(url.strip())
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.path not in {"", "/"}
+        or parts.query
+        or parts.username
+    ):
+        raise StorageError(
+            "the public storage URL must be http(s)://host[:port] with no path, "
+            f"e.g. https://files.example.com (got {url!r})"
+        )
+    endpoint = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    return endpoint, parts.scheme == "https"
+
+
 def _check_key(key: str) -> str:
     """Refuse names that new_key() cannot produce (and so reach no internal object)."""
     parts = key.split("/")
@@ -457,19 +475,25 @@ class MinioStore:
         *,
         part_size: int = DEFAULT_PART_SIZE,
         upload_threads: int = 2,
+        presign_client: Minio | None = None,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes")
         self.objects = MinioBucket(client, bucket)
         self.part_size = part_size
         self.upload_threads = max(1, upload_threads)
+        # Signs download URLs for the host browsers reach (it never connects anywhere).
+        self.presign_client = presign_client or client
 
     @classmethod
-    def from_url(cls, url: str) -> MinioStore:
+    def from_url(cls, url: str, *, public_url: str | None = None) -> MinioStore:
         """Build from ``minio://key:secret@host:port/bucket`` (``minios://`` for TLS).
 
         Optional query parameters: ``region`` (default us-east-1), ``part_size`` in
-        bytes, ``upload_threads``.
+        bytes, ``upload_threads``. `public_url` (``https://files.example.com``) is the
+        endpoint browsers reach when the portal's own one (e.g. ``minio:9000`` inside
+        a container network) is not: presigned download URLs are made and signed
+        for that host instead.
         """
         parts = urlsplit(url)
         if parts.scheme not in {"minio", "minios"}:
@@ -488,11 +512,23 @@ class MinioStore:
             secure=parts.scheme == "minios",
             region=options.get("region", "us-east-1"),
         )
+        presign_client = None
+        if public_url:
+            public_endpoint, public_secure = _public_endpoint(public_url)
+            presign_client = Minio(
+                public_endpoint,
+                access_key=unquote(parts.username or "") or None,
+                secret_key=unquote(parts.password or "") or None,
+                secure=public_secure,
+                # Known region: signing a URL then needs no request to the public host.
+                region=options.get("region", "us-east-1"),
+            )
         return cls(
             client,
             bucket,
             part_size=int(options.get("part_size", DEFAULT_PART_SIZE)),
             upload_threads=int(options.get("upload_threads", 2)),
+            presign_client=presign_client,
         )
 
     def __repr__(self) -> str:
@@ -614,7 +650,7 @@ class MinioStore:
         """A short-lived GET URL that downloads the blob as an attachment named `filename`."""
         _check_key(key)
         with _translated(key):
-            return self.objects.client.get_presigned_url(
+            return self.presign_client.get_presigned_url(
                 "GET",
                 self.objects.name,
                 key,

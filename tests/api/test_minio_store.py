@@ -189,3 +189,42 @@ def test_s3_killed_mid_upload_then_resumed(tmp_path, database_url, own_nanio):
         assert second.get_json()["sha256"] == hashlib.sha256(data).hexdigest()
         old = client.get(f"/api/v1/documents/{world.shared.id}/versions/1/content", headers=headers)
         assert requests.get(old.headers["Location"], timeout=30).content == b"%PDF-1.4 contrato v1"
+
+
+def test_presigned_urls_name_the_public_host_and_work_there(tmp_path, database_url, nanio_server):
+    """Behind docker-compose the portal reaches MinIO at minio:9000, browsers at another host.
+
+    Here the portal talks to nanio at 127.0.0.1:port and the public name is localhost:port:
+    the redirect names the public host, is signed for it, and works there.
+    """
+    from app.extensions import db
+
+    public = f"http://localhost:{nanio_server.port}"
+    storage_url = nanio_server.url(bucket_name())
+    builder = make_app(tmp_path, database_url, STORAGE_URL=storage_url)
+    with builder.app_context():
+        world = build_world()
+        web = make_app(tmp_path, database_url, STORAGE_URL=storage_url, STORAGE_PUBLIC_URL=public)
+        client = web.test_client()
+        headers = api_token(client, world.client_a)
+        uploaded = client.post(
+            f"/api/v1/spaces/{world.space_a.id}/documents",
+            headers=headers,
+            data={"file": (io.BytesIO(PDF), "Plano de planta.pdf")},
+        )
+        assert uploaded.status_code == 201, uploaded.get_json()
+        url = f"/api/v1/documents/{uploaded.get_json()['id']}/versions/1/content"
+
+        response = client.get(url, headers=headers)
+
+        assert response.status_code == 303
+        presigned = response.headers["Location"]
+        assert presigned.startswith(f"{public}/")
+        fetched = requests.get(presigned, timeout=30)
+        assert fetched.status_code == 200 and fetched.content == PDF
+        # Signed for the public host: the same URL sent to the internal name is refused.
+        internal = presigned.replace(public, f"http://{nanio_server.endpoint}", 1)
+        refused = requests.get(internal, timeout=30)
+        assert refused.status_code == 403 and PDF not in refused.content
+        db.session.remove()
+        db.engine.dispose()

@@ -11,7 +11,7 @@ import requests
 import time_machine
 from storage_testing import S3Server, bucket_name
 
-from storage import StoredBlob, content_disposition
+from storage import StorageError, StoredBlob, content_disposition
 from storage.minio_store import MinioStore
 
 FILENAME = 'Cuentas anuales "2024" – firmadas.pdf'
@@ -94,3 +94,30 @@ def test_an_expired_url_is_refused(nanio_store: MinioStore, blob: StoredBlob) ->
 
     assert response.status_code == 403
     assert b"signed accounts" not in response.content
+
+
+def test_a_public_url_signs_for_the_public_host(nanio_server: S3Server) -> None:
+    public = f"http://localhost:{nanio_server.port}"
+    store = MinioStore.from_url(nanio_server.url(bucket_name()), public_url=public)
+    blob = store.put(io.BytesIO(b"%PDF-1.7 plano"))
+
+    url = store.presigned_url(blob.key, filename="plano.pdf")
+
+    assert url is not None and url.startswith(f"{public}/")
+    assert requests.get(url, timeout=10).content == b"%PDF-1.7 plano"
+    # Reads and writes still go to the internal endpoint.
+    assert store.objects.client._base_url.host == nanio_server.endpoint  # noqa: SLF001
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    [
+        "files.example.com",
+        "ftp://files.example.com",
+        "https://files.example.com/bucket",
+        "https://",
+    ],
+)
+def test_a_malformed_public_url_is_a_clear_error(public_url: str) -> None:
+    with pytest.raises(StorageError, match="public storage URL"):
+        MinioStore.from_url("minio://key:secret@minio:9000/portal", public_url=public_url)
