@@ -42,6 +42,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import uploads  # issue 3: upload settings, quotas, the uploader
 
     app.register_blueprint(uploads.bp)
+    from app.blueprints import previews  # issue 8: thumbnails and in-browser views
+
+    app.register_blueprint(previews.bp)
 
     @app.before_request
     def enforce_staff_mfa():  # type: ignore[no-untyped-def]

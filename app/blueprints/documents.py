@@ -12,7 +12,7 @@ from app.blueprints.review import document_context
 from app.extensions import db
 from app.httputil import send_version
 from app.models import Permission
-from app.services import documents, review
+from app.services import documents, previews, review
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -34,6 +34,10 @@ def _render(document_id: str, form: VersionForm | None = None, status: int = 200
             form=form or VersionForm(),
             confirm=ConfirmForm(),
             can_upload=permission in (Permission.contribute, Permission.manage),
+            preview_kind=previews.kind_of(document.current_version)
+            if document.current_version
+            else None,
+            thumbnails=previews.thumbnail_states([document.current_version]),
             **document_context(document),
         ),
         status,

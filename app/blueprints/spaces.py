@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSettingsForm, UploadForm
 from app.extensions import db
 from app.models import Permission
-from app.services import clients, documents, requests
+from app.services import clients, documents, previews, requests
 from app.services.access import can_manage_space, get_space, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -70,6 +70,7 @@ def _render(
             "spaces/detail.html",
             space=space,
             documents=found,
+            thumbnails=previews.thumbnail_states(d.current_version for d in found),
             permission=permission,
             can_upload=permission in (Permission.contribute, Permission.manage),
             can_manage=manage,

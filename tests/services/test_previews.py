@@ -1,0 +1,254 @@
+"""Previews made in the background after an upload, kept once, and failing with a status."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import ezdxf
+import pytest
+from PIL import Image, ImageDraw
+from portal_testing import World
+
+from app.extensions import db
+from app.models import DocumentPreview, PreviewStatus
+from app.services import documents, previews
+from app.services.errors import NotFound
+from storage.previews import ffmpeg_available
+
+
+def png_bytes(width: int = 1200, height: int = 800) -> bytes:
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).ellipse((100, 100, width - 100, height - 100), fill="navy")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def pdf_pages(count: int = 3) -> bytes:
+    pages = [Image.new("RGB", (850, 1100), "white") for _ in range(count)]
+    for number, page in enumerate(pages, start=1):
+        ImageDraw.Draw(page).rectangle((100, 100, 100 + 60 * number, 400), fill="black")
+    out = io.BytesIO()
+    pages[0].save(out, format="PDF", save_all=True, append_images=pages[1:], resolution=100)
+    return out.getvalue()
+
+
+def dxf_bytes() -> bytes:
+    drawing = ezdxf.new()
+    model = drawing.modelspace()
+    model.add_lwpolyline([(0, 0), (300, 0), (300, 150), (0, 150)], close=True)
+    model.add_line((0, 0), (300, 150))
+    text = io.StringIO()
+    drawing.write(text)
+    return text.getvalue().encode("utf-8")
+
+
+class Jobs:
+    """A job runner that records what was sent and runs it only when asked."""
+
+    def __init__(self, app: Any) -> None:
+        from app.extensions import celery
+
+        self.sent: list[tuple[str, tuple[Any, ...]]] = []
+        self._celery = celery
+        self.app = app
+        app.extensions["portal_job_runner"] = self.record
+
+    def record(self, name: str, *args: Any) -> None:
+        self.sent.append((name, args))
+
+    def previews_sent(self) -> list[tuple[Any, ...]]:
+        return [args for name, args in self.sent if name == previews.TASK]
+
+    def run_all(self) -> None:
+        jobs, self.sent = self.sent, []
+        for name, args in jobs:
+            self._celery.tasks[name].apply(args=list(args))
+
+
+@pytest.fixture
+def jobs(app) -> Jobs:
+    app.config["PREVIEWS_ON_UPLOAD"] = True
+    return Jobs(app)
+
+
+def upload(world: World, data: bytes, filename: str, **kwargs: Any):  # type: ignore[no-untyped-def]
+    document = documents.upload_document(
+        world.staff, world.space_a.id, io.BytesIO(data), filename=filename, **kwargs
+    )
+    db.session.commit()
+    return document
+
+
+def row(document, variant: str = "thumbnail") -> DocumentPreview:  # type: ignore[no-untyped-def]
+    found = previews.preview_for(document.current_version.id, variant)
+    assert found is not None
+    return found
+
+
+def stored(found: DocumentPreview) -> bytes:
+    from app.services.runtime import store
+
+    assert found.blob_key
+    return b"".join(store().open_range(found.blob_key))
+
+
+def test_an_upload_gets_its_thumbnail_in_the_background(world: World, jobs: Jobs):
+    document = upload(world, png_bytes(), "fachada.png", title="Fachada")
+    version = document.current_version
+    # the upload answered before anything was drawn: the rows wait for their jobs
+    assert row(document).status == PreviewStatus.pending
+    assert row(document, "view").status == PreviewStatus.pending
+    assert sorted(jobs.previews_sent()) == [(version.id, "thumbnail"), (version.id, "view")]
+    jobs.run_all()
+    db.session.expire_all()
+    thumbnail = row(document)
+    assert thumbnail.status == PreviewStatus.ready
+    with Image.open(io.BytesIO(stored(thumbnail))) as image:
+        assert image.format == "WEBP" and image.size == (320, 213)
+    view = row(document, "view")
+    assert (view.width, view.height) == (1200, 800)  # never enlarged
+    # kept beside the original, which is untouched
+    assert thumbnail.blob_key != version.blob_key != view.blob_key
+    assert documents.read_version_bytes(version, max_size=10**8) == png_bytes()
+
+
+def test_a_second_request_does_not_draw_again(world: World, jobs: Jobs):
+    document = upload(world, pdf_pages(), "planos.pdf")
+    version = document.current_version
+    first = previews.request_preview(world.staff, document.id, 1, "thumbnail")
+    db.session.commit()
+    assert jobs.previews_sent() == [(version.id, "thumbnail")]  # asked twice, sent once
+    jobs.run_all()
+    db.session.expire_all()
+    first = row(document)
+    assert first.status == PreviewStatus.ready and first.page_count == 3 and first.attempts == 1
+    again = previews.request_preview(world.client_a, document.id, 1, "thumbnail")
+    db.session.commit()
+    assert jobs.sent == []
+    assert again.blob_key == first.blob_key and again.attempts == 1
+
+
+def test_pdf_pages_are_drawn_on_demand(world: World, jobs: Jobs):
+    document = upload(world, pdf_pages(), "memoria.pdf")
+    jobs.run_all()
+    page = previews.request_preview(world.staff, document.id, 1, "page-3")
+    db.session.commit()
+    assert page.status == PreviewStatus.pending
+    jobs.run_all()
+    db.session.expire_all()
+    page = row(document, "page-3")
+    assert page.status == PreviewStatus.ready
+    assert max(page.width, page.height) == 1400
+    beyond = previews.request_preview(world.staff, document.id, 1, "page-9")
+    db.session.commit()
+    jobs.run_all()
+    db.session.expire_all()
+    beyond = row(document, "page-9")
+    assert (beyond.status, beyond.error) == (PreviewStatus.failed, "no_such_page")
+
+
+def test_a_drawing_is_one_svg_for_thumbnail_and_view(world: World, jobs: Jobs):
+    document = upload(world, dxf_bytes(), "planta baja.dxf")
+    jobs.run_all()
+    db.session.expire_all()
+    view = row(document, "view")
+    assert view.status == PreviewStatus.ready and view.media_type == "image/svg+xml"
+    assert b"<svg" in stored(view)
+    assert previews.preview_for(document.current_version.id, "thumbnail") is None
+    asked = previews.request_preview(world.staff, document.id, 1, "thumbnail")
+    assert asked.id == view.id
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "status", "error"),
+    [
+        (b"%PDF-1.7\n%roto" + b"\x00" * 64, "roto.pdf", "failed", "corrupt"),
+        (png_bytes()[:400], "cortada.png", "failed", "corrupt"),
+        (b"solo texto", "nota.txt", "unsupported", "unsupported"),
+    ],
+)
+def test_bad_files_end_with_a_clear_status(world, jobs, data, filename, status, error):
+    document = upload(world, data, filename)
+    jobs.run_all()
+    db.session.expire_all()
+    found = previews.request_preview(world.staff, document.id, 1, "thumbnail")
+    assert (found.status, found.error) == (status, error)
+    assert documents.read_version_bytes(document.current_version, max_size=10**6) == data
+
+
+def test_a_decompression_bomb_fails_without_harm(world: World, jobs: Jobs):
+    out = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(out, format="PNG")  # 400 megapixels, a few KB
+    document = upload(world, out.getvalue(), "bomba.png")
+    jobs.run_all()
+    db.session.expire_all()
+    assert (row(document).status, row(document).error) == ("failed", "too_large")
+
+
+def test_a_render_over_its_time_fails_as_timeout(app, world: World, jobs: Jobs):
+    app.config["PREVIEW_TIMEOUT"] = 0.05
+    document = upload(world, png_bytes(4000, 3000), "grande.png")
+    jobs.run_all()
+    db.session.expire_all()
+    assert (row(document).status, row(document).error) == ("failed", "timeout")
+
+
+def test_a_job_killed_half_way_is_retried_then_given_up(world: World, jobs: Jobs):
+    document = upload(world, png_bytes(), "foto.png")
+    version_id = document.current_version.id
+    for _ in range(previews.MAX_ATTEMPTS):
+        assert previews.claim(version_id, "thumbnail") is not None
+        db.session.commit()  # ... and the worker dies before drawing
+    assert previews.claim(version_id, "thumbnail") is None
+    db.session.commit()
+    found = row(document)
+    assert (found.status, found.error, found.blob_key) == ("failed", "gave_up", None)
+
+
+def test_redelivery_of_a_finished_job_changes_nothing(world: World, jobs: Jobs):
+    document = upload(world, png_bytes(), "foto.png")
+    again = list(jobs.sent)
+    jobs.run_all()
+    db.session.expire_all()
+    key = row(document).blob_key
+    jobs.sent = again
+    jobs.run_all()
+    db.session.expire_all()
+    assert row(document).blob_key == key and row(document).attempts == 1
+
+
+def test_video_poster_or_unsupported_without_ffmpeg(
+    world: World, jobs: Jobs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    if not ffmpeg_available():
+        pytest.skip("ffmpeg not installed")
+    video = tmp_path / "obra.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi",
+         "-i", "testsrc=duration=2:size=320x240:rate=10", "-pix_fmt", "yuv420p", str(video)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    document = upload(world, video.read_bytes(), "obra.mp4")
+    jobs.run_all()
+    db.session.expire_all()
+    assert row(document).status == PreviewStatus.ready
+    assert row(document, "view").media_type == "image/webp"
+    monkeypatch.setenv("PATH", str(tmp_path))
+    later = upload(world, video.read_bytes(), "obra2.mp4")
+    assert jobs.previews_sent() == []  # nothing to queue: no tool to draw it
+    assert (row(later).status, row(later).error) == ("unsupported", "tool_unavailable")
+
+
+def test_previews_follow_the_access_rules_of_the_content(world: World, jobs: Jobs):
+    shared = world.shared.id
+    with pytest.raises(NotFound):
+        previews.request_preview(world.client_b, shared, 1, "thumbnail")
+    with pytest.raises(NotFound):
+        previews.request_preview(world.client_a, world.internal.id, 1, "thumbnail")
+    with pytest.raises(NotFound):
+        previews.request_preview(world.staff, shared, 1, "page-0")
+    assert previews.request_preview(world.client_a, shared, 1, "thumbnail").status
