@@ -26,6 +26,10 @@ def init_web(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
+    from app.blueprints.formatting import amount, file_size
+
+    app.jinja_env.filters["filesize"] = file_size
+    app.jinja_env.filters["amount"] = amount
 
     @login_manager.user_loader
     def load_user(session_id: str):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from PIL import Image, ImageDraw
 
 import ocr
+from app.blueprints.formatting import stored_amount
 from app.extensions import db
 from app.models import FormStatus
 from app.services import forms, search
@@ -53,6 +54,9 @@ def form_page(form_id: str) -> str | Response:
     if request.method == "POST":
         template = forms.template_of(form.template)
         values = {spec.name: request.form.get(f"field-{spec.name}", "") for spec in template.fields}
+        for spec in template.fields:  # amounts come in the reader's locale
+            if spec.kind == "amount":
+                values[spec.name] = stored_amount(values[spec.name])
         try:
             forms.update_form(
                 current_user, form.id, fields=values, confirm=request.form.get("confirm") == "1"

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from wtforms import DecimalField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from app.blueprints.formatting import file_size
 from app.extensions import db
 from app.models import Client
 from app.services import file_types, quotas
@@ -65,7 +66,7 @@ def quota_panel(client: Client) -> dict[str, object]:
 def uploader_context() -> dict[str, object]:
     return {
         "uploader_ready": _bundle_installed(str(current_app.static_folder)),
-        "human_size": quotas.human_size,
+        "human_size": file_size,
         "quota_panel": quota_panel,
     }
 

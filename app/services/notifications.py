@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -19,9 +19,21 @@ from app.services.runtime import setting
 EMAIL_MODES = ("immediate", "daily", "off")
 
 
+def _with_local_dates(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with its due date (stored as ISO 8601) written for the current locale."""
+    due = payload.get("due")
+    if not isinstance(due, str):
+        return payload
+    try:
+        day = date.fromisoformat(due)
+    except ValueError:
+        return payload
+    return {**payload, "due": format_date(day, "medium")}
+
+
 def describe(notification: Notification) -> str:
     """The sentence shown for a notification, in the current locale."""
-    p: dict[str, Any] = notification.payload or {}
+    p: dict[str, Any] = _with_local_dates(notification.payload or {})
     kind = notification.kind
     if kind == "review_requested":
         return _("Nuevo documento para revisar: «%(title)s» (v%(version)s).", **p)

@@ -1,0 +1,55 @@
+"""Numbers in the reader's locale: file sizes and amounts (``1.234,56`` in Spanish, ``1,234.56`` in English).
+
+Amounts read from documents are stored the Spanish way, as the documents print them; the
+web UI shows them in the reader's locale and turns what the reader types back into the
+stored form.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel import numbers
+from babel.numbers import NumberFormatError, parse_decimal
+from flask_babel import format_decimal, get_locale
+
+#: The locale amounts are stored in.
+STORED_LOCALE = "es"
+AMOUNT = "#,##0.00"
+
+
+def file_size(size: int | None) -> str:
+    """A byte count for people, binary multiples: ``1,5 MB`` in Spanish, ``1.5 MB`` in English."""
+    value = Decimal(size or 0)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            pattern = "#,##0" if unit == "B" or value >= 100 else "#,##0.#"
+            return f"{format_decimal(value, format=pattern)} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _parse(text: str, locale: str) -> Decimal | None:
+    try:
+        return parse_decimal(
+            text.replace(" ", "").replace("\u00a0", ""), locale=locale, strict=True
+        )
+    except NumberFormatError:
+        return None
+
+
+def amount(stored: str | None) -> str:
+    """A stored amount (``1.234,56``) in the reader's locale; anything else as it is."""
+    value = _parse(stored or "", STORED_LOCALE)
+    if value is None:
+        return stored or ""
+    return format_decimal(value, format=AMOUNT)
+
+
+def stored_amount(typed: str) -> str:
+    """What the reader typed, in their locale, as a stored amount; unreadable text as it is."""
+    text = typed.strip()
+    value = _parse(text, str(get_locale() or STORED_LOCALE)) if text else None
+    if value is None:
+        return text
+    return numbers.format_decimal(value, format=AMOUNT, locale=STORED_LOCALE)
