@@ -78,6 +78,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OUTBOX_DIR": str(data_dir / "outbox"),
         "CELERY_BROKER_URL": "filesystem://",
         "CELERY_RESULT_BACKEND": None,
+        # Redis broker: seconds before a task a dead worker took is handed to another one.
+        # Longer than the longest task (an OCR of max pages), or a slow task runs twice.
+        "BROKER_VISIBILITY_TIMEOUT": 4 * 3600,
         "MAX_UPLOAD_SIZE": 50 * GB,
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
@@ -123,6 +126,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "STORAGE_PUBLIC_URL": "STORAGE_PUBLIC_URL",
         "BROKER_URL": "CELERY_BROKER_URL",
         "RESULT_BACKEND": "CELERY_RESULT_BACKEND",
+        "BROKER_VISIBILITY_TIMEOUT": "BROKER_VISIBILITY_TIMEOUT",
         "MAX_UPLOAD_SIZE": "MAX_UPLOAD_SIZE",
         "SMTP_HOST": "SMTP_HOST",
         "SMTP_PORT": "SMTP_PORT",

@@ -32,6 +32,8 @@ def init_celery(app: Flask) -> None:
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
         }
+    elif broker.startswith(("redis", "rediss", "sentinel")):
+        options = _redis_redelivery(int(app.config["BROKER_VISIBILITY_TIMEOUT"]))
     celery.conf.update(
         broker_url=broker,
         broker_transport_options=options,
@@ -58,6 +60,24 @@ def init_celery(app: Flask) -> None:
     )
     celery.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = celery
+
+
+def _redis_redelivery(visibility_timeout: int) -> dict[str, Any]:
+    """Redis transport options: when a task taken by a worker that died goes to another one.
+
+    Tasks are acknowledged late and rejected back to the queue when a pool process
+    dies; when the whole worker dies (killed, machine lost), Redis still holds the
+    task as unacknowledged and any worker hands it out again once it is older than
+    ``visibility_timeout``. Workers look for such tasks about every quarter of it
+    (at most every 100 s, kombu's default).
+    """
+    interval = min(10, max(1, visibility_timeout // 40))
+    throttle = min(10, max(1, visibility_timeout // (4 * interval)))
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": throttle,
+    }
 
 
 @celery.task(name="portal.deliver_mail")

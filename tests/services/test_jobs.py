@@ -10,28 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from portal_testing import BACKEND, IN_CI, make_app
+from portal_testing import BACKEND, make_app
 
-REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not REDIS_URL:
-        if IN_CI:
-            pytest.fail(
-                "CI=true but PORTAL_TEST_REDIS_URL is not set: the job tests must run on Redis"
-            )
-        pytest.skip(
-            "set PORTAL_TEST_REDIS_URL=redis://127.0.0.1:6379/15 to run jobs on a real Celery worker"
-        )
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    return REDIS_URL
+pytestmark = pytest.mark.celery
 
 
 def test_invitation_mail_is_delivered_by_a_worker_over_redis(
