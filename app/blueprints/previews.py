@@ -1,8 +1,9 @@
 """Previews of document versions: thumbnails, in-browser views and PDF pages as images.
 
 The same access rules as the version's content (404 for what the caller may not
-see). A rendition not drawn yet answers 202 with a placeholder image at once and
-queues its job; the page polls and swaps the picture in when it is ready.
+see). A rendition not drawn yet answers at once with a placeholder picture and
+``X-Preview-Status: pending``, and queues its job; the page polls (HEAD) and swaps
+the picture in when it is ready.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def _placeholder(status: str) -> Response:
         '<text x="160" y="126" text-anchor="middle" font-family="sans-serif" font-size="16" '
         f'fill="#3d4a5c">{escape(text)}</text></svg>'
     )
-    response = Response(svg, status=202 if pending else 200, mimetype="image/svg+xml")
+    # 200 either way: the state is in X-Preview-Status, and an <img> shows the picture
+    response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Preview-Status"] = status

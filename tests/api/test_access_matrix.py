@@ -1219,6 +1219,41 @@ WEB_CASES += [
 ]
 
 
+# ---------------------------------------------------------------- previews (issue 8)
+# Exactly the access of the content: a client never sees another client's previews nor
+# those of an internal document. Allowed callers get the picture, or a placeholder while
+# it is drawn or when it cannot be (200 either way, the state in X-Preview-Status).
+PREVIEW = "/documents/<document_id>/versions/<int:number>/preview"
+for kind, doc, seen in (
+    ("shared", "shared", (200, 200, 404, 200, 404, L)),
+    ("internal", "internal", (200, 200, 404, 404, 404, L)),
+    ("other client's", "other_doc", (200, 404, 404, 404, 200, L)),
+):
+    WEB_CASES += [
+        Case(
+            f"thumbnail of {kind} document",
+            "GET",
+            PREVIEW + "/<any(thumbnail, view):variant>",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions/1/preview/thumbnail",
+            seen,
+        ),
+        Case(
+            f"view of {kind} document",
+            "GET",
+            PREVIEW + "/<any(thumbnail, view):variant>",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions/1/preview/view",
+            seen,
+        ),
+        Case(
+            f"page image of {kind} document",
+            "GET",
+            PREVIEW + "/pages/<int:page>",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/versions/1/preview/pages/2",
+            seen,
+        ),
+    ]
+
+
 def _user(world: World, role: str) -> Any:
     return None if role == "anonymous" else getattr(world, role)
 
