@@ -19,8 +19,10 @@ from signing.evidence import build_evidence_zip
 from signing.material import ValidationMaterial
 from signing.pki import IssuedSigner, Pki, RevokedEntry, create_pki, load_pki
 from signing.sign import (
+    BoxLayout,
     FieldSpec,
     Level,
+    PageBox,
     SignOptions,
     StampSpec,
     add_document_timestamp,
@@ -45,6 +47,7 @@ from signing.validate import (
 )
 
 __all__ = [
+    "BoxLayout",
     "CertificateNotTrusted",
     "CertificateRevoked",
     "EmptyPdf",
@@ -57,6 +60,7 @@ __all__ = [
     "InvalidPdf",
     "IssuedSigner",
     "Level",
+    "PageBox",
     "Pkcs11Signer",
     "Pkcs12Signer",
     "Pki",

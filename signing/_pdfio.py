@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from io import BytesIO
-from typing import BinaryIO, TypeAlias
+from typing import Any, BinaryIO, TypeAlias
 
 from pyhanko.pdf_utils.crypt import AuthStatus
+from pyhanko.pdf_utils.generic import DictionaryObject, IndirectObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -74,11 +75,67 @@ def open_reader(
     return reader
 
 
+_MAX_PAGE_TREE_DEPTH = 64
+
+
+class _PdfUpdate(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, finding pages counted from the end by walking from the end.
+
+    pyHanko walks the page tree from the first page, reading every page object on the
+    way; a stamp on the last page of a 300-page document then reads all 300. Walking
+    from the end reads only the pages after the one wanted. Anything unusual (a
+    malformed tree) falls back to pyHanko's own walk and its errors.
+    """
+
+    def find_page_for_modification(self, page_ix: int) -> tuple[Any, Any]:
+        found = None
+        if page_ix < 0:
+            try:
+                found = _page_from_end(self.root["/Pages"], -page_ix, self.root.raw_get("/Pages"))
+            except Exception:  # noqa: BLE001 - pyHanko's own walk reports the problem
+                found = None
+        return found or super().find_page_for_modification(page_ix)
+
+
+def _page_from_end(node: Any, position: int, node_ref: Any) -> tuple[Any, Any]:
+    """The ``position``-th page from the end (1 is the last) and its inherited resources."""
+    count = node["/Count"]
+    if not isinstance(count, int) or not 1 <= position <= count:
+        raise ValueError("Page index out of range")
+    resources = node.raw_get("/Resources") if "/Resources" in node else DictionaryObject()
+    seen = {node_ref.reference}
+    for _depth in range(_MAX_PAGE_TREE_DEPTH):
+        for kid_ref in reversed(list(node["/Kids"])):  # list(): the references, not the pages
+            if not isinstance(kid_ref, IndirectObject) or kid_ref.reference in seen:
+                raise ValueError("Malformed page tree")
+            kid = kid_ref.get_object()
+            if kid["/Type"] == "/Pages":
+                kid_count = kid["/Count"]
+                if position <= kid_count:
+                    seen.add(kid_ref.reference)
+                    node = kid
+                    if "/Resources" in node:
+                        resources = node.raw_get("/Resources")
+                    break
+                position -= kid_count
+            elif kid["/Type"] == "/Page":
+                if position == 1:
+                    if "/Resources" in kid:
+                        resources = kid.raw_get("/Resources")
+                    return kid_ref, resources
+                position -= 1
+            else:
+                raise ValueError("Unknown page tree node")
+        else:
+            raise ValueError("Page not found")
+    raise ValueError("Page tree too deep")
+
+
 def open_writer(data: bytes, *, password: bytes | None = None) -> IncrementalPdfFileWriter:
     """Open an incremental writer on the bytes (authenticated if encrypted)."""
     reader = open_reader(data, password=password)
     try:
-        writer = IncrementalPdfFileWriter(BytesIO(data), prev=reader)
+        writer = _PdfUpdate(BytesIO(data), prev=reader)
     except Exception as exc:  # noqa: BLE001 - same parser, same failure modes
         raise InvalidPdf(f"The PDF cannot be updated: {exc}") from exc
     if reader.encrypted:

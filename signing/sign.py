@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
@@ -12,6 +12,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import (
     MDPPerm,
@@ -44,8 +45,10 @@ from signing.sources import SignerSource
 
 __all__ = [
     "DEFAULT_STAMP_TEXT",
+    "BoxLayout",
     "FieldSpec",
     "Level",
+    "PageBox",
     "SignOptions",
     "StampSpec",
     "add_document_timestamp",
@@ -55,6 +58,11 @@ __all__ = [
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 Box = tuple[int, int, int, int]
+PageBox = tuple[float, float, float, float]
+"""A page's MediaBox: left, bottom, right, top in PDF points."""
+BoxLayout = Callable[[PageBox], Box]
+"""Where to put a box once the page's size is known (the page is read while signing)."""
+_DEFAULT_PAGE_BOX: PageBox = (0.0, 0.0, 595.0, 842.0)  # A4, when a page has no usable MediaBox
 
 DEFAULT_STAMP_TEXT = "Signed by %(signer)s\nDate: %(ts)s\nReason: %(reason)s"
 """Stamp template: ``%(signer)s``, ``%(ts)s``, ``%(reason)s`` and ``%(location)s`` are filled in."""
@@ -62,19 +70,26 @@ DEFAULT_STAMP_TEXT = "Signed by %(signer)s\nDate: %(ts)s\nReason: %(reason)s"
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """An empty signature field to create; ``page`` counts from 0 (negative from the end)."""
+    """An empty signature field to create; ``page`` counts from 0 (negative from the end).
+
+    ``box`` is in PDF points, or a :data:`BoxLayout` that places it on the page's MediaBox.
+    """
 
     name: str
     page: int = 0
-    box: Box | None = None
+    box: Box | BoxLayout | None = None
 
 
 @dataclass(frozen=True)
 class StampSpec:
-    """A visible stamp: page (from 0, negative from the end), box in PDF points, text template."""
+    """A visible stamp: page (from 0, negative from the end), box, text template.
+
+    ``box`` is in PDF points, or a :data:`BoxLayout` that places it on the page's MediaBox
+    (so that callers need not parse the PDF to learn the page size).
+    """
 
     page: int = 0
-    box: Box = (50, 50, 300, 110)
+    box: Box | BoxLayout = (50, 50, 300, 110)
     text: str = DEFAULT_STAMP_TEXT
 
 
@@ -95,6 +110,7 @@ class SignOptions:
     validation: ValidationMaterial | None = None
 
 
+_MAX_PAGE_TREE_DEPTH = 64
 _LEVELS: tuple[str, ...] = get_args(Level)
 _LEVEL_NEEDS_TIMESTAMP = {"B-T", "B-LT", "B-LTA"}
 _LEVEL_NEEDS_VALIDATION = {"B-LT", "B-LTA"}
@@ -200,6 +216,30 @@ def _check_fields(reader: PdfFileReader, options: SignOptions) -> bool:
     return field_exists
 
 
+def _page_box(writer: IncrementalPdfFileWriter, page: int) -> PageBox:
+    """The page's MediaBox (inherited from the page tree if need be), A4 when unusable."""
+    try:
+        node = writer.find_page_for_modification(page)[0].get_object()
+        for _depth in range(_MAX_PAGE_TREE_DEPTH):
+            if "/MediaBox" in node:
+                x0, y0, x1, y1 = (float(value) for value in node["/MediaBox"])
+                if x0 == x1 or y0 == y1:
+                    return _DEFAULT_PAGE_BOX
+                return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+            if "/Parent" not in node:
+                break
+            node = node["/Parent"]
+    except Exception:  # noqa: BLE001 - a broken page dictionary gets the default size
+        return _DEFAULT_PAGE_BOX
+    return _DEFAULT_PAGE_BOX
+
+
+def _placed(writer: IncrementalPdfFileWriter, page: int, box: Box | BoxLayout | None) -> Box | None:
+    if box is None or not callable(box):
+        return box
+    return box(_page_box(writer, page))
+
+
 def sign_pdf(
     pdf: PdfInput,
     source: SignerSource,
@@ -233,7 +273,12 @@ def sign_pdf(
     try:
         for spec in options.new_fields:
             append_signature_field(
-                writer, SigFieldSpec(sig_field_name=spec.name, on_page=spec.page, box=spec.box)
+                writer,
+                SigFieldSpec(
+                    sig_field_name=spec.name,
+                    on_page=spec.page,
+                    box=_placed(writer, spec.page, spec.box),
+                ),
             )
         metadata = PdfSignatureMetadata(
             field_name=options.field_name,
@@ -254,7 +299,7 @@ def sign_pdf(
             new_field = SigFieldSpec(
                 sig_field_name=options.field_name,
                 on_page=stamp.page if stamp else 0,
-                box=stamp.box if stamp else None,
+                box=_placed(writer, stamp.page, stamp.box) if stamp else None,
             )
         pdf_signer = PdfSigner(
             metadata,

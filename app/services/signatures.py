@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -53,6 +54,7 @@ from app.services.errors import (
 from app.services.mail import queue_mail
 from app.services.runtime import enqueue_after_commit, request_ip, setting
 from signing import (
+    BoxLayout,
     CertificateNotTrusted,
     CertificateRevoked,
     EmptyPdf,
@@ -60,6 +62,7 @@ from signing import (
     FieldSpec,
     InvalidCredentials,
     InvalidPdf,
+    PageBox,
     Pkcs12Signer,
     SignatureReport,
     SignerSource,
@@ -68,6 +71,7 @@ from signing import (
     SignOptions,
     StampSpec,
     TimestampUnavailable,
+    ValidationReport,
     WrongPassword,
     last_timestamp_expiry,
     sign_pdf,
@@ -631,18 +635,9 @@ def signing_failed(signer_id: str, message: str) -> None:
     )
 
 
-def _stamp_box(
-    facts_boxes: tuple[tuple[float, float, float, float], ...],
-    page: int,
-    position: str,
-    index: int,
-) -> tuple[int, int, int, int]:
-    left, bottom, right, top = (0.0, 0.0, 595.0, 842.0)
-    if facts_boxes:
-        try:
-            left, bottom, right, top = facts_boxes[page]
-        except IndexError:
-            pass
+def _stamp_box(page_box: PageBox, *, position: str, index: int) -> tuple[int, int, int, int]:
+    """The ``index``-th signer's stamp on a page: boxes in a row along its bottom (or top)."""
+    left, bottom, right, top = page_box
     per_row = max(
         1, int((right - left - 2 * _STAMP_MARGIN + _STAMP_GAP) // (_STAMP_WIDTH + _STAMP_GAP))
     )
@@ -674,16 +669,14 @@ def _page_boxes(data: bytes) -> tuple[tuple[float, float, float, float], ...]:
         return ()
 
 
-def _sign_options(
-    request: SignatureRequest, signer: SignatureRequestSigner, data: bytes
-) -> SignOptions:
-    boxes = _page_boxes(data)
+def _sign_options(request: SignatureRequest, signer: SignatureRequestSigner) -> SignOptions:
     first_signature = not any(s.status == SignerStatus.signed for s in request.signers)
     certify = request.certify and first_signature
     fields_exist = request.certify and not first_signature
 
-    def box_of(other: SignatureRequestSigner) -> tuple[int, int, int, int]:
-        return _stamp_box(boxes, request.stamp_page, request.stamp_position, other.order - 1)
+    def box_of(other: SignatureRequestSigner) -> BoxLayout:
+        # Placed by the signing library on the page it reads anyway: no second parse here.
+        return partial(_stamp_box, position=request.stamp_position, index=other.order - 1)
 
     new_fields: tuple[FieldSpec, ...] = ()
     if certify:
@@ -751,6 +744,13 @@ def sign_and_validate(
     (pyHanko's verdict, whole revision, at most form filling afterwards) and reach
     the requested level, or nothing is kept.
     """
+    signed, mine, _report = _sign_and_validate(data, source, options)
+    return signed, mine
+
+
+def _sign_and_validate(
+    data: bytes, source: SignerSource, options: SignOptions
+) -> tuple[bytes, SignatureReport, ValidationReport]:
     try:
         signed = sign_pdf(data, source, options)
     except SigningError as exc:
@@ -773,7 +773,7 @@ def sign_and_validate(
             f"La firma solo alcanza el nivel {mine.level}, no el {options.level} pedido; "
             "no se ha guardado."
         )
-    return signed, mine
+    return signed, mine, report
 
 
 def _sign_now(
@@ -793,7 +793,7 @@ def _sign_now(
     assert version is not None
     data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
     try:
-        signed, mine = sign_and_validate(data, source, _sign_options(request, signer, data))
+        signed, mine, report = _sign_and_validate(data, source, _sign_options(request, signer))
     except SigningFailed as exc:
         if certificate is not None and isinstance(exc.__cause__, CertificateRevoked):
             pki.mark_revoked(certificate)
@@ -832,17 +832,19 @@ def _sign_now(
         ip=signer.ip,
         authorised_at=signer.authorised_at.isoformat() if signer.authorised_at else None,
     )
-    _advance(request, signed)
+    _advance(request, report)
     return new_version
 
 
-def _advance(request: SignatureRequest, signed: bytes) -> None:
+def _advance(request: SignatureRequest, report: ValidationReport) -> None:
     remaining = [s for s in request.signers if s.status != SignerStatus.signed]
     if not remaining:
         request.status = SignatureRequestStatus.completed
         request.completed_at = _now()
-        if request.level == SignatureLevel.b_lta:
-            request.archive_expires_at = archive_expiry(signed)
+        if request.level == SignatureLevel.b_lta and report.document_timestamps:
+            # The TSA certificate of the last document timestamp: read from the report of the
+            # validation just made, rather than by parsing the signed PDF once more.
+            request.archive_expires_at = report.document_timestamps[-1].expires
         db.session.flush()
         audit.record(
             "signature_request_completed",
