@@ -390,12 +390,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(tmp_path, database_url, app) -> Iterator[str]:
+def live_server_config() -> dict[str, Any]:
+    """Settings of the live server's app; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def live_server(tmp_path, database_url, app, live_server_config) -> Iterator[str]:
     from waitress.server import create_server
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    web = make_app(tmp_path, database_url, BASE_URL=base)
+    web = make_app(tmp_path, database_url, **{"BASE_URL": base, **live_server_config})
     server = create_server(web, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
