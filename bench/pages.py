@@ -291,7 +291,7 @@ def fill(env: dict[str, str]) -> dict[str, str]:
                     "updated_at": created,
                 }
             )
-            fts.append({"id": doc_id, "title": title, "body": body})
+            fts.append({"id": doc_id, "title": title, "body": body, "space": sid})
         for start in range(0, len(documents), 5000):
             db.session.execute(insert(Document), documents[start : start + 5000])
         for start in range(0, len(versions), 5000):
@@ -301,8 +301,8 @@ def fill(env: dict[str, str]) -> dict[str, str]:
         if sqlite:
             db.session.execute(
                 text(
-                    "INSERT INTO search_entry_fts (document_id, title, body) "
-                    "VALUES (:id, :title, :body)"
+                    "INSERT INTO search_entry_fts (document_id, title, body, space_id) "
+                    "VALUES (:id, :title, :body, :space)"
                 ),
                 fts,
             )

@@ -57,19 +57,23 @@ def _render(
 ):  # type: ignore[no-untyped-def]
     space = get_space(current_user, space_id)
     permission = space_permission(current_user, space)
-    found = documents.list_documents(
+    listing = documents.page_of_documents(
         current_user,
         space.id,
         q=request.args.get("q"),
         state=request.args.get("state"),
         folder_id=request.args.get("folder"),
+        sort=request.args.get("sort"),
+        page=request.args.get("page", 1, type=int) or 1,
     )
+    found = listing.documents
     manage = can_manage_space(current_user, space)
     return (
         render_template(
             "spaces/detail.html",
             space=space,
             documents=found,
+            listing=listing,
             thumbnails=previews.thumbnail_states(d.current_version for d in found),
             permission=permission,
             can_upload=permission in (Permission.contribute, Permission.manage),

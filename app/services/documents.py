@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -352,6 +353,33 @@ def list_versions(actor: User, document_id: str) -> list[DocumentVersion]:
     return list(document.versions)
 
 
+def _documents_query(
+    actor: User,
+    space: Space,
+    *,
+    state: str | None = None,
+    q: str | None = None,
+    category: str | None = None,
+    folder_id: str | None = None,
+) -> Select[tuple[Document]]:
+    query = select(Document).where(Document.space_id == space.id, Document.deleted_at.is_(None))
+    if actor.is_client:
+        query = query.where(Document.visibility == Visibility.shared)
+    if category:
+        query = query.where(Document.category == category)
+    if folder_id:
+        query = query.where(Document.folder_id == folder_id)
+    if q:
+        query = query.where(Document.title.ilike(f"%{q.strip()}%"))
+    if state:
+        query = query.join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id)
+            & (DocumentVersion.number == Document.current_version_number),
+        ).where(DocumentVersion.review_state == state)
+    return query
+
+
 def list_documents(
     actor: User,
     space_id: str,
@@ -362,21 +390,72 @@ def list_documents(
     folder_id: str | None = None,
 ) -> list[Document]:
     space = get_space(actor, space_id)
-    query = select(Document).where(Document.space_id == space.id, Document.deleted_at.is_(None))
-    if actor.is_client:
-        query = query.where(Document.visibility == Visibility.shared)
-    if category:
-        query = query.where(Document.category == category)
-    if folder_id:
-        query = query.where(Document.folder_id == folder_id)
-    if q:
-        query = query.where(Document.title.ilike(f"%{q.strip()}%"))
-    documents = list(db.session.execute(query.order_by(Document.title)).scalars())
-    if state:
-        documents = [
-            d for d in documents if d.current_version and d.current_version.review_state == state
-        ]
-    return documents
+    query = _documents_query(actor, space, state=state, q=q, category=category, folder_id=folder_id)
+    return list(
+        db.session.execute(
+            query.options(selectinload(Document.versions)).order_by(Document.title)
+        ).scalars()
+    )
+
+
+#: Orders a space's list of documents can take (the first is the default).
+DOCUMENT_SORTS = {
+    "title": (Document.title, Document.id),
+    "recent": (Document.updated_at.desc(), Document.id),
+}
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of a space's documents, with what the page links need."""
+
+    documents: list[Document]
+    total: int
+    page: int
+    per_page: int
+    sort: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def page_of_documents(
+    actor: User,
+    space_id: str,
+    *,
+    state: str | None = None,
+    q: str | None = None,
+    folder_id: str | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+) -> DocumentPage:
+    """The documents of ``list_documents``, one page at a time, counted in SQL."""
+    space = get_space(actor, space_id)
+    query = _documents_query(actor, space, state=state, q=q, folder_id=folder_id)
+    total = db.session.execute(
+        select(func.count()).select_from(query.with_only_columns(Document.id).subquery())
+    ).scalar_one()
+    sort = sort if sort in DOCUMENT_SORTS else next(iter(DOCUMENT_SORTS))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    found = db.session.execute(
+        query.options(selectinload(Document.versions))
+        .order_by(*DOCUMENT_SORTS[sort])
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).scalars()
+    return DocumentPage(list(found), total, page, per_page, sort)
 
 
 @dataclass(frozen=True)

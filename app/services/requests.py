@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -18,11 +19,17 @@ from app.models import (
     RequestItem,
     RequestItemFile,
     RequestTemplate,
+    Space,
     SpaceMember,
     User,
 )
 from app.services import alerts, audit, documents
-from app.services.access import get_space, require_staff, space_permission
+from app.services.access import (
+    get_space,
+    require_staff,
+    space_permission,
+    visible_spaces_query,
+)
 from app.services.errors import InvalidTransition, NotFound, UnsupportedType, ValidationFailed
 from app.services.mail import queue_mail
 from app.services.notifications import notify
@@ -509,9 +516,16 @@ def create_recurring(today: date, lead_days: int = 45) -> list[DocumentRequest]:
 def missing_by_client(user: User) -> dict[str, list[RequestItem]]:
     """What a client person still owes, by request title (for their dashboard)."""
     grouped: dict[str, list[RequestItem]] = defaultdict(list)
-    for request in _open_requests():
-        if space_permission(user, request.space) is None:
-            continue
+    # Only the open requests of the spaces this person may see (the rule of space_permission,
+    # as a query), with their items in one more query: the dashboard stays fast on a big portal.
+    spaces = visible_spaces_query(user).with_only_columns(Space.id).order_by(None)
+    open_requests = db.session.execute(
+        select(DocumentRequest)
+        .where(DocumentRequest.completed_at.is_(None), DocumentRequest.space_id.in_(spaces))
+        .options(selectinload(DocumentRequest.items))
+        .order_by(DocumentRequest.due_date, DocumentRequest.created_at)
+    ).scalars()
+    for request in open_requests:
         for item in _missing(request):
             grouped[request.id].append(item)
     return dict(grouped)
