@@ -36,10 +36,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/srv/portal \
     PORTAL_DATA_DIR=/data \
     OMP_THREAD_LIMIT=1
-# OCR (tesseract with Spanish and English) and the PDF tools OCRmyPDF and the signing checks use.
+# OCR (tesseract with Spanish and English), the PDF tools OCRmyPDF and the signing checks use,
+# and ffmpeg for the poster frames of uploaded videos.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng ghostscript qpdf poppler-utils \
+      tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng ghostscript qpdf poppler-utils ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 1000 portal \
  && useradd --system --uid 1000 --gid portal --home-dir /srv/portal --shell /usr/sbin/nologin portal \

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium ffmpeg
 export PORTAL_DATA_DIR ?= var
 
 .PHONY: run test system-packages install lint clean assets
