@@ -61,7 +61,8 @@ COPY --from=assets /assets/node_modules/pdfjs-dist/build/pdf.min.mjs \
      /assets/node_modules/pdfjs-dist/build/pdf.worker.min.mjs \
      app/static/vendor/pdfjs/
 RUN pybabel compile -d app/translations \
- && python -m compileall -q app storage signing ocr workflows
+ && python -m compileall -q app storage signing ocr workflows \
+ && python -m app.cli compress-assets
 USER portal
 VOLUME ["/data"]
 EXPOSE 8000

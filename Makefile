@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium ffmpeg
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg
 export PORTAL_DATA_DIR ?= var
 
 .PHONY: run test system-packages install lint clean assets
@@ -21,7 +21,8 @@ install: system-packages $(STAMP) assets
 # Browser libraries from the npm registry, copied into app/static/vendor (not committed).
 # axe-core stays in node_modules: only the accessibility tests read it, users never get it.
 ASSETS := app/static/vendor/pdfjs/pdf.min.mjs app/static/vendor/uppy/uppy.min.js node_modules/axe-core/axe.min.js
-assets: $(ASSETS)
+assets: $(ASSETS) $(STAMP)
+	$(VENV)/bin/portal compress-assets
 
 $(ASSETS) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -30,7 +31,8 @@ $(ASSETS) &: package.json package-lock.json
 	cp node_modules/uppy/dist/uppy.min.js node_modules/uppy/dist/uppy.min.css app/static/vendor/uppy/
 	touch $(ASSETS)
 
-# Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests).
+# Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests,
+# wrk for bench/pages.py).
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

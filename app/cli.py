@@ -77,6 +77,15 @@ def init() -> None:
     click.echo(f"Autoridad de certificación y de sellado de tiempo: {pki.directory}")
 
 
+@main.command("compress-assets")
+def compress_assets() -> None:
+    """Write brotli and gzip copies of the static files (build time: make assets, the image)."""
+    from app.static_assets import compress_assets as compress
+
+    written = compress(ROOT / "app" / "static")
+    click.echo(f"{len(written)} archivos comprimidos")
+
+
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

@@ -23,6 +23,10 @@ def init_web(app: Flask) -> None:
     register_blueprints(app)
     app.register_blueprint(api_bp)
 
+    from app.static_assets import init_static
+
+    init_static(app)
+
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
