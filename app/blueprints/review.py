@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -277,6 +278,8 @@ def document_context(document) -> dict:  # type: ignore[no-untyped-def]
         "actions": actions,
         "answers": scheme.answers_for(version.review_state) if version and actions else [],
         "scheme": scheme,
+        # Events keep the answer's code; people read the answer as the space words it.
+        "answer_labels": {a.code: a.label.text(str(get_locale())) for a in scheme.answers},
         "comments": review.list_comments(current_user, document.id),
         "turn": review.reviewer_side_for(document, version).value if version else None,
         "events": review.review_history(current_user, document.id)[1] if version else [],

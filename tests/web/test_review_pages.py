@@ -61,3 +61,34 @@ def test_transmittal_page_shows_who_downloaded(app, client, world):
     web_login(other, world.staff)
     page = other.get(f"/transmittals/{world.transmittal.id}").get_data(as_text=True)
     assert "Descargado" in page and world.client_a.name in page
+
+
+def test_history_shows_the_answer_as_the_space_words_it(app, client, world):
+    """A Procore-style answer reads «Revisar y reenviar» in the history, never its code."""
+    from app.extensions import db
+    from app.services import accounts, clients
+
+    clients.update_space(world.admin, world.space_a.id, label_scheme="procore")
+    db.session.commit()
+    web_login(client, world.client_a)
+    page = f"/documents/{world.shared.id}"
+    response = client.post(
+        f"{page}/review",
+        data={
+            "csrf_token": csrf_token(client, page),
+            "label": "revise_and_resubmit",
+            "comment": "Acoten el muro",
+        },
+    )
+    assert response.status_code == 302
+    history = re.search(
+        r'<ol class="history">(.*?)</ol>', client.get(page).get_data(as_text=True), re.S
+    )
+    assert history and "(Revisar y reenviar)" in history.group(1)
+    assert "revise_and_resubmit" not in history.group(1)
+    accounts.set_locale(world.client_a, "en")
+    db.session.commit()
+    history = re.search(
+        r'<ol class="history">(.*?)</ol>', client.get(page).get_data(as_text=True), re.S
+    )
+    assert history and "(Revise and resubmit)" in history.group(1)
