@@ -18,7 +18,7 @@ from ocr.engine import OcrEngine, get_engine
 from ocr.errors import ImageTooLarge, OcrTimeout, TooManyPages, UnreadableFile
 from ocr.images import binarise, can_pass_through, image_page_count, load_image_page, open_image
 from ocr.pdf import open_pdf, pdf_page_count, rasterise_pdf_page, text_layer_page
-from ocr.reread import doubtful_lines, reread_doubtful_lines
+from ocr.reread import doubtful_lines, reread_check_letters, reread_doubtful_lines
 from ocr.results import DocumentText, PageText, SourceInfo
 from ocr.settings import DEFAULT_LIMITS, DEFAULT_OPTIONS, OcrLimits, OcrOptions
 
@@ -169,6 +169,7 @@ def ocr_page_image(
         # The second reading sees the page the other way: grey if the first was not.
         other = original if options.binarise else binarise(original)
         page = reread_doubtful_lines(page, other, engine, limits=limits)
+        page = reread_check_letters(page, other, engine, limits=limits)
     return page
 
 

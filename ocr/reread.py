@@ -12,7 +12,7 @@ from ocr.extractors import find_identifiers
 from ocr.results import PageText, Word, union_box
 from ocr.settings import DEFAULT_LIMITS, OcrLimits
 
-__all__ = ["doubtful_lines", "reread_doubtful_lines"]
+__all__ = ["doubtful_lines", "reread_check_letters", "reread_doubtful_lines"]
 
 #: Labels that promise a DNI, NIE, CIF or IBAN after them.
 _LABEL = re.compile(r"\b(?:c\.?i\.?f|n\.?i\.?[fe]|d\.?n\.?i|iban)\b", re.I)
@@ -30,6 +30,13 @@ def _has_code(text: str) -> bool:
         for token in _TOKEN.findall(text)
     )
 
+
+#: The nearest label before a code: a person's tax ID (NIF, DNI, NIE) or a CIF.
+_TAX_LABEL = re.compile(r"\b(?:(c)\.?i\.?f|n\.?i\.?[fe]|d\.?n\.?i)\b", re.I)
+#: A DNI or NIE whose check letter came out as a digit: nine characters, the last a digit.
+_DIGIT_FOR_LETTER = re.compile(r"[XYZxyz\d]\d{7}\d")
+#: What one glyph may be read as on its own: any digit or capital letter.
+_GLYPH_WHITELIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: At most this many lines are read again per page, to bound the extra time.
 MAX_REREADS = 4
@@ -119,4 +126,76 @@ def reread_doubtful_lines(
             done.add(word.line_key)
     return PageText.from_words(
         page.number, new_words, page.width, page.height, method=page.method, dpi=page.dpi
+    )
+
+
+def _after_person_label(words: list[Word], position: int) -> bool:
+    """Tell whether the nearest tax label before ``words[position]`` is NIF, DNI or NIE."""
+    before = " ".join(w.text for w in words[:position])
+    labels = list(_TAX_LABEL.finditer(before))
+    return bool(labels) and labels[-1].group(1) is None
+
+
+def reread_check_letters(
+    page: PageText,
+    image: Image.Image,
+    engine: OcrEngine,
+    *,
+    limits: OcrLimits = DEFAULT_LIMITS,
+) -> PageText:
+    """Read alone the last glyph of a NIF or NIE whose check letter came out as a digit.
+
+    Inside a run of digits tesseract leans towards digits and reads a printed Q as 0.
+    The glyph is read again by itself, free to be any digit or capital letter, and the
+    reading is kept only when it is a letter that the check then accepts. A letter is
+    never chosen to pass the check: after a CIF label, or when the glyph still reads
+    as a digit, nothing changes.
+    """
+    if not isinstance(engine, TesseractEngine):
+        return page
+    glyph_engine = replace(
+        engine, psm=10, extra_config=f"-c tessedit_char_whitelist={_GLYPH_WHITELIST}"
+    )
+    lines = _lines(page)
+    words = list(page.words)
+    changed = False
+    for key in doubtful_lines(page):
+        line = [words[i] for i in lines[key]]
+        for position, index in enumerate(lines[key]):
+            word = words[index]
+            if not _DIGIT_FOR_LETTER.fullmatch(word.text) or not _after_person_label(
+                line, position
+            ):
+                continue
+            x0, y0, x1, y1 = word.box
+            glyph_width = (x1 - x0) / len(word.text)
+            pad = max(4, (y1 - y0) // 4)
+            crop_box = (
+                max(0, int(x1 - 1.3 * glyph_width) - 2),
+                max(0, y0 - pad),
+                min(image.width, x1 + pad),
+                min(image.height, y1 + pad),
+            )
+            glyph = glyph_engine.recognize(
+                image.crop(crop_box),
+                page_number=page.number,
+                timeout_seconds=limits.timeout_seconds,
+                dpi=page.dpi,
+            )
+            letter = glyph.text.strip()
+            if len(letter) != 1 or not letter.isalpha():
+                continue
+            text = word.text[:-1] + letter
+            line_text = " ".join(w.text for w in line)
+            new_line = " ".join(text if w is word else w.text for w in line)
+            if _identifier_count(new_line) <= _identifier_count(line_text):
+                continue
+            confidence = min([word.confidence, *(w.confidence for w in glyph.words)])
+            words[index] = Word(text, confidence, word.box, word.line_key)
+            line[position] = words[index]
+            changed = True
+    if not changed:
+        return page
+    return PageText.from_words(
+        page.number, words, page.width, page.height, method=page.method, dpi=page.dpi
     )

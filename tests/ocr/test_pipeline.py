@@ -393,3 +393,43 @@ def test_a_line_whose_identifier_fails_its_check_is_read_again():
     assert reread.text.splitlines() == ["CIF: J7633478H NIF: 03145307B", "Salario 1.178,41"]
     assert reread.words[1].box == (200, 500, 290, 540) and reread.words[1].line_key == "3.1.2"
     assert [m.value for m in find_identifiers(reread)] == ["J7633478H", "03145307B"]
+
+
+def _printed_line(text: str) -> tuple[Image.Image, PageText]:
+    """A line printed at 300 dpi and tesseract's reading of it."""
+    image = Image.new("L", (1400, 200), 255)
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(image).text((60, 60), text, font=samples._font(48), fill=0)
+    page = TesseractEngine().recognize(image, dpi=300)
+    assert len(page.words) == 2 and page.words[0].text == text.split()[0], page.text
+    return image, page
+
+
+def _misread(page: PageText, wrong: str) -> PageText:
+    """The page with its last word read as ``wrong`` (tesseract reads a Q after digits as 0)."""
+    words = list(page.words)
+    words[-1] = Word(wrong, words[-1].confidence, words[-1].box, words[-1].line_key)
+    return PageText.from_words(page.number, words, page.width, page.height, method="ocr", dpi=300)
+
+
+def test_a_check_letter_read_as_a_digit_is_read_again_alone():
+    from ocr.reread import reread_check_letters
+
+    image, page = _printed_line("NIF: 14946152Q")
+    assert find_identifiers(_misread(page, "149461520")) == []  # no letter is invented
+    reread = reread_check_letters(_misread(page, "149461520"), image, TesseractEngine())
+    assert [m.value for m in find_identifiers(reread)] == ["14946152Q"]
+    assert reread.words[-1].box == page.words[-1].box
+
+
+def test_a_digit_that_still_reads_as_a_digit_or_follows_a_cif_label_stays():
+    from ocr.reread import reread_check_letters
+
+    # A printed 0 is read alone as 0 again: nothing is proposed.
+    image, page = _printed_line("NIF: 149461520")
+    assert reread_check_letters(page, image, TesseractEngine()).text == page.text
+    # After "CIF" the code is a company's: no DNI is made out of it.
+    image, page = _printed_line("CIF: 14946152Q")
+    misread = _misread(page, "149461520")
+    assert reread_check_letters(misread, image, TesseractEngine()).text == misread.text
