@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, jsonify, request
 
@@ -14,7 +14,9 @@ from app.models import SignatureRequest, SignatureRequestSigner
 from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
-from signing import ValidationReport
+
+if TYPE_CHECKING:
+    from signing import ValidationReport
 
 _SIGN_LIMIT = "20 per minute"
 

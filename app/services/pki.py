@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -22,18 +22,15 @@ from app.services import audit
 from app.services.access import require_admin
 from app.services.errors import NotFound
 from app.services.runtime import setting
-from signing import (
-    InternalCaSigner,
-    IssuedSigner,
-    Pkcs11Signer,
-    Pki,
-    SignerSource,
-    ValidationMaterial,
-    ValidationReport,
-    create_pki,
-    validate_pdf,
-)
-from signing.material import load_certificates
+
+if TYPE_CHECKING:
+    from signing import (
+        InternalCaSigner,
+        Pki,
+        SignerSource,
+        ValidationMaterial,
+        ValidationReport,
+    )
 
 PKI_EXTENSION = "portal_pki"
 _load_lock = threading.Lock()
@@ -44,6 +41,8 @@ _trust_roots_cache: dict[tuple[str, int], tuple[bytes, ...]] = {}
 
 def init_pki() -> Pki:
     """Create the CA and TSA if they do not exist yet, load them, and keep them for this process."""
+    from signing import create_pki
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _load_lock:
         pki = create_pki(
@@ -71,6 +70,8 @@ def timestamper() -> Any:
 
 
 def _extra_trust_roots() -> tuple[bytes, ...]:
+    from signing.material import load_certificates
+
     path = setting("SIGNING_TRUST_ROOTS")
     if not path:
         return ()
@@ -85,6 +86,8 @@ def _extra_trust_roots() -> tuple[bytes, ...]:
 
 def trust_material() -> ValidationMaterial:
     """The internal CA with its current CRL, plus any CAs configured as trusted."""
+    from signing import ValidationMaterial
+
     base = get_pki().validation_material()
     return ValidationMaterial(
         trust_roots=(*base.trust_roots, *_extra_trust_roots()),
@@ -95,6 +98,8 @@ def trust_material() -> ValidationMaterial:
 
 def validate(data: bytes) -> ValidationReport:
     """pyHanko's verdict on every signature of the PDF, against the portal's trust material."""
+    from signing import validate_pdf
+
     material = trust_material()
     return validate_pdf(
         data,
@@ -150,6 +155,8 @@ def current_certificate(user: User) -> SignerCertificate:
 
 
 def internal_source(certificate: SignerCertificate) -> InternalCaSigner:
+    from signing import InternalCaSigner, IssuedSigner
+
     return InternalCaSigner(
         get_pki(), IssuedSigner.from_pem(certificate.key_pem, certificate.certificate_pem)
     )
@@ -186,6 +193,8 @@ def seal_configured() -> bool:
 
 def seal_source() -> SignerSource:
     """The firm's seal on its PKCS#11 token (the session opens when signing starts)."""
+    from signing import Pkcs11Signer
+
     return Pkcs11Signer(
         setting("SEAL_PKCS11_LIB"),
         setting("SEAL_PKCS11_TOKEN"),

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -54,29 +55,30 @@ from app.services.errors import (
 from app.services.mail import queue_mail
 from app.services.runtime import enqueue_after_commit, request_ip, setting
 from signing import (
-    BoxLayout,
     CertificateNotTrusted,
     CertificateRevoked,
     EmptyPdf,
     EncryptedPdf,
-    FieldSpec,
     InvalidCredentials,
     InvalidPdf,
-    PageBox,
-    Pkcs12Signer,
-    SignatureReport,
-    SignerSource,
     SignerUnavailable,
     SigningError,
-    SignOptions,
-    StampSpec,
     TimestampUnavailable,
-    ValidationReport,
     WrongPassword,
-    last_timestamp_expiry,
-    sign_pdf,
 )
 from workflows.schedule import escalation_level_for_request
+
+if TYPE_CHECKING:
+    from signing import (
+        BoxLayout,
+        FieldSpec,
+        PageBox,
+        Pkcs12Signer,
+        SignatureReport,
+        SignerSource,
+        SignOptions,
+        ValidationReport,
+    )
 
 SIGN_TASK = "portal.sign_document"
 LEVELS = tuple(level.value for level in SignatureLevel)
@@ -518,6 +520,8 @@ def _check_second_factor(actor: User, request: SignatureRequest, otp: str | None
 
 
 def _pkcs12_source(data: bytes, password: str | None) -> Pkcs12Signer:
+    from signing import Pkcs12Signer
+
     if not data:
         raise ValidationFailed({"pkcs12": "El archivo del certificado está vacío."})
     if len(data) > MAX_PKCS12_SIZE:
@@ -670,6 +674,8 @@ def _page_boxes(data: bytes) -> tuple[tuple[float, float, float, float], ...]:
 
 
 def _sign_options(request: SignatureRequest, signer: SignatureRequestSigner) -> SignOptions:
+    from signing import FieldSpec, SignOptions, StampSpec
+
     first_signature = not any(s.status == SignerStatus.signed for s in request.signers)
     certify = request.certify and first_signature
     fields_exist = request.certify and not first_signature
@@ -751,6 +757,8 @@ def sign_and_validate(
 def _sign_and_validate(
     data: bytes, source: SignerSource, options: SignOptions
 ) -> tuple[bytes, SignatureReport, ValidationReport]:
+    from signing import sign_pdf
+
     try:
         signed = sign_pdf(data, source, options)
     except SigningError as exc:
@@ -875,6 +883,8 @@ def _advance(request: SignatureRequest, report: ValidationReport) -> None:
 
 
 def archive_expiry(data: bytes) -> datetime | None:
+    from signing import last_timestamp_expiry
+
     try:
         return last_timestamp_expiry(data)
     except SigningError:
