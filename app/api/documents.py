@@ -58,6 +58,16 @@ def get_document(document_id: str) -> Response:
     return jsonify(document_json(load_document(caller(), document_id)))
 
 
+@api_bp.patch("/documents/<document_id>")
+def rename_document(document_id: str) -> Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("title"), str):
+        raise ValidationFailed({"title": "Envíe un objeto JSON con el nuevo 'title'."})
+    document = documents.rename_document(caller(), document_id, body["title"])
+    db.session.commit()
+    return jsonify(document_json(document))
+
+
 @api_bp.delete("/documents/<document_id>")
 def delete_document(document_id: str) -> tuple[str, int]:
     documents.delete_document(caller(), document_id)

@@ -137,6 +137,14 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | N
         "200",
         {"$ref": "#/components/schemas/Document"},
     ),
+    (
+        "patch",
+        "/documents/{id}",
+        "Rename a document (staff); search finds it by its new title only",
+        {"title": "string"},
+        "200",
+        {"$ref": "#/components/schemas/Document"},
+    ),
     ("delete", "/documents/{id}", "Soft-delete a document (staff)", None, "204", None),
     (
         "post",

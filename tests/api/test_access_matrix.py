@@ -161,6 +161,14 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
             see(200),
         ),
         Case(
+            f"rename {kind} document",
+            "PATCH",
+            "/api/v1/documents/<document_id>",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}",
+            (200, 200, 404, 403 if client_a_sees else 404, 404, A),
+            body=lambda w: {"title": "Título nuevo"},
+        ),
+        Case(
             f"delete {kind} document",
             "DELETE",
             "/api/v1/documents/<document_id>",

@@ -143,3 +143,43 @@ def test_form_rules(client, world):
         json={"template": "datos_nomina", "document_id": world.other_doc.id},
     )
     assert elsewhere.status_code == 422  # a document of another space
+
+
+def test_a_renamed_document_is_found_by_its_new_title_only(client, world):
+    from app.extensions import db
+    from app.services import search
+
+    search.index_document(world.shared, body="Cláusula de arrendamiento")
+    db.session.commit()
+    staff = api_token(client, world.staff)
+
+    def titles_found(query: str) -> list[str]:
+        response = client.get("/api/v1/search", query_string={"q": query}, headers=staff)
+        assert response.status_code == 200
+        return [hit["title"] for hit in response.get_json()["items"]]
+
+    old_title = world.shared.title
+    assert titles_found(old_title) == [old_title]
+    response = client.patch(
+        f"/api/v1/documents/{world.shared.id}",
+        headers=staff,
+        json={"title": "  Escritura de arras   Villaverde "},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["title"] == "Escritura de arras Villaverde"
+    assert titles_found("Villaverde") == ["Escritura de arras Villaverde"]
+    assert titles_found("arras") == ["Escritura de arras Villaverde"]
+    assert titles_found(old_title) == []
+    # the indexed text is kept
+    assert titles_found("arrendamiento") == ["Escritura de arras Villaverde"]
+    # a blank or missing title changes nothing
+    for body in ({"title": "   "}, {"name": "x"}, ["x"]):
+        bad = client.patch(f"/api/v1/documents/{world.shared.id}", headers=staff, json=body)
+        assert bad.status_code == 422, bad.get_json()
+    assert titles_found("Villaverde") == ["Escritura de arras Villaverde"]
+    # clients do not rename
+    client_a = api_token(client, world.client_a)
+    refused = client.patch(
+        f"/api/v1/documents/{world.shared.id}", headers=client_a, json={"title": "Otro"}
+    )
+    assert refused.status_code == 403
