@@ -44,7 +44,12 @@ def _font(writer: PdfFileWriter, base_font: str) -> generic.IndirectObject:
     )
 
 
-def render_text_pdf(lines: Sequence[Line], *, title: str) -> bytes:
+def render_text_pdf(
+    lines: Sequence[Line],
+    *,
+    title: str,
+    page_footer: str = "%(title)s - page %(number)s of %(total)s",
+) -> bytes:
     """Lay the lines out top to bottom on as many A4 pages as needed."""
     writer = PdfFileWriter()
     writer.set_info(generic.DictionaryObject({pdf_name("/Title"): generic.TextStringObject(title)}))
@@ -80,7 +85,7 @@ def render_text_pdf(lines: Sequence[Line], *, title: str) -> bytes:
         footer = b"BT /F1 8 Tf %d %d Td (%s) Tj ET" % (
             _MARGIN,
             _MARGIN // 2,
-            _escape(f"{title} - page {number} of {len(pages)}"),
+            _escape(page_footer % {"title": title, "number": number, "total": len(pages)}),
         )
         stream = generic.StreamObject(stream_data=body + b"\n" + footer)
         stream.compress()

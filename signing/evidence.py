@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from signing.errors import SigningError
-from signing.validate import ValidationReport, render_report_pdf
+from signing.validate import ReportText, ValidationReport, render_report_pdf
 
 __all__ = ["HASHES_NAME", "build_evidence_zip"]
 
@@ -46,12 +46,17 @@ def build_evidence_zip(
     report: ValidationReport,
     audit_trail: Sequence[Mapping[str, Any]],
     extra_files: Mapping[str, bytes] | None = None,
+    report_text: ReportText | None = None,
 ) -> bytes:
-    """A ZIP with the signed PDF, report (JSON and PDF), audit trail and a ``SHA256SUMS`` file."""
+    """A ZIP with the signed PDF, report (JSON and PDF), audit trail and a ``SHA256SUMS`` file.
+
+    The JSON report keeps the machine codes; ``report_text`` words the PDF report in the
+    reader's language (English by default).
+    """
     files: dict[str, bytes] = {
         SIGNED_PDF_NAME: signed_pdf,
         REPORT_JSON_NAME: json.dumps(report.to_dict(), indent=2, ensure_ascii=False).encode(),
-        REPORT_PDF_NAME: render_report_pdf(report),
+        REPORT_PDF_NAME: render_report_pdf(report, report_text),
         AUDIT_TRAIL_NAME: json.dumps(
             list(audit_trail), indent=2, ensure_ascii=False, default=_json_default
         ).encode(),

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -48,8 +48,11 @@ from signing.errors import EmptyPdf, EncryptedPdf, InvalidPdf
 from signing.material import CertificateLike, ValidationMaterial, build_validation_context
 
 __all__ = [
+    "PROBLEM_CODES",
     "Coverage",
     "ModificationLevelName",
+    "Problem",
+    "ReportText",
     "SignatureReport",
     "TimestampReport",
     "ValidationReport",
@@ -67,6 +70,45 @@ _ACCEPTED_MODIFICATIONS = {
     ModificationLevel.LTA_UPDATES,
     ModificationLevel.FORM_FILLING,
 }
+
+
+PROBLEM_CODES = (
+    "no_signatures",
+    "unreadable",
+    "digest_mismatch",
+    "signature_invalid",
+    "timestamp_invalid",
+    "certificate_revoked",
+    "certificate_untrusted",
+    "docmdp_violated",
+    "seed_value_violated",
+    "coverage_incomplete",
+    "changes_not_analysed",
+    "changes_beyond_form_filling",
+    "rejected",
+)
+"""Every :attr:`Problem.code`; a code and its detail keys never change meaning."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a signature, timestamp or document is not valid: a stable code for machines and
+    translations, its details, and the English sentence used in ``reason``.
+
+    Details by code: ``certificate_revoked`` has ``whose`` (``signer`` or
+    ``timestamp_authority``), ``date`` (ISO 8601) and ``revocation_reason`` (RFC 5280
+    name, e.g. ``key_compromise``); ``certificate_untrusted`` has ``whose`` and
+    ``indication`` (ETSI EN 319 102-1 sub-indication in lower case, or ``no_path``);
+    ``unreadable`` and ``changes_beyond_form_filling`` may have ``error``.
+    """
+
+    code: str
+    text: str
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+def _reason(problems: Sequence[Problem]) -> str | None:
+    return ("Not valid: " + "; ".join(p.text for p in problems) + ".") if problems else None
 
 
 @dataclass(frozen=True)
@@ -89,6 +131,7 @@ class SignatureReport:
     bottom_line: bool
     long_term_validation: bool
     reason: str | None
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +150,7 @@ class TimestampReport:
     bottom_line: bool
     long_term_validation: bool
     reason: str | None
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +163,7 @@ class ValidationReport:
     reason: str | None
     document_sha256: str
     validated_at: datetime
+    problems: tuple[Problem, ...] = ()  # about the document as a whole (no signatures)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (datetimes as ISO 8601 strings)."""
@@ -164,28 +209,47 @@ def _modification(level: ModificationLevel | None) -> ModificationLevelName | No
     return None if level is None else level.name.lower()  # type: ignore[return-value]
 
 
-def _modification_problem(status: PdfSignatureStatus | DocumentTimestampStatus) -> str | None:
+def _modification_problem(status: PdfSignatureStatus | DocumentTimestampStatus) -> Problem | None:
     if status.coverage not in _ACCEPTED_COVERAGE:
-        return "the signature does not cover the whole revision it belongs to"
+        return Problem(
+            "coverage_incomplete", "the signature does not cover the whole revision it belongs to"
+        )
     level = status.modification_level
     if level is None:
-        return "the changes made after signing could not be analysed"
+        return Problem(
+            "changes_not_analysed", "the changes made after signing could not be analysed"
+        )
     if level not in _ACCEPTED_MODIFICATIONS:
-        detail = f" ({status.diff_result})" if isinstance(status.diff_result, Exception) else ""
-        return f"the document was changed after signing beyond form filling{detail}"
+        error = str(status.diff_result) if isinstance(status.diff_result, Exception) else ""
+        return Problem(
+            "changes_beyond_form_filling",
+            "the document was changed after signing beyond form filling"
+            + (f" ({error})" if error else ""),
+            {"error": error} if error else {},
+        )
     return None
 
 
-def _trust_problem(status: Any, what: str) -> str:
+_WHOSE = {"signer's": "signer", "timestamp authority's": "timestamp_authority"}
+
+
+def _trust_problem(status: Any, what: str) -> Problem:
     if status.revoked:
         details = status.revocation_details
-        return (
-            f"the {what} certificate was revoked on "
-            f"{details.revocation_date.isoformat()} ({details.revocation_reason.native})"
+        date = details.revocation_date.isoformat()
+        reason = str(details.revocation_reason.native)
+        return Problem(
+            "certificate_revoked",
+            f"the {what} certificate was revoked on {date} ({reason})",
+            {"whose": _WHOSE[what], "date": date, "revocation_reason": reason},
         )
     indication = status.trust_problem_indic
     label = indication.name.replace("_", " ").lower() if indication is not None else "no path"
-    return f"the {what} certificate is not trusted ({label})"
+    return Problem(
+        "certificate_untrusted",
+        f"the {what} certificate is not trusted ({label})",
+        {"whose": _WHOSE[what], "indication": label.replace(" ", "_")},
+    )
 
 
 @dataclass(frozen=True)
@@ -241,15 +305,19 @@ def _index(
     )
 
 
-def _signature_problems(status: PdfSignatureStatus) -> tuple[list[str], bool]:
-    """Human-readable problems, and whether they are all about trust (chain, revocation data)."""
-    problems: list[str] = []
+def _signature_problems(status: PdfSignatureStatus) -> tuple[list[Problem], bool]:
+    """The problems, and whether they are all about trust (chain, revocation data)."""
+    problems: list[Problem] = []
     trust_only = True
     if not status.intact:
-        problems.append("the signed bytes were altered (digest mismatch)")
+        problems.append(
+            Problem("digest_mismatch", "the signed bytes were altered (digest mismatch)")
+        )
         trust_only = False
     elif not status.valid:
-        problems.append("the signature value is cryptographically invalid")
+        problems.append(
+            Problem("signature_invalid", "the signature value is cryptographically invalid")
+        )
         trust_only = False
     elif not status.trusted:
         problems.append(_trust_problem(status, "signer's"))
@@ -260,20 +328,29 @@ def _signature_problems(status: PdfSignatureStatus) -> tuple[list[str], bool]:
             problems.append(_trust_problem(timestamp_status, "timestamp authority's"))
             trust_only = trust_only and not timestamp_status.revoked
         else:
-            problems.append("the signature timestamp is invalid")
+            problems.append(Problem("timestamp_invalid", "the signature timestamp is invalid"))
             trust_only = False
     if status.intact and status.docmdp_ok is False:
-        problems.append("the changes made after certification are not permitted (DocMDP)")
+        problems.append(
+            Problem(
+                "docmdp_violated",
+                "the changes made after certification are not permitted (DocMDP)",
+            )
+        )
         trust_only = False
     if not status.seed_value_ok:
-        problems.append("the signature field's seed value constraints are violated")
+        problems.append(
+            Problem(
+                "seed_value_violated", "the signature field's seed value constraints are violated"
+            )
+        )
         trust_only = False
     modification = _modification_problem(status) if status.intact else None
     if modification:
         problems.append(modification)
         trust_only = False
     if not problems and not status.bottom_line:
-        problems.append("pyHanko's bottom line is negative")
+        problems.append(Problem("rejected", "pyHanko's bottom line is negative"))
         trust_only = False
     return problems, trust_only
 
@@ -312,6 +389,11 @@ async def _signature_report(
             bottom_line=False,
             long_term_validation=False,
             reason=f"Not valid: the signature cannot be validated ({exc}).",
+            problems=(
+                Problem(
+                    "unreadable", f"the signature cannot be validated ({exc})", {"error": str(exc)}
+                ),
+            ),
         )
     problems, trust_only = _signature_problems(status)
     covered_by_document_timestamp = any(
@@ -364,7 +446,8 @@ async def _signature_report(
         modification_level=_modification(status.modification_level),
         bottom_line=bottom_line,
         long_term_validation=long_term,
-        reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
+        reason=_reason(problems),
+        problems=tuple(problems),
     )
 
 
@@ -390,14 +473,25 @@ async def _timestamp_report(
             bottom_line=False,
             long_term_validation=False,
             reason=f"Not valid: the document timestamp cannot be validated ({exc}).",
+            problems=(
+                Problem(
+                    "unreadable",
+                    f"the document timestamp cannot be validated ({exc})",
+                    {"error": str(exc)},
+                ),
+            ),
         ), False
-    problems: list[str] = []
+    problems: list[Problem] = []
     trust_only = True
     if not status.intact:
-        problems.append("the timestamped bytes were altered (digest mismatch)")
+        problems.append(
+            Problem("digest_mismatch", "the timestamped bytes were altered (digest mismatch)")
+        )
         trust_only = False
     elif not status.valid:
-        problems.append("the timestamp signature is cryptographically invalid")
+        problems.append(
+            Problem("signature_invalid", "the timestamp signature is cryptographically invalid")
+        )
         trust_only = False
     elif not status.trusted:
         problems.append(_trust_problem(status, "timestamp authority's"))
@@ -418,7 +512,8 @@ async def _timestamp_report(
         modification_level=_modification(status.modification_level),
         bottom_line=not problems,
         long_term_validation=False,
-        reason=("Not valid: " + "; ".join(problems) + ".") if problems else None,
+        reason=_reason(problems),
+        problems=tuple(problems),
     ), bool(problems) and trust_only
 
 
@@ -443,7 +538,12 @@ async def _validate_all(
         if trust_only and any(later.bottom_line for _r, later, _t in timestamps[index + 1 :]):
             # An expired TSA certificate is fine once a later timestamp, valid now, covers it.
             report = replace(
-                report, trusted=True, bottom_line=True, long_term_validation=True, reason=None
+                report,
+                trusted=True,
+                bottom_line=True,
+                long_term_validation=True,
+                reason=None,
+                problems=(),
             )
         timestamp_reports.append(report)
     timestamp_revisions = [
@@ -498,8 +598,10 @@ def validate_pdf(
     )
     signatures, timestamps = asyncio.run(_validate_all(reader, material, now))
     reason: str | None = None
+    problems: tuple[Problem, ...] = ()
     if not signatures:
         reason = "The document has no signatures."
+        problems = (Problem("no_signatures", reason),)
     else:
         items: list[SignatureReport | TimestampReport] = [*signatures, *timestamps]
         failures = [f"{item.field}: {item.reason}" for item in items if not item.bottom_line]
@@ -512,6 +614,7 @@ def validate_pdf(
         reason=reason,
         document_sha256=hashlib.sha256(data).hexdigest(),
         validated_at=now or datetime.now(UTC),
+        problems=problems,
     )
 
 
@@ -519,71 +622,161 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
 
 
-def render_report_pdf(report: ValidationReport) -> bytes:
+def _english_problems(problems: Sequence[Problem]) -> str:
+    return _reason(problems) or ""
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """The words of :func:`render_report_pdf`, English by default.
+
+    Callers that speak another language pass their own: every ``%(name)s`` placeholder
+    is filled in; ``when`` writes a date and time, ``problems`` words why something is
+    not valid (from :attr:`Problem.code` and its details), and the two mappings name
+    coverage and modification levels (unknown keys are printed as they are).
+    """
+
+    title: str = "Signature validation report"
+    verdict: str = "Verdict: %(verdict)s"
+    valid: str = "VALID"
+    not_valid: str = "NOT VALID"
+    validated_at: str = "Validated at: %(when)s"
+    document_sha256: str = "Document SHA-256: %(sha256)s"
+    reason: str = "Reason: %(reason)s"
+    signature: str = "Signature %(number)s: %(signer)s (%(verdict)s)"
+    item_valid: str = "valid"
+    item_not_valid: str = "NOT VALID"
+    unknown_signer: str = "unknown signer"
+    field_line: str = "Field: %(field)s"
+    certification: str = "%(field)s (certification)"
+    signed_at: str = "Signed at: %(when)s"
+    timestamp: str = "Timestamp: %(when)s"
+    level: str = "Level reached: %(level)s"
+    no_level: str = "none"
+    checks: str = (
+        "Intact: %(intact)s   Cryptographically valid: %(valid)s   Trusted: %(trusted)s   "
+        "Revoked: %(revoked)s"
+    )
+    yes: str = "yes"
+    no: str = "no"
+    coverage: str = "Coverage: %(coverage)s   Modifications: %(modifications)s"
+    certificate: str = "Certificate SHA-256: %(sha256)s"
+    long_term: str = (
+        "Judged at the time of its timestamp, on the revocation data the document preserves "
+        "(long-term validation)."
+    )
+    document_timestamp: str = "Document timestamp %(number)s: %(authority)s (%(verdict)s)"
+    unknown_authority: str = "unknown authority"
+    timestamp_times: str = "Time: %(when)s   TSA certificate expires: %(expires)s"
+    page_footer: str = "%(title)s - page %(number)s of %(total)s"
+    coverage_names: Mapping[str, str] = field(default_factory=dict)
+    modification_names: Mapping[str, str] = field(default_factory=dict)
+    when: Callable[[datetime | None], str] = _when
+    problems: Callable[[Sequence[Problem]], str] = _english_problems
+
+
+def render_report_pdf(report: ValidationReport, text: ReportText | None = None) -> bytes:
     """A short PDF rendering of the report, for people and for the evidence package."""
-    verdict = "VALID" if report.valid else "NOT VALID"
+    words = text or ReportText()
+    when = words.when
+
+    def yes(flag: bool) -> str:
+        return words.yes if flag else words.no
+
+    def verdict(flag: bool) -> str:
+        return words.item_valid if flag else words.item_not_valid
+
     lines: list[Line] = [
-        ("Signature validation report", "title"),
-        (f"Verdict: {verdict}", "heading"),
-        (f"Validated at: {_when(report.validated_at)}", "text"),
-        (f"Document SHA-256: {report.document_sha256}", "text"),
+        (words.title, "title"),
+        (words.verdict % {"verdict": words.valid if report.valid else words.not_valid}, "heading"),
+        (words.validated_at % {"when": when(report.validated_at)}, "text"),
+        (words.document_sha256 % {"sha256": report.document_sha256}, "text"),
     ]
-    if report.reason:
-        lines.append((f"Reason: {report.reason}", "text"))
+    if report.problems:
+        lines.append((words.reason % {"reason": words.problems(report.problems)}, "text"))
+    elif report.reason and text is None:
+        lines.append((words.reason % {"reason": report.reason}, "text"))
     for index, item in enumerate(report.signatures, start=1):
+        field_name = (
+            words.certification % {"field": item.field} if item.certification else item.field
+        )
+        modifications = item.modification_level
         lines += [
             ("", "text"),
             (
-                f"Signature {index}: {item.signer or 'unknown signer'} "
-                f"({'valid' if item.bottom_line else 'NOT VALID'})",
+                words.signature
+                % {
+                    "number": index,
+                    "signer": item.signer or words.unknown_signer,
+                    "verdict": verdict(item.bottom_line),
+                },
                 "heading",
             ),
-            (f"Field: {item.field}{' (certification)' if item.certification else ''}", "text"),
-            (f"Signed at: {_when(item.signed_at)}", "text"),
-            (f"Timestamp: {_when(item.timestamp)}", "text"),
-            (f"Level reached: {item.level or 'none'}", "text"),
+            (words.field_line % {"field": field_name}, "text"),
+            (words.signed_at % {"when": when(item.signed_at)}, "text"),
+            (words.timestamp % {"when": when(item.timestamp)}, "text"),
+            (words.level % {"level": item.level or words.no_level}, "text"),
             (
-                f"Intact: {_yes(item.intact)}   Cryptographically valid: {_yes(item.valid)}   "
-                f"Trusted: {_yes(item.trusted)}   Revoked: {_yes(item.revoked)}",
+                words.checks
+                % {
+                    "intact": yes(item.intact),
+                    "valid": yes(item.valid),
+                    "trusted": yes(item.trusted),
+                    "revoked": yes(item.revoked),
+                },
                 "text",
             ),
             (
-                f"Coverage: {item.coverage}   Modifications: {item.modification_level or '-'}",
+                words.coverage
+                % {
+                    "coverage": words.coverage_names.get(item.coverage, item.coverage),
+                    "modifications": words.modification_names.get(modifications, modifications)
+                    if modifications
+                    else "-",
+                },
                 "text",
             ),
-            (f"Certificate SHA-256: {item.signer_certificate_sha256 or '-'}", "text"),
+            (
+                words.certificate % {"sha256": item.signer_certificate_sha256 or "-"},
+                "text",
+            ),
         ]
         if item.long_term_validation:
-            lines.append(
-                (
-                    "Judged at the time of its timestamp, on the revocation data the "
-                    "document preserves (long-term validation).",
-                    "text",
-                )
-            )
-        if item.reason:
+            lines.append((words.long_term, "text"))
+        if item.problems:
+            lines.append((words.problems(item.problems), "bold"))
+        elif item.reason:
             lines.append((item.reason, "bold"))
     for index, stamp in enumerate(report.document_timestamps, start=1):
+        modifications = stamp.modification_level
         lines += [
             ("", "text"),
             (
-                f"Document timestamp {index}: {stamp.authority or 'unknown authority'} "
-                f"({'valid' if stamp.bottom_line else 'NOT VALID'})",
+                words.document_timestamp
+                % {
+                    "number": index,
+                    "authority": stamp.authority or words.unknown_authority,
+                    "verdict": verdict(stamp.bottom_line),
+                },
                 "heading",
             ),
             (
-                f"Time: {_when(stamp.time)}   TSA certificate expires: {_when(stamp.expires)}",
+                words.timestamp_times % {"when": when(stamp.time), "expires": when(stamp.expires)},
                 "text",
             ),
             (
-                f"Coverage: {stamp.coverage}   Modifications: {stamp.modification_level or '-'}",
+                words.coverage
+                % {
+                    "coverage": words.coverage_names.get(stamp.coverage, stamp.coverage),
+                    "modifications": words.modification_names.get(modifications, modifications)
+                    if modifications
+                    else "-",
+                },
                 "text",
             ),
         ]
-        if stamp.reason:
+        if stamp.problems:
+            lines.append((words.problems(stamp.problems), "bold"))
+        elif stamp.reason:
             lines.append((stamp.reason, "bold"))
-    return render_text_pdf(lines, title="Signature validation report")
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return render_text_pdf(lines, title=words.title, page_footer=words.page_footer)

@@ -19,11 +19,14 @@ from app.blueprints.signature_forms import (
 from app.extensions import db, limiter
 from app.httputil import content_disposition, send_version
 from app.models import Document, Permission, SignatureRequest
-from app.services import documents, pki, signature_evidence, signatures
+from app.services import documents, pki, signature_evidence, signature_reports, signatures
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("signatures", __name__, url_prefix="/signatures")
+# Validation reports word the library's problem codes in the reader's language.
+bp.add_app_template_filter(signature_reports.describe_problems, "validation_problems")
+bp.add_app_template_filter(signature_reports.describe_report, "validation_verdict")
 
 _SIGN_LIMIT = "20 per minute"
 

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.extensions import db
@@ -18,7 +19,7 @@ from app.models import (
     SignerStatus,
     User,
 )
-from app.services import audit, documents, pki
+from app.services import audit, documents, pki, signature_reports
 from app.services.errors import InvalidTransition, ValidationFailed
 from app.services.runtime import setting
 from app.services.signatures import (
@@ -152,17 +153,20 @@ def evidence_package(actor: User, request_id: str) -> tuple[str, bytes]:
     audit.record(
         "signature_evidence", actor, target_of(request), version=signed.number, valid=report.valid
     )
-    archive = build_evidence_zip(
-        signed_data,
-        report,
-        audit_trail(request),
-        extra_files={
-            "original.pdf": original_data,
-            "request.json": json.dumps(
-                request_summary(request), indent=2, ensure_ascii=False
-            ).encode(),
-        },
-    )
+    with force_locale(actor.locale or "es"):
+        # The PDF report in the reader's language; the JSON report keeps the machine codes.
+        archive = build_evidence_zip(
+            signed_data,
+            report,
+            audit_trail(request),
+            extra_files={
+                "original.pdf": original_data,
+                "request.json": json.dumps(
+                    request_summary(request), indent=2, ensure_ascii=False
+                ).encode(),
+            },
+            report_text=signature_reports.report_text(),
+        )
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", request.document.title).strip("-")[:60] or "documento"
     return f"evidencias-{stem}-{request.id[:8]}.zip", archive
 

@@ -193,6 +193,10 @@ def test_annual_accounts_signed_by_the_firm_then_the_client_with_certification(
     } <= names
     assert archive.read("signed.pdf") == signed_pdf
     assert archive.read("validation-report.pdf").startswith(b"%PDF-")
+    from pypdf import PdfReader
+
+    worded = PdfReader(io.BytesIO(archive.read("validation-report.pdf"))).pages[0].extract_text()
+    assert "Informe de validación de firmas" in worded and "Resultado: VÁLIDO" in worded
     sums = dict(
         reversed(line.split("  ", 1)) for line in archive.read("SHA256SUMS").decode().splitlines()
     )
@@ -413,6 +417,8 @@ def test_tampered_uploads_are_not_valid(app, client, world, people):
     flipped[position] = ord("6")
     report = _validate(client, customer, bytes(flipped))
     assert not report["valid"] and not report["signatures"][0]["intact"]
+    # machine codes for integrations; people read the reasons worded in their language
+    assert [p["code"] for p in report["signatures"][0]["problems"]] == ["digest_mismatch"]
 
     # an incremental update that rewrites a signed page (pdfsig misses this one)
     writer = IncrementalPdfFileWriter(io.BytesIO(signed))
@@ -431,6 +437,7 @@ def test_tampered_uploads_are_not_valid(app, client, world, people):
     (signature,) = report["signatures"]
     assert signature["intact"] and signature["modification_level"] == "other"
     assert not signature["bottom_line"]
+    assert "changes_beyond_form_filling" in [p["code"] for p in signature["problems"]]
 
 
 def test_own_pkcs12_certificate_signs_now_and_is_not_kept(
@@ -506,6 +513,8 @@ def test_a_revoked_certificate_is_refused_at_signing_and_reported_at_validation(
     ).get_json()
     assert not report["valid"]
     assert report["signatures"][0]["revoked"]
+    revoked = [p for p in report["signatures"][0]["problems"] if p["code"] == "certificate_revoked"]
+    assert revoked and revoked[0]["details"]["revocation_reason"] == "key_compromise"
 
     # and the same certificate is refused for a new signature
     other = _upload(client, staff, world.space_a.id, annual_accounts_pdf(1), title="Acta 2")

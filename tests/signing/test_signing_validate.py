@@ -29,6 +29,7 @@ from signing import (
     sign_pdf,
     validate_pdf,
 )
+from signing.validate import PROBLEM_CODES, ReportText
 
 
 def _validate(data: bytes, material: ValidationMaterial) -> ValidationReport:
@@ -59,6 +60,7 @@ def test_a_byte_flipped_inside_the_signed_range_is_not_valid(
     (signature,) = report.signatures
     assert not signature.intact and not signature.bottom_line
     assert "altered" in (signature.reason or "")
+    assert [problem.code for problem in signature.problems] == ["digest_mismatch"]
     assert "Digest Mismatch" in pdfsig(bytes(tampered))
 
 
@@ -88,6 +90,7 @@ def test_an_incremental_update_rewriting_a_signed_page_is_not_valid(
     assert signature.modification_level == "other"  # ... but what was signed no longer shows
     assert not signature.bottom_line
     assert "changed after signing" in (signature.reason or "")
+    assert "changes_beyond_form_filling" in [problem.code for problem in signature.problems]
 
 
 def test_pdfsig_alone_misses_the_page_rewrite(
@@ -107,6 +110,7 @@ def test_a_pdf_without_signatures_is_not_valid(pdf: bytes, material: ValidationM
     assert not report.valid
     assert report.signatures == ()
     assert report.reason == "The document has no signatures."
+    assert [problem.code for problem in report.problems] == ["no_signatures"]
     assert report.document_sha256 == hashlib.sha256(pdf).hexdigest()
 
 
@@ -117,6 +121,12 @@ def test_a_signature_from_an_untrusted_ca_is_not_valid(signed: bytes, tmp_path: 
     (signature,) = report.signatures
     assert signature.intact and signature.valid and not signature.trusted
     assert "not trusted" in (signature.reason or "")
+    # neither the signer's nor the TSA's certificate comes from a CA this validator trusts
+    assert [(p.code, p.details["whose"]) for p in signature.problems] == [
+        ("certificate_untrusted", "signer"),
+        ("certificate_untrusted", "timestamp_authority"),
+    ]
+    assert {p.code for p in signature.problems} <= set(PROBLEM_CODES)
 
 
 def test_validation_refuses_unreadable_input(
@@ -213,3 +223,39 @@ def test_evidence_zip_refuses_unsafe_names(signed: bytes, material: ValidationMa
     for name in ("../escape.txt", "/etc/passwd", "SHA256SUMS"):
         with pytest.raises(SigningError):
             build_evidence_zip(signed, report, [], {name: b"x"})
+
+
+def test_the_report_pdf_speaks_the_readers_language_and_the_json_keeps_the_codes(
+    signed: bytes, material: ValidationMaterial
+) -> None:
+    tampered = bytearray(signed)
+    position = signed.index(b"Annual accounts 2024 - page 2") + len(b"Annual accounts 202")
+    tampered[position] = ord("5")
+    report = _validate(bytes(tampered), material)
+    words = ReportText(
+        title="Informe de validación",
+        verdict="Resultado: %(verdict)s",
+        not_valid="NO VÁLIDO",
+        page_footer="%(title)s - página %(number)s de %(total)s",
+        problems=lambda problems: "Motivo: " + ", ".join(p.code.upper() for p in problems),
+    )
+
+    text = "\n".join(
+        page.extract_text() for page in PdfReader(BytesIO(render_report_pdf(report, words))).pages
+    )
+
+    assert "Informe de validación" in text and "Resultado: NO VÁLIDO" in text
+    assert "Motivo: DIGEST_MISMATCH" in text and "página 1 de 1" in text
+    assert "altered" not in text  # the English sentence is left to the JSON
+    package = build_evidence_zip(bytes(tampered), report, [], report_text=words)
+    with zipfile.ZipFile(BytesIO(package)) as archive:
+        (signature,) = json.loads(archive.read("validation-report.json"))["signatures"]
+        assert signature["problems"] == [
+            {
+                "code": "digest_mismatch",
+                "text": "the signed bytes were altered (digest mismatch)",
+                "details": {},
+            }
+        ]
+        rendered = PdfReader(BytesIO(archive.read("validation-report.pdf")))
+        assert "Resultado: NO VÁLIDO" in rendered.pages[0].extract_text()

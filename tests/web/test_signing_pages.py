@@ -114,3 +114,45 @@ def test_the_validation_page_reports_or_explains(app, client, world):
     assert unsigned.status_code == 200
     page = unsigned.get_data(as_text=True)
     assert "No válido." in page and "sin-firmar.pdf" in page
+
+
+def _tampered_signed_pdf(pki) -> bytes:
+    """A PDF signed by a certificate of the portal's CA, then one byte of a page changed."""
+    from signing import InternalCaSigner, SignOptions, sign_pdf
+
+    issued = pki.issue_signer_certificate("Ana Firmante", "ana@example.com")
+    signed = sign_pdf(annual_accounts_pdf(2), InternalCaSigner(pki, issued), SignOptions())
+    position = signed.index(b"Cuentas anuales 2025 - 2") + len(b"Cuentas anuales 202")
+    tampered = bytearray(signed)
+    tampered[position] = ord("6")
+    return bytes(tampered)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected", "absent"),
+    [
+        ("es", "los datos firmados se han alterado (la huella no coincide)", "digest mismatch"),
+        ("en", "the signed data has been altered (the digest does not match)", "huella"),
+    ],
+)
+def test_validation_reasons_are_in_the_readers_language(
+    app, client, world, signing_ready, locale, expected, absent
+):
+    from app.extensions import db
+
+    world.client_a.locale = locale
+    db.session.commit()
+    web_login(client, world.client_a)
+    token = csrf_token(client, "/signatures/validate")
+    answer = client.post(
+        "/signatures/validate",
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(_tampered_signed_pdf(signing_ready)), "alterado.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert expected in page
+    assert absent not in page.lower()
