@@ -1,4 +1,4 @@
-"""A document: its versions, new version upload, download, restore, delete."""
+"""A document: its versions, new version upload, download, restore, rename, delete."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm, VersionForm
+from app.blueprints.forms import ConfirmForm, RenameForm, VersionForm
 from app.blueprints.review import document_context
 from app.extensions import db
 from app.httputil import send_version
 from app.models import Permission
 from app.services import documents, previews, review
-from app.services.access import get_document, space_permission
+from app.services.access import get_document, require_staff, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 
-def _render(document_id: str, form: VersionForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(  # type: ignore[no-untyped-def]
+    document_id: str,
+    form: VersionForm | None = None,
+    status: int = 200,
+    rename: RenameForm | None = None,
+):
     document = get_document(current_user, document_id)
     versions = documents.list_versions(current_user, document.id)
     if document.current_version is not None:
@@ -33,6 +38,7 @@ def _render(document_id: str, form: VersionForm | None = None, status: int = 200
             versions=versions,
             form=form or VersionForm(),
             confirm=ConfirmForm(),
+            rename=rename or RenameForm(title=document.title),
             can_upload=permission in (Permission.contribute, Permission.manage),
             preview_kind=previews.kind_of(document.current_version)
             if document.current_version
@@ -75,6 +81,24 @@ def new_version(document_id: str):  # type: ignore[no-untyped-def]
             flash(_("Nueva versión subida."), "success")
             return redirect(url_for("documents.detail", document_id=document.id))
     return _render(document.id, form=form, status=422)
+
+
+@bp.post("/<document_id>/rename")
+@login_required
+def rename(document_id: str):  # type: ignore[no-untyped-def]
+    document = get_document(current_user, document_id, Permission.contribute)
+    require_staff(current_user)  # before the form: a client never gets to type a title
+    form = RenameForm()
+    if form.validate_on_submit():
+        try:
+            documents.rename_document(current_user, document.id, form.title.data)
+        except ValidationFailed as exc:
+            form.title.errors = [*form.title.errors, *exc.errors.values()]
+        else:
+            db.session.commit()
+            flash(_("Título cambiado."), "success")
+            return redirect(url_for("documents.detail", document_id=document.id))
+    return _render(document.id, status=422, rename=form)
 
 
 @bp.get("/<document_id>/versions/<int:number>/download")

@@ -130,6 +130,12 @@ class VersionForm(FlaskForm):
     note = TextAreaField(_l("Qué cambia (opcional)"), validators=[Optional(), Length(max=2000)])
 
 
+class RenameForm(FlaskForm):
+    title = StringField(
+        _l("Título"), validators=[DataRequired(_l("Escriba un título.")), Length(max=300)]
+    )
+
+
 class ConfirmForm(FlaskForm):
     """A bare form: a button that only carries the CSRF token."""
 

@@ -751,6 +751,13 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
             see(302),
         ),
         Case(
+            f"rename {kind}",
+            "POST",
+            "/documents/<document_id>/rename",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/rename",
+            (422, 422, 404, 403 if client_a_sees else 404, 404, L),
+        ),
+        Case(
             f"delete {kind}",
             "POST",
             "/documents/<document_id>/delete",
