@@ -182,10 +182,13 @@ def reread_check_letters(
                 timeout_seconds=limits.timeout_seconds,
                 dpi=page.dpi,
             )
-            letter = glyph.text.strip()
-            if len(letter) != 1 or not letter.isalpha():
+            reading = "".join(glyph.text.split())
+            # The crop may catch the edge of the digit before it, read as "1": "1S".
+            if not 1 <= len(reading) <= 2 or not reading[-1].isalpha():
                 continue
-            text = word.text[:-1] + letter
+            if not reading[:-1].isdigit() and reading[:-1]:
+                continue
+            text = word.text[:-1] + reading[-1]
             line_text = " ".join(w.text for w in line)
             new_line = " ".join(text if w is word else w.text for w in line)
             if _identifier_count(new_line) <= _identifier_count(line_text):
