@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from ocr.results import PageText, Word
 from ocr.settings import DEFAULT_LIMITS, OcrLimits
 
 __all__ = [
+    "PDFIUM_LOCK",
     "SearchablePdf",
     "make_searchable_pdf",
     "open_pdf",
@@ -40,6 +42,11 @@ __all__ = [
 ]
 
 _PDFIUM = pdfium.raw
+
+#: pdfium is not thread-safe, not even across documents: two threads rendering at once (a web
+#: server's threads drawing page images side by side) crash the process. Hold this from
+#: opening a document until it is closed.
+PDFIUM_LOCK = threading.RLock()
 
 
 def open_pdf(source: Path | bytes) -> pdfium.PdfDocument:
@@ -230,11 +237,12 @@ def make_searchable_pdf(
     with source.open("rb") as handle:
         is_pdf = b"%PDF-" in handle.read(1024)
     if is_pdf:
-        document = open_pdf(source)
-        try:
-            pdf_page_count(document, limits)
-        finally:
-            document.close()
+        with PDFIUM_LOCK:
+            document = open_pdf(source)
+            try:
+                pdf_page_count(document, limits)
+            finally:
+                document.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + limits.document_timeout_seconds

@@ -17,7 +17,13 @@ from PIL import Image
 from ocr.engine import OcrEngine, get_engine
 from ocr.errors import ImageTooLarge, OcrTimeout, TooManyPages, UnreadableFile
 from ocr.images import binarise, can_pass_through, image_page_count, load_image_page, open_image
-from ocr.pdf import open_pdf, pdf_page_count, rasterise_pdf_page, text_layer_page
+from ocr.pdf import (
+    PDFIUM_LOCK,
+    open_pdf,
+    pdf_page_count,
+    rasterise_pdf_page,
+    text_layer_page,
+)
 from ocr.reread import doubtful_lines, reread_check_letters, reread_doubtful_lines
 from ocr.results import DocumentText, PageText, SourceInfo
 from ocr.settings import DEFAULT_LIMITS, DEFAULT_OPTIONS, OcrLimits, OcrOptions
@@ -83,11 +89,12 @@ def inspect_source(source: Source, *, limits: OcrLimits = DEFAULT_LIMITS) -> Sou
     """Step 1: tell PDF from image and count pages, failing fast on every limit."""
     data = _materialise(source, limits)
     if _is_pdf(data):
-        document = open_pdf(data)
-        try:
-            pages = pdf_page_count(document, limits)
-        finally:
-            document.close()
+        with PDFIUM_LOCK:
+            document = open_pdf(data)
+            try:
+                pages = pdf_page_count(document, limits)
+            finally:
+                document.close()
         return SourceInfo(kind="pdf", media_type="application/pdf", page_count=pages)
     image = open_image(data, limits)
     try:
@@ -111,14 +118,15 @@ def text_layer(
     data = _materialise(source, limits)
     if not _is_pdf(data):
         return None
-    document = open_pdf(data)
-    try:
-        pdf_page_count(document, limits)
-        return text_layer_page(
-            document, number, dpi=options.dpi, min_chars=options.min_text_layer_chars
-        )
-    finally:
-        document.close()
+    with PDFIUM_LOCK:
+        document = open_pdf(data)
+        try:
+            pdf_page_count(document, limits)
+            return text_layer_page(
+                document, number, dpi=options.dpi, min_chars=options.min_text_layer_chars
+            )
+        finally:
+            document.close()
 
 
 def page_image(
@@ -131,12 +139,13 @@ def page_image(
     """Step 2b: the page as an image: rasterised PDF page or decoded image frame."""
     data = _materialise(source, limits)
     if _is_pdf(data):
-        document = open_pdf(data)
-        try:
-            pdf_page_count(document, limits)
-            return rasterise_pdf_page(document, number, dpi=options.dpi, limits=limits)
-        finally:
-            document.close()
+        with PDFIUM_LOCK:
+            document = open_pdf(data)
+            try:
+                pdf_page_count(document, limits)
+                return rasterise_pdf_page(document, number, dpi=options.dpi, limits=limits)
+            finally:
+                document.close()
     return load_image_page(data, number, limits)
 
 
@@ -184,17 +193,18 @@ def read_page(
     """Read page ``number`` (1-based): the text layer when there is one, otherwise OCR."""
     data = _materialise(source, limits)
     if _is_pdf(data):
-        document = open_pdf(data)
-        try:
-            pdf_page_count(document, limits)
-            page = text_layer_page(
-                document, number, dpi=options.dpi, min_chars=options.min_text_layer_chars
-            )
-            if page is not None:
-                return page
-            image = rasterise_pdf_page(document, number, dpi=options.dpi, limits=limits)
-        finally:
-            document.close()
+        with PDFIUM_LOCK:
+            document = open_pdf(data)
+            try:
+                pdf_page_count(document, limits)
+                page = text_layer_page(
+                    document, number, dpi=options.dpi, min_chars=options.min_text_layer_chars
+                )
+                if page is not None:
+                    return page
+                image = rasterise_pdf_page(document, number, dpi=options.dpi, limits=limits)
+            finally:
+                document.close()
         return ocr_page_image(
             image, number, engine=engine, options=options, limits=limits, dpi=options.dpi
         )
