@@ -24,6 +24,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signing_ready")]
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+#: axe's best practices for what screen-reader users navigate by: headings and landmarks.
+STRUCTURE = [
+    "heading-order",
+    "page-has-heading-one",
+    "empty-heading",
+    "landmark-one-main",
+    "landmark-unique",
+    "region",
+    "skip-link",
+    "empty-table-header",
+]
 
 #: GET routes that are not pages, and why.
 NOT_PAGES = {
@@ -37,6 +48,8 @@ NOT_PAGES = {
     "pki.crl": "DER revocation list of the internal CA",
     "signatures.pdf": "the PDF to be signed",
     "signatures.evidence": "ZIP of the signature evidence",
+    "previews.rendition": "thumbnail or preview image (its alt text is checked on the pages)",
+    "previews.page": "image of one PDF page (its alt text is checked on the pages)",
 }
 
 #: Pages no role reaches by a plain GET; each is checked by a step of its own below.
@@ -47,14 +60,15 @@ STEPS = {
 
 def _axe_violations(page: Any) -> list[dict[str, Any]]:
     return page.evaluate(
-        """async (tags) => {
+        """async ([tags, structure]) => {
+            const rules = Object.fromEntries(structure.map(id => [id, {enabled: true}]));
             const result = await axe.run(document, {
-                runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+                runOnly: {type: 'tag', values: tags}, rules, resultTypes: ['violations']});
             return result.violations.map(v => ({
                 id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
         }""",
-        TAGS,
+        [TAGS, STRUCTURE],
     )
 
 
