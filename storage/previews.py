@@ -399,18 +399,15 @@ def render_contained(
             "request": {**asdict(request), "kind": request.kind.value},
             "limits": asdict(limits),
         }
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
-        )}  # fmt: skip
-        command = [sys.executable, "-m", "storage.previews", json.dumps(job)]
+        # the file itself rather than ``-m storage.previews``: the child then imports only
+        # what drawing needs, not the storage package (-P: its folder stays off sys.path)
+        command = [sys.executable, "-P", str(Path(__file__).resolve()), json.dumps(job)]
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env=env,
         )
         # the child keeps its own deadline; this one only catches a child that hangs
         try:
