@@ -1,5 +1,6 @@
 // Swap "preview being prepared" placeholders for the picture once the job has drawn it.
-// The page never waits: it asks the preview URL (HEAD) every few seconds, for a while.
+// The page never waits: it asks the preview URL (HEAD) every few seconds, for a while;
+// that request also queues the job of a version uploaded before previews existed.
 const pending = [...document.querySelectorAll("[data-preview-src]")];
 
 function swap(holder, status) {
@@ -33,4 +34,17 @@ async function poll(holder, attempt) {
   }
 }
 
-pending.forEach((holder, index) => setTimeout(() => poll(holder, 0), 300 + index * 50));
+// Only placeholders on (or near) the screen ask: a long list does not queue every job at once.
+if ("IntersectionObserver" in window) {
+  const watcher = new IntersectionObserver((entries) => {
+    entries.forEach((entry) => {
+      if (entry.isIntersecting) {
+        watcher.unobserve(entry.target);
+        setTimeout(() => poll(entry.target, 0), 300);
+      }
+    });
+  }, { rootMargin: "300px" });
+  pending.forEach((holder) => watcher.observe(holder));
+} else {
+  pending.forEach((holder, index) => setTimeout(() => poll(holder, 0), 300 + index * 50));
+}
