@@ -202,3 +202,55 @@ def test_previews_follow_the_access_rules_of_the_content(world: World, jobs: Job
     with pytest.raises(NotFound):
         previews.request_preview(world.staff, shared, 1, "page-0")
     assert previews.request_preview(world.client_a, shared, 1, "thumbnail").status
+
+
+@pytest.mark.celery
+def test_a_real_worker_draws_the_thumbnail_in_the_background(
+    tmp_path: Path, database_url: str, app, redis_url: str
+):
+    import os
+    import sys
+    import time
+
+    from portal_testing import build_world, make_app
+
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "PORTAL_BROKER_URL": redis_url,
+        "PORTAL_SECRET_KEY": "test-secret",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "worker", "--concurrency=1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        web = make_app(tmp_path, database_url, CELERY_BROKER_URL=redis_url, PREVIEWS_ON_UPLOAD=True)
+        web.extensions.pop("portal_job_runner")
+        with web.app_context():
+            world = build_world()
+            document = documents.upload_document(
+                world.staff, world.space_a.id, io.BytesIO(png_bytes()), filename="obra.png"
+            )
+            db.session.commit()  # the upload is done: the jobs go to Redis only now
+            version_id = document.current_version.id
+            # the upload answered before anything was drawn
+            assert previews.preview_for(version_id, "thumbnail").status == "pending"
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                db.session.expire_all()
+                found = previews.preview_for(version_id, "thumbnail")
+                if found.status != "pending":
+                    break
+                time.sleep(0.5)
+            assert (found.status, found.width, found.height) == ("ready", 320, 213)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
