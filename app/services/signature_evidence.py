@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -31,12 +31,10 @@ from app.services.signatures import (
     pdf_problem,
     target_of,
 )
-from signing import (
-    SigningError,
-    ValidationReport,
-    add_document_timestamp,
-    build_evidence_zip,
-)
+from signing import SigningError
+
+if TYPE_CHECKING:
+    from signing import ValidationReport
 
 # ------------------------------------------------------------------ validation and evidence
 
@@ -142,6 +140,8 @@ def request_summary(request: SignatureRequest) -> dict[str, Any]:
 
 def evidence_package(actor: User, request_id: str) -> tuple[str, bytes]:
     """A ZIP with the signed PDF, its report (JSON and PDF), the audit trail and the hashes."""
+    from signing import build_evidence_zip
+
     request = get_request(actor, request_id)
     if not any(s.status == SignerStatus.signed for s in request.signers):
         raise InvalidTransition("Todavía no hay ninguna firma en esta solicitud.")
@@ -183,6 +183,8 @@ def refresh_archive_timestamps(
     stored. A document that has moved on to a newer, unsigned version is left
     alone. Returns how many documents were refreshed.
     """
+    from signing import add_document_timestamp
+
     now = now or datetime.now(UTC)
     query = select(SignatureRequest).where(
         SignatureRequest.status == SignatureRequestStatus.completed,
