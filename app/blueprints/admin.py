@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm, SettingsForm, UserForm
+from app.blueprints.forms import ConfirmForm, RevokeCertificateForm, SettingsForm, UserForm
 from app.extensions import db
-from app.services import accounts, audit
+from app.services import accounts, audit, pki
 from app.services.access import require_admin
-from app.services.errors import ValidationFailed
+from app.services.errors import InvalidTransition, ValidationFailed
 from app.services.settings import get_setting, update_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,6 +61,53 @@ def toggle_active(user_id: str) -> Response:
         accounts.set_active(current_user, user_id, request.form.get("active") == "1")
         db.session.commit()
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/certificates")
+@login_required
+def certificates() -> str:
+    """The signing certificates the internal CA issued to people, and whether they stand."""
+    return render_template(
+        "admin/certificates.html", certificates=pki.list_signer_certificates(current_user)
+    )
+
+
+@bp.route("/certificates/<certificate_id>/revoke", methods=["GET", "POST"])
+@login_required
+def revoke_certificate(certificate_id: str) -> Response | tuple[str, int]:
+    """Confirm, with a reason, then revoke a signer's certificate at the CA."""
+    status = pki.get_signer_certificate(current_user, certificate_id)
+    form = RevokeCertificateForm()
+    code = 200
+    if status.revoked:
+        code = 409 if form.is_submitted() else 200
+    elif form.validate_on_submit():
+        try:
+            pki.revoke_certificate(
+                current_user, certificate_id, form.reason.data or "", form.note.data
+            )
+        except ValidationFailed as exc:
+            code = 422
+            for name, message in exc.errors.items():
+                if hasattr(form, name):
+                    getattr(form, name).errors.append(message)
+        except InvalidTransition as exc:
+            code = 409
+            flash(exc.detail, "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Certificado de %(name)s revocado. Ya no sirve para firmar y las firmas "
+                    "hechas con él dejan de validar.",
+                    name=status.certificate.user.name,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.certificates"))
+    elif form.is_submitted():
+        code = 422
+    return render_template("admin/revoke_certificate.html", status=status, form=form), code
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -140,6 +140,29 @@ class ConfirmForm(FlaskForm):
     """A bare form: a button that only carries the CSRF token."""
 
 
+class RevokeCertificateForm(FlaskForm):
+    reason = SelectField(
+        _l("Motivo"),
+        choices=[
+            ("", _l("Elija un motivo…")),
+            ("key_compromise", _l("La clave puede estar en manos de otra persona")),
+            ("affiliation_changed", _l("La persona ya no pertenece a la organización")),
+            ("superseded", _l("Se sustituye por un certificado nuevo")),
+            ("cessation_of_operation", _l("La persona ya no firmará en el portal")),
+            ("privilege_withdrawn", _l("Se le retira el permiso para firmar")),
+            ("unspecified", _l("Otro motivo")),
+        ],
+        validators=[DataRequired(_l("Elija un motivo."))],
+    )
+    note = TextAreaField(
+        _l("Nota para la auditoría (opcional)"), validators=[Optional(), Length(max=1000)]
+    )
+    confirm = BooleanField(
+        _l("Entiendo que la revocación no se puede deshacer"),
+        validators=[DataRequired(_l("Confirme que quiere revocar el certificado."))],
+    )
+
+
 class SettingsForm(FlaskForm):
     require_mfa_for_staff = BooleanField(
         _l("Exigir el segundo factor a todo el personal del despacho")

@@ -8,6 +8,8 @@ signature.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +22,7 @@ from app.extensions import db
 from app.models import SignerCertificate, User
 from app.services import audit
 from app.services.access import require_admin
-from app.services.errors import NotFound
+from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.runtime import setting
 
 if TYPE_CHECKING:
@@ -169,12 +171,72 @@ def mark_revoked(certificate: SignerCertificate) -> None:
         db.session.flush()
 
 
-def revoke_certificate(actor: User, certificate_id: str, reason: str = "unspecified") -> None:
-    """Revoke a signer's certificate at the CA (admin); the next signature gets a new one."""
+# The RFC 5280 reasons an administrator may give (the CRL carries the one chosen).
+REVOCATION_REASONS = (
+    "unspecified",
+    "key_compromise",
+    "affiliation_changed",
+    "superseded",
+    "cessation_of_operation",
+    "privilege_withdrawn",
+)
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    """A signer's certificate from the internal CA, with what the CA says of it."""
+
+    certificate: SignerCertificate
+    revoked_at: datetime | None
+    revocation_reason: str | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def _status(certificate: SignerCertificate, revoked: Mapping[int, Any]) -> CertificateStatus:
+    entry = revoked.get(int(certificate.serial, 16))
+    if entry is None:
+        return CertificateStatus(certificate, certificate.revoked_at, None)
+    return CertificateStatus(certificate, entry.revoked_at, entry.reason.name)
+
+
+def list_signer_certificates(actor: User) -> list[CertificateStatus]:
+    """Every certificate the internal CA issued to a person, newest first (admin)."""
     require_admin(actor)
-    certificate = db.session.get(SignerCertificate, certificate_id)
+    revoked = get_pki().revoked()
+    rows = db.session.execute(
+        select(SignerCertificate).order_by(SignerCertificate.created_at.desc())
+    ).scalars()
+    return [_status(certificate, revoked) for certificate in rows]
+
+
+def get_signer_certificate(actor: User, certificate_id: str) -> CertificateStatus:
+    require_admin(actor)
+    certificate = db.session.get(SignerCertificate, str(certificate_id))
     if certificate is None:
         raise NotFound()
+    return _status(certificate, get_pki().revoked())
+
+
+def revoke_certificate(
+    actor: User, certificate_id: str, reason: str = "unspecified", note: str | None = None
+) -> SignerCertificate:
+    """Revoke a signer's certificate at the CA (admin); the next signature gets a new one.
+
+    The CA's CRL and OCSP answers list it from now on, so signing with it is refused
+    and the signatures already made with it no longer validate (hard-fail revocation).
+    """
+    status = get_signer_certificate(actor, certificate_id)
+    certificate = status.certificate
+    note = (note or "").strip() or None
+    if reason not in REVOCATION_REASONS:
+        raise ValidationFailed({"reason": "Elija un motivo de la lista."})
+    if note and len(note) > 1000:
+        raise ValidationFailed({"note": "La nota es demasiado larga (máximo 1000 caracteres)."})
+    if status.revoked:
+        raise InvalidTransition("Este certificado ya está revocado.")
     get_pki().revoke(int(certificate.serial, 16), reason)
     mark_revoked(certificate)
     audit.record(
@@ -184,7 +246,9 @@ def revoke_certificate(actor: User, certificate_id: str, reason: str = "unspecif
         fingerprint=certificate.fingerprint_sha256,
         serial=certificate.serial,
         reason=reason,
+        note=note,
     )
+    return certificate
 
 
 def seal_configured() -> bool:

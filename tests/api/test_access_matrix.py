@@ -975,6 +975,42 @@ WEB_CASES += [
     ),
 ]
 
+
+def _certificate(world: World) -> str:
+    """Client A's signing certificate from the test CA (issued once per world)."""
+    from app.extensions import db
+    from app.services import pki
+
+    certificate = pki.current_certificate(world.client_a)
+    db.session.commit()
+    return certificate.id
+
+
+WEB_CASES += [
+    Case(
+        "signing certificates",
+        "GET",
+        "/admin/certificates",
+        lambda w: "/admin/certificates",
+        (200, 403, 403, 403, 403, L),
+    ),
+    Case(
+        "confirm revoking a certificate",
+        "GET",
+        "/admin/certificates/<certificate_id>/revoke",
+        lambda w: f"/admin/certificates/{_certificate(w)}/revoke",
+        (200, 403, 403, 403, 403, L),
+    ),
+    Case(
+        "revoke a certificate",
+        "POST",
+        "/admin/certificates/<certificate_id>/revoke",
+        lambda w: f"/admin/certificates/{_certificate(w)}/revoke",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {"reason": "superseded", "confirm": "y"},
+    ),
+]
+
 # ---------------------------------------------------------------- resumable uploads (issue 3)
 # Client A's own upload of a small PDF into space A; only she may continue or drop it.
 _TUS_PDF = b"%PDF-1.4 subida reanudable"
@@ -1322,7 +1358,8 @@ def _check_web(client, world: World, case: Case, role_index: int) -> None:
 def _shareable(case: Case) -> bool:
     """A read whose URL needs nothing created on the fly (signature cases create their request)."""
     return case.method == "GET" and not any(
-        word in case.rule for word in ("signature", "validation", "jobs", "forms/")
+        word in case.rule
+        for word in ("signature", "validation", "jobs", "forms/", "<certificate_id>")
     )
 
 

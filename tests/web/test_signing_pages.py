@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -156,3 +157,122 @@ def test_validation_reasons_are_in_the_readers_language(
     page = answer.get_data(as_text=True)
     assert expected in page
     assert absent not in page.lower()
+
+
+def _pkcs12_of(certificate, password: str) -> bytes:
+    """The portal-issued certificate and its key as a .p12 file (as if it had been exported)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from portal_signing import PKI_PASSPHRASE
+
+    key = serialization.load_pem_private_key(certificate.key_pem, PKI_PASSPHRASE.encode())
+    return pkcs12.serialize_key_and_certificates(
+        b"exported",
+        key,  # type: ignore[arg-type]
+        x509.load_pem_x509_certificate(certificate.certificate_pem),
+        None,
+        serialization.BestAvailableEncryption(password.encode()),
+    )
+
+
+def test_an_admin_revokes_a_signers_certificate_with_a_reason(app, web_app, client, world):
+    from portal_signing import next_totp
+    from portal_testing import enable_mfa
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AuditEvent
+    from app.services import pki, signatures
+
+    # client A signs a contract with the certificate the portal issued her
+    secret = enable_mfa(world.client_a)
+    signer_client = web_app.test_client()
+    web_login(signer_client, world.client_a, secret)  # the current code; signing uses later ones
+    signed_document = _contract(world)
+    request = signatures.request_signatures(
+        world.staff, signed_document.id, signer_ids=[world.client_a.id], level="B-T"
+    )
+    db.session.commit()
+    signatures.sign(world.client_a, request.id, next_totp(secret, 1))
+    db.session.commit()
+    certificate = pki.current_certificate(world.client_a)
+    db.session.commit()
+
+    web_login(client, world.admin)
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "/admin/certificates" in listing
+    page = client.get("/admin/certificates").get_data(as_text=True)
+    assert world.client_a.name in page and certificate.serial in page and "Revocar" in page
+    url = f"/admin/certificates/{certificate.id}/revoke"
+    confirm = client.get(url)
+    assert confirm.status_code == 200
+    assert certificate.fingerprint_sha256 in confirm.get_data(as_text=True)
+
+    # no reason and no confirmation: nothing happens, what was typed stays
+    token = csrf_token(client, url)
+    incomplete = client.post(
+        url, data={"csrf_token": token, "reason": "", "note": "Portátil robado"}
+    )
+    assert incomplete.status_code == 422
+    text = incomplete.get_data(as_text=True)
+    assert "Elija un motivo." in text and "Confirme que quiere revocar el certificado." in text
+    assert "Portátil robado" in text
+    assert not pki.get_pki().is_revoked(int(certificate.serial, 16))
+
+    done = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "reason": "key_compromise",
+            "note": "Portátil robado",
+            "confirm": "y",
+        },
+        follow_redirects=True,
+    )
+    assert done.status_code == 200
+    text = done.get_data(as_text=True)
+    assert f"Certificado de {world.client_a.name} revocado" in text
+    assert "Revocado el" in text and "clave comprometida" in text
+    again = client.post(url, data={"csrf_token": token, "reason": "superseded", "confirm": "y"})
+    assert again.status_code == 409 and "ya está revocado" in again.get_data(as_text=True)
+    (event,) = db.session.execute(
+        select(AuditEvent).where(AuditEvent.action == "certificate_revoked")
+    ).scalars()
+    assert event.actor_id == world.admin.id
+    assert event.details["reason"] == "key_compromise"
+    assert event.details["note"] == "Portátil robado"
+
+    # signing with that certificate is refused, with a clear message, and nothing is stored
+    other = _contract(world)
+    second = signatures.request_signatures(
+        world.staff, other.id, signer_ids=[world.client_a.id], level="B-T"
+    )
+    recovery = "0123ab-4567cd"  # a recovery code: a second factor that is not time-bound
+    world.client_a.recovery_codes = [hashlib.sha256(recovery.encode()).hexdigest()]
+    db.session.commit()
+    token = csrf_token(signer_client, f"/signatures/{second.id}")
+    refused = signer_client.post(
+        f"/signatures/{second.id}/sign",
+        data={
+            "sign-csrf_token": token,
+            "sign-otp": recovery,
+            "sign-password": "exportada",
+            "sign-pkcs12": (io.BytesIO(_pkcs12_of(certificate, "exportada")), "ana.p12"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "El certificado del firmante está revocado: no se puede firmar con él." in (
+        refused.get_data(as_text=True)
+    )
+    db.session.expire_all()
+    assert len(other.versions) == 1
+
+    # the contract signed before now validates as not valid, saying why
+    report = signer_client.get(
+        f"/signatures/documents/{signed_document.id}/versions/2/report"
+    ).get_data(as_text=True)
+    assert "No válido." in report
+    assert "el certificado del firmante fue revocado el" in report
+    assert "clave comprometida" in report
