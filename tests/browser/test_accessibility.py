@@ -113,7 +113,7 @@ def _seed_in_thread(app: Any) -> dict[str, Any]:
 def _seed_world(app: Any) -> dict[str, Any]:
     from app.extensions import db
     from app.models import FormSubmission
-    from app.services import accounts, documents, notifications, review
+    from app.services import accounts, documents, notifications, pki, review
 
     world = build_world()
     request = signature_request(world)  # the contract, now a real PDF in version 2
@@ -182,6 +182,7 @@ def _seed_world(app: Any) -> dict[str, Any]:
         "client": world.client_a.email,
         "other client": world.client_b.email,
     }
+    values["certificate_id"] = pki.current_certificate(world.client_a).id  # issued by the CA
     db.session.commit()
     enable_mfa(world.outsider)
     values["with two factors"] = world.outsider.email
