@@ -24,9 +24,11 @@ def init_celery(app: Flask) -> None:
     options: dict[str, Any] = {}
     if broker.startswith("filesystem"):
         folder = data / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         options = {
+            # kombu keeps its exchange table in ./control unless told otherwise
+            "control_folder": str(folder / "control"),
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
