@@ -479,7 +479,14 @@ def _dropping_extra(
         if context == "none":
             return None
         options = [build(compact[:-1], context), build(compact[:-2] + compact[-1], context)]
-        valid = {option for option in options if option is not None}
+        # Dropping a character is one guess; a first character read as another one too
+        # would be a second ("1346400289" is no J34640029 with a 8 too many: its J was
+        # read as "13"), so the first character must be printed as it is.
+        valid = {
+            option
+            for option in options
+            if option is not None and option[0][0] == compact[0].upper()
+        }
         if len({value for value, _ in valid}) != 1:
             return None
         value, cost = min(valid, key=lambda option: option[1])

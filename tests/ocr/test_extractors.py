@@ -173,6 +173,9 @@ def test_cif_misreads_and_shapes():
     assert values(find_cifs("CIF: N3865698l1")) == ["N3865698I"]
     assert find_cifs("N3865698l1") == []
     assert find_cifs("CIF: N3865698l12") == []
+    # J46400289 with its J read as "13": dropping a character and reading 1 as J on top
+    # would make the CIF J34640029, which is valid but invented
+    assert is_valid_cif("J34640029") and find_identifiers("CIF: 1346400289") == []
     assert find_cifs("NIF: 370927173") == []  # after "NIF" it would be a DNI, if anything
     # the nearest label counts: after "NIF" this is the worker's DNI, not the CIF S1978347A
     found = find_identifiers("CIF: B12345674 NIF: 51978347A")
