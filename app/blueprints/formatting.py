@@ -7,11 +7,13 @@ stored form.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from babel import numbers
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import format_decimal, get_locale
+from wtforms import DecimalField
 
 #: The locale amounts are stored in.
 STORED_LOCALE = "es"
@@ -53,3 +55,30 @@ def stored_amount(typed: str) -> str:
     if value is None:
         return text
     return numbers.format_decimal(value, format=AMOUNT, locale=STORED_LOCALE)
+
+
+class LocaleDecimalField(DecimalField):
+    """A number field that reads and writes the reader's decimal comma or point.
+
+    ``2,5`` is two and a half in Spanish; a plain ``2.5`` is accepted in every language,
+    as people paste it from elsewhere.
+    """
+
+    def _value(self) -> str:
+        if self.raw_data or self.data is None:
+            return str(super()._value())
+        return str(format_decimal(self.data, format="#,##0.###"))
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            super().process_formdata(valuelist)
+            return
+        text = str(valuelist[0]).strip()
+        value = _parse(text, str(get_locale() or STORED_LOCALE))
+        if value is None:
+            try:
+                value = Decimal(text)
+            except InvalidOperation as error:
+                self.data = None
+                raise ValueError(self.gettext("Not a valid decimal value.")) from error
+        self.data = value

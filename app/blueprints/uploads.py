@@ -15,10 +15,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DecimalField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from app.blueprints.formatting import file_size
+from app.blueprints.formatting import LocaleDecimalField, file_size
 from app.extensions import db
 from app.models import Client
 from app.services import file_types, quotas
@@ -40,7 +40,7 @@ class FileTypesForm(FlaskForm):
 
 
 class QuotaForm(FlaskForm):
-    quota_gb = DecimalField(
+    quota_gb = LocaleDecimalField(
         _l("Cuota de almacenamiento en GB (vacío: sin límite)"),
         places=None,
         validators=[Optional(), NumberRange(min=0)],

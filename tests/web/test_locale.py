@@ -141,3 +141,27 @@ def test_an_amount_typed_the_english_way_is_kept_as_the_same_amount(client, worl
     fields = db.session.get(FormSubmission, form_id).fields
     assert fields["net"]["value"] == "unos dos mil"
     assert fields["gross"]["value"] == "12.345.678,90"
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "shown"),
+    [("es", "2,5", "2,5"), ("es", "2.5", "2,5"), ("en", "2.5", "2.5"), ("en", "1,024", "1,024")],
+)
+def test_a_quota_is_typed_and_shown_with_the_readers_decimal_mark(
+    client, world, app, locale, typed, shown
+):
+    from decimal import Decimal
+
+    from app.extensions import db
+    from app.models import Client
+
+    _speaks(world.admin, locale)
+    web_login(client, world.admin)
+    page = f"/clients/{world.firm_a.id}"
+    token = CSRF_RE.search(client.get(page).get_data(as_text=True)).group(1)
+    response = client.post(f"{page}/quota", data={"csrf_token": token, "quota_gb": typed})
+    assert response.status_code == 302
+    db.session.expire_all()
+    expected = Decimal(typed.replace(",", ".") if locale == "es" else typed.replace(",", ""))
+    assert db.session.get(Client, world.firm_a.id).storage_quota == int(expected * 1024**3)
+    assert re.search(rf'name="quota_gb"[^>]*value="{re.escape(shown)}"', _text(client.get(page)))
