@@ -119,6 +119,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SEAL_PKCS11_KEY_LABEL": None,
         "SIGNING_TRUST_ROOTS": None,  # PEM bundle of CAs trusted besides the internal one
         "SIGNING_ALLOW_FETCHING": False,  # fetch CRLs/OCSP of those CAs over the network
+        # Previews (issue 8): each rendition is drawn in a child process within these caps.
+        "PREVIEW_TIMEOUT": 60,  # seconds
+        "PREVIEW_MAX_PIXELS": 100_000_000,  # of a source image or video frame (bombs)
+        "PREVIEW_MEMORY_BYTES": 3 * GB,  # address space of the drawing process; 0: no cap
+        "PREVIEW_PDFJS_MAX_BYTES": 50 * 1024**2,  # larger PDFs are viewed page by page
     }
     env_names = {
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
@@ -145,6 +150,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SEAL_PKCS11_KEY_LABEL": "SEAL_PKCS11_KEY_LABEL",
         "SIGNING_TRUST_ROOTS": "SIGNING_TRUST_ROOTS",
         "SIGNING_ALLOW_FETCHING": "SIGNING_ALLOW_FETCHING",
+        "PREVIEW_TIMEOUT": "PREVIEW_TIMEOUT",
+        "PREVIEW_MAX_PIXELS": "PREVIEW_MAX_PIXELS",
+        "PREVIEW_MEMORY_BYTES": "PREVIEW_MEMORY_BYTES",
+        "PREVIEW_PDFJS_MAX_BYTES": "PREVIEW_PDFJS_MAX_BYTES",
     }
     for env_name, key in env_names.items():
         value = os.environ.get(f"PORTAL_{env_name}")
