@@ -140,8 +140,8 @@ def test_a_decompression_bomb_fails_without_harm(world: World, jobs: Jobs):
 
 
 def test_a_render_over_its_time_fails_as_timeout(app, world: World, jobs: Jobs):
-    app.config["PREVIEW_TIMEOUT"] = 0.05
-    document = upload(world, png_bytes(4000, 3000), "grande.png")
+    app.config["PREVIEW_TIMEOUT"] = 0.01
+    document = upload(world, png_bytes(6000, 4500), "grande.png")
     jobs.run_all()
     db.session.expire_all()
     assert (row(document).status, row(document).error) == ("failed", "timeout")
