@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from portal_signing import annual_accounts_pdf, signature_request
 from portal_testing import DESKTOP, IN_CI, PASSWORD, PHONE, build_world, enable_mfa, pdf_bytes
@@ -262,6 +263,13 @@ def test_every_page_passes_axe_at_wcag22_aa(app, live_server, browser, device):
             rendered.setdefault(endpoint, []).append(who)
         page.goto(live_server + "/documents/0123456789abcdef01234567")
         checker.check(page, who, "404 page")
+        if who == "client":  # last: turning on two factors shows the recovery codes once
+            page.goto(live_server + "/account/mfa")
+            secret = page.get_by_test_id("totp-secret").inner_text()
+            page.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
+            page.get_by_role("button", name="Activar").click()
+            page.get_by_test_id("recovery-codes").wait_for()
+            checker.check(page, who, "recovery codes")
         ctx.close()
 
     # anonymous: login (also with an error), forgot, reset, invitation, second factor, 404
