@@ -44,7 +44,6 @@ DEVICES = pytest.mark.parametrize(
 SPLIT_ONLY = pytest.mark.parametrize("devices", [SPLIT], ids=["firm-desktop-client-phone"])
 #: Slow steps (OCR of a photo, B-LTA signing) on a busy machine.
 STEP_TIMEOUT = 60_000
-expect.set_options(timeout=STEP_TIMEOUT)
 
 
 @pytest.fixture
@@ -89,7 +88,7 @@ def _search(page, words: str) -> str:  # type: ignore[no-untyped-def]
     page.locator("#header-q").press("Enter")
     page.wait_for_url(re.compile(r"/search\?q="))
     page.get_by_role("heading", name="Buscar en los documentos").wait_for()
-    expect(page.locator("#search-q")).to_have_value(words)
+    expect(page.locator("#search-q")).to_have_value(words, timeout=STEP_TIMEOUT)
     return _main(page)
 
 
@@ -210,7 +209,7 @@ def test_accountancy_renta_payslip_form_and_annual_accounts_signed_at_b_lta(
     accept = firm.get_by_role("button", name="Aceptar")
     for remaining in (3, 2, 1, 0):
         accept.first.click()
-        expect(accept).to_have_count(remaining)
+        expect(accept).to_have_count(remaining, timeout=STEP_TIMEOUT)
     assert "Completa" in _main(firm)
     phone.reload()
     assert "Completa" in _main(phone) and "5 de 5" in _main(phone)
@@ -404,7 +403,9 @@ def _upload_plans(page, plans: list[Path]) -> None:  # type: ignore[no-untyped-d
     if uploader.count():
         uploader.wait_for(state="visible")
         page.locator(".uppy-DragDrop-input").set_input_files([str(p) for p in plans])
-        expect(page.locator('.uploader-file[data-state="done"]')).to_have_count(len(plans))
+        expect(page.locator('.uploader-file[data-state="done"]')).to_have_count(
+            len(plans), timeout=STEP_TIMEOUT
+        )
         page.get_by_role("link", name="Todo subido. Actualizar la lista").click()
         return
     for plan in plans:
@@ -426,7 +427,7 @@ def _pin_a_comment(page, text: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Publicar comentario").click()
     page.get_by_text("Comentario publicado.").wait_for()
     page.locator('#pdf-viewer[data-ready="true"]').wait_for()
-    expect(page.get_by_test_id("pin")).to_have_count(1)
+    expect(page.get_by_test_id("pin")).to_have_count(1, timeout=STEP_TIMEOUT)
 
 
 @DEVICES
@@ -522,7 +523,7 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     assert "Falta la cota del muro de contención" in comments and "pág. 1" in comments
     firm.get_by_role("link", name="Ver y comentar en el navegador").click()
     firm.locator('#pdf-viewer[data-ready="true"]').wait_for()
-    expect(firm.get_by_test_id("pin")).to_have_count(1)
+    expect(firm.get_by_test_id("pin")).to_have_count(1, timeout=STEP_TIMEOUT)
     firm.locator(".crumbs a").click()
     _use_plain_form(firm)
     firm.get_by_label("Archivo").set_input_files(str(revised))
