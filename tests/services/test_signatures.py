@@ -337,6 +337,8 @@ def test_b_lta_documents_get_a_new_archive_timestamp_before_the_last_expires(app
     assert request.status == "completed" and request.level == "B-LTA"
     first_expiry = request.archive_expires_at
     assert first_expiry is not None and first_expiry > datetime.now(UTC) + timedelta(days=3000)
+    # the last document timestamp's TSA certificate, as the validation before storing read it
+    assert first_expiry == own_pki.tsa_certificate.not_valid_after_utc
     tsa_before = own_pki.tsa_certificate.serial_number
 
     assert signature_evidence.refresh_archive_timestamps() == 0  # years to go
