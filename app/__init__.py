@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from app.config import load_config
@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the command line and jobs speak Spanish unless told
+        return "es"
     if current_user and current_user.is_authenticated:
         return current_user.locale or "es"
     chosen = session.get("lang")

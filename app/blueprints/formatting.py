@@ -13,6 +13,7 @@ from typing import Any
 from babel import numbers
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from wtforms import DecimalField
 
 #: The locale amounts are stored in.
@@ -80,5 +81,10 @@ class LocaleDecimalField(DecimalField):
                 value = Decimal(text)
             except InvalidOperation as error:
                 self.data = None
-                raise ValueError(self.gettext("Not a valid decimal value.")) from error
+                raise ValueError(
+                    _(
+                        "Escriba un número, por ejemplo %(example)s.",
+                        example=format_decimal(Decimal("2.5")),
+                    )
+                ) from error
         self.data = value

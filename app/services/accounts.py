@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -35,7 +36,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 MIN_PASSWORD = 10
-LOGIN_FAILED = "E-mail o contraseña incorrectos."
 
 
 def _now() -> datetime:
@@ -57,7 +57,7 @@ def hash_password(password: str) -> str:
 def check_password_policy(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed(
-            {"password": f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres."}
+            {"password": _("La contraseña debe tener al menos %(n)s caracteres.", n=MIN_PASSWORD)}
         )
 
 
@@ -84,7 +84,7 @@ def check_throttle(email: str) -> None:
         row = db.session.get(LoginThrottle, key)
         if row and row.locked_until and row.locked_until > now:
             raise Throttled(
-                "Demasiados intentos fallidos. Espere unos minutos antes de volver a intentarlo."
+                _("Demasiados intentos fallidos. Espere unos minutos antes de volver a intentarlo.")
             )
 
 
@@ -130,7 +130,7 @@ def check_credentials(email: str, password: str) -> User:
     if not ok or user is None or not user.password_hash or not user.active:
         _record_failure(email)
         audit.record("login_failed", None, None, actor_email=normalise_email(email)[:254])
-        raise AuthFailed(LOGIN_FAILED)
+        raise AuthFailed(_("E-mail o contraseña incorrectos."))
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
@@ -141,7 +141,7 @@ def check_second_factor(user: User, code: str) -> None:
     if not verify_second_factor(user, code):
         _record_failure(user.email)
         audit.record("login_failed", user, f"user:{user.id}", reason="second_factor")
-        raise AuthFailed("Código de verificación incorrecto o ya utilizado.")
+        raise AuthFailed(_("Código de verificación incorrecto o ya utilizado."))
 
 
 def authenticate(email: str, password: str, otp: str | None = None) -> User:
@@ -149,7 +149,7 @@ def authenticate(email: str, password: str, otp: str | None = None) -> User:
     user = check_credentials(email, password)
     if user.mfa_enabled:
         if not otp:
-            raise MfaRequired("Se necesita el código de verificación.", mfa_required=True)
+            raise MfaRequired(_("Se necesita el código de verificación."), mfa_required=True)
         check_second_factor(user, otp)
     complete_login(user)
     return user
@@ -262,10 +262,10 @@ def _totp_counter(secret: str, code: str, at: float | None = None) -> int | None
 
 def confirm_totp(user: User, code: str) -> list[str]:
     if not user.totp_pending_secret:
-        raise ValidationFailed({"otp": "Primero inicie la activación del segundo factor."})
+        raise ValidationFailed({"otp": _("Primero inicie la activación del segundo factor.")})
     counter = _totp_counter(user.totp_pending_secret, code)
     if counter is None:
-        raise ValidationFailed({"otp": "Código incorrecto. Compruebe la hora de su teléfono."})
+        raise ValidationFailed({"otp": _("Código incorrecto. Compruebe la hora de su teléfono.")})
     user.totp_secret = user.totp_pending_secret
     user.totp_pending_secret = None
     user.totp_last_counter = counter
@@ -300,7 +300,7 @@ def verify_second_factor(user: User, code: str) -> bool:
 
 def disable_totp(user: User, code: str) -> None:
     if not verify_second_factor(user, code):
-        raise ValidationFailed({"otp": "Código incorrecto o ya utilizado."})
+        raise ValidationFailed({"otp": _("Código incorrecto o ya utilizado.")})
     user.totp_secret = None
     user.totp_last_counter = None
     user.recovery_codes = []
@@ -315,7 +315,7 @@ def change_password(user: User, current: str, new: str) -> None:
         _hasher.verify(user.password_hash or _DUMMY_HASH, current or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise ValidationFailed(
-            {"current_password": "La contraseña actual no es correcta."}
+            {"current_password": _("La contraseña actual no es correcta.")}
         ) from None
     check_password_policy(new)
     _set_password(user, new)
@@ -366,7 +366,7 @@ def _use_link(token: str, purpose: str, *, consume: bool) -> AccountToken:
         )
     ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= _now():
-        raise NotFound("Este enlace no es válido, ya se usó o ha caducado.")
+        raise NotFound(_("Este enlace no es válido, ya se usó o ha caducado."))
     if consume:
         row.used_at = _now()
     return row
@@ -410,18 +410,18 @@ def create_user(
     errors: dict[str, str] = {}
     email = normalise_email(email)
     if not EMAIL_RE.match(email):
-        errors["email"] = "Introduzca un e-mail válido."
+        errors["email"] = _("Introduzca un e-mail válido.")
     elif find_user_by_email(email):
-        errors["email"] = "Ya existe un usuario con este e-mail."
+        errors["email"] = _("Ya existe un usuario con este e-mail.")
     if not (name or "").strip():
-        errors["name"] = "El nombre es obligatorio."
+        errors["name"] = _("El nombre es obligatorio.")
     if role not in {r.value for r in Role}:
-        errors["role"] = "El rol debe ser admin, staff o client."
+        errors["role"] = _("El rol debe ser admin, staff o client.")
     if role == Role.client:
         if not client_id:
-            errors["client_id"] = "Un usuario cliente necesita un cliente."
+            errors["client_id"] = _("Un usuario cliente necesita un cliente.")
         elif db.session.get(Client, str(client_id)) is None:
-            errors["client_id"] = "Ese cliente no existe."
+            errors["client_id"] = _("Ese cliente no existe.")
     elif client_id:
         client_id = None
     if password:

@@ -165,3 +165,34 @@ def test_a_quota_is_typed_and_shown_with_the_readers_decimal_mark(
     expected = Decimal(typed.replace(",", ".") if locale == "es" else typed.replace(",", ""))
     assert db.session.get(Client, world.firm_a.id).storage_quota == int(expected * 1024**3)
     assert re.search(rf'name="quota_gb"[^>]*value="{re.escape(shown)}"', _text(client.get(page)))
+
+
+def test_a_quota_that_is_no_number_is_refused_in_the_readers_language(client, world, app):
+    from app.extensions import db
+    from app.models import Client
+
+    _speaks(world.admin, "en")
+    web_login(client, world.admin)
+    page = f"/clients/{world.firm_a.id}"
+    token = CSRF_RE.search(client.get(page).get_data(as_text=True)).group(1)
+    response = client.post(
+        f"{page}/quota",
+        data={"csrf_token": token, "quota_gb": "2,5,0"},
+        follow_redirects=True,
+    )
+    assert "Enter the quota in GB" in _text(response)
+    db.session.expire_all()
+    assert db.session.get(Client, world.firm_a.id).storage_quota is None  # nothing changed
+
+
+def test_sign_in_errors_speak_english_to_an_english_browser(client, world):
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "email": world.client_a.email, "password": "wrong"},
+        headers={"Accept-Language": "en-GB,en;q=0.9"},
+    )
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "Wrong e-mail or password." in page
+    assert "incorrectos" not in page
