@@ -16,6 +16,8 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from wtforms import DecimalField
 
+from app.services import quotas
+
 #: The locale amounts are stored in.
 STORED_LOCALE = "es"
 AMOUNT = "#,##0.00"
@@ -23,13 +25,7 @@ AMOUNT = "#,##0.00"
 
 def file_size(size: int | None) -> str:
     """A byte count for people, binary multiples: ``1,5 MB`` in Spanish, ``1.5 MB`` in English."""
-    value = Decimal(size or 0)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            pattern = "#,##0" if unit == "B" or value >= 100 else "#,##0.#"
-            return f"{format_decimal(value, format=pattern)} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+    return quotas.human_size(size or 0)
 
 
 def _parse(text: str, locale: str) -> Decimal | None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
@@ -56,14 +57,16 @@ def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
         return store().put(stream, max_size=int(setting("MAX_UPLOAD_SIZE")))
     except BlobTooLarge as exc:
         raise TooLarge(
-            f"El archivo supera el tamaño máximo permitido ({exc.limit} bytes)."
+            _("El archivo supera el tamaño máximo permitido (%(limit)s bytes).", limit=exc.limit)
         ) from exc
     except StorageFull as exc:
         raise StorageUnavailable(
-            "No queda espacio en el almacenamiento. No se ha guardado nada."
+            _("No queda espacio en el almacenamiento. No se ha guardado nada.")
         ) from exc
     except StorageError as exc:
-        raise StorageUnavailable("No se pudo guardar el archivo. No se ha guardado nada.") from exc
+        raise StorageUnavailable(
+            _("No se pudo guardar el archivo. No se ha guardado nada.")
+        ) from exc
 
 
 def _new_version(
@@ -111,11 +114,11 @@ def document_target(
         visibility = Visibility.shared  # clients never choose visibility
     visibility = visibility or Visibility.shared
     if visibility not in {v.value for v in Visibility}:
-        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
+        raise ValidationFailed({"visibility": _("La visibilidad debe ser shared o internal.")})
     if folder_id:
         folder = db.session.get(Folder, folder_id)
         if folder is None or folder.space_id != space.id:
-            raise ValidationFailed({"folder_id": "Esa carpeta no existe en este espacio."})
+            raise ValidationFailed({"folder_id": _("Esa carpeta no existe en este espacio.")})
     return space, visibility
 
 
@@ -325,13 +328,17 @@ def read_version_bytes(version: DocumentVersion, *, max_size: int) -> bytes:
     import hashlib
 
     if version.size > max_size:
-        raise TooLarge(f"El archivo supera el tamaño máximo para firmar ({max_size} bytes).")
+        raise TooLarge(
+            _("El archivo supera el tamaño máximo para firmar (%(limit)s bytes).", limit=max_size)
+        )
     try:
         data = b"".join(store().open_range(version.blob_key, 0, version.size))
     except (BlobNotFound, StorageError) as exc:
-        raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
+        raise StorageUnavailable(_("El contenido de esta versión no está disponible.")) from exc
     if hashlib.sha256(data).hexdigest() != version.sha256:
-        raise StorageUnavailable("El contenido de esta versión no coincide con su huella SHA-256.")
+        raise StorageUnavailable(
+            _("El contenido de esta versión no coincide con su huella SHA-256.")
+        )
     return data
 
 
@@ -475,7 +482,7 @@ class Download:
         try:
             return store().open_file(self.version.blob_key, self.start, self.length)
         except StorageError as exc:
-            raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
+            raise StorageUnavailable(_("El contenido de esta versión no está disponible.")) from exc
 
     def presigned_url(self) -> str | None:
         """A short-lived direct URL to the blob (MinIO), or None when the app must stream it.
@@ -487,7 +494,7 @@ class Download:
                 self.version.blob_key, filename=self.version.filename, expires_seconds=60
             )
         except StorageError as exc:
-            raise StorageUnavailable("El contenido de esta versión no está disponible.") from exc
+            raise StorageUnavailable(_("El contenido de esta versión no está disponible.")) from exc
 
 
 def open_version(
@@ -497,7 +504,7 @@ def open_version(
     version = get_version(actor, document_id, number)
     integrity.ensure_intact(version)
     if not store().exists(version.blob_key):
-        raise StorageUnavailable("El contenido de esta versión no está disponible.")
+        raise StorageUnavailable(_("El contenido de esta versión no está disponible."))
     if length is None:
         length = version.size - start
     review.record_open(actor, version.document, version, downloaded=True)
@@ -526,9 +533,9 @@ def rename_document(actor: User, document_id: str, title: str | None) -> Documen
     require_staff(actor)
     cleaned = " ".join((title or "").split())
     if not cleaned:
-        raise ValidationFailed({"title": "Escriba un título."})
+        raise ValidationFailed({"title": _("Escriba un título.")})
     if len(cleaned) > 300:
-        raise ValidationFailed({"title": "El título no puede pasar de 300 caracteres."})
+        raise ValidationFailed({"title": _("El título no puede pasar de 300 caracteres.")})
     before = document.title
     if cleaned == before:
         return document
@@ -543,7 +550,7 @@ def set_visibility(actor: User, document_id: str, visibility: str) -> Document:
     document = get_document(actor, document_id, Permission.contribute)
     require_staff(actor)
     if visibility not in {v.value for v in Visibility}:
-        raise ValidationFailed({"visibility": "La visibilidad debe ser shared o internal."})
+        raise ValidationFailed({"visibility": _("La visibilidad debe ser shared o internal.")})
     before = document.visibility
     document.visibility = visibility
     audit.record(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import BinaryIO
 
 import filetype
+from flask_babel import gettext as _
 
 from app.services.errors import UnsupportedType, ValidationFailed
 from app.services.settings import get_setting
@@ -74,10 +75,10 @@ def parse_kinds(text: str) -> list[str]:
     unknown = [kind for kind in kinds if kind not in KNOWN_KINDS]
     if unknown:
         raise ValidationFailed(
-            {"kinds": "Tipos desconocidos: " + ", ".join(unknown)},
+            {"kinds": _("Tipos desconocidos: %(kinds)s", kinds=", ".join(unknown))},
         )
     if not kinds:
-        raise ValidationFailed({"kinds": "Indique al menos un tipo de archivo."})
+        raise ValidationFailed({"kinds": _("Indique al menos un tipo de archivo.")})
     return kinds
 
 
@@ -88,8 +89,12 @@ def check_head(head: bytes, filename: str, allowed: Iterable[str] | None = None)
     if kind is None or kind not in permitted:
         shown = kind or "desconocido"
         raise UnsupportedType(
-            f"Este tipo de archivo no se admite ({shown}). No se ha guardado nada. "
-            f"Tipos admitidos: {', '.join(sorted(permitted))}.",
+            _(
+                "Este tipo de archivo no se admite (%(kind)s). No se ha guardado nada. "
+                "Tipos admitidos: %(kinds)s.",
+                kind=kind or _("desconocido"),
+                kinds=", ".join(sorted(permitted)),
+            ),
             kind=shown,
         )
     return kind

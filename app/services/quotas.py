@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -14,12 +17,12 @@ from app.services.errors import TooLarge, ValidationFailed
 
 
 def human_size(size: int) -> str:
-    """1536 -> '1,5 KB' (binary multiples, Spanish decimal comma)."""
-    value = float(size)
+    """1536 -> '1,5 KB' in Spanish, '1.5 KB' in English (binary multiples)."""
+    value = Decimal(size)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if value < 1024 or unit == "TB":
-            text = f"{value:.0f}" if unit == "B" or value >= 100 else f"{value:.1f}"
-            return f"{text.replace('.', ',')} {unit}"
+            pattern = "0" if unit == "B" else "#,##0" if value >= 100 else "#,##0.#"
+            return f"{format_decimal(value, format=pattern)} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
 
@@ -62,8 +65,13 @@ def check_quota(space: Space, adding: int, *, exclude_upload: str | None = None)
     used = client_usage(client.id) + client_reserved(client.id, exclude_upload=exclude_upload)
     if used + adding > quota:
         raise TooLarge(
-            f"Este archivo ({human_size(adding)}) no cabe en la cuota de almacenamiento del "
-            f"cliente ({human_size(quota)}; en uso {human_size(used)}). No se ha guardado nada.",
+            _(
+                "Este archivo (%(size)s) no cabe en la cuota de almacenamiento del cliente "
+                "(%(quota)s; en uso %(used)s). No se ha guardado nada.",
+                size=human_size(adding),
+                quota=human_size(quota),
+                used=human_size(used),
+            ),
             quota=quota,
             used=used,
         )
@@ -74,7 +82,7 @@ def set_quota(actor: User, client_id: str, quota: int | None) -> Client:
     require_admin(actor)
     client = get_client(actor, client_id)
     if quota is not None and quota < 0:
-        raise ValidationFailed({"quota": "La cuota no puede ser negativa."})
+        raise ValidationFailed({"quota": _("La cuota no puede ser negativa.")})
     before = client.storage_quota
     client.storage_quota = quota
     db.session.flush()

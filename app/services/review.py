@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -140,14 +141,18 @@ def _apply(
             comment=comment,
         )
     except rules.CommentRequired:
-        raise ValidationFailed({"comment": "Explique qué hay que cambiar."}) from None
+        raise ValidationFailed({"comment": _("Explique qué hay que cambiar.")}) from None
     except rules.NotReviewer:
         raise AccessDenied(
-            "Esta versión la revisa la otra parte, y nadie revisa lo que ha subido él mismo."
+            _("Esta versión la revisa la otra parte, y nadie revisa lo que ha subido él mismo.")
         ) from None
     except rules.InvalidTransition as exc:
         raise InvalidTransition(
-            f"No se puede «{action.value}» una versión en estado «{old.value}».",
+            _(
+                "No se puede «%(action)s» una versión en estado «%(state)s».",
+                action=action.value,
+                state=old.value,
+            ),
         ) from exc
     if new == old:
         return new.value
@@ -206,9 +211,11 @@ def review_document(
         try:
             answer = scheme_for(document.space).answer(label)
         except rules.UnknownLabel:
-            raise ValidationFailed({"label": "Esa respuesta no existe en este espacio."}) from None
+            raise ValidationFailed(
+                {"label": _("Esa respuesta no existe en este espacio.")}
+            ) from None
         if answer.requires_comment and not (comment or "").strip():
-            raise ValidationFailed({"comment": "Esta respuesta necesita un comentario."})
+            raise ValidationFailed({"comment": _("Esta respuesta necesita un comentario.")})
         chosen = answer.action
         label = answer.code
     else:
@@ -216,11 +223,11 @@ def review_document(
             chosen = ReviewAction(action or "")
         except ValueError:
             raise ValidationFailed(
-                {"action": "La acción debe ser check, validate o request_changes."}
+                {"action": _("La acción debe ser check, validate o request_changes.")}
             ) from None
         if chosen == ReviewAction.OPEN:
             raise ValidationFailed(
-                {"action": "La acción debe ser check, validate o request_changes."}
+                {"action": _("La acción debe ser check, validate o request_changes.")}
             )
     _apply(actor, document, version, chosen, comment=comment, label=label)
     if comment and comment.strip():
@@ -320,17 +327,17 @@ def add_comment(
     document = get_document(actor, document_id)
     errors = {}
     if not (body or "").strip():
-        errors["body"] = "Escriba el comentario."
+        errors["body"] = _("Escriba el comentario.")
     number = version or document.current_version_number
     if not any(v.number == number for v in document.versions):
-        errors["version"] = "Esa versión no existe."
+        errors["version"] = _("Esa versión no existe.")
     if page is not None and (not isinstance(page, int) or page < 1):
-        errors["page"] = "La página debe ser un número a partir de 1."
+        errors["page"] = _("La página debe ser un número a partir de 1.")
     for name, value in (("x", x), ("y", y)):
         if value is not None and not (isinstance(value, int | float) and 0 <= value <= 1):
-            errors[name] = "La posición va de 0 a 1 (fracción del ancho o alto de la página)."
+            errors[name] = _("La posición va de 0 a 1 (fracción del ancho o alto de la página).")
     if (x is None) != (y is None) or (x is not None and page is None):
-        errors.setdefault("page", "Un comentario fijado necesita página, x e y.")
+        errors.setdefault("page", _("Un comentario fijado necesita página, x e y."))
     if errors:
         raise ValidationFailed(errors)
     comment = Comment(

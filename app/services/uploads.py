@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from app.extensions import db
@@ -90,11 +91,15 @@ def _check_length(length: int | None) -> None:
     if length is None:
         return
     if length < 0:
-        raise ValidationFailed({"Upload-Length": "La longitud no puede ser negativa."})
+        raise ValidationFailed({"Upload-Length": _("La longitud no puede ser negativa.")})
     if length > max_size():
         raise TooLarge(
-            f"El archivo ({quotas.human_size(length)}) supera el tamaño máximo permitido "
-            f"({quotas.human_size(max_size())}). No se ha guardado nada.",
+            _(
+                "El archivo (%(size)s) supera el tamaño máximo permitido (%(limit)s). "
+                "No se ha guardado nada.",
+                size=quotas.human_size(length),
+                limit=quotas.human_size(max_size()),
+            ),
             limit=max_size(),
         )
 

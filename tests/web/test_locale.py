@@ -196,3 +196,32 @@ def test_sign_in_errors_speak_english_to_an_english_browser(client, world):
     page = response.get_data(as_text=True)
     assert "Wrong e-mail or password." in page
     assert "incorrectos" not in page
+
+
+def test_upload_and_review_errors_speak_the_readers_language(client, world):
+    _as(client, world, "en")
+    page = client.get(f"/spaces/{world.space_a.id}").get_data(as_text=True)
+    token = re.search(r'name="up-csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/spaces/{world.space_a.id}/upload",
+        data={
+            "up-csrf_token": token,
+            "up-file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 600), "programa.pdf"),
+            "up-visibility": "shared",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "This file type is not accepted (exe). Nothing has been saved." in text
+    assert "no se admite" not in text
+
+    # asking for changes without saying which is refused, in English
+    document = client.get(f"/documents/{world.shared.id}").get_data(as_text=True)
+    token = CSRF_RE.search(document).group(1)
+    response = client.post(
+        f"/documents/{world.shared.id}/review",
+        data={"csrf_token": token, "action": "request_changes", "comment": ""},
+        follow_redirects=True,
+    )
+    assert "Explain what needs to change." in response.get_data(as_text=True)
