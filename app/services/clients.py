@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -32,9 +33,9 @@ def create_client(
     require_staff(actor)
     errors = {}
     if not (name or "").strip():
-        errors["name"] = "El nombre es obligatorio."
+        errors["name"] = _("El nombre es obligatorio.")
     if kind not in {k.value for k in ClientKind}:
-        errors["kind"] = "El tipo debe ser person o company."
+        errors["kind"] = _("El tipo debe ser person o company.")
     if errors:
         raise ValidationFailed(errors)
     client = Client(name=name.strip()[:200], tax_id=(tax_id or "").strip()[:32] or None, kind=kind)
@@ -53,9 +54,9 @@ def create_space(actor: User, client_id: str, *, name: str, kind: str = "general
     require_staff(actor)
     errors = {}
     if not (name or "").strip():
-        errors["name"] = "El nombre es obligatorio."
+        errors["name"] = _("El nombre es obligatorio.")
     if kind not in {k.value for k in SpaceKind}:
-        errors["kind"] = "El tipo debe ser case, fiscal_year, project o general."
+        errors["kind"] = _("El tipo debe ser case, fiscal_year, project o general.")
     if errors:
         raise ValidationFailed(errors)
     space = Space(client_id=client.id, name=name.strip()[:200], kind=kind)
@@ -82,12 +83,12 @@ def add_member(actor: User, space_id: str, *, user_id: str, permission: str) -> 
     space = get_space(actor, space_id, Permission.manage)
     errors = {}
     if permission not in {p.value for p in Permission}:
-        errors["permission"] = "El permiso debe ser view, contribute o manage."
+        errors["permission"] = _("El permiso debe ser view, contribute o manage.")
     user = db.session.get(User, str(user_id or ""))
     if user is None or (actor.is_client and user.client_id != actor.client_id):
-        errors["user_id"] = "Ese usuario no existe."
+        errors["user_id"] = _("Ese usuario no existe.")
     elif user.is_client and user.client_id != space.client_id:
-        errors["user_id"] = "Un usuario cliente solo puede entrar en los espacios de su cliente."
+        errors["user_id"] = _("Un usuario cliente solo puede entrar en los espacios de su cliente.")
     if errors:
         raise ValidationFailed(errors)
     assert user is not None
@@ -141,11 +142,11 @@ def create_folder(actor: User, space_id: str, *, name: str, parent_id: str | Non
     space = get_space(actor, space_id, Permission.contribute)
     require_staff(actor)
     if not (name or "").strip():
-        raise ValidationFailed({"name": "El nombre es obligatorio."})
+        raise ValidationFailed({"name": _("El nombre es obligatorio.")})
     if parent_id:
         parent = db.session.get(Folder, parent_id)
         if parent is None or parent.space_id != space.id:
-            raise ValidationFailed({"parent_id": "Esa carpeta no existe en este espacio."})
+            raise ValidationFailed({"parent_id": _("Esa carpeta no existe en este espacio.")})
     folder = Folder(space_id=space.id, name=name.strip()[:200], parent_id=parent_id or None)
     db.session.add(folder)
     db.session.flush()
@@ -177,9 +178,11 @@ def update_space(
     space = get_space(actor, space_id, Permission.manage)
     errors: dict[str, str] = {}
     if name is not None and not name.strip():
-        errors["name"] = "El nombre es obligatorio."
+        errors["name"] = _("El nombre es obligatorio.")
     if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
-        errors["label_scheme"] = "Las etiquetas deben ser " + ", ".join(sorted(LABEL_SCHEMES)) + "."
+        errors["label_scheme"] = _(
+            "Las etiquetas deben ser %(schemes)s.", schemes=", ".join(sorted(LABEL_SCHEMES))
+        )
     if review_sla is not None:
         try:
             review_sla = ReviewSla.from_dict(review_sla).to_dict()

@@ -10,6 +10,7 @@ import csv
 import io
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 import ocr
@@ -32,7 +33,7 @@ def template_of(name: str) -> ocr.FormTemplate:
     try:
         return ocr.get_template(name)
     except ocr.UnknownTemplate:
-        raise ValidationFailed({"template": "No existe esa plantilla de formulario."}) from None
+        raise ValidationFailed({"template": _("No existe esa plantilla de formulario.")}) from None
 
 
 def create_form(actor: User, space_id: str, *, template: str, document_id: str) -> FormSubmission:
@@ -41,10 +42,10 @@ def create_form(actor: User, space_id: str, *, template: str, document_id: str) 
     template_of(template)
     document = get_document(actor, document_id)
     if document.space_id != space.id:
-        raise ValidationFailed({"document_id": "Ese documento no está en este espacio."})
+        raise ValidationFailed({"document_id": _("Ese documento no está en este espacio.")})
     version = document.current_version
     if version is None or not ocr_service.is_readable(version):
-        raise ValidationFailed({"document_id": "Solo se leen documentos PDF o imágenes."})
+        raise ValidationFailed({"document_id": _("Solo se leen documentos PDF o imágenes.")})
     form = FormSubmission(
         template=template,
         space_id=space.id,
@@ -119,23 +120,23 @@ def update_form(
     form = get_form(actor, form_id)
     get_document(actor, form.document_id, Permission.contribute)
     if form.status == FormStatus.confirmed:
-        raise InvalidTransition("El formulario ya está confirmado.")
+        raise InvalidTransition(_("El formulario ya está confirmado."))
     if form.status != FormStatus.draft:
-        raise InvalidTransition("El documento aún no se ha leído o no se pudo leer.")
+        raise InvalidTransition(_("El documento aún no se ha leído o no se pudo leer."))
     known = {spec.name for spec in template_of(form.template).fields}
     current = {name: dict(value) for name, value in (form.fields or {}).items()}
     errors: dict[str, str] = {}
     for name, raw in (fields or {}).items():
         if name not in known:
-            errors[name] = "Campo desconocido en esta plantilla."
+            errors[name] = _("Campo desconocido en esta plantilla.")
             continue
         value = raw.get("value") if isinstance(raw, dict) else raw
         if value is not None and not isinstance(value, str | int | float):
-            errors[name] = "El valor debe ser texto."
+            errors[name] = _("El valor debe ser texto.")
             continue
         text = "" if value is None else str(value).strip()
         if len(text) > MAX_VALUE_LENGTH:
-            errors[name] = "El valor es demasiado largo."
+            errors[name] = _("El valor es demasiado largo.")
             continue
         entry = current.setdefault(
             name,
@@ -181,7 +182,7 @@ def export_form(actor: User, form_id: str, fmt: str) -> tuple[str, str]:
     """(content, media type) of the confirmed data as CSV or JSON."""
     form = get_form(actor, form_id)
     if form.status != FormStatus.confirmed:
-        raise InvalidTransition("Solo se exportan formularios confirmados.")
+        raise InvalidTransition(_("Solo se exportan formularios confirmados."))
     values = confirmed_values(form)
     if fmt == "csv":
         labels = {spec.name: spec.label_es for spec in template_of(form.template).fields}
@@ -195,7 +196,7 @@ def export_form(actor: User, form_id: str, fmt: str) -> tuple[str, str]:
         import json
 
         return json.dumps(export_json(form), ensure_ascii=False, indent=2), "application/json"
-    raise ValidationFailed({"format": "Use csv o json."})
+    raise ValidationFailed({"format": _("Use csv o json.")})
 
 
 def export_json(form: FormSubmission) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -89,7 +90,7 @@ def update_template(
         raise NotFound()
     cleaned = _clean_items(items)
     if not (name or "").strip():
-        raise ValidationFailed({"name": "El nombre es obligatorio."})
+        raise ValidationFailed({"name": _("El nombre es obligatorio.")})
     template.name = name.strip()[:200]
     template.items = cleaned
     template.updated_at = _now()
@@ -101,10 +102,10 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     cleaned = []
     for raw in items or []:
         if not isinstance(raw, dict):
-            raise ValidationFailed({"items": "Cada elemento necesita un título."})
+            raise ValidationFailed({"items": _("Cada elemento necesita un título.")})
         title = str(raw.get("title") or "").strip()
         if not title:
-            raise ValidationFailed({"items": "Cada elemento necesita un título."})
+            raise ValidationFailed({"items": _("Cada elemento necesita un título.")})
         types = ",".join(
             t.strip().lower().lstrip(".")
             for t in str(raw.get("accepted_types") or "").split(",")
@@ -119,7 +120,7 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     if not cleaned:
-        raise ValidationFailed({"items": "Añada al menos un documento a la lista."})
+        raise ValidationFailed({"items": _("Añada al menos un documento a la lista.")})
     return cleaned
 
 
@@ -147,11 +148,11 @@ def create_request(
     if template:
         chosen = get_template(template)
         if chosen is None:
-            errors["template"] = "Esa plantilla no existe."
+            errors["template"] = _("Esa plantilla no existe.")
     if due_date is None:
-        errors["due_date"] = "Indique la fecha límite (AAAA-MM-DD)."
+        errors["due_date"] = _("Indique la fecha límite (AAAA-MM-DD).")
     elif due_date < today:
-        errors["due_date"] = "La fecha límite no puede estar en el pasado."
+        errors["due_date"] = _("La fecha límite no puede estar en el pasado.")
     try:
         policy_fields = {k: v for k, v in (reminders or {}).items() if k != "escalate_after_days"}
         policy = ReminderPolicy.from_dict(policy_fields) if policy_fields else ReminderPolicy()
@@ -162,7 +163,7 @@ def create_request(
     if not isinstance(escalate_after, int) or escalate_after < 0:
         errors["reminders"] = "escalate_after_days debe ser un número de días (0 o más)."
     if recurrence not in (None, "", "yearly"):
-        errors["recurrence"] = "La periodicidad debe ser yearly o ninguna."
+        errors["recurrence"] = _("La periodicidad debe ser yearly o ninguna.")
     try:
         cleaned = _clean_items(items if items else (chosen.items if chosen else []))
     except ValidationFailed as exc:
@@ -268,10 +269,12 @@ def _transition(fn, *args):  # type: ignore[no-untyped-def]
         return fn(*args)
     except rules.ItemClosed as exc:
         raise InvalidTransition(
-            "Este documento ya está aceptado o marcado como «no aplica»; el despacho puede reabrirlo."
+            _(
+                "Este documento ya está aceptado o marcado como «no aplica»; el despacho puede reabrirlo."
+            )
         ) from exc
     except rules.ReasonRequired:
-        raise ValidationFailed({"reason": "Explique el motivo."}) from None
+        raise ValidationFailed({"reason": _("Explique el motivo.")}) from None
     except rules.InvalidItemTransition as exc:
         raise InvalidTransition(str(exc)) from exc
 
@@ -286,7 +289,9 @@ def upload_to_item(
         allowed = item.accepted_types.split(",")
         extension = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
         if extension not in allowed:
-            raise UnsupportedType(f"Este documento se acepta en: {', '.join(allowed)}.")
+            raise UnsupportedType(
+                _("Este documento se acepta en: %(kinds)s.", kinds=", ".join(allowed))
+            )
     document = documents.upload_document(
         actor,
         item.request.space_id,
@@ -337,14 +342,14 @@ def review_item(actor: User, item_id: str, action: str, comment: str | None = No
         Permission.contribute,
         Permission.manage,
     ):
-        raise InvalidTransition("Su permiso en este espacio no permite revisar.")
+        raise InvalidTransition(_("Su permiso en este espacio no permite revisar."))
     if action == "accept":
         new_status = _transition(rules.accept, ItemStatus(item.status))
     elif action == "reject":
         try:
             new_status = rules.reject(ItemStatus(item.status), comment)
         except rules.ReasonRequired:
-            raise ValidationFailed({"comment": "Explique qué falta o qué está mal."}) from None
+            raise ValidationFailed({"comment": _("Explique qué falta o qué está mal.")}) from None
         except rules.InvalidItemTransition as exc:
             raise InvalidTransition(str(exc)) from exc
         item.review_comment = (comment or "").strip()
@@ -359,7 +364,7 @@ def review_item(actor: User, item_id: str, action: str, comment: str | None = No
     elif action == "reopen":
         new_status = _transition(rules.reopen, ItemStatus(item.status))
     else:
-        raise ValidationFailed({"action": "La acción debe ser accept, reject o reopen."})
+        raise ValidationFailed({"action": _("La acción debe ser accept, reject o reopen.")})
     item.reviewed_by_id = actor.id
     _set_status(item, new_status)
     audit.record(f"request_item_{action}", actor, f"request_item:{item.id}", comment=comment)

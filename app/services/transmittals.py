@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -39,10 +40,10 @@ def create_transmittal(
     errors: dict[str, str] = {}
     documents = [db.session.get(Document, str(d)) for d in dict.fromkeys(document_ids or [])]
     if not documents or any(d is None or d.space_id != space.id or d.deleted_at for d in documents):
-        errors["document_ids"] = "Elija documentos de este espacio."
+        errors["document_ids"] = _("Elija documentos de este espacio.")
     recipients = [db.session.get(User, str(u)) for u in dict.fromkeys(recipient_ids or [])]
     if not recipients or any(u is None or space_permission(u, space) is None for u in recipients):
-        errors["recipient_ids"] = "Elija destinatarios con acceso a este espacio."
+        errors["recipient_ids"] = _("Elija destinatarios con acceso a este espacio.")
     elif not errors:
         for user in recipients:
             for document in documents:
@@ -51,7 +52,7 @@ def create_transmittal(
                         f"«{document.title}» es interno: no se puede remitir a {user.name}."
                     )
     if due_date is not None and today is not None and due_date < today:
-        errors["due_date"] = "La fecha límite no puede estar en el pasado."
+        errors["due_date"] = _("La fecha límite no puede estar en el pasado.")
     if errors:
         raise ValidationFailed(errors)
     number = (
