@@ -4,8 +4,11 @@ Each extractor takes plain text or a ``PageText`` and returns ``Match`` objects 
 the normalised value, the source text, its span in the text and, for pages, the
 indices of the words it came from (so a caller can draw their boxes). Identifiers
 are proposed only when their check character is right: OCR misreads (``]`` for
-``J``, ``O`` for ``0``, ``5`` for ``S``…) are corrected only when the corrected value
-then passes its check.
+``J``, ``O`` for ``0``, ``S`` for ``5``…) are corrected only when the corrected value
+then passes its check. A digit where a DNI/NIE check letter belongs is never turned
+into a letter (that letter would be chosen to pass the check, i.e. invented; see
+``ocr.reread.reread_check_letters`` for reading such a glyph again), and right after
+a "CIF" label a CIF reading beats any DNI reading of the same characters.
 """
 
 from __future__ import annotations
