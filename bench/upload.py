@@ -464,15 +464,10 @@ class GeneratedPdf(Generated):
         return data
 
 
-def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
-    """Child process: the portal's web app on waitress as `portal run` serves it (no Celery here)."""
-    logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
+def _portal_app(data_dir: str, port: int, storage_url: str) -> Any:
     from app import create_app
-    from app.cli import serve, upgrade_database
-    from app.extensions import db
-    from app.services import accounts, clients
 
-    app = create_app(
+    return create_app(
         {
             "DATA_DIR": data_dir,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir}/portal.sqlite",
@@ -483,8 +478,17 @@ def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
             "BASE_URL": f"http://127.0.0.1:{port}",
         }
     )
+
+
+def setup_portal(data_dir: str, port: int, storage_url: str) -> None:
+    """Child process, as `portal init` and an admin would: schema, a user, a client, a space."""
+    from app.cli import upgrade_database
+    from app.extensions import db
+    from app.services import accounts, clients
+
+    app = _portal_app(data_dir, port, storage_url)
     upgrade_database(app)
-    app.extensions["portal_job_runner"] = lambda name, *args: None  # jobs are the worker's
+    app.extensions["portal_job_runner"] = lambda name, *args: None
     with app.app_context():
         admin = accounts.create_user(
             None, email="bench@example.com", name="Bench", role="admin", password=PORTAL_PASSWORD
@@ -494,6 +498,21 @@ def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
         db.session.commit()
         setup = {"email": admin.email, "space_id": space.id}
     Path(data_dir, "bench-setup.json").write_text(json.dumps(setup))
+
+
+def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
+    """Child process: the portal's web app on waitress as `portal run` serves it (no Celery here).
+
+    The set-up runs in a process of its own first, as `portal init` does, so that
+    the web process holds only what serving needs.
+    """
+    logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
+    command = [sys.executable, __file__, "--setup-portal", data_dir, str(port), storage_url]
+    subprocess.run(command, check=True, stdin=subprocess.DEVNULL)  # noqa: S603
+    from app.cli import serve
+
+    app = _portal_app(data_dir, port, storage_url)
+    app.extensions["portal_job_runner"] = lambda name, *args: None  # jobs are the worker's
     serve(app, "127.0.0.1", port)
 
 
@@ -773,7 +792,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the library-level figures, those through the running portal, or both",
     )
     parser.add_argument("--serve-portal", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--setup-portal", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.setup_portal:
+        data_dir, port, storage_url = args.setup_portal
+        setup_portal(data_dir, int(port), storage_url)
+        return 0
     if args.serve_portal:
         data_dir, port, storage_url = args.serve_portal
         serve_portal(data_dir, int(port), storage_url)
