@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint, event
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -25,6 +25,11 @@ class VersionSource(StrEnum):
 
 class Document(db.Model):  # type: ignore[name-defined]
     __tablename__ = "document"
+    # a space's list, a page at a time, in either of its orders (migration 0006c)
+    __table_args__ = (
+        Index("ix_document_space_title", "space_id", "title"),
+        Index("ix_document_space_updated", "space_id", "updated_at"),
+    )
 
     id: Mapped[str] = id_column()
     space_id: Mapped[str] = mapped_column(ForeignKey("space.id"), index=True)
