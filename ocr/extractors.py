@@ -836,6 +836,8 @@ def normalise_label(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
     token = re.sub(r"[.:;,()\[\]]", "", folded)
+    # A capital I at the start of a word is often read as "¡" or "|" ("¡VA" for IVA).
+    token = re.sub(r"^[¡|]", "i", token)
     # "Nº" is printed many ways and read by tesseract as "N2", "N°" or "No".
     return "no" if token in _NUMBER_SIGNS else token
 

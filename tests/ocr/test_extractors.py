@@ -364,3 +364,10 @@ def test_labels_are_found_through_ocr_specks():
     page = page_of((100, 100, "TOTAL.A DEDUCIR 583,27"), (100, 200, "C.I.F.: B12345674"))
     found = dict(find_label_occurrences(page, ["Total a deducir", "CIF"]))
     assert found == {"Total a deducir": (0, 1), "CIF": (3,)}
+
+
+def test_a_label_whose_capital_i_is_read_as_an_exclamation_mark_is_found():
+    page = page_of((100, 100, "¡VA 21 % 206,82"), (100, 200, "|VA 210,00"))
+    found = find_label_occurrences(page, ["IVA"])
+    assert sorted(found) == [("IVA", (0,)), ("IVA", (4,))]
+    assert [m.value for m in find_labelled_values(page, ["IVA"])][0].startswith("21 %")
