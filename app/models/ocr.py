@@ -67,6 +67,8 @@ class OcrResult(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a worker last claimed the result or finished one of its steps.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     version = relationship("DocumentVersion")
 

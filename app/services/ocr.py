@@ -15,12 +15,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 
 import ocr
 from app.extensions import db
@@ -93,6 +94,35 @@ def queue_version(version: DocumentVersion) -> OcrResult:
     return result
 
 
+def stalled_after() -> timedelta:
+    """How long a running result may go without finishing a step: twice the longest step."""
+    settings = limits()
+    return timedelta(seconds=2 * max(settings.timeout_seconds, settings.document_timeout_seconds))
+
+
+def resume_stalled(now: datetime | None = None) -> int:
+    """Send again the OCR of results whose worker died mid-way; return how many.
+
+    Redis hands a dead worker's task to another one after its visibility timeout;
+    the embedded broker loses it. A result still running with no step finished for
+    longer than any step may take, or queued for a day, is sent again; the task
+    resumes it where it stopped, so a duplicate still gives one result.
+    """
+    now = now or utcnow()
+    running = and_(
+        OcrResult.status == OcrStatus.running,
+        func.coalesce(OcrResult.heartbeat_at, OcrResult.created_at) < now - stalled_after(),
+    )
+    queued = and_(
+        OcrResult.status == OcrStatus.queued, OcrResult.created_at < now - timedelta(days=1)
+    )
+    stalled = db.session.scalars(select(OcrResult).where(or_(running, queued))).all()
+    for result in stalled:
+        log.warning("OCR of version %s stalled (%s); sent again", result.version_id, result.status)
+        enqueue_after_commit(TASK, result.version_id)
+    return len(stalled)
+
+
 def result_for(version_id: str) -> OcrResult | None:
     return db.session.scalars(select(OcrResult).where(OcrResult.version_id == version_id)).first()
 
@@ -114,6 +144,7 @@ def claim(version_id: str) -> OcrResult | None:
         db.session.flush()
         return None
     result.status = OcrStatus.running
+    result.heartbeat_at = utcnow()
     result.attempts = (result.attempts or 0) + 1
     result.started_at = result.started_at or utcnow()
     result.engine_version = engine_version()
@@ -172,6 +203,7 @@ def run_next_step(result: OcrResult, source: Path) -> bool:
         log.exception("OCR of version %s failed", result.version_id)
         fail(result, "internal_error", repr(error))
         return False
+    result.heartbeat_at = utcnow()
     db.session.flush()
     return True
 

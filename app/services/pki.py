@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.config import pki_passphrase
@@ -232,11 +233,11 @@ def revoke_certificate(
     certificate = status.certificate
     note = (note or "").strip() or None
     if reason not in REVOCATION_REASONS:
-        raise ValidationFailed({"reason": "Elija un motivo de la lista."})
+        raise ValidationFailed({"reason": _("Elija un motivo de la lista.")})
     if note and len(note) > 1000:
-        raise ValidationFailed({"note": "La nota es demasiado larga (máximo 1000 caracteres)."})
+        raise ValidationFailed({"note": _("La nota es demasiado larga (máximo 1000 caracteres).")})
     if status.revoked:
-        raise InvalidTransition("Este certificado ya está revocado.")
+        raise InvalidTransition(_("Este certificado ya está revocado."))
     get_pki().revoke(int(certificate.serial, 16), reason)
     mark_revoked(certificate)
     audit.record(

@@ -22,6 +22,7 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -251,7 +252,7 @@ def rendition_chunks(row: DocumentPreview) -> Iterator[bytes]:
     try:
         return store().open_range(row.blob_key)
     except StorageError as exc:
-        raise StorageUnavailable("La vista previa no está disponible.") from exc
+        raise StorageUnavailable(_("La vista previa no está disponible.")) from exc
 
 
 # ------------------------------------------------------------------ the job

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 def validate_pdf_bytes(data: bytes) -> ValidationReport:
     """The validation report of any PDF; unreadable files are a clear 422."""
     if not data:
-        raise ValidationFailed({"file": "El archivo está vacío."})
+        raise ValidationFailed({"file": _("El archivo está vacío.")})
     try:
         return pki.validate(data)
     except SigningError as exc:
@@ -52,7 +53,7 @@ def validate_pdf_bytes(data: bytes) -> ValidationReport:
 def validate_upload(actor: User, stream: IO[bytes]) -> ValidationReport:
     data = stream.read(MAX_PDF_SIZE + 1)
     if len(data) > MAX_PDF_SIZE:
-        raise ValidationFailed({"file": "El archivo es demasiado grande para validarlo."})
+        raise ValidationFailed({"file": _("El archivo es demasiado grande para validarlo.")})
     report = validate_pdf_bytes(data)
     audit.record(
         "signature_validation",
@@ -68,7 +69,7 @@ def validate_upload(actor: User, stream: IO[bytes]) -> ValidationReport:
 def validate_version(actor: User, document_id: str, number: int) -> ValidationReport:
     version = documents.get_version(actor, document_id, number)
     if not is_pdf(version):
-        raise ValidationFailed({"file": "Solo se validan firmas de documentos PDF."})
+        raise ValidationFailed({"file": _("Solo se validan firmas de documentos PDF.")})
     data = documents.read_version_bytes(version, max_size=MAX_PDF_SIZE)
     try:
         return pki.validate(data)
@@ -144,7 +145,7 @@ def evidence_package(actor: User, request_id: str) -> tuple[str, bytes]:
 
     request = get_request(actor, request_id)
     if not any(s.status == SignerStatus.signed for s in request.signers):
-        raise InvalidTransition("Todavía no hay ninguna firma en esta solicitud.")
+        raise InvalidTransition(_("Todavía no hay ninguna firma en esta solicitud."))
     signed = documents.get_version(actor, request.document_id, request.current_version_number)
     original = documents.get_version(actor, request.document_id, request.version_number)
     signed_data = documents.read_version_bytes(signed, max_size=MAX_PDF_SIZE)

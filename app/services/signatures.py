@@ -212,7 +212,7 @@ def pdf_problem(exc: SigningError) -> str:
         return "El PDF no tiene páginas."
     if isinstance(exc, InvalidPdf):
         return "El archivo no es un PDF válido o está dañado."
-    return f"No se puede leer el PDF: {exc}"
+    return _("No se puede leer el PDF: %(error)s", error=exc)
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def _parse_due(value: date | str | None) -> date | None:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationFailed({"due_date": "Use una fecha AAAA-MM-DD."}) from None
+        raise ValidationFailed({"due_date": _("Use una fecha AAAA-MM-DD.")}) from None
 
 
 def _stamp_page(value: int | str | None, pages: int) -> int:
@@ -252,10 +252,16 @@ def _stamp_page(value: int | str | None, pages: int) -> int:
     try:
         page = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValidationFailed({"stamp_page": "La página del sello debe ser un número."}) from None
+        raise ValidationFailed(
+            {"stamp_page": _("La página del sello debe ser un número.")}
+        ) from None
     if page == 0 or page > pages or page < -pages:
         raise ValidationFailed(
-            {"stamp_page": f"Elija una página entre 1 y {pages} (o -1 para la última)."}
+            {
+                "stamp_page": _(
+                    "Elija una página entre 1 y %(pages)s (o -1 para la última).", pages=pages
+                )
+            }
         )
     return page - 1 if page > 0 else page
 
@@ -279,41 +285,43 @@ def request_signatures(
     version = document.current_version
     errors: dict[str, str] = {}
     if version is None or not is_pdf(version):
-        errors["document"] = "Solo se pueden firmar documentos PDF."
+        errors["document"] = _("Solo se pueden firmar documentos PDF.")
     chosen = [str(i).strip() for i in signer_ids if str(i).strip()]
     people: list[User] = []
     if not chosen:
-        errors["signers"] = "Indique al menos una persona que deba firmar."
+        errors["signers"] = _("Indique al menos una persona que deba firmar.")
     elif len(set(chosen)) != len(chosen):
-        errors["signers"] = "Cada persona solo puede firmar una vez."
+        errors["signers"] = _("Cada persona solo puede firmar una vez.")
     elif len(chosen) > MAX_SIGNERS:
-        errors["signers"] = f"Como máximo {MAX_SIGNERS} firmantes."
+        errors["signers"] = _("Como máximo %(n)s firmantes.", n=MAX_SIGNERS)
     else:
         for user_id in chosen:
             user = db.session.get(User, user_id)
             if user is None or not user.active:
-                errors["signers"] = "Alguno de los firmantes no existe o está desactivado."
+                errors["signers"] = _("Alguno de los firmantes no existe o está desactivado.")
                 break
             if not can_see_document(user, document):
-                errors["signers"] = f"{user.name} no puede ver este documento y no puede firmarlo."
+                errors["signers"] = _(
+                    "%(name)s no puede ver este documento y no puede firmarlo.", name=user.name
+                )
                 break
             people.append(user)
     level = (level or "").strip().upper() or default_level(document)
     if level not in LEVELS:
-        errors["level"] = f"El nivel debe ser uno de {', '.join(LEVELS)}."
+        errors["level"] = _("El nivel debe ser uno de %(levels)s.", levels=", ".join(LEVELS))
     try:
         due = _parse_due(due_date)
     except ValidationFailed as exc:
         errors.update(exc.errors)
         due = None
     if due is not None and due < _now().date():
-        errors["due_date"] = "La fecha límite ya ha pasado."
+        errors["due_date"] = _("La fecha límite ya ha pasado.")
     message = (message or "").strip() or None
     if message and len(message) > 5000:
-        errors["message"] = "El mensaje es demasiado largo (máximo 5000 caracteres)."
+        errors["message"] = _("El mensaje es demasiado largo (máximo 5000 caracteres).")
     position = (stamp_position or "bottom").strip().lower()
     if position not in ("bottom", "top"):
-        errors["stamp_position"] = "La posición del sello debe ser bottom o top."
+        errors["stamp_position"] = _("La posición del sello debe ser bottom o top.")
     if errors:
         raise ValidationFailed(errors)
     assert version is not None
@@ -322,12 +330,12 @@ def request_signatures(
             SignatureRequest.document_id == document.id, SignatureRequest.status.in_(OPEN)
         )
     ).first():
-        raise InvalidTransition("Este documento ya tiene una solicitud de firma abierta.")
+        raise InvalidTransition(_("Este documento ya tiene una solicitud de firma abierta."))
 
     facts = inspect_pdf(documents.read_version_bytes(version, max_size=MAX_PDF_SIZE))
     if certify and facts.signatures:
         raise ValidationFailed(
-            {"certify": "El PDF ya está firmado: solo la primera firma puede certificarlo."}
+            {"certify": _("El PDF ya está firmado: solo la primera firma puede certificarlo.")}
         )
     page = _stamp_page(stamp_page, facts.pages)
 
@@ -382,9 +390,9 @@ def cancel_request(actor: User, request_id: str) -> SignatureRequest:
     get_document(actor, request.document_id, Permission.contribute)
     require_staff(actor)
     if request.status not in OPEN:
-        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+        raise InvalidTransition(_("Esta solicitud de firma ya está cerrada."))
     if any(s.status == SignerStatus.signing for s in request.signers):
-        raise InvalidTransition("Se está firmando ahora mismo; inténtelo en un momento.")
+        raise InvalidTransition(_("Se está firmando ahora mismo; inténtelo en un momento."))
     request.status = SignatureRequestStatus.cancelled
     db.session.flush()
     audit.record("signature_request_cancelled", actor, target_of(request))
@@ -404,29 +412,33 @@ def _turn_signer(request: SignatureRequest, actor: User) -> SignatureRequestSign
     """The caller's signer row if they may sign now; 403 if they are not a signer, else 409."""
     signer = signer_of(request, actor)
     if signer is None:
-        raise AccessDenied("Usted no figura entre los firmantes de esta solicitud.")
+        raise AccessDenied(_("Usted no figura entre los firmantes de esta solicitud."))
     if request.status not in OPEN:
-        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+        raise InvalidTransition(_("Esta solicitud de firma ya está cerrada."))
     if signer.status == SignerStatus.signed:
-        raise InvalidTransition("Usted ya ha firmado este documento.")
+        raise InvalidTransition(_("Usted ya ha firmado este documento."))
     if signer.status == SignerStatus.declined:
-        raise InvalidTransition("Usted rechazó firmar este documento.")
+        raise InvalidTransition(_("Usted rechazó firmar este documento."))
     if signer.status == SignerStatus.waiting:
-        raise InvalidTransition("Aún no es su turno: faltan firmas anteriores.")
+        raise InvalidTransition(_("Aún no es su turno: faltan firmas anteriores."))
     if signer.status == SignerStatus.signing:
         started = signer.authorised_at
         if started is not None and _now() - started < SIGNING_STALE_AFTER:
-            raise InvalidTransition("Su firma se está procesando.")
+            raise InvalidTransition(_("Su firma se está procesando."))
         signer.status = SignerStatus.pending  # the job was lost; let them try again
     others_busy = any(
         s.status == SignerStatus.signing and s.id != signer.id for s in request.signers
     )
     if others_busy:
-        raise InvalidTransition("Otra persona está firmando ahora mismo; inténtelo en un momento.")
+        raise InvalidTransition(
+            _("Otra persona está firmando ahora mismo; inténtelo en un momento.")
+        )
     if request.document.current_version_number != request.current_version_number:
         raise InvalidTransition(
-            "El documento tiene una versión más reciente que la enviada a firmar; "
-            "el despacho debe pedir las firmas de nuevo."
+            _(
+                "El documento tiene una versión más reciente que la enviada a firmar; "
+                "el despacho debe pedir las firmas de nuevo."
+            )
         )
     return signer
 
@@ -437,7 +449,11 @@ def send_signature_code(actor: User, request_id: str) -> SignatureCode:
     _turn_signer(request, actor)
     if actor.mfa_enabled:
         raise ValidationFailed(
-            {"otp": "Use el código de su aplicación de verificación (o un código de recuperación)."}
+            {
+                "otp": _(
+                    "Use el código de su aplicación de verificación (o un código de recuperación)."
+                )
+            }
         )
     now = _now()
     previous = list(
@@ -451,7 +467,9 @@ def send_signature_code(actor: User, request_id: str) -> SignatureCode:
         ).scalars()
     )
     if any(now - code.created_at < CODE_RESEND_AFTER for code in previous):
-        raise Throttled("Ya le hemos enviado un código; espere unos segundos antes de pedir otro.")
+        raise Throttled(
+            _("Ya le hemos enviado un código; espere unos segundos antes de pedir otro.")
+        )
     for code in previous:
         code.expires_at = now  # only the newest code works
     plain = f"{secrets.randbelow(10**6):06d}"
@@ -506,14 +524,14 @@ def _check_second_factor(actor: User, request: SignatureRequest, otp: str | None
     code = re.sub(r"\s", "", otp or "")
     if not code:
         raise ValidationFailed(
-            {"otp": "Escriba el código de su aplicación de verificación o el que le enviamos."}
+            {"otp": _("Escriba el código de su aplicación de verificación o el que le enviamos.")}
         )
     if actor.mfa_enabled and accounts.verify_second_factor(actor, code):
         return "totp"
     if _use_email_code(actor, request, code):
         return "email"
     audit.record("signature_code_rejected", actor, target_of(request))
-    raise SecondFactorRejected("Código incorrecto, caducado o ya utilizado.")
+    raise SecondFactorRejected(_("Código incorrecto, caducado o ya utilizado."))
 
 
 # ------------------------------------------------------------------ signing
@@ -523,18 +541,18 @@ def _pkcs12_source(data: bytes, password: str | None) -> Pkcs12Signer:
     from signing import Pkcs12Signer
 
     if not data:
-        raise ValidationFailed({"pkcs12": "El archivo del certificado está vacío."})
+        raise ValidationFailed({"pkcs12": _("El archivo del certificado está vacío.")})
     if len(data) > MAX_PKCS12_SIZE:
-        raise ValidationFailed({"pkcs12": "El archivo del certificado es demasiado grande."})
+        raise ValidationFailed({"pkcs12": _("El archivo del certificado es demasiado grande.")})
     try:
         return Pkcs12Signer(data, password.encode() if password else None)
     except WrongPassword as exc:
         raise ValidationFailed(
-            {"password": "La contraseña del certificado no es correcta."}
+            {"password": _("La contraseña del certificado no es correcta.")}
         ) from exc
     except SigningError as exc:
         raise ValidationFailed(
-            {"pkcs12": "El archivo no es un certificado PKCS#12 (.p12/.pfx) válido."}
+            {"pkcs12": _("El archivo no es un certificado PKCS#12 (.p12/.pfx) válido.")}
         ) from exc
 
 
@@ -561,11 +579,11 @@ def sign(
         method = SignatureMethod.internal
     elif method == SignatureMethod.seal:
         if not actor.is_staff:
-            raise AccessDenied("Solo el personal del despacho puede usar el sello del despacho.")
+            raise AccessDenied(_("Solo el personal del despacho puede usar el sello del despacho."))
         if not pki.seal_configured():
-            raise ValidationFailed({"method": "El sello del despacho no está configurado."})
+            raise ValidationFailed({"method": _("El sello del despacho no está configurado.")})
     else:
-        raise ValidationFailed({"method": "El método debe ser internal, pkcs12 o seal."})
+        raise ValidationFailed({"method": _("El método debe ser internal, pkcs12 o seal.")})
     if pkcs12 is not None:
         source = _pkcs12_source(pkcs12, password)
     try:
@@ -734,7 +752,7 @@ def _signing_problem(exc: SigningError) -> str:
         return "El servicio de sellado de tiempo no responde; inténtelo más tarde."
     if isinstance(exc, InvalidPdf):
         return pdf_problem(exc)
-    return f"No se ha podido firmar: {exc}"
+    return _("No se ha podido firmar: %(error)s", error=exc)
 
 
 def _rank(level: str | None) -> int:
@@ -768,18 +786,26 @@ def _sign_and_validate(
     if not report.valid or mine is None or not mine.bottom_line:
         if "hybrid-reference" in (report.reason or ""):
             raise SigningFailed(
-                "Este PDF usa referencias híbridas, que no permiten validar una firma con "
-                "seguridad: guárdelo de nuevo como PDF (por ejemplo, «Imprimir en PDF») y "
-                "súbalo otra vez."
+                _(
+                    "Este PDF usa referencias híbridas, que no permiten validar una firma con "
+                    "seguridad: guárdelo de nuevo como PDF (por ejemplo, «Imprimir en PDF») y "
+                    "súbalo otra vez."
+                )
             )
         raise SigningFailed(
-            "La firma no se ha podido validar y no se ha guardado: "
-            + (report.reason or "falta la firma en el documento.")
+            _(
+                "La firma no se ha podido validar y no se ha guardado: %(reason)s",
+                reason=report.reason or _("falta la firma en el documento."),
+            )
         )
     if _rank(mine.level) < _rank(options.level):
         raise SigningFailed(
-            f"La firma solo alcanza el nivel {mine.level}, no el {options.level} pedido; "
-            "no se ha guardado."
+            _(
+                "La firma solo alcanza el nivel %(reached)s, no el %(wanted)s pedido; "
+                "no se ha guardado.",
+                reached=mine.level,
+                wanted=options.level,
+            )
         )
     return signed, mine, report
 
@@ -795,7 +821,7 @@ def _sign_now(
     document = request.document
     if document.current_version_number != request.current_version_number:
         raise InvalidTransition(
-            "El documento tiene una versión más reciente que la enviada a firmar."
+            _("El documento tiene una versión más reciente que la enviada a firmar.")
         )
     version = document.current_version
     assert version is not None
@@ -917,16 +943,18 @@ def decline(actor: User, request_id: str, reason: str | None) -> SignatureReques
     request = get_request(actor, request_id)
     signer = signer_of(request, actor)
     if signer is None:
-        raise AccessDenied("Usted no figura entre los firmantes de esta solicitud.")
+        raise AccessDenied(_("Usted no figura entre los firmantes de esta solicitud."))
     if request.status not in OPEN:
-        raise InvalidTransition("Esta solicitud de firma ya está cerrada.")
+        raise InvalidTransition(_("Esta solicitud de firma ya está cerrada."))
     if signer.status in (SignerStatus.signed, SignerStatus.declined, SignerStatus.signing):
-        raise InvalidTransition("Ya no puede rechazar esta firma.")
+        raise InvalidTransition(_("Ya no puede rechazar esta firma."))
     text = (reason or "").strip()
     if not text:
-        raise ValidationFailed({"reason": "Explique por qué no firma."})
+        raise ValidationFailed({"reason": _("Explique por qué no firma.")})
     if len(text) > 5000:
-        raise ValidationFailed({"reason": "El motivo es demasiado largo (máximo 5000 caracteres)."})
+        raise ValidationFailed(
+            {"reason": _("El motivo es demasiado largo (máximo 5000 caracteres).")}
+        )
     signer.status = SignerStatus.declined
     signer.decline_reason = text
     signer.declined_at = _now()

@@ -53,6 +53,7 @@ def init_celery(app: Flask) -> None:
                 "schedule": 86400.0,
             },
             "sweep-alerts": {"task": "portal.sweep_alerts", "schedule": 900.0},
+            "resume-stalled-ocr": {"task": "portal.resume_stalled_ocr", "schedule": 900.0},
             "expire-uploads": {"task": "portal.expire_uploads", "schedule": 3600.0},
             "check-integrity": {"task": "portal.check_integrity", "schedule": 3600.0},
             "request-reminders": {"task": "portal.request_reminders", "schedule": crontab(hour=8, minute=0)},

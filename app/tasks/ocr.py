@@ -21,3 +21,11 @@ def ocr_version(version_id: str) -> str | None:
     db.session.commit()
     found = ocr_service.result_for(version_id)
     return found.status if found is not None else None
+
+
+@celery.task(name="portal.resume_stalled_ocr")
+def resume_stalled_ocr() -> int:
+    """Every quarter of an hour: OCR jobs whose worker died are sent again."""
+    sent = ocr_service.resume_stalled()
+    db.session.commit()  # the jobs go out after this commit
+    return sent

@@ -157,6 +157,33 @@ def test_a_worker_killed_mid_ocr_leaves_exactly_one_result_after_redelivery(
     assert "Villalobos" in rows[0].text
 
 
+def test_an_ocr_whose_worker_died_is_sent_again_and_ends_with_one_result(app, world):
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import OcrResult
+    from app.models.base import utcnow
+    from app.services import ocr as ocr_service
+
+    app.config["OCR_ON_UPLOAD"] = False
+    document = upload(world, small_page("Testamento de Peñaranda"), "testamento.png")
+    version_id = document.current_version.id
+    # A worker claimed the job and died; the embedded broker has no copy of it left.
+    ocr_service.claim(version_id)
+    db.session.commit()
+    assert ocr_service.resume_stalled() == 0  # its step may still be running
+    assert ocr_service.resume_stalled(utcnow() + timedelta(minutes=30)) == 0
+    db.session.commit()
+
+    later = utcnow() + ocr_service.stalled_after() + timedelta(minutes=1)
+    assert ocr_service.resume_stalled(later) == 1
+    db.session.commit()  # the job goes out, and runs inline in tests
+    rows = db.session.query(OcrResult).filter_by(version_id=version_id).all()
+    assert len(rows) == 1 and rows[0].status == "done" and rows[0].attempts == 2
+    assert "Peñaranda" in rows[0].text
+    assert ocr_service.resume_stalled(later) == 0
+
+
 def test_a_scanned_pdf_gets_a_searchable_copy_beside_the_original(ocr_on, world):
     from app.services import search
     from app.services.runtime import store
