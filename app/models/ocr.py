@@ -12,10 +12,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import UTCDateTime, id_column, utcnow
 
-#: Dialect-specific search objects made by migration 0006 and invisible to the models:
-#: the SQLite FTS5 table (with its shadow tables) and the PostgreSQL GIN index.
+#: Dialect-specific search objects made by migrations 0006, 0006b and 0006d and invisible to
+#: the models: the SQLite FTS5 table (with its shadow tables), the PostgreSQL generated
+#: tsvector column and its GIN index.
 SEARCH_FTS_TABLE = "search_entry_fts"
-SEARCH_GIN_INDEX = "ix_search_entry_spanish"
+SEARCH_GIN_INDEX = "ix_search_entry_vector"
+SEARCH_VECTOR_COLUMN = "search_vector"
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -23,6 +25,8 @@ def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> 
     if name is None:
         return True
     if type_ == "table" and name.startswith(SEARCH_FTS_TABLE):
+        return False
+    if type_ == "column" and name == SEARCH_VECTOR_COLUMN:
         return False
     return not (type_ == "index" and name == SEARCH_GIN_INDEX)
 

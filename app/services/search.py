@@ -1,7 +1,7 @@
 """Full-text search over document titles and OCR text, filtered by access rights.
 
-SQLite reads the FTS5 table ``search_entry_fts``; PostgreSQL reads ``search_entry``
-through the GIN index over its Spanish ``to_tsvector`` (both made by migration 0006).
+SQLite reads the FTS5 table ``search_entry_fts`` (migrations 0006, 0006b); PostgreSQL reads
+``search_entry`` through the GIN index over its stored Spanish ``search_vector`` (0006d).
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from app.services.access import visible_documents, visible_spaces_query
 MATCH_START = "\x02"
 MATCH_END = "\x03"
 MAX_QUERY_TERMS = 12
-
-# The expression must stay the one the GIN index of migration 0006 was built on.
-_PG_VECTOR = "to_tsvector('spanish', coalesce(e.title, '') || ' ' || coalesce(e.body, ''))"
 
 
 @dataclass(frozen=True)
@@ -137,12 +134,17 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
         params["options"] = (
             f'StartSel="{MATCH_START}", StopSel="{MATCH_END}", MaxWords=30, MinWords=10'
         )
+        # Rank on the stored vector (migration 0006d); headlines only for the best ones.
         sql = (  # constant fragments only; every value is a bound parameter
-            "SELECT e.document_id, ts_headline('spanish', e.body, q, :options) "  # noqa: S608
+            "WITH best AS (SELECT e.document_id, ts_rank(e.search_vector, q) AS rank "  # noqa: S608
             "FROM search_entry e JOIN document d ON d.id = e.document_id, "
             "plainto_tsquery('spanish', :query) q "
-            f"WHERE {_PG_VECTOR} @@ q AND {filters} "
-            f"ORDER BY ts_rank({_PG_VECTOR}, q) DESC LIMIT :limit"
+            f"WHERE e.search_vector @@ q AND {filters} "
+            "ORDER BY rank DESC LIMIT :limit) "
+            "SELECT best.document_id, "
+            "ts_headline('spanish', e.body, plainto_tsquery('spanish', :query), :options) "
+            "FROM best JOIN search_entry e ON e.document_id = best.document_id "
+            "ORDER BY best.rank DESC"
         )
     statement = text(sql)
     if spaces is not None:
