@@ -42,7 +42,7 @@ from app.models import (
     SpaceMember,
     User,
 )
-from app.services import accounts, alerts, audit, documents, pki
+from app.services import accounts, alerts, audit, documents, pki, signature_reports
 from app.services.access import can_see_document, get_document, require_staff
 from app.services.errors import (
     AccessDenied,
@@ -795,7 +795,8 @@ def _sign_and_validate(
         raise SigningFailed(
             _(
                 "La firma no se ha podido validar y no se ha guardado: %(reason)s",
-                reason=report.reason or _("falta la firma en el documento."),
+                reason=signature_reports.describe_report(report)
+                or _("falta la firma en el documento."),
             )
         )
     if _rank(mine.level) < _rank(options.level):

@@ -182,14 +182,30 @@ def test_nothing_is_stored_when_the_signed_pdf_does_not_validate(app, world, mon
     def distrusting(data: bytes) -> Any:
         from dataclasses import replace
 
+        from signing.validate import Problem
+
         report = real(data)
-        return replace(report, valid=False, reason="Firma1: Not valid: not trusted.")
+        untrusted = Problem(
+            "certificate_untrusted",
+            "the signer's certificate is not trusted (no path)",
+            {"whose": "signer", "indication": "no_path"},
+        )
+        signatures_ = tuple(
+            replace(s, trusted=False, bottom_line=False, problems=(untrusted,))
+            for s in report.signatures
+        )
+        return replace(
+            report, valid=False, signatures=signatures_, reason="Firma1: Not valid: not trusted."
+        )
 
     monkeypatch.setattr(pki, "validate", distrusting)
     signer = _sign(world.client_a, request, pyotp.TOTP(secret).now())
 
     assert signer.status == "pending"
     assert "no se ha guardado" in signer.last_error
+    # the reason in the signer's words, not the library's English
+    assert "el certificado del firmante no es de confianza" in signer.last_error
+    assert "not trusted" not in signer.last_error
     assert document.current_version_number == 1
     assert request.status == "pending"
     assert signatures.job_status(signer) == "failed"
