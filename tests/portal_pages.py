@@ -112,6 +112,7 @@ def _seed_world(app: Any) -> dict[str, Any]:
         )
     values = {
         "document_id": world.shared.id,
+        "plan_id": plan.id,  # a PDF with a comment pinned on its page
         "number": world.shared.current_version.number,
         "space_id": world.space_a.id,
         "client_id": world.firm_a.id,

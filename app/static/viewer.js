@@ -36,10 +36,12 @@ async function render() {
     const holder = document.createElement("div");
     holder.className = "pdf-page";
     holder.dataset.page = String(number);
-    holder.setAttribute("role", "button");
-    holder.setAttribute("tabindex", "0");
-    holder.setAttribute("aria-label", `${viewer.dataset.pageLabel || "Página"} ${number}`);
+    // The drawn page is the control (Enter pins a comment at its centre); the pins beside it
+    // are links of their own, so they must not sit inside the control.
     const canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "button");
+    canvas.setAttribute("tabindex", "0");
+    canvas.setAttribute("aria-label", `${viewer.dataset.pageLabel || "Página"} ${number}`);
     const ratio = window.devicePixelRatio || 1;
     canvas.width = Math.floor(viewport.width * ratio);
     canvas.height = Math.floor(viewport.height * ratio);
@@ -67,10 +69,11 @@ async function render() {
       body.focus();
     };
     holder.addEventListener("click", (event) => {
+      if (event.target.closest(".pin")) return; // following a pin to its comment
       const box = canvas.getBoundingClientRect();
       choose((event.clientX - box.left) / box.width, (event.clientY - box.top) / box.height);
     });
-    holder.addEventListener("keydown", (event) => {
+    canvas.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
         choose(0.5, 0.5);

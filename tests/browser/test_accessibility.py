@@ -114,6 +114,14 @@ def test_every_page_passes_axe_at_wcag22_aa(app, live_server, browser, device):
             page.goto(live_server + path)
             checker.check(page, who, endpoint)
             rendered.setdefault(endpoint, []).append(who)
+        # the viewer once pdf.js has drawn the page and its pin, and as page images
+        plan_view = f"{live_server}/documents/{seed['plan_id']}/versions/1/view"
+        page.goto(plan_view)
+        if page.locator("#pdf-viewer").count():
+            page.locator(".pdf-page .pin").first.wait_for(timeout=30_000)
+        checker.check(page, who, "viewer with a pinned comment")
+        page.goto(plan_view + "?pages=1")
+        checker.check(page, who, "viewer as page images")
         page.goto(live_server + "/documents/0123456789abcdef01234567")
         checker.check(page, who, "404 page")
         if who == "client":  # last: turning on two factors shows the recovery codes once
