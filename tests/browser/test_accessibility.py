@@ -20,6 +20,8 @@ from portal_testing import DESKTOP, IN_CI, PASSWORD, PHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signing_ready")]
 
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 #: axe's best practices for what screen-reader users navigate by: headings and landmarks.
@@ -124,7 +126,13 @@ def test_every_page_passes_axe_at_wcag22_aa(app, live_server, browser, device):
         checker.check(page, who, "viewer as page images")
         page.goto(live_server + "/documents/0123456789abcdef01234567")
         checker.check(page, who, "404 page")
-        if who == "client":  # last: turning on two factors shows the recovery codes once
+        if who == "client":  # last: an upload through the drag-and-drop uploader, then 2FA
+            page.goto(f"{live_server}/spaces/{seed['space_id']}")
+            page.locator(".uppy-DragDrop-input").set_input_files(
+                files=[{"name": "factura.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+            )
+            page.locator('.uploader-file[data-state="done"]').wait_for(timeout=60_000)
+            checker.check(page, who, "uploader with a finished file")
             page.goto(live_server + "/account/mfa")
             secret = page.get_by_test_id("totp-secret").inner_text()
             page.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
