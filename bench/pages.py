@@ -117,6 +117,17 @@ def fill(env: dict[str, str]) -> dict[str, str]:
 
     url = env["PORTAL_DATABASE_URL"]
     if url.startswith("postgresql"):
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+        admin.dispose()
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
