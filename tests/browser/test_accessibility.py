@@ -126,6 +126,11 @@ def test_every_page_passes_axe_at_wcag22_aa(app, live_server, browser, device):
         checker.check(page, who, "viewer as page images")
         page.goto(live_server + "/documents/0123456789abcdef01234567")
         checker.check(page, who, "404 page")
+        if who == "staff":  # a form sent empty: every error is tied to its field
+            page.goto(f"{live_server}/spaces/{seed['space_id']}/requests/new")
+            page.get_by_role("button", name="Enviar solicitud").click()
+            page.locator(".field.has-error").first.wait_for()
+            checker.check(page, who, "new request with errors")
         if who == "client":  # last: an upload through the drag-and-drop uploader, then 2FA
             page.goto(f"{live_server}/spaces/{seed['space_id']}")
             page.locator(".uppy-DragDrop-input").set_input_files(
