@@ -39,10 +39,28 @@ TASK = "portal.ocr_version"
 FINISHED = {OcrStatus.done, OcrStatus.failed, OcrStatus.skipped}
 
 
+# Raster images the OCR engine opens. Drawings and vector files named image/* by their type
+# (image/vnd.dxf, image/svg+xml) hold their text as text, not pixels: reading them would fail.
+READABLE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "image/bmp",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/x-portable-anymap",
+        "image/x-portable-graymap",
+        "image/x-portable-bitmap",
+    }
+)
+
+
 def is_readable(version: DocumentVersion) -> bool:
-    """PDFs and images are read; other files only have their title indexed."""
-    kind = version.content_type or ""
-    return kind == "application/pdf" or kind.startswith("image/")
+    """PDFs and raster images are read; other files only have their title indexed."""
+    return (version.content_type or "") in READABLE_TYPES
 
 
 def _ocr_on_upload() -> bool:

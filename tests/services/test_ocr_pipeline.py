@@ -124,6 +124,20 @@ def test_an_unreadable_file_ends_failed_and_other_files_are_not_read(ocr_on, wor
     assert result_of(world.internal) is None  # a text file: only its title is indexed
 
 
+def test_drawings_and_vector_images_are_not_read_as_scans(ocr_on, world):
+    dxf = b"0\nSECTION\n2\nENTITIES\n0\nTEXT\n1\nPLANTA BAJA\n0\nENDSEC\n0\nEOF\n"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><text x="1" y="9">Alzado</text></svg>'
+    from app.services import settings
+
+    settings.update_setting(world.admin, "upload_allowed_types", ["dxf", "svg", "png", "jpg"])
+    for data, name in ((dxf, "planta.dxf"), (svg, "alzado.svg")):
+        document = upload(world, data, name)
+        assert document.current_version.content_type.startswith("image/")
+        assert result_of(document) is None  # nothing read, so nothing "failed"
+    photo = upload(world, small_page("Factura de Alcorcón"), "foto.jpg")
+    assert result_of(photo) is not None  # a photo is still read (PNG bytes named .jpg)
+
+
 def test_a_worker_killed_mid_ocr_leaves_exactly_one_result_after_redelivery(
     app, world, monkeypatch
 ):
