@@ -201,7 +201,10 @@ def new_transmittal(space_id: str) -> WerkzeugResponse | tuple[str, int]:
 def transmittal(transmittal_id: str) -> str:
     found = transmittals.get_transmittal(current_user, transmittal_id)
     return render_template(
-        "review/transmittal.html", transmittal=found, cells=transmittals.access_table(found)
+        "review/transmittal.html",
+        transmittal=found,
+        cells=transmittals.access_table(found),
+        state_labels=state_labels(review.scheme_for(found.space)),
     )
 
 
@@ -267,6 +270,14 @@ def notifications_read() -> WerkzeugResponse:
     return redirect(url_for("review.notification_list"))
 
 
+def state_labels(scheme) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    """How the space words each review state, when it has a scheme of its own."""
+    if scheme.key == "default":
+        return None  # the standard wording comes from the catalogue
+    locale = str(get_locale())
+    return {str(state): text.text(locale) for state, text in scheme.states.items()}
+
+
 def document_context(document) -> dict:  # type: ignore[no-untyped-def]
     """What the document page needs for its review panel and comments."""
     version = document.current_version
@@ -280,6 +291,7 @@ def document_context(document) -> dict:  # type: ignore[no-untyped-def]
         "scheme": scheme,
         # Events keep the answer's code; people read the answer as the space words it.
         "answer_labels": {a.code: a.label.text(str(get_locale())) for a in scheme.answers},
+        "state_labels": state_labels(scheme),
         "comments": review.list_comments(current_user, document.id),
         "turn": review.reviewer_side_for(document, version).value if version else None,
         "events": review.review_history(current_user, document.id)[1] if version else [],

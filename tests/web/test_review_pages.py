@@ -61,6 +61,15 @@ def test_transmittal_page_shows_who_downloaded(app, client, world):
     web_login(other, world.staff)
     page = other.get(f"/transmittals/{world.transmittal.id}").get_data(as_text=True)
     assert "Descargado" in page and world.client_a.name in page
+    assert "Leído" in page  # the client's download marked the version read
+
+    from app.extensions import db
+    from app.services import clients
+
+    clients.update_space(world.admin, world.transmittal.space_id, label_scheme="iso19650")
+    db.session.commit()
+    page = other.get(f"/transmittals/{world.transmittal.id}").get_data(as_text=True)
+    assert "En revisión" in page and "Leído" not in page  # as an ISO 19650 space words it
 
 
 def test_history_shows_the_answer_as_the_space_words_it(app, client, world):
@@ -86,9 +95,14 @@ def test_history_shows_the_answer_as_the_space_words_it(app, client, world):
     )
     assert history and "(Revisar y reenviar)" in history.group(1)
     assert "revise_and_resubmit" not in history.group(1)
+    # The states too read as the space words them: "Devuelto", not "Cambios solicitados".
+    assert "Devuelto" in history.group(1) and "Cambios solicitados" not in history.group(1)
+    versions = re.search(r"<table.*?</table>", client.get(page).get_data(as_text=True), re.S)
+    assert versions and "Devuelto" in versions.group(0)
     accounts.set_locale(world.client_a, "en")
     db.session.commit()
     history = re.search(
         r'<ol class="history">(.*?)</ol>', client.get(page).get_data(as_text=True), re.S
     )
     assert history and "(Revise and resubmit)" in history.group(1)
+    assert "Returned" in history.group(1) and "Changes requested" not in history.group(1)
