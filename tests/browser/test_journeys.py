@@ -493,7 +493,7 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     phone.get_by_role("link", name=plan_1).click()
     phone.get_by_role("button", name="Aprobado", exact=True).click()
     phone.get_by_text("Revisión registrada.").wait_for()
-    assert "Validado" in phone.locator("#review").inner_text()
+    assert "Versión 1: Aprobado" in phone.locator("#review").inner_text()  # the space's words
 
     # a comment pinned on the drawing, then "revisar y reenviar"
     phone.goto(transmittal_url)
@@ -504,16 +504,16 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     phone.get_by_role("button", name="Revisar y reenviar").click()
     phone.get_by_text("Revisión registrada.").wait_for()
     decided = phone.locator("#review").inner_text()
-    assert "Cambios solicitados (Revisar y reenviar)" in decided
+    assert "Devuelto (Revisar y reenviar)" in decided
     assert "Acoten el muro y reenvíen" in decided
     _fits_the_screen(phone)
 
     # Pablo sees who opened what and what was answered
     firm.goto(transmittal_url)
     cells = {name: firm.locator("tr", has_text=name).inner_text() for name in names}
-    assert "Validado" in cells[plan_1] and "Abierto" in cells[plan_1]
-    assert "Cambios solicitados" in cells[plan_2]
-    assert "Sin abrir" in cells[plan_3] and "Recibido" in cells[plan_3]
+    assert "Aprobado" in cells[plan_1] and "Abierto" in cells[plan_1]
+    assert "Devuelto" in cells[plan_2]
+    assert "Sin abrir" in cells[plan_3] and "Pendiente de respuesta" in cells[plan_3]
     _nav(firm, "Avisos")
     assert f"«{plan_2}» v1: con cambios solicitados por Irene Sanz." in _main(firm)
 
@@ -530,7 +530,7 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     firm.get_by_label("Qué cambia (opcional)").fill("Cota del muro añadida")
     firm.get_by_role("button", name="Subir versión").click()
     firm.get_by_text("Nueva versión subida.").wait_for()
-    assert "Recibido" in firm.locator("#review").inner_text()
+    assert "Versión 2: Pendiente de respuesta" in firm.locator("#review").inner_text()
 
     # Irene is told, and approves revision B
     _nav(phone, "Avisos")
@@ -538,8 +538,7 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     assert "Cota del muro añadida" in _main(phone)
     phone.get_by_role("button", name="Aprobado", exact=True).click()
     phone.get_by_text("Revisión registrada.").wait_for()
-    assert "Versión 2:" in phone.locator("#review").inner_text()
-    assert "Validado" in phone.locator("#review").inner_text()
+    assert "Versión 2: Aprobado" in phone.locator("#review").inner_text()
 
     # A-103 is never opened. The alert sweep (every 15 minutes) runs here at later times:
     # nothing is late today; after 3 days Irene is reminded; after 5 Pablo hears of it.
