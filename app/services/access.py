@@ -8,8 +8,10 @@ internal document exists.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import db
 from app.models import (
@@ -24,6 +26,43 @@ from app.models import (
 )
 from app.services.errors import AccessDenied, NotFound
 
+#: ``Session.info`` key of the membership rows already read in the current transaction.
+_MEMBERSHIPS = "portal_space_memberships"
+
+
+def _forget_memberships(session: Session, *_: Any) -> None:
+    session.info.pop(_MEMBERSHIPS, None)
+
+
+def _forget_memberships_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_MEMBERSHIPS, None)
+
+
+# A page asks for the same membership several times (the space, its documents, its requests);
+# one read per transaction is enough as long as any write forgets what was read.
+event.listen(Session, "after_flush", _forget_memberships)
+event.listen(Session, "after_transaction_end", _forget_memberships)
+event.listen(Session, "do_orm_execute", _forget_memberships_on_write)
+
+
+def _membership(user: User, space: Space) -> str | None:
+    session = db.session()
+    if session.new or session.deleted or session.dirty:
+        # Unflushed changes: read through autoflush, as an uncached query would.
+        session.info.pop(_MEMBERSHIPS, None)
+        known: dict[tuple[str, str], str | None] = {}
+    else:
+        known = session.info.setdefault(_MEMBERSHIPS, {})
+    key = (space.id, user.id)
+    if key not in known:
+        known[key] = session.execute(
+            select(SpaceMember.permission).where(
+                SpaceMember.space_id == space.id, SpaceMember.user_id == user.id
+            )
+        ).scalar_one_or_none()
+    return known[key]
+
 
 def space_permission(user: User, space: Space) -> Permission | None:
     """The caller's permission on a space, or None when they may not know it exists."""
@@ -31,11 +70,7 @@ def space_permission(user: User, space: Space) -> Permission | None:
         return Permission.manage
     if user.is_client and space.client_id != user.client_id:
         return None
-    member = db.session.execute(
-        select(SpaceMember.permission).where(
-            SpaceMember.space_id == space.id, SpaceMember.user_id == user.id
-        )
-    ).scalar_one_or_none()
+    member = _membership(user, space)
     return Permission(member) if member else None
 
 
