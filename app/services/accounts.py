@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -177,7 +178,8 @@ def start_session(user: User) -> str:
 
 
 def load_session(sid: str) -> User | None:
-    row = db.session.get(UserSession, sid)
+    # Every request starts here: the session and its person in one query, not two.
+    row = db.session.get(UserSession, sid, options=[joinedload(UserSession.user)])
     if row is None or row.revoked_at is not None or row.expires_at <= _now():
         return None
     user = row.user
