@@ -68,4 +68,5 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
-CMD ["sh", "-c", "portal init && exec waitress-serve --listen=0.0.0.0:8000 --threads=8 --ident=portal --call app:create_app"]
+# The web app on gunicorn as `portal run` serves it (app/server.py); see docker-compose.yml.
+CMD ["sh", "-c", "portal init && exec python -m app.server --host=0.0.0.0 --port=8000 --workers=2 --threads=8"]

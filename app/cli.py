@@ -138,11 +138,6 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
         return email, password
 
 
-# Socket reads of 256 KiB instead of waitress's 8 KiB: a large upload's body is taken in
-# with 32x fewer passes through waitress's loop (the compose `web` command says the same).
-RECV_BYTES = 256 * 1024
-
-
 def limit_malloc_arenas(count: int = 2) -> None:
     """At most `count` glibc malloc arenas for this process (as ``MALLOC_ARENA_MAX=2``).
 
@@ -157,27 +152,33 @@ def limit_malloc_arenas(count: int = 2) -> None:
         mallopt(-8, count)  # M_ARENA_MAX
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
-    """Serve a WSGI app on waitress as ``portal run`` does (bench/pages.py serves it the same way)."""
-    import waitress
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = 8,
+    *,
+    workers: int = 1,
+    trusted_proxies: str = "",
+) -> None:
+    """Serve a WSGI app as ``portal run`` does (gunicorn, app.server; bench/pages.py too)."""
+    from app import server
 
-    limit_malloc_arenas()
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
-        threads=threads,
-        ident="portal",
-        clear_untrusted_proxy_headers=True,
-        recv_bytes=RECV_BYTES,
-    )
+    server.serve(app, host, port, workers=workers, threads=threads, trusted_proxies=trusted_proxies)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-def run(host: str, port: int, threads: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--trusted-proxies",
+    default="",
+    help="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-* "
+    "headers are kept (none by default).",
+)
+def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) -> None:
     """Serve the web app and API, with a Celery worker and beat (embedded mode)."""
     app = _app()
     first = ensure_first_admin(app)
@@ -209,7 +210,8 @@ def run(host: str, port: int, threads: int) -> None:
     click.echo("  Pare con Ctrl+C.")
     click.echo("")
     try:
-        serve(app, host, port, threads)
+        # gunicorn handles SIGINT/SIGTERM itself: it stops its workers, then exits here.
+        serve(app, host, port, threads, workers=workers, trusted_proxies=trusted_proxies)
     except KeyboardInterrupt:
         pass
     finally:

@@ -17,9 +17,10 @@ Data is generated on the fly (a random 8 MiB block with a counter stamped in
 each block), never held whole.
 
 Through the running portal (``--what portal``; the default runs both): the web
-app under waitress in its own process on a filesystem store, a tus upload in
-64 MiB PATCHes as a ratio of min(raw write, raw SHA-256), the download (cold
-cache) as a ratio of raw read, and the web process's peak RSS (VmHWM) during the
+app under gunicorn as ``portal run`` serves it, in its own process on a filesystem
+store, a tus upload in 64 MiB PATCHes as a ratio of min(raw write, raw SHA-256),
+the download (cold cache) as a ratio of raw read, and the web process's peak RSS
+(VmHWM, the largest of gunicorn's arbiter and worker) during the
 transfers per size (its RSS after start-up, and the peak of start-up plus the API
 login, whose argon2id hash takes 64 MiB for a moment, are printed beside it);
 then the same portal on nanio against a bare ``minio`` put_object of the same size.
@@ -501,7 +502,7 @@ def setup_portal(data_dir: str, port: int, storage_url: str) -> None:
 
 
 def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
-    """Child process: the portal's web app on waitress as `portal run` serves it (no Celery here).
+    """Child process: the portal's web app on gunicorn as `portal run` serves it (no Celery here).
 
     The set-up runs in a process of its own first, as `portal init` does, so that
     the web process holds only what serving needs.
@@ -552,17 +553,31 @@ def portal_server(data_dir: Path, storage_url: str) -> Iterator[dict[str, Any]]:
         process.wait(30)
 
 
+def web_processes(pid: int) -> list[int]:
+    """The web server's processes: gunicorn's arbiter (`pid`) and its workers, which serve."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    return pids
+
+
 def peak_rss_of(pid: int, field: str = "VmHWM") -> float:
-    """Peak resident set size of another process (VmHWM; VmRSS for the current one), MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field}")
+    """Largest peak resident set size (VmHWM; VmRSS for the current one) among the web
+    server's processes (web_processes), MiB: the worker's, which holds the requests."""
+    values = []
+    for process in web_processes(pid):
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                values.append(int(line.split()[1]) / 1024)
+    if not values:
+        raise RuntimeError(f"no {field}")
+    return max(values)
 
 
 def reset_peak_rss(pid: int) -> None:
-    """Start a new peak (VmHWM) from the process's current RSS (Linux clear_refs)."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
+    """Start a new peak (VmHWM) from each web process's current RSS (Linux clear_refs)."""
+    for process in web_processes(pid):
+        Path(f"/proc/{process}/clear_refs").write_text("5")
 
 
 def tus_through_portal(portal: dict[str, Any], size: int, chunk: int) -> tuple[float, str]:
@@ -717,7 +732,7 @@ def print_portal(results: list[dict[str, Any]]) -> None:
     for result in results:
         floor, portal = result["floor"], result["portal"]
         print(
-            f"\n== through the portal (waitress, tus PATCHes of {human(PORTAL_CHUNK)}), {human(result['size'])} =="
+            f"\n== through the portal (gunicorn, tus PATCHes of {human(PORTAL_CHUNK)}), {human(result['size'])} =="
         )
         print(
             f"floor: raw write {floor['raw_write_mb_s']:.0f} MB/s, "

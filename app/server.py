@@ -1,0 +1,161 @@
+"""The HTTP server of the web app: gunicorn with threaded workers, started from Python.
+
+``portal run`` (app.cli) and the container's ``web`` service (``python -m app.server``)
+both serve through :func:`serve`. Gunicorn sends ``wsgi.file_wrapper`` responses with
+``os.sendfile`` (filesystem blobs leave the disk for the socket without passing
+through Python), reads request bodies from the socket as the app reads them (a tus
+PATCH streams into the store; nothing is spooled to a temporary file) and sets no
+limit on a body's size: the app's MAX_UPLOAD_SIZE and quotas decide.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+# Forwarding headers a client could forge: kept only from a configured proxy (as
+# waitress's clear_untrusted_proxy_headers did). The app trusts none by default.
+FORWARDED_PREFIXES = ("HTTP_X_FORWARDED_", "HTTP_FORWARDED")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_networks(trusted_proxies: str) -> list[Network]:
+    """Parse a comma-separated list of proxy addresses or networks ('' = none)."""
+    return [
+        ipaddress.ip_network(item.strip(), strict=False)
+        for item in trusted_proxies.split(",")
+        if item.strip()
+    ]
+
+
+def drop_untrusted_forwarded_headers(
+    wsgi_app: Callable[..., Iterable[bytes]], networks: list[Network]
+) -> Callable[..., Iterable[bytes]]:
+    """WSGI middleware: remove X-Forwarded-* and Forwarded unless the peer is a trusted proxy."""
+
+    def trusted(peer: str | None) -> bool:
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return False
+        return any(address in network for network in networks)
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if not trusted(environ.get("REMOTE_ADDR")):
+            for key in [k for k in environ if k.startswith(FORWARDED_PREFIXES)]:
+                del environ[key]
+        return wsgi_app(environ, start_response)
+
+    return middleware
+
+
+def _dispose_engines(app: Flask, close: bool) -> None:
+    """Forget pooled database connections (a forked worker must open its own)."""
+    from app.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=close)
+
+
+class PortalServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn serving an app object built by the caller, configured in code."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return drop_untrusted_forwarded_headers(
+            self.application, proxy_networks(self.options["forwarded_allow_ips"])
+        )
+
+
+def server_options(
+    host: str, port: int, workers: int = 1, threads: int = 8, trusted_proxies: str = ""
+) -> dict[str, Any]:
+    """Gunicorn settings for the portal (see the module docstring)."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    proxies = ",".join(str(network) for network in proxy_networks(trusted_proxies))
+    return {
+        "bind": [bind],
+        "worker_class": "gthread",
+        "workers": workers,
+        "threads": threads,
+        "sendfile": True,
+        # The worker's heartbeat to the arbiter: gthread's main loop beats at least once a
+        # second while request threads run, so a multi-GB upload or download taking many
+        # minutes is not cut by it. A worker stuck that long is restarted.
+        "timeout": 120,
+        # On SIGTERM, requests in flight get this long; an interrupted tus upload resumes.
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        # Request line and header sizes (no limit exists on bodies): the largest
+        # request line gunicorn allows, and room for a tus Upload-Metadata header.
+        "limit_request_line": 8190,
+        "limit_request_field_size": 16384,
+        # Scheme and SCRIPT_NAME headers only from these proxies; '' trusts none.
+        "forwarded_allow_ips": proxies,
+        # No runtime control socket: several portals (tests, benchmarks) share one home.
+        "control_socket_disable": True,
+        "proc_name": "portal",
+    }
+
+
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    threads: int = 8,
+    trusted_proxies: str = "",
+) -> None:
+    """Serve `app` until SIGINT/SIGTERM (then a clean SystemExit); blocks the main thread."""
+    from app.cli import limit_malloc_arenas
+
+    limit_malloc_arenas()
+    _dispose_engines(app, close=True)  # the arbiter keeps no connection its workers inherit
+    options = server_options(host, port, workers, threads, trusted_proxies)
+    options["post_fork"] = lambda _server, _worker: _dispose_engines(app, close=False)
+    PortalServer(app, options).run()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--trusted-proxies",
+    default="",
+    help="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-* "
+    "headers are kept (none by default).",
+)
+def main(host: str, port: int, workers: int, threads: int, trusted_proxies: str) -> None:
+    """Serve the web app and API only (the container's `web` service; no worker or beat)."""
+    from app import create_app
+
+    serve(
+        create_app(),
+        host,
+        port,
+        workers=workers,
+        threads=threads,
+        trusted_proxies=trusted_proxies,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Downloads and uploads through the server `portal run` uses (gunicorn, app.server).
+
+Filesystem blobs are handed to gunicorn as a ``wsgi.file_wrapper``, which it sends
+with ``sendfile`` from the file's current offset; these tests check what a client
+sees over real HTTP on one kept-alive connection: exact bytes for the whole file and
+for every kind of range (a byte too many would corrupt the next response on the
+connection), ETag and filename headers, and no bytes at all for a blob found
+damaged. A tus PATCH sent with chunked transfer coding streams into the upload, and
+forged X-Forwarded-* headers from a client that is not a configured proxy never
+reach the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from portal_testing import PASSWORD, _free_port
+
+SIZE = 5 * 1024 * 1024 + 12345  # several of our read blocks, not a multiple of any
+ROOT = Path(__file__).resolve().parents[2]
+
+# The child: the app on the same database and blobs as the test, served by app.server
+# exactly as `portal run` serves it (jobs are dropped: no worker runs here).
+SERVE = """
+import json, sys
+from app import create_app
+from app.server import serve
+app = create_app(json.loads(sys.argv[1]))
+app.extensions["portal_job_runner"] = lambda name, *args: None
+serve(app, "127.0.0.1", int(sys.argv[2]), workers=int(sys.argv[3]), threads=4)
+"""
+
+
+@pytest.fixture
+def live_server(tmp_path, database_url, app) -> Iterator[str]:
+    """The portal under gunicorn in its own process (two workers), until SIGTERM."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = {
+        "SECRET_KEY": "test-secret",
+        "DATA_DIR": str(tmp_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RATELIMIT_ENABLED": False,
+        "BASE_URL": base,
+    }
+    command = [sys.executable, "-c", SERVE, json.dumps(config), str(port), "2"]
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(  # noqa: S603
+        command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "server.log").read_text()) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0, (tmp_path / "server.log").read_text()
+        log.close()
+
+
+@pytest.fixture
+def stored(app, world):
+    """A multi-MiB PDF version in client A's space, stored on the filesystem store."""
+    from app.extensions import db
+    from app.services import documents
+
+    data = b"%PDF-1.7\n" + random.Random(3).randbytes(SIZE - 9)
+    document = documents.upload_document(
+        world.staff, world.space_a.id, io.BytesIO(data), filename="Plano «planta» 2ª.pdf"
+    )
+    db.session.commit()
+    return document, data
+
+
+def _connect(base: str) -> http.client.HTTPConnection:
+    parts = urlsplit(base)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+
+def _token(connection: http.client.HTTPConnection, user) -> dict[str, str]:
+    body = json.dumps({"email": user.email, "password": PASSWORD})
+    connection.request("POST", "/api/v1/auth/token", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    payload = json.loads(response.read())
+    assert response.status == 200, payload
+    return {"Authorization": f"Bearer {payload['token']}"}
+
+
+def _get(connection, url, headers):  # type: ignore[no-untyped-def]
+    connection.request("GET", url, headers=headers)
+    response = connection.getresponse()
+    return response, response.read()
+
+
+def test_whole_file_and_exact_ranges_on_one_connection(live_server, world, stored):
+    document, data = stored
+    connection = _connect(live_server)
+    auth = _token(connection, world.client_a)
+    url = f"/api/v1/documents/{document.id}/versions/1/content"
+
+    response, body = _get(connection, url, auth)
+    assert response.status == 200
+    assert body == data
+    assert int(response.headers["Content-Length"]) == SIZE
+    assert response.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    assert response.headers["Accept-Ranges"] == "bytes"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "Plano «planta» 2ª.pdf"
+
+    cases = {
+        "bytes=0-0": (0, 1),
+        "bytes=1000000-3000000": (1000000, 2000001),  # a span inside, across read blocks
+        f"bytes={SIZE - 10}-": (SIZE - 10, 10),
+        "bytes=-4": (SIZE - 4, 4),
+        f"bytes=4194000-{SIZE + 999}": (4194000, SIZE - 4194000),  # clipped at the end
+    }
+    for header, (start, length) in cases.items():
+        response, body = _get(connection, url, {**auth, "Range": header})
+        assert response.status == 206, header
+        assert body == data[start : start + length], header
+        assert response.headers["Content-Range"] == f"bytes {start}-{start + length - 1}/{SIZE}"
+        assert int(response.headers["Content-Length"]) == length
+
+    # The connection is still in step: nothing was sent past any range.
+    response, body = _get(
+        connection, url, {**auth, "If-None-Match": f'"{hashlib.sha256(data).hexdigest()}"'}
+    )
+    assert response.status == 304 and body == b""
+    response, body = _get(connection, url, {**auth, "Range": f"bytes={SIZE}-"})
+    assert response.status == 416
+    connection.request("HEAD", url, headers=auth)
+    head = connection.getresponse()
+    assert head.status == 200 and head.read() == b""
+    assert int(head.headers["Content-Length"]) == SIZE
+    response, body = _get(connection, url, {**auth, "Range": "bytes=7-8"})
+    assert response.status == 206 and body == data[7:9]
+    connection.close()
+
+
+def test_other_clients_and_damaged_blobs_get_no_bytes(live_server, app, world, stored, tmp_path):
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.services import integrity
+
+    document, data = stored
+    connection = _connect(live_server)
+    url = f"/api/v1/documents/{document.id}/versions/1/content"
+
+    outsider = _token(connection, world.client_b)
+    response, body = _get(connection, url, outsider)
+    assert response.status == 404 and data[:4096] not in body
+
+    version = document.current_version
+    path = tmp_path / "blobs" / Path(*version.blob_key.split("/"))
+    with open(path, "r+b") as handle:  # one flipped byte on the disk
+        handle.seek(SIZE // 2)
+        handle.write(bytes([data[SIZE // 2] ^ 0xFF]))
+    assert integrity.check_blob(version.blob_key, version.sha256) == integrity.MISMATCH
+    db.session.commit()
+
+    staff = _token(connection, world.staff)
+    for headers in ({}, {"Range": "bytes=0-1023"}):
+        response, body = _get(connection, url, {**staff, **headers})
+        assert response.status == 500
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert b"%PDF" not in body and len(body) < 4096
+    connection.close()
+
+
+def test_a_chunked_tus_patch_streams_in_and_downloads_back(live_server, world):
+    """A PATCH without Content-Length (chunked, as a streaming client sends) is taken whole."""
+    import base64
+
+    data = b"%PDF-1.7\n" + random.Random(5).randbytes(3 * 1024 * 1024)
+    connection = _connect(live_server)
+    auth = {**_token(connection, world.client_a), "Tus-Resumable": "1.0.0"}
+    metadata = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"space_id": world.space_a.id, "filename": "obra.pdf"}.items()
+    )
+    connection.request(
+        "POST",
+        "/api/v1/uploads/",
+        headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": metadata},
+    )
+    created = connection.getresponse()
+    created.read()
+    assert created.status == 201
+    pieces = (data[i : i + 100_000] for i in range(0, len(data), 100_000))
+    connection.request(
+        "PATCH",
+        created.headers["Location"],
+        body=pieces,
+        headers={
+            **auth,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+            "Transfer-Encoding": "chunked",
+        },
+        encode_chunked=True,
+    )
+    patched = connection.getresponse()
+    patched.read()
+    assert patched.status == 204
+    assert int(patched.headers["Upload-Offset"]) == len(data)
+    document_id = patched.headers["Portal-Document-Id"]
+
+    url = f"/api/v1/documents/{document_id}/versions/1/content"
+    response, body = _get(connection, url, auth)
+    assert response.status == 200 and body == data
+    connection.close()
+
+
+def test_forwarded_headers_reach_the_app_only_from_configured_proxies():
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Request, Response
+
+    from app.server import drop_untrusted_forwarded_headers, proxy_networks
+
+    @Request.application
+    def echo(request: Request) -> Response:
+        return Response(json.dumps({k: v for k, v in request.environ.items() if "FORWARDED" in k}))
+
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "Forwarded": "for=x"}
+    wrapped = drop_untrusted_forwarded_headers(echo, proxy_networks("10.0.0.0/8, ::1"))
+    client = Client(wrapped)
+    untrusted = client.get("/", headers=forged, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert json.loads(untrusted.get_data()) == {}
+    trusted = client.get("/", headers=forged, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert json.loads(trusted.get_data())["HTTP_X_FORWARDED_FOR"] == "203.0.113.9"
+    nobody = drop_untrusted_forwarded_headers(echo, proxy_networks(""))
+    local = Client(nobody).get("/", headers=forged, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert json.loads(local.get_data()) == {}
