@@ -59,6 +59,8 @@ def _dispose_engines(app: Flask, close: bool) -> None:
     """Forget pooled database connections (a forked worker must open its own)."""
     from app.extensions import db
 
+    if "sqlalchemy" not in app.extensions:  # a bare app (bench/pages.py)
+        return
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=close)

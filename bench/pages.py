@@ -6,8 +6,8 @@ Fills a temporary portal (SQLite under a temporary data directory by default; wi
 ``--database-url`` a PostgreSQL database, which it empties first) with 200 clients, their
 people and spaces, 20,000 documents with their versions and search-index rows, open document
 requests and notifications, one space holding 2,000 of those documents. Then it serves
-  - the portal, on waitress exactly as ``portal run`` serves it (``app.cli.serve``), and
-  - a bare Flask app with one route returning a short page, on waitress the same way,
+  - the portal, on gunicorn exactly as ``portal run`` serves it (``app.cli.serve``), and
+  - a bare Flask app with one route returning a short page, on gunicorn the same way,
 each in its own process, and loads them with ``wrk`` (Debian package) on loopback: the bare
 route, then, as a logged-in client person, their dashboard, the 2,000-document space and the
 search page with a query. It prints p50/p95/p99, requests/s, errors, each page's p95 as a
@@ -428,10 +428,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest VmHWM of the server process and its children (gunicorn's workers)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    peaks = [
+        int(line.split()[1]) / 1024
+        for process in pids
+        for line in Path(f"/proc/{process}/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    ]
+    return max(peaks, default=float("nan"))
 
 
 def login(base: str) -> str:
@@ -554,7 +561,7 @@ def main() -> int:
     floor = results[0][1]["p95"]
     print(
         f"wrk: {args.connections} connections, {args.wrk_threads} threads, {args.duration} s "
-        f"per page after {args.warmup} s warm-up; waitress with 8 threads, as `portal run`"
+        f"per page after {args.warmup} s warm-up; gunicorn, 1 worker x 8 threads, as `portal run`"
     )
     header = (
         f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7} "
