@@ -24,6 +24,11 @@ FORWARDED_PREFIXES = ("HTTP_X_FORWARDED_", "HTTP_FORWARDED")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# A client silent this long in the middle of a request (a stalled upload body, a
+# download nobody reads) loses the connection and frees its thread, as waitress's
+# channel_timeout did; an interrupted tus upload then resumes from its offset.
+IDLE_SECONDS = 120
+
 
 def proxy_networks(trusted_proxies: str) -> list[Network]:
     """Parse a comma-separated list of proxy addresses or networks ('' = none)."""
@@ -53,6 +58,17 @@ def drop_untrusted_forwarded_headers(
         return wsgi_app(environ, start_response)
 
     return middleware
+
+
+def _limit_idle_time(_worker: Any, req: Any) -> None:
+    """gunicorn pre_request hook: every later read or send on the socket times out.
+
+    gthread reads bodies and sends responses on a blocking socket with no timeout;
+    socket.sendfile honours the timeout per wait too.
+    """
+    sock = getattr(req.unreader, "sock", None)
+    if sock is not None:
+        sock.settimeout(IDLE_SECONDS)
 
 
 def _dispose_engines(app: Flask, close: bool) -> None:
@@ -112,6 +128,7 @@ def server_options(
         # No runtime control socket: several portals (tests, benchmarks) share one home.
         "control_socket_disable": True,
         "proc_name": "portal",
+        "pre_request": _limit_idle_time,
     }
 
 

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE = """
 import json, sys
 from app import create_app
+from app import server
+server.IDLE_SECONDS = 3  # a silent client is cut off after 3 s instead of 120
 from app.server import serve
 app = create_app(json.loads(sys.argv[1]))
 app.extensions["portal_job_runner"] = lambda name, *args: None
@@ -193,27 +195,14 @@ def test_other_clients_and_damaged_blobs_get_no_bytes(live_server, app, world, s
 
 def test_a_chunked_tus_patch_streams_in_and_downloads_back(live_server, world):
     """A PATCH without Content-Length (chunked, as a streaming client sends) is taken whole."""
-    import base64
-
     data = b"%PDF-1.7\n" + random.Random(5).randbytes(3 * 1024 * 1024)
     connection = _connect(live_server)
     auth = {**_token(connection, world.client_a), "Tus-Resumable": "1.0.0"}
-    metadata = ",".join(
-        f"{k} {base64.b64encode(v.encode()).decode()}"
-        for k, v in {"space_id": world.space_a.id, "filename": "obra.pdf"}.items()
-    )
-    connection.request(
-        "POST",
-        "/api/v1/uploads/",
-        headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": metadata},
-    )
-    created = connection.getresponse()
-    created.read()
-    assert created.status == 201
+    location = _create_upload(connection, auth, world.space_a.id, len(data), "obra.pdf")
     pieces = (data[i : i + 100_000] for i in range(0, len(data), 100_000))
     connection.request(
         "PATCH",
-        created.headers["Location"],
+        location,
         body=pieces,
         headers={
             **auth,
@@ -255,3 +244,75 @@ def test_forwarded_headers_reach_the_app_only_from_configured_proxies():
     nobody = drop_untrusted_forwarded_headers(echo, proxy_networks(""))
     local = Client(nobody).get("/", headers=forged, environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert json.loads(local.get_data()) == {}
+
+
+def _create_upload(connection, auth, space_id: str, length: int, filename: str) -> str:
+    import base64
+
+    metadata = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"space_id": space_id, "filename": filename}.items()
+    )
+    connection.request(
+        "POST",
+        "/api/v1/uploads/",
+        headers={**auth, "Upload-Length": str(length), "Upload-Metadata": metadata},
+    )
+    created = connection.getresponse()
+    created.read()
+    assert created.status == 201
+    return created.headers["Location"]
+
+
+@pytest.mark.parametrize("fault", ["stalls", "hangs up"])
+def test_a_patch_cut_short_resumes_from_what_arrived(live_server, world, fault):
+    """A client that stops sending mid-PATCH frees its thread; the upload resumes."""
+    data = b"%PDF-1.7\n" + random.Random(9).randbytes(2 * 1024 * 1024)
+    connection = _connect(live_server)
+    auth = {**_token(connection, world.client_a), "Tus-Resumable": "1.0.0"}
+    location = _create_upload(connection, auth, world.space_a.id, len(data), "corte.pdf")
+    connection.close()
+
+    parts = urlsplit(live_server)
+    raw = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    head = "".join(f"{k}: {v}\r\n" for k, v in auth.items())
+    raw.sendall(
+        f"PATCH {location} HTTP/1.1\r\nHost: x\r\n{head}Upload-Offset: 0\r\n"
+        f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        + data[: len(data) // 2]
+    )
+    started = time.monotonic()
+    if fault == "stalls":
+        raw.recv(4096)  # the server gives up on the silent client (3 s here)
+        assert time.monotonic() - started < 20
+    raw.close()
+
+    connection = _connect(live_server)
+    for _ in range(50):  # the server notices the hang-up and records what arrived
+        connection.request("HEAD", location, headers=auth)
+        status = connection.getresponse()
+        status.read()
+        assert status.status == 200
+        offset = int(status.headers["Upload-Offset"])
+        if offset or fault == "stalls":
+            break
+        time.sleep(0.2)
+    assert 0 <= offset <= len(data) // 2
+    connection.request(
+        "PATCH",
+        location,
+        body=data[offset:],
+        headers={
+            **auth,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    patched = connection.getresponse()
+    patched.read()
+    assert patched.status == 204, patched.headers
+    document_id = patched.headers["Portal-Document-Id"]
+    url = f"/api/v1/documents/{document_id}/versions/1/content"
+    response, body = _get(connection, url, auth)
+    assert response.status == 200 and body == data
+    connection.close()
