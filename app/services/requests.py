@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
@@ -532,5 +533,8 @@ def missing_by_client(user: User) -> dict[str, list[RequestItem]]:
     ).scalars()
     for request in open_requests:
         for item in _missing(request):
+            # The page reads item.request: link it now, or each request is loaded again later
+            # (one query per open request, once this loop's objects are gone).
+            set_committed_value(item, "request", request)
             grouped[request.id].append(item)
     return dict(grouped)

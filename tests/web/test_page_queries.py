@@ -1,0 +1,59 @@
+"""Busy pages read the database a fixed number of times, however many rows they show (issue 8)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from portal_testing import web_login
+from sqlalchemy import event
+
+
+@contextmanager
+def counted_queries(web_app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    from app.extensions import db
+
+    with web_app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _open_requests(world, count: int) -> None:  # type: ignore[no-untyped-def]
+    from app.extensions import db
+    from app.services import requests
+
+    for n in range(count):
+        requests.create_request(
+            world.staff,
+            world.space_a.id,
+            title=f"Trimestre {n + 1}",
+            due_date=date.today() + timedelta(days=20 + n),
+            items=[{"title": f"Modelo 303 T{n + 1}"}],
+            today=date.today(),
+        )
+    db.session.commit()
+
+
+def test_the_dashboard_reads_as_often_with_one_open_request_as_with_six(client, world, web_app):
+    web_login(client, world.client_a)
+    client.get("/")
+    with counted_queries(web_app) as one:
+        page = client.get("/").get_data(as_text=True)
+    assert "Renta 2025" in page and "DNI" in page
+
+    _open_requests(world, 5)
+    with counted_queries(web_app) as six:
+        page = client.get("/").get_data(as_text=True)
+    for n in range(1, 6):
+        assert f"Trimestre {n}" in page and f"Modelo 303 T{n}" in page
+    assert len(six) == len(one), "\n".join(six)
