@@ -240,6 +240,7 @@ def list_requests(actor: User, space_id: str) -> list[DocumentRequest]:
         db.session.execute(
             select(DocumentRequest)
             .where(DocumentRequest.space_id == space.id)
+            .options(selectinload(DocumentRequest.items))  # every caller shows their progress
             .order_by(DocumentRequest.due_date)
         ).scalars()
     )

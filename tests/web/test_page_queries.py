@@ -57,3 +57,20 @@ def test_the_dashboard_reads_as_often_with_one_open_request_as_with_six(client, 
     for n in range(1, 6):
         assert f"Trimestre {n}" in page and f"Modelo 303 T{n}" in page
     assert len(six) == len(one), "\n".join(six)
+
+
+def test_a_space_reads_as_often_with_one_request_as_with_six(client, world, web_app):
+    web_login(client, world.client_a)
+    path = f"/spaces/{world.space_a.id}"
+    client.get(path)
+    with counted_queries(web_app) as one:
+        page = client.get(path).get_data(as_text=True)
+    assert "Renta 2025" in page and "· 0/2" in page  # neither of its two items accepted yet
+
+    _open_requests(world, 5)
+    with counted_queries(web_app) as six:
+        page = client.get(path).get_data(as_text=True)
+    for n in range(1, 6):
+        assert f"Trimestre {n}" in page
+    assert page.count("· 0/1") == 5  # each new request shows its own progress
+    assert len(six) == len(one), "\n".join(six)
