@@ -8,9 +8,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSettingsForm, UploadForm
+from app.blueprints.review import state_labels
 from app.extensions import db
 from app.models import Permission
-from app.services import clients, documents, previews, requests
+from app.services import clients, documents, previews, requests, review
 from app.services.access import can_manage_space, get_space, space_permission
 from app.services.errors import DomainError, ValidationFailed
 
@@ -75,6 +76,7 @@ def _render(
             documents=found,
             listing=listing,
             thumbnails=previews.thumbnail_states(d.current_version for d in found),
+            state_labels=state_labels(review.scheme_for(space)),
             permission=permission,
             can_upload=permission in (Permission.contribute, Permission.manage),
             can_manage=manage,

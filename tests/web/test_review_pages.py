@@ -99,6 +99,8 @@ def test_history_shows_the_answer_as_the_space_words_it(app, client, world):
     assert "Devuelto" in history.group(1) and "Cambios solicitados" not in history.group(1)
     versions = re.search(r"<table.*?</table>", client.get(page).get_data(as_text=True), re.S)
     assert versions and "Devuelto" in versions.group(0)
+    listing = client.get(f"/spaces/{world.space_a.id}").get_data(as_text=True)
+    assert "Devuelto" in listing and "Cambios solicitados" not in listing
     accounts.set_locale(world.client_a, "en")
     db.session.commit()
     history = re.search(
