@@ -375,13 +375,13 @@ def fill(env: dict[str, str]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------- serving
 
 
-def serve_portal(port: int) -> None:
+def serve_portal(port: int, workers: int) -> None:
     from app.cli import _app, serve
 
-    serve(_app(), "127.0.0.1", port)
+    serve(_app(), "127.0.0.1", port, workers=workers)
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, workers: int) -> None:
     from flask import Flask
 
     from app.cli import serve
@@ -392,13 +392,22 @@ def serve_bare(port: int) -> None:
     def index() -> str:
         return "<!doctype html><title>bare</title><p>Hola</p>"
 
-    serve(bare, "127.0.0.1", port)
+    serve(bare, "127.0.0.1", port, workers=workers)
 
 
-def start(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def start(kind: str, env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     process = subprocess.Popen(  # noqa: S603 - this very script, as the server
-        [sys.executable, __file__, "--serve", kind, "--port", str(port)],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--port",
+            str(port),
+            "--web-workers",
+            str(workers),
+        ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -504,14 +513,20 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=1,
+        help="gunicorn worker processes for both servers (portal run: 1; compose: 2)",
+    )
     parser.add_argument("--serve", choices=["portal", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "portal":
-        serve_portal(args.port)
+        serve_portal(args.port, args.web_workers)
         return 0
     if args.serve == "bare":
-        serve_bare(args.port)
+        serve_bare(args.port, args.web_workers)
         return 0
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk (make system-packages)")
@@ -534,8 +549,8 @@ def main() -> int:
         )
         script = data / "report.lua"
         script.write_text(WRK_SCRIPT)
-        bare, bare_base = start("bare", env)
-        portal, base = start("portal", env)
+        bare, bare_base = start("bare", env, args.web_workers)
+        portal, base = start("portal", env, args.web_workers)
         results: list[tuple[str, dict, int]] = []
         try:
             cookie = login(base)
@@ -561,7 +576,7 @@ def main() -> int:
     floor = results[0][1]["p95"]
     print(
         f"wrk: {args.connections} connections, {args.wrk_threads} threads, {args.duration} s "
-        f"per page after {args.warmup} s warm-up; gunicorn, 1 worker x 8 threads, as `portal run`"
+        f"per page after {args.warmup} s warm-up; gunicorn, {args.web_workers} worker(s) x 8 threads"
     )
     header = (
         f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7} "
