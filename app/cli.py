@@ -138,46 +138,28 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
         return email, password
 
 
-def limit_malloc_arenas(count: int = 2) -> None:
-    """At most `count` glibc malloc arenas for this process (as ``MALLOC_ARENA_MAX=2``).
-
-    Otherwise each request thread gets an arena of its own and keeps the multi-MiB
-    buffers a large upload passes through (8 MiB MinIO parts) after they are freed:
-    on nanio the web process kept ~80 MiB more after a 512 MiB upload. No-op off glibc.
-    """
-    import ctypes
-
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is not None:
-        mallopt(-8, count)  # M_ARENA_MAX
-
-
-def serve(
-    app: Flask,
-    host: str,
-    port: int,
-    threads: int = 8,
-    *,
-    workers: int = 1,
-    trusted_proxies: str = "",
-) -> None:
-    """Serve a WSGI app as ``portal run`` does (gunicorn, app.server; bench/pages.py too)."""
-    from app import server
-
-    server.serve(app, host, port, workers=workers, threads=threads, trusted_proxies=trusted_proxies)
+def serving_options(command):  # type: ignore[no-untyped-def]
+    """The web server's options, shared by ``portal run`` and ``python -m app.server``."""
+    for option in reversed(
+        (
+            click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1)),
+            click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1)),
+            click.option(
+                "--trusted-proxies",
+                default="",
+                help="Comma-separated addresses or networks of reverse proxies whose "
+                "X-Forwarded-* headers are kept (none by default).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--trusted-proxies",
-    default="",
-    help="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-* "
-    "headers are kept (none by default).",
-)
+@serving_options
 def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) -> None:
     """Serve the web app and API, with a Celery worker and beat (embedded mode)."""
     app = _app()
@@ -211,7 +193,11 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
     click.echo("")
     try:
         # gunicorn handles SIGINT/SIGTERM itself: it stops its workers, then exits here.
-        serve(app, host, port, threads, workers=workers, trusted_proxies=trusted_proxies)
+        from app import server
+
+        server.serve(
+            app, host, port, workers=workers, threads=threads, trusted_proxies=trusted_proxies
+        )
     except KeyboardInterrupt:
         pass
     finally:

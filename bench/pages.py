@@ -6,7 +6,7 @@ Fills a temporary portal (SQLite under a temporary data directory by default; wi
 ``--database-url`` a PostgreSQL database, which it empties first) with 200 clients, their
 people and spaces, 20,000 documents with their versions and search-index rows, open document
 requests and notifications, one space holding 2,000 of those documents. Then it serves
-  - the portal, on gunicorn exactly as ``portal run`` serves it (``app.cli.serve``), and
+  - the portal, on gunicorn exactly as ``portal run`` serves it (``app.server.serve``), and
   - a bare Flask app with one route returning a short page, on gunicorn the same way,
 each in its own process, and loads them with ``wrk`` (Debian package) on loopback: the bare
 route, then, as a logged-in client person, their dashboard, the 2,000-document space and the
@@ -376,7 +376,8 @@ def fill(env: dict[str, str]) -> dict[str, str]:
 
 
 def serve_portal(port: int, workers: int) -> None:
-    from app.cli import _app, serve
+    from app.cli import _app
+    from app.server import serve
 
     serve(_app(), "127.0.0.1", port, workers=workers)
 
@@ -384,7 +385,7 @@ def serve_portal(port: int, workers: int) -> None:
 def serve_bare(port: int, workers: int) -> None:
     from flask import Flask
 
-    from app.cli import serve
+    from app.server import serve
 
     bare = Flask("bare")
 

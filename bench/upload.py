@@ -510,7 +510,7 @@ def serve_portal(data_dir: str, port: int, storage_url: str) -> None:
     logging.getLogger("storage.minio_store").setLevel(logging.ERROR)
     command = [sys.executable, __file__, "--setup-portal", data_dir, str(port), storage_url]
     subprocess.run(command, check=True, stdin=subprocess.DEVNULL)  # noqa: S603
-    from app.cli import serve
+    from app.server import serve
 
     app = _portal_app(data_dir, port, storage_url)
     app.extensions["portal_job_runner"] = lambda name, *args: None  # jobs are the worker's
