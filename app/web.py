@@ -32,9 +32,10 @@ def init_web(app: Flask) -> None:
 
     app.jinja_env.globals["get_locale"] = get_locale
     _install_template_gettext(app)
-    from app.blueprints.formatting import amount, file_size
+    from app.blueprints.formatting import amount, datetime_text, file_size
 
     app.jinja_env.filters["filesize"] = file_size
+    app.jinja_env.filters["datetimeformat"] = datetime_text
     app.jinja_env.filters["amount"] = amount
 
     @login_manager.user_loader

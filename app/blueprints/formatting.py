@@ -7,12 +7,14 @@ stored form.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
-from babel import numbers
+from babel import Locale, dates, numbers
 from babel.numbers import NumberFormatError, parse_decimal
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from wtforms import DecimalField
 
@@ -26,6 +28,42 @@ AMOUNT = "#,##0.00"
 def file_size(size: int | None) -> str:
     """A byte count for people, binary multiples: ``1,5 MB`` in Spanish, ``1.5 MB`` in English."""
     return quotas.human_size(size or 0)
+
+
+#: The locale's own date-and-time formats, by name.
+NAMED_FORMATS = ("short", "medium", "long", "full")
+
+
+@lru_cache(maxsize=32)
+def _datetime_patterns(
+    locale: Locale, name: str
+) -> tuple[str, dates.DateTimePattern, dates.DateTimePattern]:
+    """How ``locale`` joins a date and a time, and its date and time patterns, parsed once."""
+    return (
+        dates.get_datetime_format(name, locale=locale).replace("'", ""),
+        dates.parse_pattern(dates.get_date_format(name, locale=locale)),
+        dates.parse_pattern(dates.get_time_format(name, locale=locale)),
+    )
+
+
+def datetime_text(value: datetime | None, format: str = "medium") -> str:  # noqa: A002
+    """A moment in the reader's locale and time zone: Flask-Babel's ``datetimeformat``.
+
+    The same text, about three times faster for the named formats: lists print a time on
+    every row. A naive value is UTC, as Flask-Babel reads it.
+    """
+    if value is None:
+        return ""
+    if format not in NAMED_FORMATS:
+        return str(format_datetime(value, format))
+    locale = get_locale() or Locale.parse("es")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(get_timezone())
+    joined, date_pattern, time_pattern = _datetime_patterns(locale, format)
+    return joined.replace("{0}", time_pattern.apply(local, locale)).replace(
+        "{1}", date_pattern.apply(local, locale)
+    )
 
 
 def _parse(text: str, locale: str) -> Decimal | None:

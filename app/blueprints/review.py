@@ -270,10 +270,19 @@ def notifications_read() -> WerkzeugResponse:
     return redirect(url_for("review.notification_list"))
 
 
-def state_labels(scheme) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
-    """How the space words each review state, when it has a scheme of its own."""
+def state_labels(scheme) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """How the space words each review state: its scheme's own wording, or the catalogue's.
+
+    Translated once per page: lists show a state on every row.
+    """
     if scheme.key == "default":
-        return None  # the standard wording comes from the catalogue
+        return {
+            "received": _("Recibido"),
+            "read": _("Leído"),
+            "checked": _("Revisado"),
+            "validated": _("Validado"),
+            "changes_requested": _("Cambios solicitados"),
+        }
     locale = str(get_locale())
     return {str(state): text.text(locale) for state, text in scheme.states.items()}
 

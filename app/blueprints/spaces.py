@@ -75,7 +75,7 @@ def _render(
             space=space,
             documents=found,
             listing=listing,
-            thumbnails=previews.thumbnail_states(d.current_version for d in found),
+            thumbnails=previews.thumbnail_states(version for _document, version in listing.rows),
             state_labels=state_labels(review.scheme_for(space)),
             permission=permission,
             can_upload=permission in (Permission.contribute, Permission.manage),

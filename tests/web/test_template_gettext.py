@@ -29,3 +29,29 @@ def test_a_language_changed_during_the_request_is_used_from_then_on(app) -> None
 def test_outside_a_request_templates_speak_spanish(app) -> None:
     with app.app_context():
         assert render_template_string("{{ _('Recibido') }}") == "Recibido"
+
+
+def test_times_in_lists_read_as_flask_babel_writes_them_in_both_languages(app) -> None:
+    """The page filter for dates and times gives Flask-Babel's text, for each named format."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_babel import format_datetime
+
+    moments = [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC) + timedelta(hours=h) for h in range(0, 9000, 7)
+    ]
+    moments.append(datetime(2026, 12, 31, 23, 59, 59))  # naive: read as UTC
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        for locale in ("es", "en"):
+            with force_locale(locale):
+                for name in ("short", "medium", "long", "full"):
+                    for moment in moments:
+                        shown = render_template_string(
+                            "{{ moment|datetimeformat(name) }}", moment=moment, name=name
+                        )
+                        assert shown == format_datetime(moment, name)
+        # the reader's time zone (Madrid): 23:30 UTC on 31 December is already 2027 there
+        late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+        assert render_template_string("{{ m|datetimeformat('short') }}", m=late) == "1/1/27, 0:30"
+        assert render_template_string("{{ m|datetimeformat('d MMM') }}", m=late) == "1 ene"
+        assert render_template_string("{{ none|datetimeformat('short') }}") == ""
