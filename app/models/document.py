@@ -29,6 +29,9 @@ class Document(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_document_space_title", "space_id", "title"),
         Index("ix_document_space_updated", "space_id", "updated_at"),
+        Index(
+            "ix_document_space_visibility_deleted", "space_id", "visibility", "deleted_at", "title"
+        ),
     )
 
     id: Mapped[str] = id_column()
