@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ from pyhanko.sign.fields import (
     append_signature_field,
     enumerate_sig_fields,
 )
+from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.errors import (
@@ -240,6 +243,53 @@ def _placed(writer: IncrementalPdfFileWriter, page: int, box: Box | BoxLayout | 
     return box(_page_box(writer, page))
 
 
+#: Room to reserve for a signature container, by signer certificate, level and TSA.
+_RESERVED: dict[tuple[object, ...], int] = {}
+_RESERVED_LOCK = threading.Lock()
+_RESERVED_MAX = 256
+
+
+def _timestamper_key(timestamper: TimeStamper | None) -> object:
+    if timestamper is None:
+        return None
+    url = getattr(timestamper, "url", None)
+    return (type(timestamper).__qualname__, url if url is not None else id(timestamper))
+
+
+def _reserved_size(signer: Signer, timestamper: TimeStamper | None, key: tuple[object, ...]) -> int:
+    """Bytes to reserve in the PDF for the signature container, estimated once per key.
+
+    pyHanko estimates this on every signature with a dry-run signature (a whole CMS
+    container, and a dummy timestamp token); the size depends only on the certificate
+    chain, the digest and the timestamp authority, so a warm worker estimates it once.
+    Same formula as pyHanko: the dry run's hex length plus half again for the timestamp
+    token's variations. If a container ever outgrows it, the caller signs again with
+    pyHanko's own estimate.
+    """
+    with _RESERVED_LOCK:
+        known = _RESERVED.get(key)
+    if known is not None:
+        return known
+    digest = hashes.Hash(hashes.SHA256()).finalize()
+    dry_run = asyncio.run(
+        signer.async_sign(
+            digest,
+            "sha256",
+            use_pades=True,
+            dry_run=True,
+            timestamper=timestamper,
+            signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now().astimezone()),
+        )
+    )
+    length = len(dry_run.dump()) * 2
+    reserved = length + 2 * (length // 4)
+    with _RESERVED_LOCK:
+        if len(_RESERVED) >= _RESERVED_MAX:
+            _RESERVED.clear()
+        _RESERVED[key] = reserved
+    return reserved
+
+
 def sign_pdf(
     pdf: PdfInput,
     source: SignerSource,
@@ -270,16 +320,19 @@ def sign_pdf(
         else None
     )
 
-    try:
+    def add_new_fields(target: IncrementalPdfFileWriter) -> None:
         for spec in options.new_fields:
             append_signature_field(
-                writer,
+                target,
                 SigFieldSpec(
                     sig_field_name=spec.name,
                     on_page=spec.page,
-                    box=_placed(writer, spec.page, spec.box),
+                    box=_placed(target, spec.page, spec.box),
                 ),
             )
+
+    try:
+        add_new_fields(writer)
         metadata = PdfSignatureMetadata(
             field_name=options.field_name,
             md_algorithm="sha256",
@@ -310,14 +363,33 @@ def sign_pdf(
             ),
             new_field_spec=new_field,
         )
-        output = pdf_signer.sign_pdf(
-            writer,
-            existing_fields_only=field_exists,
-            appearance_text_params={
-                "reason": options.reason or "",
-                "location": options.location or "",
-            },
+        used_timestamper = timestamper if level in _LEVEL_NEEDS_TIMESTAMP else None
+        size_key = (
+            source.certificate.sha256,
+            tuple(cert.sha256 for cert in signer.cert_registry),
+            _timestamper_key(used_timestamper),
         )
+        appearance = {"reason": options.reason or "", "location": options.location or ""}
+        reserved = _reserved_size(signer, used_timestamper, size_key)
+        try:
+            output = pdf_signer.sign_pdf(
+                writer,
+                existing_fields_only=field_exists,
+                bytes_reserved=reserved,
+                appearance_text_params=appearance,
+            )
+        except PyhankoSigningError as exc:
+            if "larger than expected" not in str(exc):
+                raise
+            # A container larger than ever before (a bigger timestamp token): forget the
+            # size and sign again from the input, with pyHanko estimating it itself.
+            with _RESERVED_LOCK:
+                _RESERVED.pop(size_key, None)
+            writer = open_writer(data, password=password)
+            add_new_fields(writer)
+            output = pdf_signer.sign_pdf(
+                writer, existing_fields_only=field_exists, appearance_text_params=appearance
+            )
     except SigningError:
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko fails in many ways on odd files

@@ -409,3 +409,29 @@ def test_issued_signer_round_trips_through_stored_pems(
 def test_an_unreachable_tsa_is_a_clear_error(pdf: bytes, client: InternalCaSigner) -> None:
     with pytest.raises(TimestampUnavailable):
         sign_pdf(pdf, client, SignOptions(level="B-T", timestamper="http://127.0.0.1:9/tsa"))
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-T"])
+def test_signature_room_is_estimated_once_and_a_bigger_container_still_signs(
+    level: Level, pdf: bytes, client: InternalCaSigner, pki: Pki, material: ValidationMaterial
+) -> None:
+    """A warm worker reserves room for the container from its first estimate; if a container
+    ever outgrows that room (a bigger timestamp token), the signature is made anyway."""
+    from signing import sign as signing_module
+
+    options = SignOptions(level=level, timestamper=pki.timestamper(), validation=material)
+    signing_module._RESERVED.clear()
+    first = sign_pdf(pdf, client, options)
+    assert len(signing_module._RESERVED) == 1
+    (key,) = signing_module._RESERVED
+    second = sign_pdf(pdf, client, options)
+    # The same room both times: the /Contents placeholders have the same size.
+    assert len(second) == len(first)
+
+    signing_module._RESERVED[key] = 64  # far too small for any CMS container
+    third = sign_pdf(pdf, client, options)
+    assert key not in signing_module._RESERVED or signing_module._RESERVED[key] > 64
+    for signed in (first, second, third):
+        report = _validate(signed, material)
+        assert report.valid, report.reason
+        assert report.signatures[0].level == level
