@@ -312,8 +312,9 @@ def fill(env: dict[str, str]) -> dict[str, str]:
         if sqlite:
             db.session.execute(
                 text(
-                    "INSERT INTO search_entry_fts (document_id, title, body, space_id) "
-                    "VALUES (:id, :title, :body, :space)"
+                    "INSERT INTO search_entry_fts (document_id, title, body, space_id, audience) "
+                    "VALUES (:id, :title, :body, :space, (SELECT CASE WHEN visibility = 'shared' "
+                    "THEN 'client' ELSE 'staff' END FROM document WHERE id = :id))"
                 ),
                 fts,
             )

@@ -537,6 +537,7 @@ def delete_document(actor: User, document_id: str) -> None:
     require_staff(actor)
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.id
+    search.index_document(document)  # the index says who may find it: nobody now
     audit.record("delete", actor, f"document:{document.id}")
 
 
@@ -566,6 +567,7 @@ def set_visibility(actor: User, document_id: str, visibility: str) -> Document:
         raise ValidationFailed({"visibility": _("La visibilidad debe ser shared o internal.")})
     before = document.visibility
     document.visibility = visibility
+    search.index_document(document)  # the index says who may find it
     audit.record(
         "visibility_changed", actor, f"document:{document.id}", before=before, after=visibility
     )

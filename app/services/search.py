@@ -1,6 +1,6 @@
 """Full-text search over document titles and OCR text, filtered by access rights.
 
-SQLite reads the FTS5 table ``search_entry_fts`` (migrations 0006, 0006b); PostgreSQL reads
+SQLite reads the FTS5 table ``search_entry_fts`` (migrations 0006, 0006b, 0009); PostgreSQL reads
 ``search_entry`` through the GIN index over its stored Spanish ``search_vector`` (0006d).
 """
 
@@ -20,6 +20,11 @@ from app.services.access import visible_documents, visible_spaces_query
 MATCH_START = "\x02"
 MATCH_END = "\x03"
 MAX_QUERY_TERMS = 12
+#: Who may find a row of ``search_entry_fts`` (migration 0009): shared documents, internal
+#: ones, deleted ones. The column is indexed, so access is filtered inside the FTS query.
+AUDIENCE_CLIENT = "client"
+AUDIENCE_STAFF = "staff"
+AUDIENCE_DELETED = "deleted"
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,20 @@ def _dialect() -> str:
     return str(db.session.get_bind().dialect.name)
 
 
+def _audience(document: Document) -> str:
+    if document.deleted_at is not None:
+        return AUDIENCE_DELETED
+    return AUDIENCE_CLIENT if document.visibility == Visibility.shared else AUDIENCE_STAFF
+
+
 def index_document(
     document: Document, *, body: str | None = None, version_id: str | None = None
 ) -> None:
-    """Put the document's title (and, when given, its text) in the search index."""
+    """Put the document's title (and, when given, its text) in the search index.
+
+    Call it again whenever the document's visibility or deleted state changes: on SQLite
+    the index row says who may find it.
+    """
     entry = db.session.get(SearchEntry, document.id)
     if entry is None:
         entry = SearchEntry(document_id=document.id, title=document.title, body="")
@@ -59,14 +74,15 @@ def index_document(
         )
         db.session.execute(
             text(
-                "INSERT INTO search_entry_fts (document_id, title, body, space_id) "
-                "VALUES (:id, :title, :body, :space)"
+                "INSERT INTO search_entry_fts (document_id, title, body, space_id, audience) "
+                "VALUES (:id, :title, :body, :space, :audience)"
             ),
             {
                 "id": document.id,
                 "title": entry.title,
                 "body": entry.body,
                 "space": document.space_id,
+                "audience": _audience(document),
             },
         )
 
@@ -109,21 +125,23 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
     if user.is_client:
         filters += " AND d.visibility = :shared"
         params["shared"] = Visibility.shared.value
-    if _dialect() == "sqlite":
+    sqlite = _dialect() == "sqlite"
+    if sqlite:
         words = " ".join('"' + term.replace('"', "") + '"' for term in terms)
-        params["match"] = "{title body} : (" + words + ")"
+        # Access is filtered inside the index (migrations 0006b, 0009), not by joining each
+        # match's document row: that join is what costs on a large portal.
+        audience = AUDIENCE_CLIENT if user.is_client else f"({AUDIENCE_CLIENT} OR {AUDIENCE_STAFF})"
+        params["match"] = "{title body} : (" + words + ") AND audience : " + audience
         if spaces is not None:
-            # Narrow to the person's spaces inside the index: reading each match's row to
-            # filter it afterwards is what costs on a large portal.
             params["match"] += " AND " + _fts_ids("space_id", spaces)
         params["start"], params["end"] = MATCH_START, MATCH_END
         # Rank every match, but make snippets only for the best ones: SQLite computes the
-        # selected columns before ORDER BY ... LIMIT.
-        sql = (  # constant fragments only; every value is a bound parameter
-            "WITH best AS (SELECT f.rowid AS row, "  # noqa: S608
-            "bm25(search_entry_fts, 0.0, 1.0, 1.0, 0.0) AS rank "
-            "FROM search_entry_fts f JOIN document d ON d.id = f.document_id "
-            f"WHERE search_entry_fts MATCH :match AND {filters} "
+        # selected columns before ORDER BY ... LIMIT. The id, space and audience columns
+        # weigh nothing in the rank.
+        sql = (
+            "WITH best AS (SELECT rowid AS row, "
+            "bm25(search_entry_fts, 0.0, 1.0, 1.0, 0.0, 0.0) AS rank "
+            "FROM search_entry_fts WHERE search_entry_fts MATCH :match "
             "ORDER BY rank LIMIT :limit) "
             "SELECT f.document_id, snippet(search_entry_fts, 2, :start, :end, '…', 16) "
             "FROM best JOIN search_entry_fts f ON f.rowid = best.row "
@@ -147,7 +165,7 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
             "ORDER BY best.rank DESC"
         )
     statement = text(sql)
-    if spaces is not None:
+    if spaces is not None and not sqlite:
         statement = statement.bindparams(bindparam("spaces", expanding=True))
     return [(row[0], row[1] or "") for row in db.session.execute(statement, params)]
 
