@@ -9,11 +9,13 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from storage.base import CHUNK_SIZE, StorageError, StorageFull, StoredBlob, new_key
 from storage.filesystem import FilesystemStore
@@ -42,6 +44,9 @@ from storage.resumable import (
     utc_now,
 )
 
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
 __all__ = ["FilesystemUploads"]
 
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -52,6 +57,68 @@ def _os_error(exc: OSError) -> StorageError:
     if exc.errno in _FULL_ERRNOS:
         return StorageFull("no space left in the blob store")
     return StorageError(f"upload storage failed: {exc.strerror}")
+
+
+class _ChunkWriter:
+    """Writes an append's chunks on a thread of its own while the caller reads the next.
+
+    ``pwrite``, ``hashlib`` and socket reads all release the GIL: while the thread
+    writes chunk N, the caller hashes chunk N-1 and then receives chunk N+1. A chunk
+    is hashed only once it is written, one is written at a time (memory stays at a
+    few chunks whatever the size), a failed write surfaces at the next `submit` or at
+    `wait`, and leaving the ``with`` block joins the thread.
+    """
+
+    def __init__(
+        self,
+        write_at: Callable[[int, bytes, int], None],
+        fd: int,
+        position: int,
+        hashes: list[_Hash],
+    ) -> None:
+        self._write_at = write_at
+        self._fd = fd
+        self._position = position
+        self._hashes = hashes
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-writer")
+        self._writing: Future[None] | None = None
+        self._writing_chunk = b""
+
+    def __enter__(self) -> _ChunkWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # A write still in flight lands before the caller cuts the file back.
+        self._executor.shutdown(wait=True)
+
+    def submit(self, chunk: bytes) -> None:
+        """Start writing `chunk` once the previous one is written; hash that one meanwhile."""
+        previous = self._finish_write()
+        self._writing = self._executor.submit(self._write_at, self._fd, chunk, self._position)
+        self._writing_chunk = chunk
+        self._position += len(chunk)
+        self._hash(previous)
+
+    def wait(self) -> None:
+        """Finish writing and hashing every chunk submitted; raise a failed write's error."""
+        self._hash(self._finish_write())
+
+    def _finish_write(self) -> bytes:
+        """The chunk in flight once it is written (b"" if none)."""
+        writing, self._writing = self._writing, None
+        chunk, self._writing_chunk = self._writing_chunk, b""
+        if writing is not None:
+            writing.result()
+        return chunk
+
+    def _hash(self, chunk: bytes) -> None:
+        for digest in self._hashes:
+            digest.update(chunk)
 
 
 @dataclass(frozen=True)
@@ -268,27 +335,27 @@ class FilesystemUploads:
             limits = ChunkLimits(offset, new_length, state.max_size)
             end = limits.allowed_end()
             running = self._hashes.start(upload_id, offset)
+            hashes = [digest for digest in (chunk_hash, running) if digest is not None]
             received = 0
             read_error: Exception | None = None
             try:
                 # Bytes past the offset belong to an append that never committed.
                 os.ftruncate(fd, offset)
-                while True:
-                    try:
-                        chunk = stream.read(CHUNK_SIZE)
-                    except Exception as exc:  # noqa: BLE001 - any client/stream failure
-                        read_error = exc
-                        break
-                    if not chunk:
-                        break
-                    if end is not None and offset + received + len(chunk) > end:
-                        raise limits.refusal()
-                    self._write_at(fd, chunk, offset + received)
-                    received += len(chunk)
-                    if chunk_hash is not None:
-                        chunk_hash.update(chunk)
-                    if running is not None:
-                        running.update(chunk)
+                with _ChunkWriter(self._write_at, fd, offset, hashes) as writer:
+                    while True:
+                        try:
+                            chunk = stream.read(CHUNK_SIZE)
+                        except Exception as exc:  # noqa: BLE001 - any client/stream failure
+                            read_error = exc
+                            break
+                        if not chunk:
+                            break
+                        if end is not None and offset + received + len(chunk) > end:
+                            writer.wait()  # a failed write before this chunk comes first
+                            raise limits.refusal()
+                        writer.submit(chunk)
+                        received += len(chunk)
+                    writer.wait()
                 if read_error is not None and chunk_hash is not None:
                     raise read_error
                 if chunk_hash is not None and checksum is not None:

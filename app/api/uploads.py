@@ -8,9 +8,10 @@ the CSRF token in an ``X-CSRFToken`` header (the web UI's Uppy uploader).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import Response, request
 from werkzeug.exceptions import ClientDisconnected
@@ -155,6 +156,50 @@ def _progress_headers(status: UploadStatus) -> dict[str, str]:
     return headers
 
 
+class _RequestBody(io.RawIOBase):
+    """The request body read straight from the server's input, up to Content-Length.
+
+    werkzeug's ``request.stream`` copies every piece twice more on its way (into a
+    bytearray, then into bytes); a PATCH is read a MiB at a time, gigabytes long. A
+    body that ends early or fails is ClientDisconnected, as werkzeug has it.
+    """
+
+    def __init__(self, stream: BinaryIO, length: int) -> None:
+        self._stream = stream
+        self._remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._remaining if size is None or size < 0 else min(size, self._remaining)
+        if wanted == 0:
+            return b""
+        try:
+            data = self._stream.read(wanted)
+        except (OSError, ValueError) as exc:
+            raise ClientDisconnected() from exc
+        if not data:
+            raise ClientDisconnected()
+        self._remaining -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _request_body() -> BinaryIO:
+    """The PATCH body: the server's input bounded by Content-Length, else werkzeug's stream."""
+    length = request.content_length
+    limit = request.max_content_length
+    if length is None or (limit is not None and length > limit):
+        # A chunked body (no length), or a 413 for one over the limit, as werkzeug does them.
+        return request.stream
+    return cast(BinaryIO, _RequestBody(request.environ["wsgi.input"], length))
+
+
 @api_bp.route("/uploads/", methods=["POST", "OPTIONS"])
 @tus_view
 def create_upload() -> Response:
@@ -204,7 +249,9 @@ def append_upload(upload_id: str) -> Response:
         return refused
     if request.mimetype != "application/offset+octet-stream":
         return problem(
-            415, "Unsupported Media Type", "PATCH needs Content-Type application/offset+octet-stream."
+            415,
+            "Unsupported Media Type",
+            "PATCH needs Content-Type application/offset+octet-stream.",
         )
     offset = _integer_header("Upload-Offset")
     if offset is None:
@@ -213,7 +260,7 @@ def append_upload(upload_id: str) -> Response:
         caller(),
         upload_id,
         offset=offset,
-        stream=request.stream,
+        stream=_request_body(),
         checksum=parse_checksum(request.headers.get("Upload-Checksum")),
         length=_integer_header("Upload-Length"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import shutil
@@ -15,7 +16,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from storage_testing import MIB, GeneratedStream, S3Server, bucket_name, generated_sha256
+from storage_testing import (
+    MIB,
+    GeneratedStream,
+    S3Server,
+    bucket_name,
+    generated_bytes,
+    generated_sha256,
+)
 
 from storage import (
     FilesystemStore,
@@ -205,6 +213,90 @@ def test_disk_full_during_append_keeps_the_offset(full_disk: str, tmp_path: Path
     assert (uploads.directory / f"{upload.id}.part").stat().st_size == 2 * MIB
     uploads.terminate(upload.id)
     assert list(uploads.directory.iterdir()) == []
+
+
+def writer_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if "upload-writer" in thread.name]
+
+
+def test_disk_full_chunks_into_an_append_keeps_the_offset_and_resumes(
+    full_disk: str, tmp_path: Path
+) -> None:
+    """Chunks are written while the next ones arrive; the disk filling chunks later is the
+    same clean error, and the upload resumes from its last committed offset."""
+    size = 3 * MIB + MIB // 2
+    if full_disk == "injected":
+        uploads = FullDiskUploads(FilesystemStore(tmp_path / "blobs"))
+        uploads.budget = 3 * MIB  # the third chunk of the second append does not fit
+        filler = None
+    else:
+        uploads = FilesystemUploads(FilesystemStore(full_disk))
+        # 2 MiB of the 4 MiB taken: the second append's second chunk does not fit.
+        filler = Path(full_disk) / "filler.bin"
+        filler.write_bytes(b"\0" * 2 * MIB)
+    upload = uploads.create(size, {})
+    source = GeneratedStream(size, seed=9)
+    uploads.append(upload.id, 0, io.BytesIO(source.read(MIB // 2)))
+
+    with pytest.raises(StorageFull):
+        uploads.append(upload.id, MIB // 2, source)
+
+    assert writer_threads() == []
+    assert uploads.info(upload.id).offset == MIB // 2
+    assert (uploads.directory / f"{upload.id}.part").stat().st_size == MIB // 2
+    if filler is None:
+        uploads.budget = 2 * size
+    else:
+        filler.unlink()
+    source.seek(MIB // 2)
+    assert uploads.append(upload.id, MIB // 2, source).offset == size
+    blob = uploads.finish(upload.id)
+    # The running hash counted none of the bytes of the append that failed.
+    assert blob.sha256 == generated_sha256(size, seed=9)
+    assert uploads.store.hash_blob(blob.key) == blob.sha256
+
+
+class FailingDiskUploads(FilesystemUploads):
+    """Resumable uploads whose disk fails (EIO) at the third chunk written after `armed`."""
+
+    armed = False
+    writes = 0
+
+    def _write_at(self, fd: int, data: bytes, position: int) -> None:
+        if self.armed and len(data) == MIB:
+            self.writes += 1
+            if self.writes == 3:
+                raise OSError(errno.EIO, os.strerror(errno.EIO))
+        super()._write_at(fd, data, position)
+
+
+@pytest.mark.parametrize("with_checksum", [False, True])
+def test_a_failed_write_mid_append_counts_nothing_of_it(
+    tmp_path: Path, with_checksum: bool
+) -> None:
+    """A disk error while later chunks arrive: nothing of that append counts, with or without
+    a checksum, the writer thread is gone, and the same bytes go in once the disk is back."""
+    size = 6 * MIB
+    data = generated_bytes(size, seed=10)
+    uploads = FailingDiskUploads(FilesystemStore(tmp_path / "blobs"))
+    upload = uploads.create(size, {})
+    uploads.append(upload.id, 0, io.BytesIO(data[:MIB]))
+    rest = data[MIB:]
+    checksum = ("sha1", hashlib.sha1(rest).digest()) if with_checksum else None
+    uploads.armed = True
+
+    with pytest.raises(StorageError, match="upload storage failed") as failed:
+        uploads.append(upload.id, MIB, io.BytesIO(rest), checksum=checksum)
+
+    assert not isinstance(failed.value, StorageFull)
+    assert writer_threads() == []
+    assert uploads.info(upload.id).offset == MIB
+    assert (uploads.directory / f"{upload.id}.part").stat().st_size == MIB
+    uploads.armed = False
+    assert uploads.append(upload.id, MIB, io.BytesIO(rest), checksum=checksum).offset == size
+    blob = uploads.finish(upload.id)
+    assert blob.sha256 == hashlib.sha256(data).hexdigest()
+    assert uploads.store.hash_blob(blob.key) == blob.sha256
 
 
 # ---------------------------------------------------------------- the S3 server says it is full
