@@ -24,9 +24,10 @@ the download (cold cache) as a ratio of raw read, and the web process's peak RSS
 transfers per size (its RSS after start-up, and the peak of start-up plus the API
 login, whose argon2id hash takes 64 MiB for a moment, are printed beside it);
 then the same portal on nanio against a bare ``minio`` put_object of the same size.
-The portal rows run ``--repeat`` rounds, each measuring the disk floors right before its
-own upload and download, and report medians: at 1 GB the VM host's cache makes the raw
-write swing between runs, and floors and transfers must meet the same state of it.
+The portal rows run ``--repeat`` rounds, each measuring the write floor right before its own
+upload, and the read floor on the uploaded blob itself, raw, taking turns with the download
+at going first; medians are reported: at 1 GB the VM host's cache makes raw writes and
+first reads swing, and floors and transfers must meet the same state of it.
 """
 
 from __future__ import annotations
@@ -159,6 +160,15 @@ def raw_read(directory: Path) -> float:
     elapsed = time.perf_counter() - started
     path.unlink()
     return elapsed
+
+
+def raw_read_file(path: Path) -> float:
+    """Read a file from the disk (page cache dropped by the caller) in 8 MiB blocks; seconds."""
+    started = time.perf_counter()
+    with open(path, "rb", buffering=0) as handle:
+        while handle.read(BLOCK):
+            pass
+    return time.perf_counter() - started
 
 
 def raw_sha256(size: int) -> float:
@@ -654,7 +664,10 @@ def download_through_portal(portal: dict[str, Any], document_id: str) -> float:
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=600)
         connection.request("GET", f"{target.path}?{target.query}")
         response = connection.getresponse()
-    while response.read(BLOCK):
+    # Into one reused buffer, as a browser's network stack does: allocating a new 8 MiB
+    # bytes object per read made this client, not the portal, the slow end.
+    buffer = memoryview(bytearray(BLOCK))
+    while response.readinto(buffer):
         pass
     connection.close()
     return time.perf_counter() - started
@@ -668,6 +681,19 @@ def newest_blob(root: Path) -> Path:
         if p.is_file() and not p.relative_to(root).parts[0].startswith(".")
     ]
     return max(files, key=lambda p: p.stat().st_mtime)
+
+
+SETTLE_SECONDS = 3
+
+
+def settle() -> None:
+    """Flush and pause before each timed transfer, floors and portal alike.
+
+    Right after a GB is written, the VM host is still writing it out and a read then
+    runs at a third of its speed; each measured read or write starts from the same calm.
+    """
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
 
 
 def bench_portal(directory: Path, size: int, endpoint: str | None) -> dict[str, Any]:
@@ -690,16 +716,29 @@ def bench_portal(directory: Path, size: int, endpoint: str | None) -> dict[str, 
         start_rss = peak_rss_of(portal["pid"], "VmRSS")
         login_peak = peak_rss_of(portal["pid"])
         reset_peak_rss(portal["pid"])
-        for _round in range(REPEAT):
-            os.sync()
+        for number in range(REPEAT):
+            settle()
             writes.append(raw_write(directory, size))
-            reads.append(raw_read(directory))  # reads back the file just written, then removes it
+            (directory / "raw-write.bin").unlink()
             shas.append(raw_sha256(size))
-            os.sync()
+            settle()
             upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
             uploads.append(upload_s)
-            drop_cache(newest_blob(data_dir / "blobs"))
-            downloads.append(download_through_portal(portal, document_id))
+            # The read floor is the stored blob itself, read raw from the disk in the same
+            # state as the download reads it: the first read after a GB was written runs
+            # far slower on this VM than the next ones, so the two take turns going first.
+            blob = newest_blob(data_dir / "blobs")
+
+            def download(document_id: str = document_id) -> None:
+                downloads.append(download_through_portal(portal, document_id))
+
+            def read_raw(blob: Path = blob) -> None:
+                reads.append(raw_read_file(blob))
+
+            for measure in (download, read_raw) if number % 2 == 0 else (read_raw, download):
+                drop_cache(blob)
+                settle()
+                measure()
         write_s, read_s, sha_s, upload_s, download_s = (
             statistics.median(values) for values in (writes, reads, shas, uploads, downloads)
         )
