@@ -20,6 +20,7 @@ import io
 import mimetypes
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -155,12 +156,22 @@ def init_static(app: Flask) -> None:
     """Version the static URLs and serve them with caching and compression."""
     static = Path(app.static_folder or "")
 
+    # Each page links half a dozen assets: their versions are looked at on disk at most
+    # once a second per file (two stat calls each time), not on every link.
+    recent: dict[str, tuple[float, str | None]] = {}
+
     @app.url_defaults
     def version_static_urls(endpoint: str, values: dict[str, Any]) -> None:
         if endpoint != "static" or "v" in values or "filename" not in values:
             return
-        joined = safe_join(str(Path(app.static_folder or static)), values["filename"])
-        if joined and os.path.isfile(joined):
-            values["v"] = asset_version(Path(joined))
+        filename = values["filename"]
+        now = time.monotonic()
+        known = recent.get(filename)
+        if known is None or now - known[0] > 1.0:
+            joined = safe_join(str(Path(app.static_folder or static)), filename)
+            version = asset_version(Path(joined)) if joined and os.path.isfile(joined) else None
+            known = recent[filename] = (now, version)
+        if known[1] is not None:
+            values["v"] = known[1]
 
     app.view_functions["static"] = serve_static
