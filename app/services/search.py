@@ -117,16 +117,8 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
     spaces = _visible_space_ids(user)
     if spaces == []:
         return []
-    filters = "d.deleted_at IS NULL"
     params: dict[str, object] = {"limit": limit}
-    if spaces is not None:
-        filters += " AND d.space_id IN :spaces"
-        params["spaces"] = spaces
-    if user.is_client:
-        filters += " AND d.visibility = :shared"
-        params["shared"] = Visibility.shared.value
-    sqlite = _dialect() == "sqlite"
-    if sqlite:
+    if _dialect() == "sqlite":
         words = " ".join('"' + term.replace('"', "") + '"' for term in terms)
         # Access is filtered inside the index (migrations 0006b, 0009), not by joining each
         # match's document row: that join is what costs on a large portal.
@@ -147,7 +139,15 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
             "FROM best JOIN search_entry_fts f ON f.rowid = best.row "
             "WHERE search_entry_fts MATCH :match ORDER BY best.rank"
         )
+        statement = text(sql)
     else:
+        filters = "d.deleted_at IS NULL"
+        if spaces is not None:
+            filters += " AND d.space_id IN :spaces"
+            params["spaces"] = spaces
+        if user.is_client:
+            filters += " AND d.visibility = :shared"
+            params["shared"] = Visibility.shared.value
         params["query"] = " ".join(terms)
         params["options"] = (
             f'StartSel="{MATCH_START}", StopSel="{MATCH_END}", MaxWords=30, MinWords=10'
@@ -164,9 +164,9 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
             "FROM best JOIN search_entry e ON e.document_id = best.document_id "
             "ORDER BY best.rank DESC"
         )
-    statement = text(sql)
-    if spaces is not None and not sqlite:
-        statement = statement.bindparams(bindparam("spaces", expanding=True))
+        statement = text(sql)
+        if spaces is not None:
+            statement = statement.bindparams(bindparam("spaces", expanding=True))
     return [(row[0], row[1] or "") for row in db.session.execute(statement, params)]
 
 
