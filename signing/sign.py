@@ -354,16 +354,16 @@ def sign_pdf(
                 on_page=stamp.page if stamp else 0,
                 box=_placed(writer, stamp.page, stamp.box) if stamp else None,
             )
+        used_timestamper = timestamper if level in _LEVEL_NEEDS_TIMESTAMP else None
         pdf_signer = PdfSigner(
             metadata,
             signer,
-            timestamper=timestamper if level in _LEVEL_NEEDS_TIMESTAMP else None,
+            timestamper=used_timestamper,
             stamp_style=TextStampStyle(
                 stamp_text=stamp.text if stamp else DEFAULT_STAMP_TEXT, border_width=1
             ),
             new_field_spec=new_field,
         )
-        used_timestamper = timestamper if level in _LEVEL_NEEDS_TIMESTAMP else None
         size_key = (
             source.certificate.sha256,
             tuple(cert.sha256 for cert in signer.cert_registry),
