@@ -271,18 +271,8 @@ def notifications_read() -> WerkzeugResponse:
 
 
 def state_labels(scheme) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """How the space words each review state: its scheme's own wording, or the catalogue's.
-
-    Translated once per page: lists show a state on every row.
-    """
-    if scheme.key == "default":
-        return {
-            "received": _("Recibido"),
-            "read": _("Leído"),
-            "checked": _("Revisado"),
-            "validated": _("Validado"),
-            "changes_requested": _("Cambios solicitados"),
-        }
+    """How the space words each review state, in the reader's language (once per page: lists
+    show a state on every row). The standard scheme's wording is the catalogue's."""
     locale = str(get_locale())
     return {str(state): text.text(locale) for state, text in scheme.states.items()}
 
