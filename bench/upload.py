@@ -210,11 +210,12 @@ def _child(queue: Any, name: str, args: dict[str, Any]) -> None:
 REPEAT = 3
 
 
-def run_child(name: str, **args: Any) -> Figure:
-    """Run one measurement in fresh processes, REPEAT times; the median time, the top RSS."""
+def run_child(name: str, *, rounds: int | None = None, **args: Any) -> Figure:
+    """Run one measurement in fresh processes, `rounds` (default REPEAT) times; the median
+    time, the top RSS."""
     context = multiprocessing.get_context("spawn")
     figures: list[Figure] = []
-    for _ in range(REPEAT):
+    for _ in range(REPEAT if rounds is None else rounds):
         os.sync()
         queue = context.Queue()
         process = context.Process(target=_child, args=(queue, name, args))
@@ -772,24 +773,48 @@ def bench_portal(directory: Path, size: int, endpoint: str | None) -> dict[str, 
         bucket = f"portal-{os.getpid()}-{human(size).lower()}"
         store = MinioStore.from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}")
         store.ensure_bucket()
-        bare = run_child("bare_minio", endpoint=endpoint, bucket=bucket, size=size)
         minio_dir = directory / f"portal-minio-{human(size)}"
         url = f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}"
         with portal_server(minio_dir, url) as portal:
             reset_peak_rss(portal["pid"])
-            # As many rounds as the bare put_object's (median against median).
+            # The bare put_object and the portal's upload take turns, each round, at going
+            # first, after the same flush and pause: nanio writes to the same disk, whose
+            # speed on this VM drifts over minutes (bare put_object alone: 62-160 MB/s).
+            bare_uploads: list[float] = []
             minio_uploads, minio_downloads = [], []
-            for _round in range(REPEAT):
-                settle()
+
+            def bare_put() -> None:
+                figure = run_child(
+                    "bare_minio", rounds=1, endpoint=endpoint, bucket=bucket, size=size
+                )
+                bare_uploads.append(figure.seconds)
+
+            def portal_put() -> None:
                 upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
                 minio_uploads.append(upload_s)
                 minio_downloads.append(download_through_portal(portal, document_id))
+
+            for number in range(REPEAT):
+                for measure in (
+                    (bare_put, portal_put) if number % 2 == 0 else (portal_put, bare_put)
+                ):
+                    settle()
+                    measure()
+            bare_s = statistics.median(bare_uploads)
             upload_s = statistics.median(minio_uploads)
             download_s = statistics.median(minio_downloads)
             result["portal_minio"] = {
-                "bare_put_object_mb_s": throughput(size, bare.seconds),
+                "bare_put_object_mb_s": throughput(size, bare_s),
+                "bare_put_object_range_mb_s": [
+                    throughput(size, max(bare_uploads)),
+                    throughput(size, min(bare_uploads)),
+                ],
                 "upload_mb_s": throughput(size, upload_s),
-                "upload_ratio": throughput(size, upload_s) / throughput(size, bare.seconds),
+                "upload_range_mb_s": [
+                    throughput(size, max(minio_uploads)),
+                    throughput(size, min(minio_uploads)),
+                ],
+                "upload_ratio": throughput(size, upload_s) / throughput(size, bare_s),
                 "download_mb_s": throughput(size, download_s),
                 "web_peak_rss_mib": peak_rss_of(portal["pid"]),
             }
@@ -830,9 +855,12 @@ def print_portal(results: list[dict[str, Any]]) -> None:
         )
         if "portal_minio" in result:
             minio = result["portal_minio"]
+            low, high = minio["upload_range_mb_s"]
+            bare_low, bare_high = minio["bare_put_object_range_mb_s"]
             print(
-                f"MinIO (nanio): portal tus {minio['upload_mb_s']:.0f} MB/s vs bare put_object "
-                f"{minio['bare_put_object_mb_s']:.0f} MB/s: ratio {minio['upload_ratio']:.2f} "
+                f"MinIO (nanio): portal tus {minio['upload_mb_s']:.0f} MB/s ({low:.0f}-{high:.0f}) "
+                f"vs bare put_object {minio['bare_put_object_mb_s']:.0f} MB/s "
+                f"({bare_low:.0f}-{bare_high:.0f}): ratio {minio['upload_ratio']:.2f} "
                 f"(target >= 0.8); download via presigned URL {minio['download_mb_s']:.0f} MB/s; "
                 f"web peak RSS {minio['web_peak_rss_mib']:.0f} MiB"
             )
