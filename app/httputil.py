@@ -10,7 +10,7 @@ from werkzeug.wsgi import wrap_file
 
 from app.services.documents import Download
 
-# Block size when the server iterates a file itself (gunicorn sends it with sendfile instead).
+# Block size in which the server reads a file response (wsgi.file_wrapper).
 FILE_BLOCK = 1024 * 1024
 
 
@@ -23,9 +23,9 @@ def content_disposition(filename: str) -> str:
 def download_body(download: Download) -> Iterable[bytes]:
     """The bytes of a download as the WSGI server sends them fastest.
 
-    A blob with a local file goes out through ``wsgi.file_wrapper`` (gunicorn then
-    sends Content-Length bytes from the file's offset with ``sendfile``, never through
-    Python); other blobs stream in chunks. Either way only the requested span is read.
+    A blob with a local file goes out through ``wsgi.file_wrapper`` (gunicorn reads it
+    in FILE_BLOCK blocks, each sent as read, with no copy of its own); other blobs stream
+    in chunks. Either way only the requested span is read.
     """
     handle = download.open_file()
     if handle is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -23,6 +24,10 @@ from storage.base import (
 
 __all__ = ["FileSpan", "FilesystemStore"]
 
+# How far ahead of a download's reads the kernel is asked to fetch the blob (FileSpan).
+READ_AHEAD = 16 * 1024 * 1024
+_HAS_FADVISE = hasattr(os, "posix_fadvise")
+
 
 class FileSpan(io.RawIOBase):
     """A read-only, seekable window of `length` bytes from `start` of an open file.
@@ -40,6 +45,24 @@ class FileSpan(io.RawIOBase):
         self._start = start
         self._length = max(0, length)
         self._position = 0
+        self._advised = 0  # how far into the span the kernel has been asked to read ahead
+
+    def _read_ahead(self) -> None:
+        """Ask the kernel to start reading the next READ_AHEAD bytes while these are sent.
+
+        A server reads a span in blocks of about a MiB and sends each before reading the
+        next; without this, the disk waits for the network and the network for the disk
+        (on a cold cache a download ran at half the disk's speed). Only advice: no memory
+        of this process, and nothing happens where the call does not exist.
+        """
+        if not _HAS_FADVISE or self._position + READ_AHEAD // 2 < self._advised:
+            return
+        start = max(self._advised, self._position)
+        end = min(self._length, self._position + READ_AHEAD)
+        if end > start:
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(self._fd, self._start + start, end - start, os.POSIX_FADV_WILLNEED)
+            self._advised = end
 
     def readable(self) -> bool:
         return True
@@ -71,6 +94,7 @@ class FileSpan(io.RawIOBase):
         wanted = remaining if size is None or size < 0 else min(size, remaining)
         data = os.pread(self._fd, wanted, self._start + self._position)
         self._position += len(data)
+        self._read_ahead()
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
@@ -79,6 +103,7 @@ class FileSpan(io.RawIOBase):
             return 0
         got = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._start + self._position)
         self._position += got
+        self._read_ahead()
         return got
 
     def close(self) -> None:
