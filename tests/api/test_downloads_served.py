@@ -316,3 +316,33 @@ def test_a_patch_cut_short_resumes_from_what_arrived(live_server, world, fault):
     response, body = _get(connection, url, auth)
     assert response.status == 200 and body == data
     connection.close()
+
+
+# A bare app served by app.server exactly as the portal is.
+SERVE_BARE = """
+import sys
+from flask import Flask
+from app.server import serve
+app = Flask("bare")
+app.get("/")(lambda: "ok")
+serve(app, "127.0.0.1", int(sys.argv[1]), workers=2, threads=2)
+"""
+
+
+def test_a_taken_address_stops_the_server_with_the_reason() -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        started = time.monotonic()
+        finished = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", SERVE_BARE, str(port)],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in finished.stderr
+    assert time.monotonic() - started < 30
