@@ -40,6 +40,29 @@ def base(document) -> str:  # type: ignore[no-untyped-def]
     return f"/documents/{document.id}/versions/1/preview"
 
 
+def test_a_space_thumbnail_names_the_current_version_and_escapes_the_title(client, world, held):
+    title = 'Plano <b>"A&B"</b>'
+    document = upload(world, png_bytes(), "plano.png", title)
+    documents.upload_version(
+        world.staff, document.id, io.BytesIO(png_bytes()), filename="plano.png"
+    )
+    db.session.commit()
+    web_login(client, world.client_a)
+
+    page = client.get(f"/spaces/{world.space_a.id}").get_data(as_text=True)
+
+    preview = f"/documents/{document.id}/versions/2/preview/thumbnail"
+    escaped = "Plano &lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;"
+    assert (
+        f'data-preview-src="{preview}" data-preview-alt="Vista previa de «{escaped}», versión 2"'
+    ) in page
+    # English: the catalogue's wording, with the same title and number in it
+    world.client_a.locale = "en"
+    db.session.commit()
+    page = client.get(f"/spaces/{world.space_a.id}").get_data(as_text=True)
+    assert f'data-preview-alt="Preview of “{escaped}”, version 2"' in page
+
+
 def test_the_space_shows_a_placeholder_then_the_thumbnail(client, world, jobs, held):
     document = upload(world, png_bytes(), "fachada.png", "Fachada norte")
     web_login(client, world.client_a)
