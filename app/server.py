@@ -2,7 +2,7 @@
 
 ``portal run`` (app.cli) and the container's ``web`` service (``python -m app.server``)
 both serve through :func:`serve`. Gunicorn sends ``wsgi.file_wrapper`` responses in
-1 MiB blocks read from the blob's exact span (storage.filesystem.FileSpan, which has
+4 MiB blocks read from the blob's exact span (storage.filesystem.FileSpan, which has
 the kernel read ahead of them), reads request bodies from the socket as the app reads them (a tus
 PATCH streams into the store; nothing is spooled to a temporary file) and sets no
 limit on a body's size: the app's MAX_UPLOAD_SIZE and quotas decide.

@@ -24,8 +24,9 @@ from storage.base import (
 
 __all__ = ["FileSpan", "FilesystemStore"]
 
-# How far ahead of a download's reads the kernel is asked to fetch the blob (FileSpan).
-READ_AHEAD = 16 * 1024 * 1024
+# How far ahead of a download's reads the kernel is asked to fetch the blob (FileSpan):
+# page cache only, not this process's memory.
+READ_AHEAD = 64 * 1024 * 1024
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
 
 
@@ -50,7 +51,7 @@ class FileSpan(io.RawIOBase):
     def _read_ahead(self) -> None:
         """Ask the kernel to start reading the next READ_AHEAD bytes while these are sent.
 
-        A server reads a span in blocks of about a MiB and sends each before reading the
+        A server reads a span in blocks of a few MiB and sends each before reading the
         next; without this, the disk waits for the network and the network for the disk
         (on a cold cache a download ran at half the disk's speed). Only advice: no memory
         of this process, and nothing happens where the call does not exist.
