@@ -1,7 +1,7 @@
 """Downloads and uploads through the server `portal run` uses (gunicorn, app.server).
 
-Filesystem blobs are handed to gunicorn as a ``wsgi.file_wrapper``, which it sends
-with ``sendfile`` from the file's current offset; these tests check what a client
+Filesystem blobs are handed to gunicorn as a ``wsgi.file_wrapper`` over the blob's exact
+span (storage.filesystem.FileSpan), which it reads and sends in blocks; these tests check what a client
 sees over real HTTP on one kept-alive connection: exact bytes for the whole file and
 for every kind of range (a byte too many would corrupt the next response on the
 connection), ETag and filename headers, and no bytes at all for a blob found
