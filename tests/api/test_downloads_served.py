@@ -1,12 +1,12 @@
 """Downloads and uploads through the server `portal run` uses (gunicorn, app.server).
 
 Filesystem blobs are handed to gunicorn as a ``wsgi.file_wrapper`` over the blob's exact
-span (storage.filesystem.FileSpan), which it reads and sends in blocks; these tests check what a client
-sees over real HTTP on one kept-alive connection: exact bytes for the whole file and
-for every kind of range (a byte too many would corrupt the next response on the
-connection), ETag and filename headers, and no bytes at all for a blob found
-damaged. A tus PATCH sent with chunked transfer coding streams into the upload, and
-forged X-Forwarded-* headers from a client that is not a configured proxy never
+span (storage.filesystem.FileSpan), which it reads and sends in blocks; these tests
+check what a client sees over real HTTP on one kept-alive connection: exact bytes for
+the whole file and for every kind of range (a byte too many would corrupt the next
+response on the connection), ETag and filename headers, and no bytes at all for a blob
+found damaged. A tus PATCH sent with chunked transfer coding streams into the upload,
+and forged X-Forwarded-* headers from a client that is not a configured proxy never
 reach the app.
 """
 
