@@ -79,6 +79,8 @@ def _nav(page, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _main(page) -> str:  # type: ignore[no-untyped-def]
+    """The page's main text once the whole document is parsed (not only what shows first)."""
+    page.wait_for_load_state("domcontentloaded")
     return page.locator("main").inner_text()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from portal_signing import annual_accounts_pdf, next_totp
 from portal_testing import DESKTOP, PASSWORD, PHONE, enable_mfa, make_user
 
@@ -61,7 +62,7 @@ def test_annual_accounts_signed_by_the_client_on_a_phone(app, live_server, brows
     )
     page.get_by_role("button", name="Enviar a firmar").click()
     page.get_by_text("Solicitud de firma enviada.").wait_for()
-    assert "Nivel B-LTA" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Nivel B-LTA")
     desktop.close()
 
     # the client opens the link in the e-mail on her phone and signs with a TOTP code

@@ -114,3 +114,23 @@ def test_nothing_outside_the_static_folder(client, static_copy: Path) -> None:
     assert client.get("/static/%2e%2e/secret_key").status_code == 404
     assert client.get("/static/.compressed/").status_code == 404
     assert client.get("/static/nothing-here.css").status_code == 404
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def test_every_stylesheet_is_linked_from_the_head() -> None:
+    """A stylesheet linked in the body holds back the rest of the page until it has loaded:
+    the reader sees a heading and a message, then the page, and a slow network shows it."""
+    misplaced = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        text = path.read_text()
+        if path.name.endswith("_head.html"):
+            continue
+        if path.name == "base.html":
+            text = text.split("</head>", 1)[1]
+        else:
+            text = re.sub(r"\{% block head %\}.*?\{% endblock %\}", "", text, flags=re.S)
+        if 'rel="stylesheet"' in text:
+            misplaced.append(str(path.relative_to(TEMPLATES)))
+    assert misplaced == []
