@@ -124,6 +124,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PREVIEW_MAX_PIXELS": 100_000_000,  # of a source image or video frame (bombs)
         "PREVIEW_MEMORY_BYTES": 3 * GB,  # address space of the drawing process; 0: no cap
         "PREVIEW_PDFJS_MAX_BYTES": 50 * 1024**2,  # larger PDFs are viewed page by page
+        # Busy pages (dashboard, space, search) kept as rendered while the database has not
+        # changed, at most this many seconds (0: off) and bytes per web worker (app/page_cache.py).
+        "PAGE_CACHE_SECONDS": 30,
+        "PAGE_CACHE_BYTES": 32 * 1024**2,
     }
     env_names = {
         "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
@@ -154,6 +158,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PREVIEW_MAX_PIXELS": "PREVIEW_MAX_PIXELS",
         "PREVIEW_MEMORY_BYTES": "PREVIEW_MEMORY_BYTES",
         "PREVIEW_PDFJS_MAX_BYTES": "PREVIEW_PDFJS_MAX_BYTES",
+        "PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
+        "PAGE_CACHE_BYTES": "PAGE_CACHE_BYTES",
     }
     for env_name, key in env_names.items():
         value = os.environ.get(f"PORTAL_{env_name}")

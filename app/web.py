@@ -30,6 +30,10 @@ def init_web(app: Flask) -> None:
 
     init_static(app)
 
+    from app.page_cache import init_page_cache
+
+    init_page_cache(app)
+
     app.jinja_env.globals["get_locale"] = get_locale
     _install_template_gettext(app)
     from app.blueprints.formatting import amount, datetime_text, file_size

@@ -9,6 +9,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -371,6 +372,25 @@ def web_login(client: FlaskClient, user: Any, otp_secret: str | None = None) -> 
             "/login/mfa", data={"csrf_token": token, "code": pyotp.TOTP(otp_secret).now()}
         )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
+@contextmanager
+def counted_queries(web_app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app sends to its database within the block."""
+    from app.extensions import db
+
+    with web_app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def pdf_bytes(text_content: str = "Hola") -> bytes:

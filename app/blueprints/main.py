@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
+from app.page_cache import cached_page
 from app.services import clients, requests
 
 bp = Blueprint("main", __name__)
@@ -12,6 +13,7 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 @login_required
+@cached_page
 def dashboard() -> str:
     spaces = clients.list_spaces(current_user)
     client_list = clients.list_clients(current_user) if current_user.is_staff else []

@@ -12,6 +12,7 @@ import ocr
 from app.blueprints.formatting import stored_amount
 from app.extensions import db
 from app.models import FormStatus
+from app.page_cache import cached_page
 from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.access import get_document
@@ -26,6 +27,7 @@ PREVIEW_WIDTH = 900
 
 @bp.get("/search")
 @login_required
+@cached_page
 def search_page() -> str:
     query = request.args.get("q", "").strip()
     hits = search.search_documents(current_user, query) if query else []

@@ -11,6 +11,7 @@ from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSetti
 from app.blueprints.review import state_labels
 from app.extensions import db
 from app.models import Permission
+from app.page_cache import cached_page
 from app.services import clients, documents, previews, requests, review
 from app.services.access import can_manage_space, get_space, space_permission
 from app.services.errors import DomainError, ValidationFailed
@@ -34,6 +35,7 @@ def _member_form(space) -> MemberForm:  # type: ignore[no-untyped-def]
 
 @bp.get("/<space_id>")
 @login_required
+@cached_page
 def detail(space_id: str) -> str:
     return _render(space_id)
 

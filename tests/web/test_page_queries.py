@@ -2,30 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
-from portal_testing import web_login
-from sqlalchemy import event
-
-
-@contextmanager
-def counted_queries(web_app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
-    from app.extensions import db
-
-    with web_app.app_context():
-        engine = db.engine
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from portal_testing import counted_queries, web_login
 
 
 def _open_requests(world, count: int) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,207 @@
+"""Busy pages kept as rendered while nothing changed, never shown stale (app/page_cache.py).
+
+Whatever a person or the firm changes (from this web worker, another one, the Celery worker or
+the command line) shows on the very next view; only an unchanged page is served as kept.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+
+import pytest
+from portal_testing import CSRF_RE, counted_queries, make_app, web_login
+
+from app.page_cache import PageCache, _Page
+
+
+def _space(client, world) -> str:  # type: ignore[no-untyped-def]
+    answer = client.get(f"/spaces/{world.space_a.id}")
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def _seen_twice(client, world) -> str:  # type: ignore[no-untyped-def]
+    """The space page once to get a form token into the session, once to be kept."""
+    _space(client, world)
+    return _space(client, world)
+
+
+def _served_as_kept(client, world, web_app) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """The space page as served from the cache: the page and the statements it took.
+
+    On PostgreSQL the stamp is the cluster's snapshot, which other databases' writers move too
+    (the other test workers): a view may then render again, and the next one is kept.
+    """
+    for _attempt in range(20):
+        with counted_queries(web_app) as queries:
+            page = _space(client, world)
+        # the session and its person are still checked on every request; the page is not re-read
+        if len(queries) <= 2:
+            return page, queries
+    raise AssertionError(f"never served as kept; last time: {queries}")
+
+
+def test_a_page_seen_again_is_not_rendered_again(client, world, web_app) -> None:
+    web_login(client, world.client_a)
+    first = _seen_twice(client, world)
+    again, _queries = _served_as_kept(client, world, web_app)
+    assert again == first
+    assert "Contrato" in again
+
+
+def test_a_document_the_firm_adds_shows_on_the_next_view(client, world, web_app) -> None:
+    from app.extensions import db
+    from app.services import documents
+
+    web_login(client, world.client_a)
+    assert "Acta de la reunión" not in _seen_twice(client, world)
+    documents.upload_document(
+        world.staff,
+        world.space_a.id,
+        io.BytesIO(b"%PDF-1.4 acta"),
+        filename="acta.pdf",
+        title="Acta de la reunión",
+    )
+    db.session.commit()
+    assert "Acta de la reunión" in _space(client, world)
+
+
+def test_a_change_made_by_another_process_shows_on_the_next_view(
+    client, world, web_app, database_url
+) -> None:
+    """The Celery worker, another web worker or the command line commit in other processes."""
+    web_login(client, world.client_a)
+    assert "Contrato firmado" not in _seen_twice(client, world)
+    script = (
+        "import sys\n"
+        "from sqlalchemy import create_engine, text\n"
+        "engine = create_engine(sys.argv[1])\n"
+        "with engine.begin() as conn:\n"
+        "    conn.execute(text('UPDATE document SET title = :t WHERE id = :i'),"
+        " {'t': 'Contrato firmado', 'i': sys.argv[2]})\n"
+    )
+    subprocess.run([sys.executable, "-c", script, database_url, world.shared.id], check=True)
+    assert "Contrato firmado" in _space(client, world)
+
+
+def test_a_right_taken_away_takes_effect_on_the_next_view(client, world, web_app) -> None:
+    from app.extensions import db
+    from app.services import clients
+
+    web_login(client, world.client_a)
+    _seen_twice(client, world)
+    clients.remove_member(world.admin, world.space_a.id, world.client_a.id)
+    db.session.commit()
+    assert client.get(f"/spaces/{world.space_a.id}").status_code in (403, 404)
+
+
+def test_a_message_waiting_to_be_shown_is_shown(client, world, web_app) -> None:
+    web_login(client, world.client_a)
+    _seen_twice(client, world)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Carpeta creada.")]
+    assert "Carpeta creada." in _space(client, world)
+    assert "Carpeta creada." not in _space(client, world)  # shown once, as always
+
+
+def test_each_login_gets_its_own_page_and_its_forms_keep_working(world, web_app) -> None:
+    phone, laptop = web_app.test_client(), web_app.test_client()
+    web_login(phone, world.client_a)
+    web_login(laptop, world.client_a)
+    tokens = {}
+    for name, browser in (("phone", phone), ("laptop", laptop)):
+        page = _seen_twice(browser, world)
+        tokens[name] = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]
+    for name, browser in (("phone", phone), ("laptop", laptop)):
+        answer = browser.post(
+            "/language",
+            data={"csrf_token": tokens[name], "locale": "es", "next": "/"},
+        )
+        assert answer.status_code == 302, name
+    crossed = phone.post("/language", data={"csrf_token": tokens["laptop"], "locale": "es"})
+    assert crossed.status_code == 400
+
+
+def test_the_language_chosen_shows_at_once(client, world, web_app) -> None:
+    web_login(client, world.client_a)
+    spanish = _seen_twice(client, world)
+    assert "Documentos" in spanish
+    token = CSRF_RE.search(spanish).group(1)  # type: ignore[union-attr]
+    client.post("/language", data={"csrf_token": token, "locale": "en", "next": "/"})
+    english = _space(client, world)
+    assert 'lang="en"' in english and "Documents" in english
+
+
+def test_search_and_dashboard_follow_changes_too(client, world, web_app) -> None:
+    from app.extensions import db
+    from app.services import documents
+
+    web_login(client, world.client_a)
+    for path in ("/", "/search?q=contrato"):
+        client.get(path)
+        client.get(path)
+    documents.rename_document(world.staff, world.shared.id, "Contrato de arras")
+    db.session.commit()
+    assert "Contrato de arras" in client.get("/search?q=contrato").get_data(as_text=True)
+    space_name = world.space_a.name
+    assert space_name in client.get("/").get_data(as_text=True)
+
+
+@pytest.fixture
+def short_lived(tmp_path, database_url, app):  # type: ignore[no-untyped-def]
+    application = make_app(tmp_path, database_url, PAGE_CACHE_SECONDS=0.3)
+    yield application
+    with application.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+
+
+def test_a_kept_page_is_rendered_again_after_its_time(world, short_lived) -> None:
+    """What changes with the clock alone (a due date becoming today) is at most that old."""
+    client = short_lived.test_client()
+    web_login(client, world.client_a)
+    _seen_twice(client, world)
+    _page, kept = _served_as_kept(client, world, short_lived)
+    time.sleep(0.4)
+    with counted_queries(short_lived) as again:
+        _space(client, world)
+    assert len(again) > len(kept) + 3
+
+
+def test_off_when_set_to_zero(world, tmp_path, database_url) -> None:
+    application = make_app(tmp_path, database_url, PAGE_CACHE_SECONDS=0)
+    client = application.test_client()
+    web_login(client, world.client_a)
+    _seen_twice(client, world)
+    with counted_queries(application) as queries:
+        _space(client, world)
+    assert len(queries) > 5
+    assert "portal_page_cache" not in application.extensions
+
+
+def _page(stamp: str, size: int) -> _Page:
+    return _Page(stamp, time.monotonic(), 200, (), b"x" * size)
+
+
+def test_the_cache_keeps_within_its_bytes_least_recently_used_out() -> None:
+    cache = PageCache(seconds=30, max_bytes=1000)
+    for name in "abcd":
+        cache.put((name,), _page("s1", 240))
+    assert cache.get(("a",), "s1") is not None  # a is now the most recently used
+    cache.put(("e",), _page("s1", 240))
+    assert cache.get(("b",), "s1") is None
+    assert [cache.get((n,), "s1") is not None for n in "acde"] == [True] * 4
+    cache.put(("huge",), _page("s1", 300))  # more than a quarter of the whole: not kept
+    assert cache.get(("huge",), "s1") is None and len(cache) == 4
+
+
+def test_a_page_kept_under_another_stamp_is_not_served() -> None:
+    cache = PageCache(seconds=30, max_bytes=1000)
+    cache.put(("a",), _page("before", 10))
+    assert cache.get(("a",), "after") is None
+    assert cache.get(("a",), "before") is None  # dropped once found stale
+    assert len(cache) == 0
