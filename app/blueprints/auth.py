@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -17,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from app.blueprints.forms import ForgotForm, LoginForm, NewPasswordForm, SecondFactorForm
@@ -52,6 +54,10 @@ def _begin_session(user: User, next_url: str | None) -> Response:
     accounts.start_session(user)
     login_user(user)
     session["lang"] = user.locale
+    # The new session's own form token, in the cookie from the start: pages need not rewrite
+    # the cookie to add one, and can be kept as rendered from the first view (app/page_cache).
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     db.session.commit()
     return redirect(_safe_next(next_url))
 

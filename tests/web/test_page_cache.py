@@ -52,6 +52,18 @@ def test_a_page_seen_again_is_not_rendered_again(client, world, web_app) -> None
     assert "Contrato" in again
 
 
+def test_a_login_carries_its_form_token_so_the_first_view_is_kept(client, world, web_app) -> None:
+    """The first page after login need not rewrite the cookie, so the next view is kept even
+    for a client that never stores a cookie again (a load tool, a script)."""
+    web_login(client, world.client_a)
+    with client.session_transaction() as session:
+        assert session.get("csrf_token")
+    first = client.get(f"/spaces/{world.space_a.id}")
+    assert first.status_code == 200 and "Set-Cookie" not in first.headers
+    again, _queries = _served_as_kept(client, world, web_app)
+    assert again == first.get_data(as_text=True)
+
+
 def test_a_document_the_firm_adds_shows_on_the_next_view(client, world, web_app) -> None:
     from app.extensions import db
     from app.services import documents
