@@ -22,17 +22,15 @@ CSP = (
 def init_web(app: Flask) -> None:
     from app.api import api_bp, problem
     from app.blueprints import register_blueprints
+    from app.page_cache import init_page_cache
 
+    init_page_cache(app)  # its lookup runs before the blueprints' hooks load the person
     register_blueprints(app)
     app.register_blueprint(api_bp)
 
     from app.static_assets import init_static
 
     init_static(app)
-
-    from app.page_cache import init_page_cache
-
-    init_page_cache(app)
 
     app.jinja_env.globals["get_locale"] = get_locale
     _install_template_gettext(app)
@@ -60,8 +58,8 @@ def init_web(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
         if request.is_secure:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if current_user and current_user.is_authenticated:
-            headers.setdefault("Cache-Control", "private, no-store")
+        if "Cache-Control" not in headers and current_user and current_user.is_authenticated:
+            headers["Cache-Control"] = "private, no-store"
         return response
 
     def wants_problem() -> bool:

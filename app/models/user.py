@@ -45,6 +45,7 @@ class User(db.Model):  # type: ignore[name-defined]
     # flask-login: the id it stores in the cookie is the server-side session id,
     # so that logging out or changing the password really ends a session.
     session_token = None  # set per request, not a column
+    session_expires_at = None  # the session's end, with it
 
     @property
     def mfa_enabled(self) -> bool:

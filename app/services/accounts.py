@@ -186,6 +186,7 @@ def load_session(sid: str) -> User | None:
     if not user.active:
         return None
     user.session_token = sid
+    user.session_expires_at = row.expires_at
     return user
 
 
