@@ -95,13 +95,15 @@ class PageCache:
 
 
 def init_page_cache(app: Flask) -> None:
-    """Call before any other hook that loads the person is registered (``app/web.py``)."""
     seconds = float(app.config.get("PAGE_CACHE_SECONDS", 0) or 0)
     if seconds > 0:
         app.extensions[_MARK] = PageCache(
             seconds, int(app.config.get("PAGE_CACHE_BYTES", 32 * 1024 * 1024))
         )
-        app.before_request(serve_kept_page)
+        # First of all hooks: before those that load the person, and before the rate limiter,
+        # which limits none of these pages (only sign-in and the like), and costs as much
+        # as the lookup itself.
+        app.before_request_funcs.setdefault(None, []).insert(0, serve_kept_page)
 
 
 def _key() -> tuple[str, ...] | None:

@@ -24,7 +24,7 @@ def init_web(app: Flask) -> None:
     from app.blueprints import register_blueprints
     from app.page_cache import init_page_cache
 
-    init_page_cache(app)  # its lookup runs before the blueprints' hooks load the person
+    init_page_cache(app)
     register_blueprints(app)
     app.register_blueprint(api_bp)
 
