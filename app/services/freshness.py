@@ -5,12 +5,17 @@ reads the stamp *before* reading the data and keeps the stamp with what it deriv
 stamp is still the same later, nothing committed since could have changed it. Read in that
 order, a commit landing in between leaves newer data under the older stamp, never the reverse.
 
-- SQLite: ``PRAGMA data_version`` on a connection of this process's own that never writes. It
-  changes when any other connection (of this process or any other: web workers, the Celery
-  worker, the command line) commits to the database file.
+The stamp is asked of a connection of the process's own, outside the pool and any transaction,
+that never writes (one statement, one round trip; one connection per process):
+
+- SQLite: ``PRAGMA data_version``. It changes when any other connection (of this process or any
+  other: web workers, the Celery worker, the command line) commits to the database file.
 - PostgreSQL: the current snapshot (``pg_current_snapshot()``): its text changes when any
   transaction that wrote is given an id or ends, which is what decides what a query can see.
-- Anything else (an in-memory SQLite database): no stamp, so nothing is kept.
+  It is the whole server's: writers to other databases of the server change it too (the pages
+  are then rendered again; nothing is ever served stale for it).
+- Anything else (an in-memory SQLite database), or a watcher that cannot connect: no stamp, so
+  nothing is kept.
 """
 
 from __future__ import annotations
@@ -20,19 +25,24 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from itertools import count
-
-from sqlalchemy import text
+from typing import Any
 
 from app.extensions import db
 
 __all__ = ["data_stamp"]
 
+_QUERIES = {
+    "sqlite": "PRAGMA data_version",
+    "postgresql": "SELECT pg_current_snapshot()::text",
+}
+
 
 @dataclass
 class _Watcher:
-    """A SQLite connection of one process that never writes: asked only for the data version."""
+    """A connection of one process that never writes, asked only for the stamp."""
 
-    connection: sqlite3.Connection
+    connection: Any  # a DB-API connection in autocommit mode
+    query: str
     pid: int
     serial: int
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,7 +51,7 @@ class _Watcher:
 _watchers: dict[str, _Watcher] = {}
 _watchers_lock = threading.Lock()
 _serials = count(1)
-_MAX_WATCHERS = 4
+_MAX_WATCHERS = 4  # one database in the portal; more in the tests
 
 
 def _sqlite_path(database: str | None) -> str | None:
@@ -50,18 +60,33 @@ def _sqlite_path(database: str | None) -> str | None:
     return os.path.abspath(database)
 
 
-def _watcher(path: str) -> _Watcher:
-    watcher = _watchers.get(path)
+def _connect(backend: str) -> Any:
+    engine = db.engine
+    if backend == "sqlite":
+        path = _sqlite_path(engine.url.database)
+        if path is None or not os.path.exists(path):
+            return None
+        return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    connection = engine.dialect.connect(*args, **kwargs)
+    connection.autocommit = True
+    return connection
+
+
+def _watcher(name: str, backend: str) -> _Watcher | None:
+    watcher = _watchers.get(name)
     if watcher is not None and watcher.pid == os.getpid():
         return watcher
     with _watchers_lock:
-        watcher = _watchers.get(path)
+        watcher = _watchers.get(name)
         if watcher is None or watcher.pid != os.getpid():  # new, or inherited across a fork
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            watcher = _Watcher(connection, os.getpid(), next(_serials))
-            _watchers.pop(path, None)
-            _watchers[path] = watcher
-            while len(_watchers) > _MAX_WATCHERS:  # one database in the portal; more in tests
+            connection = _connect(backend)
+            if connection is None:
+                return None
+            watcher = _Watcher(connection, _QUERIES[backend], os.getpid(), next(_serials))
+            _watchers.pop(name, None)
+            _watchers[name] = watcher
+            while len(_watchers) > _MAX_WATCHERS:
                 _close(_watchers.pop(next(iter(_watchers))))
     return watcher
 
@@ -70,26 +95,35 @@ def _close(watcher: _Watcher) -> None:
     if watcher.pid != os.getpid():
         return  # the parent's connection: closing it here could disturb the parent
     with watcher.lock:
-        watcher.connection.close()
+        try:
+            watcher.connection.close()
+        except Exception:  # noqa: BLE001, S110 - already broken; it is being dropped anyway
+            pass
 
 
 def data_stamp() -> str | None:
     """The database's stamp now, or None when there is none to be had (keep nothing then)."""
     url = db.engine.url
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        path = _sqlite_path(url.database)
-        if path is None or not os.path.exists(path):
+    if backend not in _QUERIES:
+        return None
+    name = url.render_as_string(hide_password=False)
+    try:
+        watcher = _watcher(name, backend)
+        if watcher is None:
             return None
-        watcher = _watcher(path)
-        try:
-            with watcher.lock:
-                (version,) = watcher.connection.execute("PRAGMA data_version").fetchone()
-        except sqlite3.Error:  # closed as one watcher too many meanwhile, or unreadable
-            return None
-        # data_version only compares within one connection: the watcher's serial says which
-        return f"sqlite:{watcher.pid}:{watcher.serial}:{version}"
-    if backend == "postgresql":
-        snapshot = db.session.execute(text("SELECT pg_current_snapshot()::text")).scalar_one()
-        return f"pg:{snapshot}"
-    return None
+        with watcher.lock:
+            cursor = watcher.connection.cursor()
+            try:
+                cursor.execute(watcher.query)
+                (value,) = cursor.fetchone()
+            finally:
+                cursor.close()
+    except Exception:  # noqa: BLE001 - the server went away, or the watcher was closed
+        with _watchers_lock:
+            dropped = _watchers.pop(name, None)
+        if dropped is not None:
+            _close(dropped)  # a new one connects next time
+        return None
+    # a stamp compares only with the same watcher's: its process and serial say which
+    return f"{backend}:{watcher.pid}:{watcher.serial}:{value}"
