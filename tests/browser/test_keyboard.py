@@ -88,6 +88,10 @@ def test_client_logs_in_reviews_and_uploads_with_the_keyboard_only(
     context = browser.new_context(**DESKTOP, locale="es-ES")
     page = context.new_page()
     keys = Keyboard(page)
+    # Playwright turns on catching the file dialog when the first listener is added, without
+    # waiting for Chromium to confirm: added only right before the key press, the dialog could
+    # open uncaught (CI saw that once). A listener from the start has it on long before.
+    page.on("filechooser", lambda _chooser: None)
 
     page.goto(live_server + "/login")
     assert keys.focused()["id"] == "email"  # the form starts in its first field
