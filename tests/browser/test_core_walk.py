@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from portal_testing import DESKTOP, PASSWORD, PHONE, make_user, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -62,7 +63,7 @@ def test_firm_shares_a_contract_and_the_client_sees_only_it(app, live_server, br
     secret = page.get_by_test_id("totp-secret").inner_text()
     page.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Activar").click()
-    assert page.get_by_test_id("recovery-codes").locator("li").count() == 10
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
     page.get_by_role("link", name="Los he guardado, continuar").click()
 
     # client, client user, space
@@ -127,14 +128,16 @@ def test_firm_shares_a_contract_and_the_client_sees_only_it(app, live_server, br
     mobile.get_by_label("Contraseña").fill("clave de ana 2026")
     mobile.get_by_role("button", name="Entrar").click()
     spaces = mobile.locator("ul.list li")
-    assert spaces.count() == 1 and "Litigio 2026/114" in spaces.inner_text()
+    expect(spaces).to_have_count(1)
+    assert "Litigio 2026/114" in spaces.inner_text()
     mobile.get_by_role("link", name="Litigio 2026/114").click()
+    expect(mobile.locator("main")).to_contain_text("Contrato de suministro")
     body = mobile.locator("main").inner_text()
     assert "Contrato de suministro" in body
     assert "Memorando interno" not in body
     mobile.get_by_role("link", name="Contrato de suministro").click()
     rows = mobile.locator("table.versions tbody tr")
-    assert rows.count() == 3
+    expect(rows).to_have_count(3)
     # nothing wider than the phone's screen
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     mobile.goto(live_server + "/clients/")

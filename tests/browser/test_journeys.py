@@ -178,7 +178,7 @@ def test_accountancy_renta_payslip_form_and_annual_accounts_signed_at_b_lta(
     firm.get_by_role("button", name="Enviar solicitud").click()
     firm.get_by_text("Solicitud enviada al cliente.").wait_for()
     request_url = firm.url
-    assert firm.get_by_test_id("item").count() == 8
+    expect(firm.get_by_test_id("item")).to_have_count(8)
 
     # Ana is told by e-mail, and her home page lists what is missing
     assert any("Renta 2025 de Ana Ruiz" in _text_of(m) for m in _mails(outbox, ana.email))
@@ -186,7 +186,7 @@ def test_accountancy_renta_payslip_form_and_annual_accounts_signed_at_b_lta(
     _login(phone, live_server, ana)
     assert "DNI o NIE de los declarantes" in _main(phone)
     phone.get_by_role("link", name="Renta 2025 de Ana Ruiz").click()
-    assert phone.get_by_test_id("item").count() == 8
+    expect(phone.get_by_test_id("item")).to_have_count(8)
 
     # ... and sends it from her phone: three files, a photo of her payslip, one "no aplica"
     _upload_to_item(phone, "DNI o NIE de los declarantes", dni)
@@ -267,7 +267,7 @@ def test_accountancy_renta_payslip_form_and_annual_accounts_signed_at_b_lta(
     firm.goto(signing_url)
     assert firm.get_by_test_id("request-status").inner_text() == "Firmado por todos"
     firm.get_by_role("link", name="Cuentas anuales 2025").first.click()
-    assert firm.locator("table.versions tbody tr").count() == 2
+    expect(firm.locator("table.versions tbody tr")).to_have_count(2)
     assert "v2" in firm.locator("table.versions tr.current").inner_text()
     firm_context.close()
     client_context.close()
@@ -380,7 +380,7 @@ def test_law_firm_contract_signed_by_firm_then_client_and_a_memo_the_client_neve
     phone.get_by_role("link", name="Ver el informe de validación").click()
     assert phone.get_by_test_id("verdict").inner_text().startswith("Válido")
     signatures = phone.get_by_test_id("signature")
-    assert signatures.count() == 2
+    expect(signatures).to_have_count(2)
     assert "Marta Lozano" in signatures.nth(0).inner_text()
     assert "Jorge Martín" in signatures.nth(1).inner_text()
     _fits_the_screen(phone)
@@ -480,7 +480,7 @@ def test_construction_transmittal_of_three_plans_with_resubmission_and_escalatio
     firm.get_by_text("Remisión enviada.").wait_for()
     transmittal_url = firm.url
     rows = firm.locator("table.transmittal tbody tr")
-    assert rows.count() == 3
+    expect(rows).to_have_count(3)
     assert all("Sin abrir" in text for text in rows.all_inner_texts())
 
     # Irene, on site with her phone, opens the transmittal from her notifications

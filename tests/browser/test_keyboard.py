@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from portal_testing import DESKTOP, PASSWORD, build_world, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -135,6 +136,6 @@ def test_client_logs_in_reviews_and_uploads_with_the_keyboard_only(
     page.keyboard.press("Enter")
     page.get_by_text("Nueva versión subida.").wait_for()
     rows = page.locator("table.versions tbody tr")
-    assert rows.count() == 2
+    expect(rows).to_have_count(2)
     assert "Firmado por ambas partes" in rows.nth(0).inner_text()  # newest first
     context.close()

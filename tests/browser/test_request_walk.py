@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 from portal_testing import DESKTOP, PASSWORD, PHONE, build_world, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -38,7 +39,7 @@ def test_renta_checklist_completed_from_a_phone(app, live_server, browser, tmp_p
     client = phone.new_page()
     _login(client, live_server, world.client_a)
     client.get_by_role("link", name="IRPF 2025 de Ana").click()
-    assert client.get_by_test_id("item").count() == 8
+    expect(client.get_by_test_id("item")).to_have_count(8)
     items = client.get_by_test_id("item")
     for index in (0, 1):
         items.nth(index).locator("input[type=file]").set_input_files(str(scan))
@@ -50,16 +51,16 @@ def test_renta_checklist_completed_from_a_phone(app, live_server, browser, tmp_p
         item.get_by_label("¿Por qué no aplica?").fill("No tengo cuentas en ese banco")
         item.get_by_role("button", name="Marcar «No aplica»").click()
         client.get_by_text("Marcado como «No aplica».").wait_for()
-    assert "3 de 5" in client.locator("main").inner_text()
+    expect(client.locator("main")).to_contain_text("3 de 5")
     assert client.evaluate("document.documentElement.scrollWidth") <= 390
 
     staff.goto(request_url)
     for _ in range(2):
         staff.get_by_role("button", name="Aceptar").first.click()
         staff.get_by_text("Hecho.").wait_for()
-    assert "Completa" in staff.locator("main").inner_text()
+    expect(staff.locator("main")).to_contain_text("Completa")
     client.reload()
-    assert "Completa" in client.locator("main").inner_text()
-    assert "5 de 5" in client.locator("main").inner_text()
+    expect(client.locator("main")).to_contain_text("Completa")
+    expect(client.locator("main")).to_contain_text("5 de 5")
     firm.close()
     phone.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from playwright.sync_api import expect
 from portal_testing import DESKTOP, PASSWORD, PHONE, build_world, pdf_bytes
 
 pytestmark = pytest.mark.browser
@@ -52,7 +53,7 @@ def test_client_pins_a_comment_and_requests_changes(app, live_server, browser, d
     page.get_by_text("Comentario publicado.").wait_for()
     page.locator('#pdf-viewer[data-ready="true"]').wait_for(timeout=20000)
     pins = page.get_by_test_id("pin")
-    assert pins.count() == 1
+    expect(pins).to_have_count(1)
     pin_box, page_box = pins.first.bounding_box(), viewer.locator(".pdf-page").first.bounding_box()
     assert (
         abs((pin_box["x"] + pin_box["width"] / 2 - page_box["x"]) / page_box["width"] - 0.25) < 0.05
