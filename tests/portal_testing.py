@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -10,7 +9,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,13 +168,22 @@ def app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def web_app(tmp_path: Path, database_url: str, app: Flask) -> Iterator[Flask]:
+def web_app_config() -> dict[str, Any]:
+    """Settings of ``web_app``; a test module overrides this fixture (or a test parametrizes
+    it) to change them."""
+    return {}
+
+
+@pytest.fixture
+def web_app(
+    tmp_path: Path, database_url: str, app: Flask, web_app_config: dict[str, Any]
+) -> Iterator[Flask]:
     """A second app on the same database and blobs for HTTP requests.
 
     Requests then get their own app context, ``g`` and database session, as in
     production, instead of sharing the test's.
     """
-    application = make_app(tmp_path, database_url)
+    application = make_app(tmp_path, database_url, **web_app_config)
     yield application
     with application.app_context():
         from app.extensions import db
@@ -446,7 +454,7 @@ def live_server(tmp_path, database_url, app, live_server_config) -> Iterator[str
 
     def run() -> None:
         # server.close() at teardown closes sockets under the loop's select(): expected then
-        with contextlib.suppress(OSError, ValueError):
+        with suppress(OSError, ValueError):
             server.run()
 
     thread = threading.Thread(target=run, daemon=True)

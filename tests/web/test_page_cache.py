@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from portal_testing import CSRF_RE, counted_queries, make_app, web_login
+from portal_testing import CSRF_RE, counted_queries, web_login
 
 from app.page_cache import PageCache, _Page
 
@@ -24,7 +24,8 @@ def _space(client, world) -> str:  # type: ignore[no-untyped-def]
 
 
 def _seen_twice(client, world) -> str:  # type: ignore[no-untyped-def]
-    """The space page once to get a form token into the session, once to be kept."""
+    """The space page seen twice: with the cache on, the second view is served as kept (when
+    nothing moved the stamp meanwhile: see _served_as_kept)."""
     _space(client, world)
     return _space(client, world)
 
@@ -191,37 +192,26 @@ def test_search_and_dashboard_follow_changes_too(client, world, web_app) -> None
     assert space_name in client.get("/").get_data(as_text=True)
 
 
-@pytest.fixture
-def short_lived(tmp_path, database_url, app):  # type: ignore[no-untyped-def]
-    application = make_app(tmp_path, database_url, PAGE_CACHE_SECONDS=0.3)
-    yield application
-    with application.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
-
-
-def test_a_kept_page_is_rendered_again_after_its_time(world, short_lived) -> None:
+@pytest.mark.parametrize("web_app_config", [{"PAGE_CACHE_SECONDS": 0.3}])
+def test_a_kept_page_is_rendered_again_after_its_time(client, world, web_app) -> None:
     """What changes with the clock alone (a due date becoming today) is at most that old."""
-    client = short_lived.test_client()
     web_login(client, world.client_a)
     _seen_twice(client, world)
-    _page, kept = _served_as_kept(client, world, short_lived)
+    _page, kept = _served_as_kept(client, world, web_app)
     time.sleep(0.4)
-    with counted_queries(short_lived) as again:
+    with counted_queries(web_app) as again:
         _space(client, world)
     assert len(again) > len(kept) + 3
 
 
-def test_off_when_set_to_zero(world, tmp_path, database_url) -> None:
-    application = make_app(tmp_path, database_url, PAGE_CACHE_SECONDS=0)
-    client = application.test_client()
+@pytest.mark.parametrize("web_app_config", [{"PAGE_CACHE_SECONDS": 0}])
+def test_off_when_set_to_zero(client, world, web_app) -> None:
     web_login(client, world.client_a)
     _seen_twice(client, world)
-    with counted_queries(application) as queries:
+    with counted_queries(web_app) as queries:
         _space(client, world)
     assert len(queries) > 5
-    assert "portal_page_cache" not in application.extensions
+    assert "portal_page_cache" not in web_app.extensions
 
 
 def _page(stamp: str, size: int, session_left: float = 3600) -> _Page:

@@ -6,22 +6,16 @@ nothing at all (tests/web/test_page_cache.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from flask import Flask
-from portal_testing import counted_queries, make_app, web_login
+from portal_testing import counted_queries, web_login
 
 
 @pytest.fixture
-def web_app(tmp_path, database_url, app) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
-    application = make_app(tmp_path, database_url, PAGE_CACHE_SECONDS=0)
-    yield application
-    with application.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+def web_app_config() -> dict[str, Any]:
+    return {"PAGE_CACHE_SECONDS": 0}
 
 
 def _open_requests(world, count: int) -> None:  # type: ignore[no-untyped-def]
