@@ -20,6 +20,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from app.cli import serving_options
+from app.httputil import FILE_BLOCK
 
 # Forwarding headers a client could forge: kept only from a configured proxy (as
 # waitress's clear_untrusted_proxy_headers did). The app trusts none by default.
@@ -141,18 +142,27 @@ def server_options(
     }
 
 
-def limit_malloc_arenas(count: int = 2) -> None:
-    """At most `count` glibc malloc arenas for this process (as ``MALLOC_ARENA_MAX=2``).
+# Blocks from this size up get pages of their own, returned to the system when freed:
+# above the 1 MiB reads of an upload and the blocks of a download (FILE_BLOCK), which
+# glibc then reuses from its arenas, below the 8 MiB parts of a MinIO upload.
+MMAP_THRESHOLD = FILE_BLOCK + 1024 * 1024
 
-    Otherwise each request thread gets an arena of its own and keeps the multi-MiB
-    buffers a large upload passes through (8 MiB MinIO parts) after they are freed:
-    on nanio the web process kept ~80 MiB more after a 512 MiB upload. No-op off glibc.
+
+def tune_malloc(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD) -> None:
+    """Keep glibc malloc from holding on to the big buffers a large transfer passes through.
+
+    At most `arenas` malloc arenas (as ``MALLOC_ARENA_MAX=2``): otherwise each request
+    thread gets an arena of its own and keeps the multi-MiB buffers it freed. A fixed
+    mmap threshold (as ``MALLOC_MMAP_THRESHOLD_``): by default glibc raises it to the
+    size of each large block freed, after which MinIO parts came from the arenas and
+    stayed there as the upload went on. No-op off glibc.
     """
     import ctypes
 
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
     if mallopt is not None:
-        mallopt(-8, count)  # M_ARENA_MAX
+        mallopt(-8, arenas)  # M_ARENA_MAX
+        mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD
 
 
 def check_address_free(host: str, port: int) -> None:
@@ -184,7 +194,7 @@ def serve(
 ) -> None:
     """Serve `app` until SIGINT/SIGTERM (then a clean SystemExit); blocks the main thread."""
     check_address_free(host, port)
-    limit_malloc_arenas()
+    tune_malloc()
     _dispose_engines(app, close=True)  # the arbiter keeps no connection its workers inherit
     options = server_options(host, port, workers, threads, trusted_proxies)
     options["post_fork"] = lambda _server, _worker: _dispose_engines(app, close=False)

@@ -23,7 +23,8 @@ the download (cold cache) as a ratio of raw read, and the web process's peak RSS
 (VmHWM, the largest of gunicorn's arbiter and worker) during the
 transfers per size (its RSS after start-up, and the peak of start-up plus the API
 login, whose argon2id hash takes 64 MiB for a moment, are printed beside it);
-then the same portal on nanio against a bare ``minio`` put_object of the same size.
+then the same portal on nanio against a bare ``minio`` put_object of the same size
+(``--what portal-minio`` runs only that comparison).
 The portal rows run ``--repeat`` rounds, each measuring the write floor right before its own
 upload, and the read floor on the uploaded blob itself, raw, taking turns with the download
 at going first; medians are reported: at 1 GB the VM host's cache makes raw writes and
@@ -770,64 +771,83 @@ def bench_portal(directory: Path, size: int, endpoint: str | None) -> dict[str, 
         }
     shutil.rmtree(data_dir)
     if endpoint is not None:
-        bucket = f"portal-{os.getpid()}-{human(size).lower()}"
-        store = MinioStore.from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}")
-        store.ensure_bucket()
-        minio_dir = directory / f"portal-minio-{human(size)}"
-        url = f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}"
-        with portal_server(minio_dir, url) as portal:
-            reset_peak_rss(portal["pid"])
-            # The bare put_object and the portal's upload take turns, each round, at going
-            # first, after the same flush and pause: nanio writes to the same disk, whose
-            # speed on this VM drifts over minutes (bare put_object alone: 62-160 MB/s).
-            bare_uploads: list[float] = []
-            minio_uploads, minio_downloads = [], []
+        result["portal_minio"] = bench_portal_minio(directory, size, endpoint)
+    return result
 
-            def bare_put() -> None:
-                figure = run_child(
-                    "bare_minio", rounds=1, endpoint=endpoint, bucket=bucket, size=size
-                )
-                bare_uploads.append(figure.seconds)
 
-            def portal_put() -> None:
-                upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
-                minio_uploads.append(upload_s)
-                minio_downloads.append(download_through_portal(portal, document_id))
+def bench_portal_minio(directory: Path, size: int, endpoint: str) -> dict[str, Any]:
+    """The portal on nanio against a bare ``minio`` put_object to the same server, in turns."""
+    bucket = f"portal-{os.getpid()}-{human(size).lower()}"
+    store = MinioStore.from_url(f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}")
+    store.ensure_bucket()
+    minio_dir = directory / f"portal-minio-{human(size)}"
+    url = f"minio://{ACCESS_KEY}:{SECRET_KEY}@{endpoint}/{bucket}"
+    with portal_server(minio_dir, url) as portal:
+        reset_peak_rss(portal["pid"])
+        # The bare put_object and the portal's upload take turns, each round, at going
+        # first, after the same flush and pause: nanio writes to the same disk, whose
+        # speed on this VM drifts over minutes (bare put_object alone: 62-160 MB/s).
+        bare_uploads: list[float] = []
+        minio_uploads, minio_downloads = [], []
 
-            for number in range(REPEAT):
-                for measure in (
-                    (bare_put, portal_put) if number % 2 == 0 else (portal_put, bare_put)
-                ):
-                    settle()
-                    measure()
-            bare_s = statistics.median(bare_uploads)
-            upload_s = statistics.median(minio_uploads)
-            download_s = statistics.median(minio_downloads)
-            result["portal_minio"] = {
-                "bare_put_object_mb_s": throughput(size, bare_s),
-                "bare_put_object_range_mb_s": [
-                    throughput(size, max(bare_uploads)),
-                    throughput(size, min(bare_uploads)),
-                ],
-                "upload_mb_s": throughput(size, upload_s),
-                "upload_range_mb_s": [
-                    throughput(size, max(minio_uploads)),
-                    throughput(size, min(minio_uploads)),
-                ],
-                "upload_ratio": throughput(size, upload_s) / throughput(size, bare_s),
-                "download_mb_s": throughput(size, download_s),
-                "web_peak_rss_mib": peak_rss_of(portal["pid"]),
-            }
-        store.objects.remove_prefix("")
-        shutil.rmtree(minio_dir, ignore_errors=True)
+        def bare_put() -> None:
+            figure = run_child("bare_minio", rounds=1, endpoint=endpoint, bucket=bucket, size=size)
+            bare_uploads.append(figure.seconds)
+
+        def portal_put() -> None:
+            upload_s, document_id = tus_through_portal(portal, size, PORTAL_CHUNK)
+            minio_uploads.append(upload_s)
+            minio_downloads.append(download_through_portal(portal, document_id))
+
+        for number in range(REPEAT):
+            for measure in (bare_put, portal_put) if number % 2 == 0 else (portal_put, bare_put):
+                settle()
+                measure()
+        bare_s = statistics.median(bare_uploads)
+        upload_s = statistics.median(minio_uploads)
+        download_s = statistics.median(minio_downloads)
+        result = {
+            "size": size,
+            "rounds": REPEAT,
+            "bare_put_object_mb_s": throughput(size, bare_s),
+            "bare_put_object_range_mb_s": [
+                throughput(size, max(bare_uploads)),
+                throughput(size, min(bare_uploads)),
+            ],
+            "upload_mb_s": throughput(size, upload_s),
+            "upload_range_mb_s": [
+                throughput(size, max(minio_uploads)),
+                throughput(size, min(minio_uploads)),
+            ],
+            "upload_ratio": throughput(size, upload_s) / throughput(size, bare_s),
+            "download_mb_s": throughput(size, download_s),
+            "web_peak_rss_mib": peak_rss_of(portal["pid"]),
+        }
+    store.objects.remove_prefix("")
+    shutil.rmtree(minio_dir, ignore_errors=True)
     return result
 
 
 PORTAL_CHUNK = 64 * MIB
 
 
+def print_portal_minio(minio: dict[str, Any]) -> None:
+    low, high = minio["upload_range_mb_s"]
+    bare_low, bare_high = minio["bare_put_object_range_mb_s"]
+    print(
+        f"MinIO (nanio), {human(minio['size'])}: portal tus {minio['upload_mb_s']:.0f} MB/s "
+        f"({low:.0f}-{high:.0f}) vs bare put_object {minio['bare_put_object_mb_s']:.0f} MB/s "
+        f"({bare_low:.0f}-{bare_high:.0f}): ratio {minio['upload_ratio']:.2f} "
+        f"(target >= 0.8); download via presigned URL {minio['download_mb_s']:.0f} MB/s; "
+        f"web peak RSS {minio['web_peak_rss_mib']:.0f} MiB"
+    )
+
+
 def print_portal(results: list[dict[str, Any]]) -> None:
     for result in results:
+        if "portal" not in result:
+            print_portal_minio(result)
+            continue
         floor, portal = result["floor"], result["portal"]
         print(
             f"\n== through the portal (gunicorn, tus PATCHes of {human(PORTAL_CHUNK)}), "
@@ -854,18 +874,9 @@ def print_portal(results: list[dict[str, Any]]) -> None:
             f"peak of start-up and login (argon2id) {portal['web_login_peak_rss_mib']:.0f} MiB"
         )
         if "portal_minio" in result:
-            minio = result["portal_minio"]
-            low, high = minio["upload_range_mb_s"]
-            bare_low, bare_high = minio["bare_put_object_range_mb_s"]
-            print(
-                f"MinIO (nanio): portal tus {minio['upload_mb_s']:.0f} MB/s ({low:.0f}-{high:.0f}) "
-                f"vs bare put_object {minio['bare_put_object_mb_s']:.0f} MB/s "
-                f"({bare_low:.0f}-{bare_high:.0f}): ratio {minio['upload_ratio']:.2f} "
-                f"(target >= 0.8); download via presigned URL {minio['download_mb_s']:.0f} MB/s; "
-                f"web peak RSS {minio['web_peak_rss_mib']:.0f} MiB"
-            )
-    if len(results) >= 2:
-        peaks = [r["portal"]["web_peak_rss_mib"] for r in results]
+            print_portal_minio(result["portal_minio"])
+    peaks = [r["portal"]["web_peak_rss_mib"] for r in results if "portal" in r]
+    if len(peaks) >= 2:
         spread = max(peaks) / min(peaks) - 1
         print(
             f"\nweb peak RSS across sizes: {', '.join(f'{p:.0f}' for p in peaks)} MiB, "
@@ -906,9 +917,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument(
         "--what",
-        choices=("all", "library", "portal"),
+        choices=("all", "library", "portal", "portal-minio"),
         default="all",
-        help="the library-level figures, those through the running portal, or both",
+        help="the library-level figures, those through the running portal, or both; "
+        "portal-minio: only the portal on nanio against a bare put_object",
     )
     parser.add_argument("--serve-portal", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--setup-portal", nargs=3, help=argparse.SUPPRESS)
@@ -941,6 +953,10 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(bench_size(directory, size, endpoint))
             if args.what in ("all", "portal"):
                 portal_results.append(bench_portal(directory, size, endpoint))
+            if args.what == "portal-minio":
+                if endpoint is None:
+                    parser.error("--what portal-minio needs nanio (drop --no-minio)")
+                portal_results.append(bench_portal_minio(directory, size, endpoint))
 
     try:
         if args.no_minio:

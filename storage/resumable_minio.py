@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -141,7 +142,9 @@ class _Chunk:
 
     etags: list[str]
     staged: list[tuple[str, int]]
-    buffer: bytearray = field(default_factory=bytearray)
+    # Bytes read but not yet in a part, as read: joined once, into the part they fill.
+    pieces: deque[bytes] = field(default_factory=deque)
+    buffered: int = 0
     queued: int = 0
     consumed: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
@@ -287,7 +290,8 @@ class MinioUploads:
                         chunk_hash.update(data)
                     if running is not None:
                         running.update(data)
-                    chunk.buffer += data
+                    chunk.pieces.append(data)
+                    chunk.buffered += len(data)
                     staged_size = self._send_full_parts(state, chunk, staged_size, pipeline)
                 chunk.etags.extend(part.etag for part in pipeline.results())
             if read_error is not None and chunk_hash is not None:
@@ -295,14 +299,14 @@ class MinioUploads:
             if chunk_hash is not None and checksum is not None:
                 if chunk_hash.digest() != checksum[1]:
                     raise ChecksumMismatch(upload_id)
-            if chunk.buffer:
+            if chunk.buffered:
                 name = (
                     f"{self._prefix(upload_id)}staged/"
-                    f"{offset + received - len(chunk.buffer):020d}-{secrets.token_hex(4)}.bin"
+                    f"{offset + received - chunk.buffered:020d}-{secrets.token_hex(4)}.bin"
                 )
                 chunk.created.append(name)
-                self.objects.put_bytes(name, bytes(chunk.buffer))
-                chunk.staged.append((name, len(chunk.buffer)))
+                self.objects.put_bytes(name, b"".join(chunk.pieces))
+                chunk.staged.append((name, chunk.buffered))
             state = replace(
                 state,
                 offset=offset + received,
@@ -327,15 +331,11 @@ class MinioUploads:
         """Queue every full part the staged and buffered bytes make; return the staged size."""
         number = len(chunk.etags) + chunk.queued + 1
         target = state.part_sizes.size(number)
-        while staged_size + len(chunk.buffer) >= target:
-            take = target - staged_size
-            with memoryview(chunk.buffer) as view:
-                if chunk.staged:
-                    body = b"".join((self._staged_bytes(chunk.staged), view[:take]))
-                else:
-                    body = bytes(view[:take])
-            del chunk.buffer[:take]
-            pipeline.submit(number, body)
+        while staged_size + chunk.buffered >= target:
+            pieces = self._take(chunk, target - staged_size)
+            if chunk.staged:
+                pieces.insert(0, self._staged_bytes(chunk.staged))
+            pipeline.submit(number, b"".join(pieces))
             chunk.queued += 1
             chunk.consumed.extend(name for name, _ in chunk.staged)
             chunk.staged.clear()
@@ -343,6 +343,23 @@ class MinioUploads:
             number += 1
             target = state.part_sizes.size(number)
         return staged_size
+
+    @staticmethod
+    def _take(chunk: _Chunk, size: int) -> list[bytes]:
+        """The pieces of the first `size` buffered bytes; the rest stays buffered."""
+        taken: list[bytes] = []
+        need = size
+        while need:
+            piece = chunk.pieces[0]
+            if len(piece) <= need:
+                taken.append(chunk.pieces.popleft())
+                need -= len(piece)
+            else:
+                taken.append(piece[:need])
+                chunk.pieces[0] = piece[need:]
+                need = 0
+        chunk.buffered -= size
+        return taken
 
     def finish(self, upload_id: str) -> StoredBlob:
         """Complete the multipart upload into the blob and hash it (idempotent)."""
