@@ -420,9 +420,20 @@ def test_a_large_upload_to_minio_leaves_the_web_worker_lean(
         document_id = patched.headers["Portal-Document-Id"]
         response, body = _get(connection, f"/api/v1/documents/{document_id}", auth)
         assert response.status == 200
+        version = json.loads(body)["current_version"]
+        response, _ = _get(connection, f"/api/v1/documents/{document_id}/versions/1/content", auth)
+        assert response.status == 303
         connection.close()
-    version = json.loads(body)["current_version"]
+        presigned = urlsplit(response.headers["Location"])
+        download = http.client.HTTPConnection(presigned.hostname, presigned.port, timeout=60)
+        download.request("GET", f"{presigned.path}?{presigned.query}")
+        content, downloaded = download.getresponse(), hashlib.sha256()
+        while piece := content.read(1024 * 1024):
+            downloaded.update(piece)
+        download.close()
     assert (version["size"], version["sha256"]) == (size, digest.hexdigest())
+    assert downloaded.hexdigest() == digest.hexdigest()
+    assert "X-Amz-Signature" not in (tmp_path / "server.log").read_text()  # never logged
     # Four 8 MiB parts (two on the wire, one handed over, one filling) and the server's
     # read buffers: about 35 MiB. Parts copied through a growing bytearray and served from
     # glibc's arenas grew it by 65-80 MiB here (and ~100 MiB at 1 GB).
