@@ -1,5 +1,6 @@
 """Drag-and-drop uploads in headless Chromium: Uppy over tus with a progress bar per file,
-pause and resume, resume after a page reload, and a photo from a phone's camera."""
+pause and resume, resume after a dropped connection and after a page reload, retry of a
+failed upload, and a photo from a phone's camera."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from portal_testing import DESKTOP, IN_CI, PASSWORD, PHONE, build_world
 
 pytestmark = pytest.mark.browser
@@ -40,9 +42,11 @@ def _login(page, base: str, email: str) -> None:
     page.get_by_role("link", name="Salir").or_(page.get_by_role("button", name="Salir")).wait_for()
 
 
-def _slow_network(context, page, bytes_per_second: int) -> None:
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
+def _slow_network(context, page, bytes_per_second: int, cdp=None):  # type: ignore[no-untyped-def]
+    """Throttle the page's uploads; returns the DevTools session, to change them later."""
+    if cdp is None:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
     cdp.send(
         "Network.emulateNetworkConditions",
         {
@@ -52,6 +56,7 @@ def _slow_network(context, page, bytes_per_second: int) -> None:
             "uploadThroughput": bytes_per_second,
         },
     )
+    return cdp
 
 
 def _wait_until(page, expression: str, timeout: float = 30.0) -> None:
@@ -167,6 +172,73 @@ def test_upload_resumes_after_a_page_reload(app, live_server, browser, tmp_path)
     document = db.session.get(Document, world.shared.id)
     assert document.current_version_number == 2
     assert document.current_version.sha256 == sha256
+    context.close()
+
+
+def test_upload_goes_on_by_itself_after_the_connection_drops(app, live_server, browser, tmp_path):
+    world = build_world()
+    path, sha256 = _file(tmp_path, "Plano cimentación.pdf", 6 * MIB)
+    context = browser.new_context(**DESKTOP, locale="es-ES")
+    page = context.new_page()
+    _login(page, live_server, world.client_a.email)
+    page.goto(f"{live_server}/spaces/{world.space_a.id}")
+    _record_progress(page)
+    page.evaluate("() => window.portalUploader.getPlugin('Tus').setOptions({chunkSize: 1048576})")
+    cdp = _slow_network(context, page, 1 * MIB)
+    page.locator(".uppy-DragDrop-input").set_input_files(str(path))
+    _wait_for_server_offset(2 * MIB)
+
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    status = page.locator("[data-uploader] [data-status]")
+    expect(status).to_contain_text("Sin conexión")
+    page.wait_for_timeout(1500)
+    row = page.locator('.uploader-file[data-file="Plano cimentación.pdf"]')
+    assert row.get_attribute("data-state") != "done"
+    _slow_network(context, page, 4 * MIB, cdp)  # back online
+
+    page.locator('.uploader-file[data-state="done"]').wait_for(timeout=60000)
+    expect(status).not_to_contain_text("Sin conexión")
+    uploads, documents = _uploads_and_documents()
+    assert len(uploads) == 1  # the same tus upload went on
+    created = [d for d in documents if d.title == "Plano cimentación.pdf"]
+    assert len(created) == 1 and created[0].current_version.sha256 == sha256
+    context.close()
+
+
+def test_a_failed_upload_is_retried_with_its_button(app, live_server, browser, tmp_path):
+    world = build_world()
+    path, sha256 = _file(tmp_path, "Cuentas anuales 2025.pdf", 3 * MIB)
+    context = browser.new_context(**DESKTOP, locale="es-ES")
+    page = context.new_page()
+    _login(page, live_server, world.client_a.email)
+    page.goto(f"{live_server}/spaces/{world.space_a.id}")
+    _wait_until(page, "window.portalUploader !== undefined")
+    # No automatic retries here, so that the failure reaches the person at once.
+    page.evaluate("() => window.portalUploader.getPlugin('Tus').setOptions({retryDelays: []})")
+
+    def cut_patches(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.method == "PATCH":
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/uploads/**", cut_patches)
+    page.locator(".uppy-DragDrop-input").set_input_files(str(path))
+    failed = page.locator('.uploader-file[data-state="failed"]')
+    failed.wait_for(timeout=30000)
+    expect(failed).to_contain_text("No se ha podido subir")
+    assert not [d for d in _uploads_and_documents()[1] if d.title == "Cuentas anuales 2025.pdf"]
+
+    page.unroute("**/api/v1/uploads/**")
+    failed.get_by_role("button", name="Reintentar").click()
+    page.locator('.uploader-file[data-state="done"]').wait_for(timeout=30000)
+    uploads, documents = _uploads_and_documents()
+    assert len(uploads) == 1  # the retry went on with the same upload
+    created = [d for d in documents if d.title == "Cuentas anuales 2025.pdf"]
+    assert len(created) == 1 and created[0].current_version.sha256 == sha256
     context.close()
 
 
