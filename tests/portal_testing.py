@@ -8,8 +8,9 @@ import re
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -445,22 +446,55 @@ def live_server_config() -> dict[str, Any]:
 
 @pytest.fixture
 def live_server(tmp_path, database_url, app, live_server_config) -> Iterator[str]:
-    from waitress.server import create_server
-
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     web = make_app(tmp_path, database_url, **{"BASE_URL": base, **live_server_config})
-    server = create_server(web, host="127.0.0.1", port=port, threads=4)
+    with serve(web, port):
+        yield base
+
+
+@contextmanager
+def serve(wsgi_app: Any, port: int) -> Iterator[None]:
+    """Serve `wsgi_app` with waitress on 127.0.0.1:`port` in a thread until the block ends.
+
+    On the way out, requests still being answered are finished first (the loop keeps
+    running for them), then the loop stops, and only then are its sockets and wake-up
+    pipe closed. waitress's own ``server.close()`` closes the pipe under running tasks:
+    a task finishing later writes its wake-up byte to the pipe's old descriptor number,
+    which the next test may by then have given to its SQLite file ("file is not a
+    database").
+    """
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    server = create_server(wsgi_app, host="127.0.0.1", port=port, threads=4)
+    stopping = threading.Event()
 
     def run() -> None:
-        # server.close() at teardown closes sockets under the loop's select(): expected then
-        with suppress(OSError, ValueError):
-            server.run()
+        while not stopping.is_set():
+            wasyncore.loop(
+                timeout=0.05, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1
+            )
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    yield base
-    server.close()
+    try:
+        yield
+    finally:
+        server.task_dispatcher.shutdown(timeout=30)
+        running = len(server.task_dispatcher.threads)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            getattr(channel, "total_outbufs_len", 0) for channel in list(server._map.values())
+        ):
+            time.sleep(0.01)  # the loop still sends what the last answers left
+        # A task still running after that must not reach the pipe once it is closed.
+        server.pull_trigger = lambda: None
+        stopping.set()
+        thread.join(timeout=10)
+        wasyncore.close_all(server._map)
+        if running or thread.is_alive():
+            raise RuntimeError("the live server did not stop: a request was still being answered")
 
 
 @pytest.fixture(scope="module")

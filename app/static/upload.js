@@ -27,7 +27,7 @@
   uppy.use(window.Uppy.Tus, {
     endpoint: root.getAttribute("data-endpoint"),
     headers: { "X-CSRFToken": root.getAttribute("data-csrf") },
-    chunkSize: 16 * 1024 * 1024, // waitress buffers each request body before the app sees it
+    chunkSize: 16 * 1024 * 1024, // bounded PATCH bodies for reverse proxies; each is on disk before the next
     retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
     removeFingerprintOnSuccess: true,
     allowedMetaFields: ["filename", "filetype", "visibility", root.getAttribute("data-target-name")],
