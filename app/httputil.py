@@ -25,9 +25,9 @@ def content_disposition(filename: str) -> str:
 def download_body(download: Download) -> Iterable[bytes]:
     """The bytes of a download as the WSGI server sends them fastest.
 
-    A blob with a local file goes out through ``wsgi.file_wrapper`` (gunicorn reads it
-    in FILE_BLOCK blocks, each sent as read, with no copy of its own); other blobs stream
-    in chunks. Either way only the requested span is read.
+    A blob with a local file goes out through ``wsgi.file_wrapper`` (gunicorn sends it
+    with sendfile(2); a server without it reads FILE_BLOCK blocks, each sent as read);
+    other blobs stream in chunks. Either way only the requested span is read.
     """
     handle = download.open_file()
     if handle is None:

@@ -1,9 +1,9 @@
 """The HTTP server of the web app: gunicorn with threaded workers, started from Python.
 
 ``portal run`` (app.cli) and the container's ``web`` service (``python -m app.server``)
-both serve through :func:`serve`. Gunicorn sends ``wsgi.file_wrapper`` responses in
-4 MiB blocks read from the blob's exact span (storage.filesystem.FileSpan, which has
-the kernel read ahead of them), reads request bodies from the socket as the app reads them (a tus
+both serve through :func:`serve`. Gunicorn sends ``wsgi.file_wrapper`` responses with
+sendfile(2) from the blob's exact span (storage.filesystem.FileSpan: from its start, for
+the response's Content-Length), reads request bodies from the socket as the app reads them (a tus
 PATCH streams into the store; nothing is spooled to a temporary file) and sets no
 limit on a body's size: the app's MAX_UPLOAD_SIZE and quotas decide.
 """
@@ -115,7 +115,8 @@ def server_options(
         "worker_class": "gthread",
         "workers": workers,
         "threads": threads,
-        "sendfile": True,
+        # No "sendfile" key: gunicorn sends file responses with sendfile(2) only while the
+        # setting is unset (any value, True included, turns it off; see its --no-sendfile).
         # The worker's heartbeat to the arbiter: gthread's main loop beats at least once a
         # second while request threads run, so a multi-GB upload or download taking many
         # minutes is not cut by it. A worker stuck that long is restarted.

@@ -35,8 +35,9 @@ class FileSpan(io.RawIOBase):
 
     Reads go through ``os.pread`` and never pass the window's end, so a server that
     sends "the rest of the file" (e.g. waitress's ``wsgi.file_wrapper``) sends exactly
-    the requested range. Closing the span closes the file. No ``fileno()``: a server
-    using sendfile(2) on it would not know where the window ends.
+    the requested range. ``fileno()`` is for servers that send with sendfile(2) from
+    the descriptor's position for the response's Content-Length (gunicorn). Closing
+    the span closes the file.
     """
 
     def __init__(self, file: BinaryIO, start: int, length: int) -> None:
@@ -70,6 +71,17 @@ class FileSpan(io.RawIOBase):
 
     def seekable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        """The file's descriptor, positioned at the span's current position, for sendfile(2).
+
+        Gunicorn sends a ``wsgi.file_wrapper`` response from the descriptor's position for
+        exactly the response's Content-Length, which the portal always sets to the span's
+        length: the kernel copies from the page cache to the socket, with no pass through
+        this process.
+        """
+        os.lseek(self._fd, self._start + self._position, os.SEEK_SET)
+        return self._fd
 
     def tell(self) -> int:
         return self._position

@@ -256,6 +256,20 @@ def test_forwarded_headers_reach_the_app_only_from_configured_proxies():
     assert json.loads(local.get_data()) == {}
 
 
+def test_the_server_sends_files_with_sendfile():
+    """Blob downloads go from the page cache to the socket without passing through Python.
+
+    Gunicorn turns sendfile(2) off as soon as its "sendfile" setting has any value, True
+    included; the 4 GB download then ran at 0.5-0.7 of the disk's read speed.
+    """
+    from flask import Flask
+
+    from app.server import PortalServer, server_options
+
+    server = PortalServer(Flask(__name__), server_options("127.0.0.1", _free_port()))
+    assert server.cfg.sendfile is True
+
+
 def _create_upload(connection, auth, space_id: str, length: int, filename: str) -> str:
     import base64
 
