@@ -183,10 +183,10 @@ def reread_check_letters(
                 dpi=page.dpi,
             )
             reading = "".join(glyph.text.split())
-            # The crop may catch the edge of the digit before it, read as "1": "1S".
+            # The crop, 1.3 glyphs wide, may catch the edge of the digit before it, which
+            # comes out as one more character in front: "1S", "IS", "5S". Only the last
+            # character is the glyph read again.
             if not 1 <= len(reading) <= 2 or not reading[-1].isalpha():
-                continue
-            if not reading[:-1].isdigit() and reading[:-1]:
                 continue
             text = word.text[:-1] + reading[-1]
             line_text = " ".join(w.text for w in line)

@@ -423,6 +423,15 @@ def test_a_check_letter_read_as_a_digit_is_read_again_alone():
     assert reread.words[-1].box == page.words[-1].box
 
 
+def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
+    """The glyph is cut out a little wide, so the end of the 5 before the Z is read too ("IZ")."""
+    from ocr.reread import reread_check_letters
+
+    image, page = _printed_line("NIF: 40404045Z")
+    reread = reread_check_letters(_misread(page, "404040452"), image, TesseractEngine())
+    assert [m.value for m in find_identifiers(reread)] == ["40404045Z"]
+
+
 def test_a_digit_that_still_reads_as_a_digit_or_follows_a_cif_label_stays():
     from ocr.reread import reread_check_letters
 
