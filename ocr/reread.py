@@ -136,6 +136,40 @@ def _after_person_label(words: list[Word], position: int) -> bool:
     return bool(labels) and labels[-1].group(1) is None
 
 
+#: Widths, in glyphs, of the crops the last glyph is read from, in turn: a crop whose left
+#: edge falls on the stroke of the digit before it may come out as nothing at all.
+_GLYPH_CROPS = (1.3, 1.0, 1.6)
+
+
+def _read_last_glyph(
+    image: Image.Image, word: Word, engine: OcrEngine, page: PageText, limits: OcrLimits
+) -> PageText:
+    """The last glyph of ``word`` read alone: the first crop in which anything is read.
+
+    A crop read as a digit ends the search as much as one read as a letter does: a printed
+    digit is not read again until some crop makes a letter of it.
+    """
+    x0, y0, x1, y1 = word.box
+    glyph_width = (x1 - x0) / len(word.text)
+    pad = max(4, (y1 - y0) // 4)
+    for glyphs in _GLYPH_CROPS:
+        crop_box = (
+            max(0, int(x1 - glyphs * glyph_width) - 2),
+            max(0, y0 - pad),
+            min(image.width, x1 + pad),
+            min(image.height, y1 + pad),
+        )
+        glyph = engine.recognize(
+            image.crop(crop_box),
+            page_number=page.number,
+            timeout_seconds=limits.timeout_seconds,
+            dpi=page.dpi,
+        )
+        if glyph.text.strip():
+            break
+    return glyph
+
+
 def reread_check_letters(
     page: PageText,
     image: Image.Image,
@@ -167,25 +201,11 @@ def reread_check_letters(
                 line, position
             ):
                 continue
-            x0, y0, x1, y1 = word.box
-            glyph_width = (x1 - x0) / len(word.text)
-            pad = max(4, (y1 - y0) // 4)
-            crop_box = (
-                max(0, int(x1 - 1.3 * glyph_width) - 2),
-                max(0, y0 - pad),
-                min(image.width, x1 + pad),
-                min(image.height, y1 + pad),
-            )
-            glyph = glyph_engine.recognize(
-                image.crop(crop_box),
-                page_number=page.number,
-                timeout_seconds=limits.timeout_seconds,
-                dpi=page.dpi,
-            )
+            glyph = _read_last_glyph(image, word, glyph_engine, page, limits)
             reading = "".join(glyph.text.split())
-            # The crop, 1.3 glyphs wide, may catch the edge of the digit before it, which
-            # comes out as one more character in front: "1S", "IS", "5S". Only the last
-            # character is the glyph read again.
+            # The crop, a little wider than a glyph, may catch the edge of the digit before
+            # it, which comes out as one more character in front: "1S", "IS", "5S". Only the
+            # last character is the glyph read again.
             if not 1 <= len(reading) <= 2 or not reading[-1].isalpha():
                 continue
             text = word.text[:-1] + reading[-1]

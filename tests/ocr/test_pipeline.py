@@ -432,6 +432,24 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
     assert [m.value for m in find_identifiers(reread)] == ["40404045Z"]
 
 
+@pytest.mark.parametrize(
+    ("seed", "nif"),
+    [
+        (1932223643, "55153256S"),  # the S read as 5; alone, with the edge of the 5: "IS"
+        (53401926, "10594756J"),  # the J read as 3; alone, cut through the 6: nothing at all
+    ],
+)
+def test_scanned_payslips_whose_nif_letter_came_out_as_a_digit(tmp_path, seed, nif):
+    """Two generated scans (OCR corpus seeds that once failed) read end to end."""
+    rng = random.Random(seed)  # as tests/ocr/conftest.py makes the corpus
+    document = samples.payslip(rng)
+    assert nif in document.identifiers
+    path = tmp_path / "payslip.png"
+    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
+    page = ocr.pipeline.read_page(path, 1)
+    assert nif in [m.value for m in find_identifiers(page)], page.text
+
+
 def test_a_digit_that_still_reads_as_a_digit_or_follows_a_cif_label_stays():
     from ocr.reread import reread_check_letters
 
