@@ -102,9 +102,10 @@ _LETTER_MISREADS = {
     "]": ("J",), "|": ("J",), ")": ("J",), "!": ("J",), "l": ("L", "J"), "$": ("S",),
 }  # fmt: skip
 #: What tesseract prints instead of a CIF's entity letter; accepted only after "CIF".
+#: Not 0, which C, D, G and Q all come out as: the check cannot tell them apart (the
+#: control does not depend on the letter), so ``ocr.reread`` reads that glyph again.
 _CIF_FIRST_MISREADS = {
-    "8": "B", "4": "A", "6": "G", "0": "D", "5": "S", "$": "S", "3": "J", "1": "J", "]": "J",
-    "|": "J",
+    "8": "B", "4": "A", "6": "G", "5": "S", "$": "S", "3": "J", "1": "J", "]": "J", "|": "J",
 }  # fmt: skip
 #: A CIF's control letter can be I, which DNI letters never are.
 _CIF_CONTROL_MISREADS = {"l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}

@@ -8,7 +8,7 @@ from dataclasses import replace
 from PIL import Image
 
 from ocr.engine import OcrEngine, TesseractEngine
-from ocr.extractors import find_identifiers
+from ocr.extractors import CIF_ENTITY_LETTERS, find_identifiers
 from ocr.results import PageText, Word, union_box
 from ocr.settings import DEFAULT_LIMITS, OcrLimits
 
@@ -129,22 +129,25 @@ def reread_doubtful_lines(
     )
 
 
-def _after_person_label(words: list[Word], position: int) -> bool:
-    """Tell whether the nearest tax label before ``words[position]`` is NIF, DNI or NIE."""
-    before = " ".join(w.text for w in words[:position])
-    labels = list(_TAX_LABEL.finditer(before))
-    return bool(labels) and labels[-1].group(1) is None
-
-
-#: Widths, in glyphs, of the crops the last glyph is read from, in turn: a crop whose left
-#: edge falls on the stroke of the digit before it may come out as nothing at all.
+#: Widths, in glyphs, of the crops a glyph is read from, in turn: a crop whose edge falls
+#: on the stroke of the digit next to it may come out as nothing at all.
 _GLYPH_CROPS = (1.3, 1.0, 1.6)
+#: A CIF whose entity letter came out as a digit ("C77976462" read "077976462"), maybe
+#: split in two words by a stray space.
+_DIGIT_FOR_ENTITY = re.compile(r"\d{8}[0-9A-J]")
 
 
-def _read_last_glyph(
-    image: Image.Image, word: Word, engine: OcrEngine, page: PageText, limits: OcrLimits
+def _read_glyph(
+    image: Image.Image,
+    word: Word,
+    engine: OcrEngine,
+    page: PageText,
+    limits: OcrLimits,
+    *,
+    last: bool,
 ) -> PageText:
-    """The last glyph of ``word`` read alone: the first crop in which anything is read.
+    """The last (or first) glyph of ``word`` read alone: from the first crop in which
+    anything is read.
 
     A crop read as a digit ends the search as much as one read as a letter does: a printed
     digit is not read again until some crop makes a letter of it.
@@ -153,10 +156,14 @@ def _read_last_glyph(
     glyph_width = (x1 - x0) / len(word.text)
     pad = max(4, (y1 - y0) // 4)
     for glyphs in _GLYPH_CROPS:
+        if last:
+            left, right = int(x1 - glyphs * glyph_width) - 2, x1 + pad
+        else:
+            left, right = x0 - pad, int(x0 + glyphs * glyph_width) + 2
         crop_box = (
-            max(0, int(x1 - glyphs * glyph_width) - 2),
+            max(0, left),
             max(0, y0 - pad),
-            min(image.width, x1 + pad),
+            min(image.width, right),
             min(image.height, y1 + pad),
         )
         glyph = engine.recognize(
@@ -170,6 +177,20 @@ def _read_last_glyph(
     return glyph
 
 
+def _glyph_reread(line: list[Word], position: int) -> str | None:
+    """Which glyph of ``line[position]`` to read again: "last" for the check letter of a NIF
+    or NIE read as a digit, "first" for the entity letter of a CIF read as a digit."""
+    word = line[position]
+    before = " ".join(w.text for w in line[:position])
+    labels = list(_TAX_LABEL.finditer(before))
+    if not labels:
+        return None
+    if labels[-1].group(1) is None:
+        return "last" if _DIGIT_FOR_LETTER.fullmatch(word.text) else None
+    code = "".join(w.text for w in line[position : position + 3])
+    return "first" if _DIGIT_FOR_ENTITY.match(code) else None
+
+
 def reread_check_letters(
     page: PageText,
     image: Image.Image,
@@ -177,13 +198,15 @@ def reread_check_letters(
     *,
     limits: OcrLimits = DEFAULT_LIMITS,
 ) -> PageText:
-    """Read alone the last glyph of a NIF or NIE whose check letter came out as a digit.
+    """Read alone the glyph of an identifier's letter that came out as a digit.
 
-    Inside a run of digits tesseract leans towards digits and reads a printed Q as 0.
-    The glyph is read again by itself, free to be any digit or capital letter, and the
-    reading is kept only when it is a letter that the check then accepts. A letter is
-    never chosen to pass the check: after a CIF label, or when the glyph still reads
-    as a digit, nothing changes.
+    Inside a run of digits tesseract leans towards digits and reads a printed Q as 0: the
+    check letter at the end of a NIF or NIE, or the entity letter at the start of a CIF
+    (C, D, G, Q and O all come out as 0, so the extractor cannot tell which). The glyph is
+    read again by itself, free to be any digit or capital letter, and the reading is kept
+    only when it is a letter and the identifier then passes its check. A letter is never
+    chosen to pass the check: when the glyph still reads as a digit, nothing changes, and
+    a digit after a NIF label is not made a CIF's letter, nor the other way round.
     """
     if not isinstance(engine, TesseractEngine):
         return page
@@ -197,18 +220,24 @@ def reread_check_letters(
         line = [words[i] for i in lines[key]]
         for position, index in enumerate(lines[key]):
             word = words[index]
-            if not _DIGIT_FOR_LETTER.fullmatch(word.text) or not _after_person_label(
-                line, position
-            ):
+            which = _glyph_reread(line, position)
+            if which is None:
                 continue
-            glyph = _read_last_glyph(image, word, glyph_engine, page, limits)
+            glyph = _read_glyph(image, word, glyph_engine, page, limits, last=which == "last")
             reading = "".join(glyph.text.split())
-            # The crop, a little wider than a glyph, may catch the edge of the digit before
-            # it, which comes out as one more character in front: "1S", "IS", "5S". Only the
-            # last character is the glyph read again.
-            if not 1 <= len(reading) <= 2 or not reading[-1].isalpha():
+            # The crop, a little wider than a glyph, may catch the edge of the digit next to
+            # it, which comes out as one more character: "1S", "IS", "5S" for a last glyph,
+            # "C7" for a first one. Only the glyph at the word's end (or start) is taken.
+            if not 1 <= len(reading) <= 2:
                 continue
-            text = word.text[:-1] + reading[-1]
+            if which == "last":
+                if not reading[-1].isalpha():
+                    continue
+                text = word.text[:-1] + reading[-1]
+            else:
+                if reading[0] not in CIF_ENTITY_LETTERS:
+                    continue
+                text = reading[0] + word.text[1:]
             line_text = " ".join(w.text for w in line)
             new_line = " ".join(text if w is word else w.text for w in line)
             if _identifier_count(new_line) <= _identifier_count(line_text):

@@ -433,21 +433,23 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
 
 
 @pytest.mark.parametrize(
-    ("seed", "nif"),
+    ("kind", "seed", "code"),
     [
-        (1932223643, "55153256S"),  # the S read as 5; alone, with the edge of the 5: "IS"
-        (53401926, "10594756J"),  # the J read as 3; alone, cut through the 6: nothing at all
+        ("payslip", 1932223643, "55153256S"),  # S read as 5; alone, with the 5's edge: "IS"
+        ("payslip", 53401926, "10594756J"),  # J read as 3; alone, cut through the 6: nothing
+        ("payslip", 2250896536, "C77976462"),  # C read as 0, which D, G and Q are read as too
+        ("invoice", 509117192, "Q5623527H"),  # Q read as 0, and a space: "0562352 7H"
     ],
 )
-def test_scanned_payslips_whose_nif_letter_came_out_as_a_digit(tmp_path, seed, nif):
-    """Two generated scans (OCR corpus seeds that once failed) read end to end."""
+def test_scanned_documents_whose_letter_came_out_as_a_digit(tmp_path, kind, seed, code):
+    """Generated scans (from OCR corpus seeds that once failed) read end to end."""
     rng = random.Random(seed)  # as tests/ocr/conftest.py makes the corpus
-    document = samples.payslip(rng)
-    assert nif in document.identifiers
-    path = tmp_path / "payslip.png"
+    document = getattr(samples, kind)(rng)
+    assert code in document.identifiers
+    path = tmp_path / f"{kind}.png"
     samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
     page = ocr.pipeline.read_page(path, 1)
-    assert nif in [m.value for m in find_identifiers(page)], page.text
+    assert code in [m.value for m in find_identifiers(page)], page.text
 
 
 def test_a_digit_that_still_reads_as_a_digit_or_follows_a_cif_label_stays():
