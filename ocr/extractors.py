@@ -751,9 +751,12 @@ _AMOUNT = re.compile(
     r"(?:\s?(?P<after>€|EUR|euros?\b))?"
     r"(?![\w]|[.,]\d|\s?%)"
 )
-# Also "393.31" (comma read as a point) and "4,443,45" (point read as a comma).
+# Also "393.31" (comma read as a point), "4,443,45" (point read as a comma) and "6.999 94"
+# (comma read as a space, after a thousands point only: "11 233,01" is a quantity and a price).
 _LENIENT_AMOUNT = re.compile(
-    _AMOUNT.pattern.replace(r"|\d+,\d{2}|", r"|\d{1,3}(?:,\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}\.\d{2}|")
+    _AMOUNT.pattern.replace(
+        "(?P<number>", r"(?P<number>\d{1,3}(?:\.\d{3})+ \d{2}(?![\d.,])|"
+    ).replace(r"|\d+,\d{2}|", r"|\d{1,3}(?:,\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}\.\d{2}|")
 )
 
 
@@ -771,7 +774,7 @@ def find_amounts(
     Numbers without decimals count only next to a currency sign, so that years,
     quantities and reference numbers are not taken for money. With ``lenient``,
     ``123.45`` (a decimal comma read as a point) is also taken, counted as one
-    correction.
+    correction, and so is ``6.999 94`` (a decimal comma read as a space).
     """
     prepared = _prepare(source)
     found: list[Match[Decimal]] = []
@@ -783,6 +786,11 @@ def find_amounts(
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{2}", number):
             head, cents = number.rsplit(",", 1)
             digits = head.replace(",", "") + "." + cents
+            corrections = 1
+        elif " " in number:
+            # "6.999 94": a decimal comma read as a space.
+            head, cents = number.split(" ")
+            digits = head.replace(".", "") + "." + cents
             corrections = 1
         elif "," in number:
             digits = number.replace(".", "").replace(",", ".")

@@ -303,6 +303,18 @@ def test_parse_and_format_amounts():
     assert find_amounts("4,443,45") == []
 
 
+def test_a_decimal_comma_read_as_a_space_counts_after_a_thousands_point_only():
+    """Seen on a scanned invoice: "Base imponible 6.999 94", "IVA 21 % 1.469 99"."""
+    lenient = find_amounts("Base imponible 6.999 94 IVA 21 % 1.469 99", lenient=True)
+    assert values(lenient) == [Decimal("6999.94"), Decimal("1469.99")]
+    assert [m.corrections for m in lenient] == [1, 1]
+    assert find_amounts("Base imponible 6.999 94") == []  # only where a label asks for one
+    # A quantity then a price, a thousands group then a whole amount: read as before.
+    assert values(find_amounts("Consultoría 11 233,01", lenient=True)) == [Decimal("233.01")]
+    assert values(find_amounts("1.000 25,00 €", lenient=True)) == [Decimal("25.00")]
+    assert find_amounts("Ref 1.234 567", lenient=True) == []
+
+
 def test_a_currency_sign_belongs_to_the_amount_before_it():
     found = find_amounts("4.443,45 € 933,12 € 5.376,57 €")
     assert [m.source_text for m in found] == ["4.443,45 €", "933,12 €", "5.376,57 €"]
