@@ -751,11 +751,12 @@ _AMOUNT = re.compile(
     r"(?:\s?(?P<after>€|EUR|euros?\b))?"
     r"(?![\w]|[.,]\d|\s?%)"
 )
-# Also "393.31" (comma read as a point), "4,443,45" (point read as a comma) and "6.999 94"
-# (comma read as a space, after a thousands point only: "11 233,01" is a quantity and a price).
+# Also "393.31" (comma read as a point), "4,443,45" (point read as a comma), "6.999 94"
+# (comma read as a space) and "3.358, 94" (a space after the comma); the last two after a
+# thousands point only: "11 233,01" is a quantity and a price.
 _LENIENT_AMOUNT = re.compile(
     _AMOUNT.pattern.replace(
-        "(?P<number>", r"(?P<number>\d{1,3}(?:\.\d{3})+ \d{2}(?![\d.,])|"
+        "(?P<number>", r"(?P<number>\d{1,3}(?:\.\d{3})+,? \d{2}(?![\d.,])|"
     ).replace(r"|\d+,\d{2}|", r"|\d{1,3}(?:,\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}\.\d{2}|")
 )
 
@@ -774,7 +775,7 @@ def find_amounts(
     Numbers without decimals count only next to a currency sign, so that years,
     quantities and reference numbers are not taken for money. With ``lenient``,
     ``123.45`` (a decimal comma read as a point) is also taken, counted as one
-    correction, and so is ``6.999 94`` (a decimal comma read as a space).
+    correction, and so are ``6.999 94`` (a decimal comma read as a space) and ``3.358, 94``.
     """
     prepared = _prepare(source)
     found: list[Match[Decimal]] = []
@@ -788,9 +789,9 @@ def find_amounts(
             digits = head.replace(",", "") + "." + cents
             corrections = 1
         elif " " in number:
-            # "6.999 94": a decimal comma read as a space.
+            # "6.999 94" or "3.358, 94": a decimal comma read as a space, or a space too many.
             head, cents = number.split(" ")
-            digits = head.replace(".", "") + "." + cents
+            digits = head.rstrip(",").replace(".", "") + "." + cents
             corrections = 1
         elif "," in number:
             digits = number.replace(".", "").replace(",", ".")
@@ -847,6 +848,8 @@ def normalise_label(text: str) -> str:
     token = re.sub(r"[.:;,()\[\]]", "", folded)
     # A capital I at the start of a word is often read as "¡" or "|" ("¡VA" for IVA).
     token = re.sub(r"^[¡|]", "i", token)
+    # A small l after a letter is often read as "!" or "|" ("Tota!" for Total).
+    token = re.sub(r"(?<=[a-z])[!|]", "l", token)
     # "Nº" is printed many ways and read by tesseract as "N2", "N°" or "No".
     return "no" if token in _NUMBER_SIGNS else token
 

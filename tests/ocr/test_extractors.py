@@ -313,6 +313,10 @@ def test_a_decimal_comma_read_as_a_space_counts_after_a_thousands_point_only():
     assert values(find_amounts("Consultoría 11 233,01", lenient=True)) == [Decimal("233.01")]
     assert values(find_amounts("1.000 25,00 €", lenient=True)) == [Decimal("25.00")]
     assert find_amounts("Ref 1.234 567", lenient=True) == []
+    # And a space after the comma: "3.358, 94 €".
+    spaced = find_amounts("3.358, 94 € 705,38 €", lenient=True)
+    assert values(spaced) == [Decimal("3358.94"), Decimal("705.38")]
+    assert [m.corrections for m in spaced] == [1, 0]
 
 
 def test_a_currency_sign_belongs_to_the_amount_before_it():
@@ -386,3 +390,10 @@ def test_a_label_whose_capital_i_is_read_as_an_exclamation_mark_is_found():
     found = find_label_occurrences(page, ["IVA"])
     assert sorted(found) == [("IVA", (0,)), ("IVA", (4,))]
     assert [m.value for m in find_labelled_values(page, ["IVA"])][0].startswith("21 %")
+
+
+def test_a_label_whose_small_l_is_read_as_an_exclamation_mark_is_found():
+    """Seen on a scanned invoice: "Tota!" over its amount."""
+    page = page_of((100, 100, "Tota! 4.064,32 €"), (100, 200, "TOTA| 8,00"))
+    assert sorted(find_label_occurrences(page, ["Total"])) == [("Total", (0,)), ("Total", (3,))]
+    assert find_label_occurrences(page_of((100, 100, "Hola! 4,00")), ["Total"]) == []
