@@ -129,9 +129,10 @@ def reread_doubtful_lines(
     )
 
 
-#: Widths, in glyphs, of the crops a glyph is read from, in turn: a crop whose edge falls
-#: on the stroke of the digit next to it may come out as nothing at all.
-_GLYPH_CROPS = (1.3, 1.0, 1.6)
+#: Widths, in glyphs, of the crops a glyph is read from. Read alone, a glyph comes out
+#: differently as the crop's edge moves across the stroke of the digit next to it ("T",
+#: "AE", "2T" for one T), so it is read from each and the readings vote.
+_GLYPH_CROPS = (0.9, 1.1, 1.3, 1.6, 2.0)
 #: A CIF whose entity letter came out as a digit ("C77976462" read "077976462"), maybe
 #: split in two words by a stray space.
 _DIGIT_FOR_ENTITY = re.compile(r"\d{8}[0-9A-J]")
@@ -145,16 +146,18 @@ def _read_glyph(
     limits: OcrLimits,
     *,
     last: bool,
-) -> PageText:
-    """The last (or first) glyph of ``word`` read alone: from the first crop in which
-    anything is read.
+) -> tuple[str, float] | None:
+    """The last (or first) glyph of ``word`` read alone, and the confidence of that reading.
 
-    A crop read as a digit ends the search as much as one read as a letter does: a printed
-    digit is not read again until some crop makes a letter of it.
+    Each crop reads one or two characters: the glyph, maybe after (or before) the edge of
+    the digit next to it ("1S", "IS", "5S"; "C7"). The glyph is what a majority of all the
+    crops read; None when no character has one, so a printed digit read as a letter by one
+    crop stays a digit.
     """
     x0, y0, x1, y1 = word.box
     glyph_width = (x1 - x0) / len(word.text)
     pad = max(4, (y1 - y0) // 4)
+    votes: dict[str, list[float]] = {}
     for glyphs in _GLYPH_CROPS:
         if last:
             left, right = int(x1 - glyphs * glyph_width) - 2, x1 + pad
@@ -172,9 +175,13 @@ def _read_glyph(
             timeout_seconds=limits.timeout_seconds,
             dpi=page.dpi,
         )
-        if glyph.text.strip():
-            break
-    return glyph
+        reading = "".join(glyph.text.split())
+        if 1 <= len(reading) <= 2:
+            votes.setdefault(reading[-1] if last else reading[0], []).append(glyph.confidence)
+    for char, confidences in votes.items():
+        if len(confidences) * 2 > len(_GLYPH_CROPS):
+            return char, min(confidences)
+    return None
 
 
 def _glyph_reread(line: list[Word], position: int) -> str | None:
@@ -203,10 +210,11 @@ def reread_check_letters(
     Inside a run of digits tesseract leans towards digits and reads a printed Q as 0: the
     check letter at the end of a NIF or NIE, or the entity letter at the start of a CIF
     (C, D, G, Q and O all come out as 0, so the extractor cannot tell which). The glyph is
-    read again by itself, free to be any digit or capital letter, and the reading is kept
-    only when it is a letter and the identifier then passes its check. A letter is never
-    chosen to pass the check: when the glyph still reads as a digit, nothing changes, and
-    a digit after a NIF label is not made a CIF's letter, nor the other way round.
+    read again by itself from crops of several widths, free to be any digit or capital
+    letter, and what most crops read is kept only when it is a letter and the identifier
+    then passes its check. A letter is never chosen to pass the check: when the glyph
+    still reads as a digit, or the crops disagree, nothing changes, and a digit after a NIF
+    label is not made a CIF's letter, nor the other way round.
     """
     if not isinstance(engine, TesseractEngine):
         return page
@@ -223,26 +231,23 @@ def reread_check_letters(
             which = _glyph_reread(line, position)
             if which is None:
                 continue
-            glyph = _read_glyph(image, word, glyph_engine, page, limits, last=which == "last")
-            reading = "".join(glyph.text.split())
-            # The crop, a little wider than a glyph, may catch the edge of the digit next to
-            # it, which comes out as one more character: "1S", "IS", "5S" for a last glyph,
-            # "C7" for a first one. Only the glyph at the word's end (or start) is taken.
-            if not 1 <= len(reading) <= 2:
+            read = _read_glyph(image, word, glyph_engine, page, limits, last=which == "last")
+            if read is None:
                 continue
+            glyph, glyph_confidence = read
             if which == "last":
-                if not reading[-1].isalpha():
+                if not glyph.isalpha():
                     continue
-                text = word.text[:-1] + reading[-1]
+                text = word.text[:-1] + glyph
             else:
-                if reading[0] not in CIF_ENTITY_LETTERS:
+                if glyph not in CIF_ENTITY_LETTERS:
                     continue
-                text = reading[0] + word.text[1:]
+                text = glyph + word.text[1:]
             line_text = " ".join(w.text for w in line)
             new_line = " ".join(text if w is word else w.text for w in line)
             if _identifier_count(new_line) <= _identifier_count(line_text):
                 continue
-            confidence = min([word.confidence, *(w.confidence for w in glyph.words)])
+            confidence = min(word.confidence, glyph_confidence)
             words[index] = Word(text, confidence, word.box, word.line_key)
             line[position] = words[index]
             changed = True
