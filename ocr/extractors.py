@@ -379,10 +379,22 @@ _CIF_EXTRA_PATTERN = _slots(
 )
 
 
-def _digit(char: str) -> tuple[str, int]:
-    if char in _DIGITS:
-        return char, 0
-    return _DIGIT_MISREADS[char], 1
+#: Letters that stand for one of two digits: tesseract reads both a 5 and an 8 as "S".
+_DIGIT_MISREADS_TOO = {"S": "8", "s": "8"}
+
+
+def _digits(chars: str) -> list[tuple[str, int]]:
+    """The digits ``chars`` may stand for, each with the corrections it takes."""
+    readings = [("", 0)]
+    for char in chars:
+        if char in _DIGITS:
+            options = [(char, 0)]
+        else:
+            options = [(_DIGIT_MISREADS[char], 1)]
+            if char in _DIGIT_MISREADS_TOO:
+                options.append((_DIGIT_MISREADS_TOO[char], 1))
+        readings = [(r + d, cost + c) for r, cost in readings for d, c in options]
+    return readings
 
 
 def _letter_options(char: str, context: _Context) -> list[tuple[str, int]]:
@@ -448,11 +460,13 @@ def _unique_valid(
 
 
 def _build_dni(compact: str, context: _Context) -> tuple[str, int] | None:
-    digits = [_digit(c) for c in compact[:8]]
-    number = "".join(d for d, _ in digits)
-    cost = sum(c for _, c in digits)
+    letters = _letter_options(compact[8], context)
     return _unique_valid(
-        ((number + letter, cost + extra) for letter, extra in _letter_options(compact[8], context)),
+        (
+            (number + letter, cost + extra)
+            for number, cost in _digits(compact[:8])
+            for letter, extra in letters
+        ),
         is_valid_dni,
     )
 
@@ -465,11 +479,13 @@ def _build_nie(compact: str, context: _Context) -> tuple[str, int] | None:
         prefix, cost = _NIE_PREFIX_MISREADS[first], 1
     else:
         return None
-    digits = [_digit(c) for c in compact[1:8]]
-    body = prefix + "".join(d for d, _ in digits)
-    cost += sum(c for _, c in digits)
+    letters = _letter_options(compact[8], context)
     return _unique_valid(
-        ((body + letter, cost + extra) for letter, extra in _letter_options(compact[8], context)),
+        (
+            (prefix + number + letter, cost + more + extra)
+            for number, more in _digits(compact[1:8])
+            for letter, extra in letters
+        ),
         is_valid_nie,
     )
 
@@ -514,9 +530,6 @@ def _build_cif(compact: str, context: _Context) -> tuple[str, int] | None:
         letter, cost = _CIF_FIRST_MISREADS[first], 1
     else:
         return None
-    digits = [_digit(c) for c in compact[1:8]]
-    body = letter + "".join(d for d, _ in digits)
-    cost += sum(c for _, c in digits)
     control = compact[8]
     options: list[tuple[str, int]] = []
     if control in _DIGITS:
@@ -529,7 +542,14 @@ def _build_cif(compact: str, context: _Context) -> tuple[str, int] | None:
     options += [(c, 1) for c in misreads if c in _CIF_CONTROL_LETTERS]
     if context == "cif" and control in _CIF_CONTROL_DIGIT_TWINS:
         options.append((_CIF_CONTROL_DIGIT_TWINS[control], 1))
-    return _unique_valid(((body + c, cost + extra) for c, extra in options), is_valid_cif)
+    return _unique_valid(
+        (
+            (letter + number + c, cost + more + extra)
+            for number, more in _digits(compact[1:8])
+            for c, extra in options
+        ),
+        is_valid_cif,
+    )
 
 
 def _dni_or_nie(prepared: _Text, match: Match[str]) -> Match[str]:

@@ -131,8 +131,11 @@ def reread_doubtful_lines(
 
 #: Widths, in glyphs, of the crops a glyph is read from. Read alone, a glyph comes out
 #: differently as the crop's edge moves across the stroke of the digit next to it ("T",
-#: "AE", "2T" for one T), so it is read from each and the readings vote.
-_GLYPH_CROPS = (0.9, 1.1, 1.3, 1.6, 2.0)
+#: "E", "1" for one T), so it is read from each and the readings vote. Crops much wider
+#: than the glyph bring back the digits around it, which pull the reading to a digit.
+_GLYPH_CROPS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.6)
+#: The fewest crops that must read the winning character.
+_GLYPH_QUORUM = 3
 #: A CIF whose entity letter came out as a digit ("C77976462" read "077976462"), maybe
 #: split in two words by a stray space.
 _DIGIT_FOR_ENTITY = re.compile(r"\d{8}[0-9A-J]")
@@ -150,9 +153,9 @@ def _read_glyph(
     """The last (or first) glyph of ``word`` read alone, and the confidence of that reading.
 
     Each crop reads one or two characters: the glyph, maybe after (or before) the edge of
-    the digit next to it ("1S", "IS", "5S"; "C7"). The glyph is what a majority of all the
-    crops read; None when no character has one, so a printed digit read as a letter by one
-    crop stays a digit.
+    the digit next to it ("1S", "IS", "5S"; "C7"). The glyph is the character most crops
+    read, when at least ``_GLYPH_QUORUM`` of them do and no other is read as often; else
+    None. So a printed digit read as a letter by a crop or two stays a digit.
     """
     x0, y0, x1, y1 = word.box
     glyph_width = (x1 - x0) / len(word.text)
@@ -178,10 +181,13 @@ def _read_glyph(
         reading = "".join(glyph.text.split())
         if 1 <= len(reading) <= 2:
             votes.setdefault(reading[-1] if last else reading[0], []).append(glyph.confidence)
-    for char, confidences in votes.items():
-        if len(confidences) * 2 > len(_GLYPH_CROPS):
-            return char, min(confidences)
-    return None
+    ranked = sorted(votes.items(), key=lambda vote: -len(vote[1]))
+    if not ranked or len(ranked[0][1]) < _GLYPH_QUORUM:
+        return None
+    if len(ranked) > 1 and len(ranked[1][1]) == len(ranked[0][1]):
+        return None
+    char, confidences = ranked[0]
+    return char, min(confidences)
 
 
 def _glyph_reread(line: list[Word], position: int) -> str | None:

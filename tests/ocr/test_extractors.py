@@ -171,6 +171,9 @@ def test_cif_misreads_and_shapes():
     # C, D, G and Q all come out as 0, and the control does not depend on the letter:
     # any of them would pass, so none is proposed (ocr.reread reads that glyph again).
     assert find_cifs("CIF: 077976462") == [] and find_identifiers("CIF: 077976462") == []
+    # An S among the digits is a 5 or an 8: whichever passes the check, when only one does.
+    assert values(find_cifs("CIF: USO94646J")) == ["U8094646J"]  # 8 and 0 read as S and O
+    assert values(find_dnis("NIF: S5153256S")) == ["55153256S"]
     assert find_identifiers("Nº afiliación: 28/12345678/90") == []
     # one character too many after the control ("l1" for I), dropped next to a label only
     assert values(find_cifs("CIF: N3865698l1")) == ["N3865698I"]

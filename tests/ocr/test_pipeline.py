@@ -439,7 +439,9 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
         ("payslip", 53401926, "10594756J"),  # J read as 3; alone, cut through the 6: nothing
         ("payslip", 2250896536, "C77976462"),  # C read as 0, which D, G and Q are read as too
         ("invoice", 509117192, "Q5623527H"),  # Q read as 0, and a space: "0562352 7H"
-        ("bank_certificate", 3223090798, "97509512T"),  # T read as 7; alone: T, AE or 2T
+        ("bank_certificate", 3223090798, "97509512T"),  # T read as 7; alone: T, E, 1, Y
+        ("payslip", 2584787099, "94061053T"),  # T read as 1; alone: T, F, E or 1
+        ("invoice", 4195056104, "U8094646J"),  # 80 read as SO, and S is a 5 more often
     ],
 )
 def test_scanned_documents_whose_letter_came_out_as_a_digit(tmp_path, kind, seed, code):
