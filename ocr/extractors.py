@@ -112,7 +112,7 @@ _CIF_CONTROL_MISREADS = {"l": ("I",), "|": ("I",), "!": ("I",), "]": ("I",)}
 #: Digits that are the twin glyph of a CIF control letter. A CIF's control may be a digit
 #: or a letter, so these are tried only right after a "CIF" label, and only when the
 #: control then checks.
-_CIF_CONTROL_DIGIT_TWINS = {"1": "I", "0": "D", "8": "B", "6": "G"}
+_CIF_CONTROL_DIGIT_TWINS = {"1": "I", "0": "D", "8": "B", "6": "G", "3": "J"}
 # A Z read as 2 is handled with DNIs, whose check letter it shares (see _dni_or_nie).
 _NIE_PREFIX_MISREADS = {"×": "X"}
 _DIGITS = "0123456789"
@@ -866,6 +866,8 @@ def normalise_label(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text)
     folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
     token = re.sub(r"[.:;,()\[\]]", "", folded)
+    # Specks at a word's edges read as dashes or quotes ("-Proveedor:").
+    token = token.strip("-_'\"`´‘’“”")
     # A capital I at the start of a word is often read as "¡" or "|" ("¡VA" for IVA).
     token = re.sub(r"^[¡|]", "i", token)
     # A small l after a letter is often read as "!" or "|" ("Tota!" for Total).

@@ -174,6 +174,9 @@ def test_cif_misreads_and_shapes():
     # An S among the digits is a 5 or an 8: whichever passes the check, when only one does.
     assert values(find_cifs("CIF: USO94646J")) == ["U8094646J"]  # 8 and 0 read as S and O
     assert values(find_dnis("NIF: S5153256S")) == ["55153256S"]
+    # A J read as 3 at both ends: a 3 as the control is a J only after "CIF", when it checks.
+    assert values(find_cifs("CIF: 357271333")) == ["J5727133J"]
+    assert find_identifiers("NIF: 357271333") == []
     assert find_identifiers("Nº afiliación: 28/12345678/90") == []
     # one character too many after the control ("l1" for I), dropped next to a label only
     assert values(find_cifs("CIF: N3865698l1")) == ["N3865698I"]
@@ -393,6 +396,13 @@ def test_a_label_whose_capital_i_is_read_as_an_exclamation_mark_is_found():
     found = find_label_occurrences(page, ["IVA"])
     assert sorted(found) == [("IVA", (0,)), ("IVA", (4,))]
     assert [m.value for m in find_labelled_values(page, ["IVA"])][0].startswith("21 %")
+
+
+def test_a_label_with_a_speck_before_it_is_found():
+    """Seen on a scanned invoice: "-Proveedor:" lost the supplier, whose CIF went to the client."""
+    page = page_of((100, 100, "-Proveedor: Cliente:"), (100, 200, "'Total' 8,00"))
+    found = dict(find_label_occurrences(page, ["Proveedor", "Cliente", "Total"]))
+    assert found == {"Proveedor": (0,), "Cliente": (1,), "Total": (2,)}
 
 
 def test_a_label_whose_small_l_is_read_as_an_exclamation_mark_is_found():

@@ -442,6 +442,7 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
         ("bank_certificate", 3223090798, "97509512T"),  # T read as 7; alone: T, E, 1, Y
         ("payslip", 2584787099, "94061053T"),  # T read as 1; alone: T, F, E or 1
         ("invoice", 4195056104, "U8094646J"),  # 80 read as SO, and S is a 5 more often
+        ("payslip", 2163120916, "J5727133J"),  # both Js read as 3: "357271333"
     ],
 )
 def test_scanned_documents_whose_letter_came_out_as_a_digit(tmp_path, kind, seed, code):
