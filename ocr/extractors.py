@@ -772,11 +772,14 @@ _AMOUNT = re.compile(
     r"(?![\w]|[.,]\d|\s?%)"
 )
 # Also "393.31" (comma read as a point), "4,443,45" (point read as a comma), "6.999 94"
-# (comma read as a space) and "3.358, 94" (a space after the comma); the last two after a
-# thousands point only: "11 233,01" is a quantity and a price.
+# (comma read as a space) and "3.358, 94" (a space after the comma), the last two after a
+# thousands point only ("11 233,01" is a quantity and a price), and "586,/3" (a 7 read as
+# a slash in the cents, which a date never has after a comma).
 _LENIENT_AMOUNT = re.compile(
     _AMOUNT.pattern.replace(
-        "(?P<number>", r"(?P<number>\d{1,3}(?:\.\d{3})+,? \d{2}(?![\d.,])|"
+        "(?P<number>",
+        r"(?P<number>\d{1,3}(?:\.\d{3})+,? \d{2}(?![\d.,])|"
+        r"(?:\d{1,3}(?:\.\d{3})+|\d+),(?:/\d|\d/)(?![\d/.,])|",
     ).replace(r"|\d+,\d{2}|", r"|\d{1,3}(?:,\d{3})+,\d{2}|\d+,\d{2}|\d{1,3}\.\d{2}|")
 )
 
@@ -795,7 +798,8 @@ def find_amounts(
     Numbers without decimals count only next to a currency sign, so that years,
     quantities and reference numbers are not taken for money. With ``lenient``,
     ``123.45`` (a decimal comma read as a point) is also taken, counted as one
-    correction, and so are ``6.999 94`` (a decimal comma read as a space) and ``3.358, 94``.
+    correction, and so are ``6.999 94`` (a decimal comma read as a space), ``3.358, 94`` and
+    ``586,/3`` (a 7 read as a slash).
     """
     prepared = _prepare(source)
     found: list[Match[Decimal]] = []
@@ -807,6 +811,10 @@ def find_amounts(
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+,\d{2}", number):
             head, cents = number.rsplit(",", 1)
             digits = head.replace(",", "") + "." + cents
+            corrections = 1
+        elif "/" in number:
+            # "586,/3": a 7 read as a slash, in the cents.
+            digits = number.replace(".", "").replace(",", ".").replace("/", "7")
             corrections = 1
         elif " " in number:
             # "6.999 94" or "3.358, 94": a decimal comma read as a space, or a space too many.

@@ -638,6 +638,45 @@ def _with_score(candidate: _Candidate, score: float, **changes: Any) -> _Candida
 _Combination = tuple[_Candidate, _Candidate, _Candidate]
 
 
+#: Digits tesseract takes for one another in amounts: a 7 with a thin bar reads as 1.
+_AMOUNT_DIGIT_TWINS = {"1": "7", "7": "1"}
+
+
+def _twin_readings(number: Decimal) -> list[Decimal]:
+    """``number`` with one of its digits read as its twin instead, each way there is."""
+    text = f"{number:.2f}"
+    return [
+        Decimal(text[:i] + _AMOUNT_DIGIT_TWINS[char] + text[i + 1 :])
+        for i, char in enumerate(text)
+        if char in _AMOUNT_DIGIT_TWINS
+    ]
+
+
+def _balance_with_twins(
+    triple: tuple[str, str, str], chosen: Mapping[str, _Candidate]
+) -> dict[str, Decimal] | None:
+    """The amounts that make a − b = c hold when one or two of the three chosen readings
+    had a digit read as its twin ("2.193,95" for 2.793,95): only when exactly one way to
+    do so exists, by field; None otherwise."""
+    numbers = [chosen[name].number for name in triple]
+    if any(n is None for n in numbers):
+        return None
+    options = [
+        [(n, False), *((twin, True) for twin in _twin_readings(n))]
+        for n in numbers
+        if n is not None
+    ]
+    ways = [
+        combo
+        for combo in product(*options)
+        if 1 <= sum(changed for _, changed in combo) <= 2
+        and payslip_balances(*(n for n, _ in combo))
+    ]
+    if len(ways) != 1:
+        return None
+    return {name: n for name, (n, changed) in zip(triple, ways[0], strict=True) if changed}
+
+
 def _cross_check(
     triple: tuple[str, str, str],
     by_field: Mapping[str, list[_Candidate]],
@@ -645,9 +684,11 @@ def _cross_check(
 ) -> None:
     """Apply a − b = c: prefer candidates that balance, and adjust confidences accordingly.
 
-    When the best readings do not balance and exactly one of them needed a correction
-    (such as a decimal point read for a comma), that one is replaced by the value the
-    other two imply, kept at a low confidence so that a person checks it.
+    When the best readings do not balance but would with a 1 read for a 7 (or the other
+    way) in one or two of them, in one way only, those take the twin digit; else, when
+    exactly one of them needed a correction (such as a decimal point read for a comma),
+    that one is replaced by the value the other two imply. Either way the changed amounts
+    are kept at a low confidence so that a person checks them.
     """
     first, second, _ = triple
     options = [by_field.get(name, [])[:4] for name in triple]
@@ -669,6 +710,13 @@ def _cross_check(
         return
     present = [chosen.get(name) for name in triple]
     if any(c is None for c in present):
+        return
+    twins = _balance_with_twins(triple, chosen)
+    if twins:
+        for name, value in twins.items():
+            chosen[name] = _with_score(
+                chosen[name], LOW_CONFIDENCE - 10, display=format_amount(value), number=value
+            )
         return
     corrected = [c for c in present if c is not None and c.corrections]
     if len(corrected) == 1 and all(c is not None and c.number is not None for c in present):

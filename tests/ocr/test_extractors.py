@@ -323,6 +323,10 @@ def test_a_decimal_comma_read_as_a_space_counts_after_a_thousands_point_only():
     spaced = find_amounts("3.358, 94 € 705,38 €", lenient=True)
     assert values(spaced) == [Decimal("3358.94"), Decimal("705.38")]
     assert [m.corrections for m in spaced] == [1, 0]
+    # And a 7 in the cents read as a slash: "586,/3 €"; a date keeps its slashes.
+    slashed = find_amounts("2.193,95 € 586,/3 € 20/04/2024", lenient=True)
+    assert values(slashed) == [Decimal("2193.95"), Decimal("586.73")]
+    assert [m.corrections for m in slashed] == [0, 1]
 
 
 def test_a_currency_sign_belongs_to_the_amount_before_it():

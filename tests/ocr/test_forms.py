@@ -115,6 +115,33 @@ def test_invoice_supplier_is_told_from_client_and_a_misread_total_is_repaired():
     assert vat.value == "383,31" and vat.source_text == "393.31" and vat.low_confidence
 
 
+def _invoice_totals(base: str, vat: str, total: str) -> PageText:
+    return page_of(
+        (200, 200, "Proveedor:"),
+        (200, 260, "Suministros Levante SL"),
+        (1300, 1200, "Base imponible"),
+        (2100, 1200, base),
+        (1300, 1280, "IVA 21 %"),
+        (2100, 1280, vat),
+        (1300, 1360, "TOTAL FACTURA"),
+        (2100, 1360, total),
+    )
+
+
+def test_sevens_read_as_ones_are_repaired_when_the_totals_then_balance_one_way_only():
+    """Seen on a scanned invoice: base 2.793,95 read 2.193,95 and VAT 586,73 read 586,13."""
+    form = fill_form("factura_recibida", [_invoice_totals("2.193,95", "586,13", "3.380,68 €")])
+    assert (form["base"].value, form["vat"].value) == ("2.793,95", "586,73")
+    assert form["base"].source_text == "2.193,95"
+    assert form["base"].low_confidence and form["vat"].low_confidence
+    assert form["total"].value == "3.380,68" and not form["total"].low_confidence
+    # Two ways to balance (a 1 in the base read for a 7, or a 7 in the total for a 1):
+    # nothing is guessed, all three are to be checked.
+    form = fill_form("factura_recibida", [_invoice_totals("2.193,95", "986,73", "3.780,68 €")])
+    assert [form[n].value for n in ("base", "vat", "total")] == ["2.193,95", "986,73", "3.780,68"]
+    assert all(form[n].low_confidence for n in ("base", "vat", "total"))
+
+
 def test_client_onboarding_from_an_id_card_and_a_bank_certificate():
     card = page_of(
         (100, 100, "APELLIDOS"),

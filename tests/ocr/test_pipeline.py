@@ -456,6 +456,28 @@ def test_scanned_documents_whose_letter_came_out_as_a_digit(tmp_path, kind, seed
     assert code in [m.value for m in find_identifiers(page)], page.text
 
 
+@pytest.mark.parametrize(
+    "seed",
+    [
+        2305162754,  # 2.793,95 read 2.193,95 and 586,73 read 586,13: the totals balance once
+        670379410,  # 2.793,95 read 2.193,95 and 586,73 read 586,/3
+        1160828712,  # "6.999 94" and "1.469 99": the decimal commas read as spaces
+        3390515383,  # "3.358, 94 €" under "Tota!"
+    ],
+)
+def test_scanned_invoices_whose_amounts_came_out_wrong(tmp_path, seed):
+    """Generated scans (from OCR corpus seeds that once failed) read end to end."""
+    from ocr.forms import fill_form
+
+    rng = random.Random(seed)  # as tests/ocr/conftest.py makes the corpus
+    document = samples.invoice(rng)
+    path = tmp_path / "invoice.png"
+    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
+    form = fill_form(document.template, [ocr.pipeline.read_page(path, 1)])
+    expected = {name: document.expected[name] for name in ("base", "vat", "total")}
+    assert {name: form[name].value for name in expected if name in form} == expected
+
+
 def test_a_digit_that_still_reads_as_a_digit_or_follows_a_cif_label_stays():
     from ocr.reread import reread_check_letters
 
