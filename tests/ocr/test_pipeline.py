@@ -432,6 +432,16 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
     assert [m.value for m in find_identifiers(reread)] == ["40404045Z"]
 
 
+def _corpus_scan(folder: Path, kind: str, seed: int) -> tuple[samples.SampleDocument, Path]:
+    """The document of that kind and seed, scanned to a PNG, as tests/ocr/conftest.py makes
+    each page of the corpus."""
+    rng = random.Random(seed)
+    document = getattr(samples, kind)(rng)
+    path = folder / f"{kind}-{seed}.png"
+    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
+    return document, path
+
+
 @pytest.mark.parametrize(
     ("kind", "seed", "code"),
     [
@@ -447,11 +457,8 @@ def test_the_edge_of_the_digit_before_the_check_letter_does_not_hide_it():
 )
 def test_scanned_documents_whose_letter_came_out_as_a_digit(tmp_path, kind, seed, code):
     """Generated scans (from OCR corpus seeds that once failed) read end to end."""
-    rng = random.Random(seed)  # as tests/ocr/conftest.py makes the corpus
-    document = getattr(samples, kind)(rng)
+    document, path = _corpus_scan(tmp_path, kind, seed)
     assert code in document.identifiers
-    path = tmp_path / f"{kind}.png"
-    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
     page = ocr.pipeline.read_page(path, 1)
     assert code in [m.value for m in find_identifiers(page)], page.text
 
@@ -469,10 +476,7 @@ def test_scanned_invoices_whose_amounts_came_out_wrong(tmp_path, seed):
     """Generated scans (from OCR corpus seeds that once failed) read end to end."""
     from ocr.forms import fill_form
 
-    rng = random.Random(seed)  # as tests/ocr/conftest.py makes the corpus
-    document = samples.invoice(rng)
-    path = tmp_path / "invoice.png"
-    samples.degrade(document.image, rng).save(path, dpi=(300, 300), compress_level=1)
+    document, path = _corpus_scan(tmp_path, "invoice", seed)
     form = fill_form(document.template, [ocr.pipeline.read_page(path, 1)])
     expected = {name: document.expected[name] for name in ("base", "vat", "total")}
     assert {name: form[name].value for name in expected if name in form} == expected
