@@ -75,7 +75,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_celery(app)
 
     from app import web
+    from app.request_limits import init_request_limits
 
+    init_request_limits(app)
     web.init_web(app)
     return app
 

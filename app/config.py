@@ -82,6 +82,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Longer than the longest task (an OCR of max pages), or a slow task runs twice.
         "BROKER_VISIBILITY_TIMEOUT": 4 * 3600,
         "MAX_UPLOAD_SIZE": 50 * GB,
+        # A JSON body is a few fields; files go as multipart or through tus.
+        "MAX_JSON_SIZE": 1024 * 1024,
         "SMTP_HOST": None,
         "SMTP_PORT": 25,
         "SMTP_USER": None,
@@ -137,6 +139,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RESULT_BACKEND": "CELERY_RESULT_BACKEND",
         "BROKER_VISIBILITY_TIMEOUT": "BROKER_VISIBILITY_TIMEOUT",
         "MAX_UPLOAD_SIZE": "MAX_UPLOAD_SIZE",
+        "MAX_JSON_SIZE": "MAX_JSON_SIZE",
         "SMTP_HOST": "SMTP_HOST",
         "SMTP_PORT": "SMTP_PORT",
         "SMTP_USER": "SMTP_USER",

@@ -84,7 +84,7 @@ def add_comment(document_id: str) -> tuple[Response, int]:
     comment = review.add_comment(
         caller(),
         document_id,
-        body=str(data.get("body") or ""),
+        body=data.get("body"),
         version=_number(data.get("version"), "version", int),
         page=_number(data.get("page"), "page", int),
         x=_number(data.get("x"), "x", float),

@@ -25,8 +25,12 @@ from app.services import audit
 from app.services.access import can_see_document, get_document
 from app.services.errors import AccessDenied, InvalidTransition, NotFound, ValidationFailed
 from app.services.notifications import notify
+from app.services.text import checked_text
 from workflows import review as rules
 from workflows.review import ReviewAction, ReviewState, Side
+
+#: Longer than any comment a person types; a longer one is refused, never cut.
+COMMENT_MAX_LENGTH = 5000
 
 
 def side_of(user: User) -> Side:
@@ -325,9 +329,12 @@ def add_comment(
     y: float | None = None,
 ) -> Comment:
     document = get_document(actor, document_id)
-    errors = {}
-    if not (body or "").strip():
+    errors: dict[str, str] = {}
+    if body is None or (isinstance(body, str) and not body.strip()):
         errors["body"] = _("Escriba el comentario.")
+    text = checked_text(
+        errors, "body", body, max_length=COMMENT_MAX_LENGTH, required=True, multiline=True
+    )
     number = version or document.current_version_number
     if not any(v.number == number for v in document.versions):
         errors["version"] = _("Esa versión no existe.")
@@ -344,7 +351,7 @@ def add_comment(
         document_id=document.id,
         version_number=number,
         author_id=actor.id,
-        body=body.strip()[:5000],
+        body=text,
         page=page,
         x=float(x) if x is not None else None,
         y=float(y) if y is not None else None,
