@@ -22,6 +22,14 @@ if TYPE_CHECKING:
         WrongPassword,
     )
     from signing.evidence import build_evidence_zip
+    from signing.geometry import (
+        STAMP_GAP,
+        STAMP_HEIGHT,
+        STAMP_MARGIN,
+        STAMP_WIDTH,
+        page_boxes,
+        stamp_box,
+    )
     from signing.material import ValidationMaterial
     from signing.pki import IssuedSigner, Pki, RevokedEntry, create_pki, load_pki
     from signing.sign import (
@@ -69,6 +77,12 @@ _SOURCES = {
     "TimestampUnavailable": "signing.errors",
     "WrongPassword": "signing.errors",
     "build_evidence_zip": "signing.evidence",
+    "STAMP_GAP": "signing.geometry",
+    "STAMP_HEIGHT": "signing.geometry",
+    "STAMP_MARGIN": "signing.geometry",
+    "STAMP_WIDTH": "signing.geometry",
+    "page_boxes": "signing.geometry",
+    "stamp_box": "signing.geometry",
     "ValidationMaterial": "signing.material",
     "IssuedSigner": "signing.pki",
     "Pki": "signing.pki",
@@ -118,6 +132,10 @@ __all__ = [
     "Pki",
     "PkiError",
     "RevokedEntry",
+    "STAMP_GAP",
+    "STAMP_HEIGHT",
+    "STAMP_MARGIN",
+    "STAMP_WIDTH",
     "SignOptions",
     "SignatureReport",
     "SignerSource",
@@ -135,10 +153,12 @@ __all__ = [
     "create_pki",
     "last_timestamp_expiry",
     "load_pki",
+    "page_boxes",
     "register_signer_source",
     "render_report_pdf",
     "sign_pdf",
     "signer_source_kinds",
+    "stamp_box",
     "validate_pdf",
 ]
 
