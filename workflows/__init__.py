@@ -5,7 +5,7 @@ functions whose names only make sense with their module (``review.apply``,
 ``requests.submit``…) are reached through the modules.
 """
 
-from workflows import requests, review, schedule
+from workflows import onboarding, requests, review, schedule
 from workflows.errors import WorkflowError
 from workflows.requests import (
     InvalidItemTransition,
@@ -88,6 +88,7 @@ __all__ = [
     "is_complete",
     "may_review",
     "needs_chasing",
+    "onboarding",
     "progress",
     "reminder_dates",
     "reminder_kind",
