@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from app import ROOT, create_app
+from app import ROOT, create_app, server
 from app.extensions import db
 
 
@@ -138,28 +138,10 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
         return email, password
 
 
-def serving_options(command):  # type: ignore[no-untyped-def]
-    """The web server's options, shared by ``portal run`` and ``python -m app.server``."""
-    for option in reversed(
-        (
-            click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1)),
-            click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1)),
-            click.option(
-                "--trusted-proxies",
-                default="",
-                help="Comma-separated addresses or networks of reverse proxies whose "
-                "X-Forwarded-* headers are kept (none by default).",
-            ),
-        )
-    ):
-        command = option(command)
-    return command
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@serving_options
+@server.serving_options
 def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) -> None:
     """Serve the web app and API, with a Celery worker and beat (embedded mode)."""
     app = _app()
@@ -193,8 +175,6 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
     click.echo("")
     try:
         # gunicorn handles SIGINT/SIGTERM itself: it stops its workers, then exits here.
-        from app import server
-
         server.serve(
             app, host, port, workers=workers, threads=threads, trusted_proxies=trusted_proxies
         )

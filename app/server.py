@@ -19,7 +19,6 @@ import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from app.cli import serving_options
 from app.httputil import FILE_BLOCK
 
 # Forwarding headers a client could forge: kept only from a configured proxy (as
@@ -204,6 +203,24 @@ def serve(
     options = server_options(host, port, workers, threads, trusted_proxies)
     options["post_fork"] = lambda _server, _worker: _dispose_engines(app, close=False)
     PortalServer(app, options).run()
+
+
+def serving_options(command):  # type: ignore[no-untyped-def]
+    """The web server's options, shared by ``portal run`` and ``python -m app.server``."""
+    for option in reversed(
+        (
+            click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1)),
+            click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1)),
+            click.option(
+                "--trusted-proxies",
+                default="",
+                help="Comma-separated addresses or networks of reverse proxies whose "
+                "X-Forwarded-* headers are kept (none by default).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @click.command()

@@ -27,10 +27,10 @@ import ocr
 from app.extensions import db
 from app.models import Document, DocumentVersion, OcrResult, OcrStatus, User
 from app.models.base import utcnow
-from app.services import search, uploads
+from app.services import search
 from app.services.access import get_document
 from app.services.errors import NotFound
-from app.services.runtime import enqueue_after_commit, store
+from app.services.runtime import enqueue_after_commit, resumable, store
 from storage import UploadError, UploadExpired, UploadNotFound
 
 log = logging.getLogger(__name__)
@@ -232,27 +232,27 @@ def _reserve_searchable_copy(result: OcrResult) -> None:
     Committed on its own, it lets the next attempt after a crash find what the
     dead one wrote: a finished copy is kept, a half-written one freed.
     """
-    info = uploads.resumable().create(None, {"purpose": "ocr-searchable-copy"})
+    info = resumable().create(None, {"purpose": "ocr-searchable-copy"})
     result.searchable_upload_id = info.id
 
 
 def _make_searchable_copy(result: OcrResult, source: Path) -> None:
     """A searchable PDF/A beside the original blob, which is never replaced."""
-    resumable = uploads.resumable()
+    uploads = resumable()
     upload_id = result.searchable_upload_id
     assert upload_id is not None  # the reserve step ran
     try:
-        info = resumable.info(upload_id)
+        info = uploads.info(upload_id)
     except (UploadNotFound, UploadExpired):
         result.searchable_upload_id = None  # expired unused: reserve another
         return
     if info.blob is not None or info.complete:
         # A previous attempt wrote the whole copy and died before recording it.
-        result.searchable_blob_key = resumable.finish(upload_id).key
+        result.searchable_blob_key = uploads.finish(upload_id).key
         return
     if info.offset:
         # A previous attempt died while writing: free its bytes and start again.
-        resumable.terminate(upload_id)
+        uploads.terminate(upload_id)
         result.searchable_upload_id = None
         return
     target = source.with_name("searchable.pdf")
@@ -264,8 +264,8 @@ def _make_searchable_copy(result: OcrResult, source: Path) -> None:
         _forget_upload(result)
         return
     with target.open("rb") as handle:
-        resumable.append(upload_id, 0, handle, length=target.stat().st_size)
-    result.searchable_blob_key = resumable.finish(upload_id).key
+        uploads.append(upload_id, 0, handle, length=target.stat().st_size)
+    result.searchable_blob_key = uploads.finish(upload_id).key
 
 
 def _forget_upload(result: OcrResult) -> None:
@@ -273,7 +273,7 @@ def _forget_upload(result: OcrResult) -> None:
     if result.searchable_upload_id is None:
         return
     try:
-        uploads.resumable().terminate(result.searchable_upload_id)  # a finished blob stays
+        resumable().terminate(result.searchable_upload_id)  # a finished blob stays
     except UploadError:
         pass  # already gone: expired uploads are swept by the upload expiry job
     result.searchable_upload_id = None

@@ -1,4 +1,4 @@
-"""Access to the running application's configuration, blob store and job queue.
+"""Access to the running application's configuration, blob store, uploads and job queue.
 
 Services use these instead of reaching into Flask themselves, and never import
 ``app.tasks``: jobs are enqueued by name, after the commit.
@@ -6,6 +6,7 @@ Services use these instead of reaching into Flask themselves, and never import
 
 from __future__ import annotations
 
+import threading
 from contextvars import ContextVar
 from typing import Any
 
@@ -13,9 +14,10 @@ from flask import current_app
 from sqlalchemy import event
 
 from app.extensions import db
-from storage import BlobStore
+from storage import BlobStore, ResumableUploads, build_resumable
 
 _request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+_build_lock = threading.Lock()
 
 
 def setting(name: str) -> Any:
@@ -24,6 +26,19 @@ def setting(name: str) -> Any:
 
 def store() -> BlobStore:
     return current_app.extensions["portal_store"]  # type: ignore[no-any-return]
+
+
+def resumable() -> ResumableUploads:
+    """The process's resumable uploads, next to its blob store (built once: it keeps hashes)."""
+    extensions = current_app.extensions
+    uploads = extensions.get("portal_uploads")
+    if uploads is None:
+        with _build_lock:
+            uploads = extensions.get("portal_uploads")
+            if uploads is None:
+                uploads = build_resumable(store())
+                extensions["portal_uploads"] = uploads
+    return uploads  # type: ignore[no-any-return]
 
 
 def set_request_ip(ip: str | None) -> None:

@@ -11,13 +11,11 @@ withdrawn meanwhile) leaves nothing behind.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
@@ -26,22 +24,18 @@ from app.models import Permission, Space, Upload, User
 from app.services import documents, file_types, quotas
 from app.services.access import get_document, get_space
 from app.services.errors import DomainError, NotFound, TooLarge, ValidationFailed
-from app.services.runtime import setting, store
+from app.services.runtime import resumable, setting, store
 from storage import (
     OffsetMismatch,
-    ResumableUploads,
     StorageError,
     StoredBlob,
     UploadExpired,
     UploadInfo,
     UploadNotFound,
-    build_resumable,
 )
 
 # How long the answer for a completed upload (its document id) stays available.
 KEEP_COMPLETED = timedelta(days=7)
-
-_build_lock = threading.Lock()
 
 
 class UploadRefused(DomainError):
@@ -68,19 +62,6 @@ class UploadStatus:
     @property
     def complete(self) -> bool:
         return self.document_id is not None
-
-
-def resumable() -> ResumableUploads:
-    """The process's resumable uploads, next to its blob store (built once: it keeps hashes)."""
-    extensions = current_app.extensions
-    uploads = extensions.get("portal_uploads")
-    if uploads is None:
-        with _build_lock:
-            uploads = extensions.get("portal_uploads")
-            if uploads is None:
-                uploads = build_resumable(store())
-                extensions["portal_uploads"] = uploads
-    return uploads  # type: ignore[no-any-return]
 
 
 def max_size() -> int:

@@ -84,7 +84,7 @@ def _wait_for_server_offset(at_least: int, timeout: float = 30.0) -> None:
     """Until the one upload under way has `at_least` bytes on the server."""
     from app.extensions import db
     from app.models import Upload
-    from app.services.uploads import resumable
+    from app.services.runtime import resumable
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

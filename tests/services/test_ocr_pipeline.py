@@ -244,7 +244,7 @@ def uploads_in_progress() -> list[str]:
 def test_a_crash_while_storing_the_searchable_copy_leaves_no_orphan(app, world, monkeypatch, crash):
     from app.extensions import db
     from app.models import OcrResult
-    from app.services.uploads import resumable
+    from app.services.runtime import resumable
     from app.tasks import ocr as ocr_tasks
 
     app.config["OCR_ON_UPLOAD"] = False
