@@ -32,7 +32,7 @@ def upgrade_database(app: Flask) -> None:
     )
     with app.app_context():
         config.attributes["connection_url"] = app.config["SQLALCHEMY_DATABASE_URI"]
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
 
 
 def compile_translations() -> None:
