@@ -418,13 +418,13 @@ def fast_password_hashing() -> Iterator[None]:
     """Cheap argon2 parameters in tests; production keeps argon2-cffi's defaults."""
     from argon2 import PasswordHasher
 
-    from app.services import accounts
+    from app.services.accounts import passwords
 
-    saved = accounts._hasher, accounts._DUMMY_HASH
-    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts._DUMMY_HASH = accounts._hasher.hash("dummy")
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("dummy")
     yield
-    accounts._hasher, accounts._DUMMY_HASH = saved
+    passwords._hasher, passwords._DUMMY_HASH = saved
 
 
 # ------------------------------------------------------------------ browser

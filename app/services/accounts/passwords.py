@@ -1,0 +1,128 @@
+"""Passwords: hashing, the policy, changing one, and the single-use reset and invitation links."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AccountToken, User
+from app.services import audit
+from app.services.accounts.common import _now, _sha256, find_user_by_email
+from app.services.accounts.sessions import revoke_all_sessions
+from app.services.errors import NotFound, ValidationFailed
+from app.services.mail import queue_mail
+from app.services.runtime import setting
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(
+            {"password": _("La contraseña debe tener al menos %(n)s caracteres.", n=MIN_PASSWORD)}
+        )
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Check a password; without a hash, a dummy one is checked so the answer takes as long."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with older parameters than the hasher's current ones."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not password_matches(user.password_hash, current):
+        raise ValidationFailed({"current_password": _("La contraseña actual no es correcta.")})
+    check_password_policy(new)
+    _set_password(user, new)
+    audit.record("password_changed", user, f"user:{user.id}")
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = _now()
+    revoke_all_sessions(user)
+
+
+def _new_link(user: User, purpose: str, lifetime: timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        AccountToken(
+            purpose=purpose,
+            token_hash=_sha256(token),
+            user_id=user.id,
+            expires_at=_now() + lifetime,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link if the account exists; the caller answers the same either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    token = _new_link(user, "reset", timedelta(minutes=int(setting("RESET_TOKEN_MINUTES"))))
+    queue_mail(
+        [user.email],
+        "password_reset",
+        locale=user.locale,
+        user=user,
+        link=f"{setting('BASE_URL')}/reset/{token}",
+        minutes=int(setting("RESET_TOKEN_MINUTES")),
+    )
+    audit.record("password_reset_requested", user, f"user:{user.id}")
+
+
+def _use_link(token: str, purpose: str, *, consume: bool) -> AccountToken:
+    row = db.session.execute(
+        select(AccountToken).where(
+            AccountToken.token_hash == _sha256(token or ""), AccountToken.purpose == purpose
+        )
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= _now():
+        raise NotFound(_("Este enlace no es válido, ya se usó o ha caducado."))
+    if consume:
+        row.used_at = _now()
+    return row
+
+
+def check_link(token: str, purpose: str) -> User:
+    return _use_link(token, purpose, consume=False).user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a single-use link; the user then logs in with both factors."""
+    check_password_policy(new_password)
+    row = _use_link(token, "reset", consume=True)
+    _set_password(row.user, new_password)
+    audit.record("password_reset", row.user, f"user:{row.user.id}")
+    return row.user
+
+
+def accept_invitation(token: str, password: str) -> User:
+    check_password_policy(password)
+    row = _use_link(token, "invite", consume=True)
+    _set_password(row.user, password)
+    audit.record("invitation_accepted", row.user, f"user:{row.user.id}")
+    return row.user

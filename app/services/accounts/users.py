@@ -1,0 +1,113 @@
+"""People: creating them (with an invitation when there is no password), listing, (de)activating."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Client, Role, User
+from app.services import audit
+from app.services.access import get_client, require_admin, require_staff
+from app.services.accounts.common import find_user_by_email, normalise_email
+from app.services.accounts.passwords import _new_link, check_password_policy, hash_password
+from app.services.accounts.sessions import revoke_all_sessions
+from app.services.errors import NotFound, ValidationFailed
+from app.services.mail import queue_mail
+from app.services.runtime import setting
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    client_id: str | None = None,
+    password: str | None = None,
+    locale: str = "es",
+) -> User:
+    """Create a user; ``actor`` None means the command line. Without a password an invitation is sent."""
+    errors: dict[str, str] = {}
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email):
+        errors["email"] = _("Introduzca un e-mail válido.")
+    elif find_user_by_email(email):
+        errors["email"] = _("Ya existe un usuario con este e-mail.")
+    if not (name or "").strip():
+        errors["name"] = _("El nombre es obligatorio.")
+    if role not in {r.value for r in Role}:
+        errors["role"] = _("El rol debe ser admin, staff o client.")
+    if role == Role.client:
+        if not client_id:
+            errors["client_id"] = _("Un usuario cliente necesita un cliente.")
+        elif db.session.get(Client, str(client_id)) is None:
+            errors["client_id"] = _("Ese cliente no existe.")
+    elif client_id:
+        client_id = None
+    if password:
+        try:
+            check_password_policy(password)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if locale not in ("es", "en"):
+        locale = "es"
+    if errors:
+        raise ValidationFailed(errors)
+    if actor is not None:
+        if role == Role.client:
+            require_staff(actor)
+            get_client(actor, client_id or "")
+        else:
+            require_admin(actor)
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        client_id=client_id if role == Role.client else None,
+        password_hash=hash_password(password) if password else None,
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user_created", actor, f"user:{user.id}", role=role, client_id=user.client_id)
+    if not password:
+        token = _new_link(user, "invite", timedelta(days=int(setting("INVITATION_DAYS"))))
+        queue_mail(
+            [user.email],
+            "invitation",
+            locale=user.locale,
+            user=user,
+            inviter=actor,
+            link=f"{setting('BASE_URL')}/invitation/{token}",
+            days=int(setting("INVITATION_DAYS")),
+        )
+    return user
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale in ("es", "en"):
+        user.locale = locale
+
+
+def list_users(actor: User) -> list[User]:
+    require_staff(actor)
+    query = select(User).order_by(User.role, User.name)
+    return list(db.session.execute(query).scalars())
+
+
+def set_active(actor: User, user_id: str, active: bool) -> User:
+    require_admin(actor)
+    user = db.session.get(User, str(user_id))
+    if user is None:
+        raise NotFound()
+    user.active = active
+    if not active:
+        revoke_all_sessions(user)
+    audit.record("user_activated" if active else "user_deactivated", actor, f"user:{user.id}")
+    return user
