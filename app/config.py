@@ -111,7 +111,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Signing (issue 7): internal CA/TSA keys under DATA_DIR/pki, encrypted with this
+        # Signing: internal CA/TSA keys under DATA_DIR/pki, encrypted with this
         # passphrase (generated once into DATA_DIR/pki_passphrase when not set).
         "PKI_PASSPHRASE": None,
         "TSA_URL": None,  # an external RFC 3161 TSA instead of the internal one
@@ -121,7 +121,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SEAL_PKCS11_KEY_LABEL": None,
         "SIGNING_TRUST_ROOTS": None,  # PEM bundle of CAs trusted besides the internal one
         "SIGNING_ALLOW_FETCHING": False,  # fetch CRLs/OCSP of those CAs over the network
-        # Previews (issue 8): each rendition is drawn in a child process within these caps.
+        # Previews: each rendition is drawn in a child process within these caps.
         "PREVIEW_TIMEOUT": 60,  # seconds
         "PREVIEW_MAX_PIXELS": 100_000_000,  # of a source image or video frame (bombs)
         "PREVIEW_MEMORY_BYTES": 3 * GB,  # address space of the drawing process; 0: no cap

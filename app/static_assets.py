@@ -1,4 +1,4 @@
-"""Static files: versioned URLs, long caching, compressed answers (issue 8, speed).
+"""Static files: versioned URLs, long caching, compressed answers, so pages load fast.
 
 ``url_for('static', filename=...)`` gets ``?v=<content hash>``. A request carrying the
 file's current hash may be kept for a year (``immutable``): a new release changes the

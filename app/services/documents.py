@@ -100,8 +100,8 @@ def _new_version(
     document.updated_at = utcnow()
     db.session.flush()
     review.version_started(document, version)
-    ocr_service.version_added(document, version)  # issue 6: index, queue OCR
-    preview_service.version_added(version)  # issue 8: thumbnails in the background
+    ocr_service.version_added(document, version)  # index for search, queue OCR
+    preview_service.version_added(version)  # thumbnails in the background
     return version
 
 

@@ -10,11 +10,11 @@ from flask import Flask
 
 from app.extensions import celery, db
 from app.services import alerts, mail, notifications, requests
-from app.tasks import ocr as ocr_tasks  # noqa: F401 - issue 6: OCR pipeline
-from app.tasks import previews as preview_tasks  # noqa: F401 - issue 8: previews
+from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
+from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
     signing,  # noqa: F401 - registers the signing tasks
-    uploads,  # noqa: F401 - issue 3: upload expiry, blob integrity
+    uploads,  # noqa: F401 - upload expiry, blob integrity
 )
 
 

@@ -766,7 +766,7 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
         ),
     ]
 
-# ---------------------------------------------------------------- signing (issue 7)
+# ---------------------------------------------------------------- signing
 # The signature request has the firm's staff signing first, then client A; the admin is
 # not a signer. Every case runs with the session's test CA (fixture signing_ready).
 pytestmark = pytest.mark.usefixtures("signing_ready")
@@ -1011,7 +1011,7 @@ WEB_CASES += [
     ),
 ]
 
-# ---------------------------------------------------------------- resumable uploads (issue 3)
+# ---------------------------------------------------------------- resumable uploads
 # Client A's own upload of a small PDF into space A; only she may continue or drop it.
 _TUS_PDF = b"%PDF-1.4 subida reanudable"
 
@@ -1108,7 +1108,7 @@ PUBLIC_RULES = {
 }
 
 
-# ---------------------------------------------------------------- OCR, forms and search (issue 6)
+# ---------------------------------------------------------------- OCR, forms and search
 
 
 def _ocr_form(world: World, *, confirmed: bool = False) -> str:
@@ -1270,7 +1270,7 @@ WEB_CASES += [
 ]
 
 
-# ---------------------------------------------------------------- previews (issue 8)
+# ---------------------------------------------------------------- previews
 # Exactly the access of the content: a client never sees another client's previews nor
 # those of an internal document. Allowed callers get the picture, or a placeholder while
 # it is drawn or when it cannot be (200 either way, the state in X-Preview-Status).

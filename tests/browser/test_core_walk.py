@@ -1,4 +1,4 @@
-"""The walk of issue 2 in a real browser: a firm sets up a client and shares a contract."""
+"""The core portal walked in a real browser: a firm sets up a client and shares a contract."""
 
 from __future__ import annotations
 

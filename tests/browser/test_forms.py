@@ -1,4 +1,4 @@
-"""Issue 6 in a real browser: a payslip's form, each value beside its boxed place on the page."""
+"""Forms filled from documents in a real browser: a payslip's form, each value beside its boxed place on the page."""
 
 from __future__ import annotations
 

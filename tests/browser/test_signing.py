@@ -1,4 +1,4 @@
-"""Issue 7 in a real browser: annual accounts asked for at B-LTA, signed by the client on a phone."""
+"""PAdES signing in a real browser: annual accounts asked for at B-LTA, signed by the client on a phone."""
 
 from __future__ import annotations
 

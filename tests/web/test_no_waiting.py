@@ -1,5 +1,5 @@
 """No page waits on OCR, signing or previews: the web process hands them to the Celery
-broker after its commit and answers at once (issue 8, speed).
+broker after its commit and answers at once.
 
 The web app here is set up as in production: no inline job runner, the real Celery
 producer writing to the embedded filesystem broker, OCR on upload.

@@ -1,4 +1,4 @@
-"""Busy pages read the database a fixed number of times, however many rows they show (issue 8).
+"""Busy pages read the database a fixed number of times, however many rows they show.
 
 Counted as rendered on every request: with the page cache on, a page seen again unchanged reads
 nothing at all (tests/web/test_page_cache.py).

@@ -1,4 +1,4 @@
-"""OCR results, full-text search entries and forms filled from documents (issue 6)
+"""OCR results, full-text search entries and forms filled from documents
 
 Revision ID: 0006
 Revises: 0001

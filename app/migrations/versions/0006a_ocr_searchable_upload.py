@@ -1,4 +1,4 @@
-"""OCR: the resumable upload that writes a version's searchable copy (issue 6)
+"""OCR: the resumable upload that writes a version's searchable copy
 
 Revision ID: 0006a_ocr_searchable_upload
 Revises: 0006

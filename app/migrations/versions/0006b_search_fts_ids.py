@@ -1,4 +1,4 @@
-"""Search index on SQLite: document and space ids become searchable tokens (issue 8, speed)
+"""Search index on SQLite: document and space ids become searchable tokens (for speed)
 
 Revision ID: 0006b_search_fts_ids
 Revises: 0006

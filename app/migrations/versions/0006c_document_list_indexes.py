@@ -1,4 +1,4 @@
-"""Indexes for a space's list of documents, in both of its orders (issue 8, speed)
+"""Indexes for a space's list of documents, in both of its orders (for speed)
 
 Revision ID: 0006c_document_list_indexes
 Revises: 0006b_search_fts_ids

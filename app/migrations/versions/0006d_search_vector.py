@@ -1,4 +1,4 @@
-"""Search index on PostgreSQL: a stored tsvector column under the GIN index (issue 8, speed)
+"""Search index on PostgreSQL: a stored tsvector column under the GIN index (for speed)
 
 Revision ID: 0006d_search_vector
 Revises: 0006c_document_list_indexes

@@ -1,4 +1,4 @@
-"""OCR: when a result's worker last finished a step (issue 6)
+"""OCR: when a result's worker last finished a step
 
 Revision ID: 0006e_ocr_heartbeat
 Revises: 0006a_ocr_searchable_upload

@@ -1,4 +1,4 @@
-"""An index that counts a space's documents for its page without reading them (issue 8, speed)
+"""An index that counts a space's documents for its page without reading them (for speed)
 
 Revision ID: 0006f_document_count_index
 Revises: 0006d_search_vector

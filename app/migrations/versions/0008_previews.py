@@ -1,4 +1,4 @@
-"""Previews of document versions: thumbnails, page images, DXF as SVG, video posters (issue 8)
+"""Previews of document versions: thumbnails, page images, DXF as SVG, video posters
 
 Revision ID: 0008_previews
 Revises: 0001

@@ -1,4 +1,4 @@
-"""Search index on SQLite: who may find each row is an indexed token (issue 8, speed)
+"""Search index on SQLite: who may find each row is an indexed token (for speed)
 
 Revision ID: 0009_search_audience
 Revises: 0008_previews
