@@ -1,4 +1,4 @@
-"""The ``portal`` command (API.md): init, create-user, run, worker, beat, demo."""
+"""The ``portal`` command (docs/api.md, "Command line"): init, create-user, run, worker, beat, demo."""
 
 from __future__ import annotations
 

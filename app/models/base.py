@@ -12,7 +12,7 @@ from sqlalchemy.types import TypeDecorator
 
 
 def new_id() -> str:
-    """An opaque, unguessable id (API.md: ids are opaque strings)."""
+    """An opaque, unguessable id (docs/api.md: ids are opaque strings)."""
     return secrets.token_hex(12)
 
 

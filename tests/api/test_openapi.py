@@ -1,4 +1,4 @@
-"""The served OpenAPI description matches the routes and API.md."""
+"""The served OpenAPI description matches the routes and docs/api.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signing and validation over the API (API.md, "Signing and validation"), end to end."""
+"""Signing and validation over the API (docs/api.md, "Signing and validation"), end to end."""
 
 from __future__ import annotations
 

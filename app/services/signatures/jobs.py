@@ -88,7 +88,7 @@ class SigningFailed(ValidationFailed):
 
 
 def job_status(signer: SignatureRequestSigner) -> str:
-    """The signing job of a signer as API.md's job status: queued, done or failed."""
+    """The signing job of a signer as docs/api.md's job status: queued, done or failed."""
     if signer.status == SignerStatus.signing:
         return "queued"
     if signer.status == SignerStatus.signed:
