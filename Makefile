@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg
 export PORTAL_DATA_DIR ?= var
 
-.PHONY: run test system-packages install lint clean assets
+.PHONY: run test fuzz-ocr system-packages install lint clean assets
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -55,6 +55,13 @@ test: install
 	  echo "== database tests again on PostgreSQL =="; \
 	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q -n auto; \
 	fi
+
+# The OCR tests on a newly drawn corpus (`make test` reads the fixed one): one seed for every
+# worker, printed first so that a failing draw can be replayed and kept as a test.
+fuzz-ocr: $(STAMP)
+	@seed=$$($(PY) -c 'import random; print(random.SystemRandom().randrange(2**32))'); \
+	echo "OCR corpus seed: $$seed (replay: OCR_TEST_SEED=$$seed $(VENV)/bin/pytest tests/ocr)"; \
+	OCR_TEST_SEED=$$seed $(VENV)/bin/pytest tests/ocr -n auto
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -17,8 +17,11 @@ from ocr import samples
 from ocr.pipeline import read_page
 from ocr.results import PageText
 
-#: New random identifiers every run; set OCR_TEST_SEED to replay a failing run.
-SEED = int(os.environ.get("OCR_TEST_SEED") or random.SystemRandom().randrange(2**32))
+#: The corpus every run reads unless OCR_TEST_SEED names another: the same documents
+#: locally and in CI, so a first run never fails on a draw CI did not make. `make fuzz-ocr`
+#: draws a new seed (that is how accuracy gaps are found); its seed replays the run.
+DEFAULT_SEED = 20261122
+SEED = int(os.environ.get("OCR_TEST_SEED") or DEFAULT_SEED)
 
 _MAKERS: dict[str, Callable[[random.Random], samples.SampleDocument]] = {
     "payslip": samples.payslip,
