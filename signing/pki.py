@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     PrivateKeyTypes,
+    PublicKeyTypes,
 )
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
@@ -142,7 +143,7 @@ def _decrypt_key(pem_data: bytes, passphrase: bytes) -> PrivateKeyTypes:
         raise InvalidCredentials(f"Unreadable private key: {exc}") from exc
 
 
-def _public_bytes(key: Any) -> bytes:
+def _public_bytes(key: PublicKeyTypes) -> bytes:
     return key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -171,7 +172,8 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class _TimeStampRejection(core.Sequence):
+# asn1crypto has no type information: its classes are Any to the checker.
+class _TimeStampRejection(core.Sequence):  # type: ignore[misc]
     """A TimeStampResp without token (asn1crypto's own class wrongly requires one)."""
 
     _fields = [("status", tsp.PKIStatusInfo)]
@@ -291,7 +293,7 @@ class InternalTimeStamper(TimeStamper):
     """pyHanko time stamper answered in-process by the internal TSA (no HTTP)."""
 
     def __init__(self, authority: _TimeStampingAuthority) -> None:
-        super().__init__(include_nonce=True)
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]  # pyHanko's, untyped
         self._authority = authority
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
@@ -390,10 +392,17 @@ class Pki:
         serial: int | None = None,
         organisation: str | None = None,
         validity: timedelta = _SIGNER_VALIDITY,
+        national_id: str | None = None,
     ) -> IssuedSigner:
-        """Create a key pair and a signing certificate (digitalSignature, nonRepudiation)."""
+        """Create a key pair and a signing certificate (digitalSignature, nonRepudiation).
+
+        ``national_id`` (a checked DNI/NIE) goes into the subject's serialNumber as ETSI EN
+        319 412-1 writes it (``IDCES-12345678Z``), as Spanish qualified certificates carry it.
+        """
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        if national_id:
+            attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IDCES-{national_id}"))
         if organisation:
             attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
         if email:
@@ -642,8 +651,12 @@ class Pki:
             request = tsp.TimeStampReq.load(request_der)
             request.native  # noqa: B018 - forces a full parse so garbage is rejected here
         except (ValueError, TypeError):
-            return _TimeStampingAuthority.reject("bad_data_format", "malformed request").dump()
-        return self._tsa.respond(request).dump()
+            rejection: bytes = _TimeStampingAuthority.reject(
+                "bad_data_format", "malformed request"
+            ).dump()
+            return rejection
+        response: bytes = self._tsa.respond(request).dump()
+        return response
 
     def timestamper(self) -> TimeStamper:
         """The in-process pyHanko time stamper of the internal TSA (one per Pki, reused)."""

@@ -199,7 +199,8 @@ def _refuse_revoked(certificate: asn1_x509.Certificate, material: ValidationMate
 
 
 def _common_name(certificate: asn1_x509.Certificate) -> str:
-    return certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+    name: str = certificate.subject.native.get("common_name") or certificate.subject.human_friendly
+    return name
 
 
 def _check_fields(reader: PdfFileReader, options: SignOptions) -> bool:
@@ -394,7 +395,8 @@ def sign_pdf(
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko fails in many ways on odd files
         raise _translate(exc) from exc
-    return output.getvalue()
+    signed: bytes = output.getvalue()
+    return signed
 
 
 def add_document_timestamp(
@@ -415,7 +417,8 @@ def add_document_timestamp(
         raise
     except Exception as exc:  # noqa: BLE001 - pyHanko fails in many ways on odd files
         raise _translate(exc) from exc
-    return output.getvalue()
+    signed: bytes = output.getvalue()
+    return signed
 
 
 def last_timestamp_expiry(pdf: PdfInput) -> datetime | None:

@@ -167,7 +167,8 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (datetimes as ISO 8601 strings)."""
-        return _jsonable(asdict(self))
+        jsonable: dict[str, Any] = _jsonable(asdict(self))
+        return jsonable
 
 
 def _jsonable(value: Any) -> Any:

@@ -291,13 +291,17 @@ _VIEWBOX = re.compile(rb'viewBox="[-\d.e]+ [-\d.e]+ ([\d.e]+) ([\d.e]+)"')
 
 
 def _render_dxf(source: Path, request: PreviewRequest, limits: PreviewLimits) -> Rendition:
-    import ezdxf
+    # Names imported from the modules that define them: ezdxf's packages re-export them
+    # without saying so, which a strict type check does not accept.
     from ezdxf import recover
-    from ezdxf.addons.drawing import Frontend, RenderContext, config, layout, svg
+    from ezdxf.addons.drawing import config, layout, svg
+    from ezdxf.addons.drawing.frontend import Frontend
+    from ezdxf.addons.drawing.properties import RenderContext
+    from ezdxf.lldxf.const import DXFError
 
     try:
         document, _auditor = recover.readfile(source)
-    except (OSError, ezdxf.DXFError, UnicodeError, ValueError) as error:
+    except (OSError, DXFError, UnicodeError, ValueError) as error:
         raise CorruptFile(f"cannot read DXF: {error}") from error
     model = document.modelspace()
     entities = len(model)
@@ -315,7 +319,7 @@ def _render_dxf(source: Path, request: PreviewRequest, limits: PreviewLimits) ->
         Frontend(RenderContext(document), backend, config=settings).draw_layout(model)
         page = layout.Page(0, 0, layout.Units.mm, margins=layout.Margins.all(2))
         text = backend.get_string(page)
-    except (ezdxf.DXFError, ValueError, ArithmeticError, AttributeError, TypeError) as error:
+    except (DXFError, ValueError, ArithmeticError, AttributeError, TypeError) as error:
         raise CorruptFile(f"cannot draw DXF: {error}") from error
     data = text.encode("utf-8")
     if len(data) > limits.max_svg_bytes:
