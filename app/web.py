@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
@@ -12,6 +12,7 @@ from app.extensions import login_manager
 from app.services import accounts
 from app.services.errors import DomainError
 from app.services.runtime import set_request_ip
+from app.unit_of_work import init_unit_of_work
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -66,10 +67,17 @@ def init_web(app: Flask) -> None:
         return request.path.startswith("/api/")
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(error: DomainError) -> Response:
         if wants_problem():
-            return problem(error.status, error.title, error.detail)
-        return render_template("error.html", error=error), error.status
+            response = problem(error.status, error.title, error.detail)
+        else:
+            response = make_response(render_template("error.html", error=error), error.status)
+        if error.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
+
+    # After the hooks above, so that it runs before them on the way out (see app.unit_of_work).
+    init_unit_of_work(app, domain_error)
 
     from flask_wtf.csrf import CSRFError
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import csrf, db
+from app.extensions import csrf
 from app.models import User
 from app.services import accounts
 from app.services.errors import AccessDenied, DomainError
@@ -89,7 +89,6 @@ def body() -> dict[str, Any]:
 
 @api_bp.errorhandler(DomainError)
 def domain_error(error: DomainError) -> Response:
-    db.session.rollback()
     extra = dict(error.extra)
     if hasattr(error, "errors"):
         extra["errors"] = error.errors
@@ -98,7 +97,6 @@ def domain_error(error: DomainError) -> Response:
 
 @api_bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response:
-    db.session.rollback()
     return problem(error.code or 500, error.name, error.description or "")
 
 

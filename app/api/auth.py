@@ -6,9 +6,10 @@ from flask import Response, g, jsonify
 
 from app.api import api_bp, body, caller, problem
 from app.api.serializers import iso, user_json
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.services import accounts
 from app.services.errors import MfaRequired
+from app.unit_of_work import keep_on_error
 
 
 def _login_limit() -> str:
@@ -26,20 +27,18 @@ def issue_token() -> Response | tuple[Response, int]:
             str(data.get("email") or ""), str(data.get("password") or ""), data.get("otp") or None
         )
     except MfaRequired as exc:
-        db.session.commit()
+        keep_on_error()  # the failure counters and audit event
         return problem(401, exc.title, exc.detail, mfa_required=True)
     except Exception:
-        db.session.commit()  # keep the failure counters and audit event
+        keep_on_error()  # the failure counters and audit event
         raise
     token, expires = accounts.issue_api_token(user)
-    db.session.commit()
     return jsonify({"token": token, "expires_at": iso(expires), "user": user_json(user)})
 
 
 @api_bp.delete("/auth/token")
 def revoke_token() -> tuple[str, int]:
     accounts.revoke_api_token(g.api_token)
-    db.session.commit()
     return "", 204
 
 
@@ -51,12 +50,10 @@ def me() -> Response:
 @api_bp.post("/me/mfa/totp")
 def start_totp() -> Response:
     secret, uri = accounts.begin_totp(caller())
-    db.session.commit()
     return jsonify({"secret": secret, "otpauth_uri": uri})
 
 
 @api_bp.post("/me/mfa/totp/confirm")
 def confirm_totp() -> Response:
     codes = accounts.confirm_totp(caller(), str(body().get("otp") or ""))
-    db.session.commit()
     return jsonify({"recovery_codes": codes})

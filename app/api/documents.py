@@ -6,7 +6,6 @@ from flask import Response, jsonify, request
 
 from app.api import api_bp, caller
 from app.api.serializers import document_json, page, version_json
-from app.extensions import db
 from app.httputil import send_version
 from app.models import Permission
 from app.services import documents
@@ -37,7 +36,6 @@ def upload_document(space_id: str) -> tuple[Response, int]:
         folder_id=request.form.get("folder_id"),
         note=request.form.get("note"),
     )
-    db.session.commit()
     return jsonify(document_json(document)), 201
 
 
@@ -64,14 +62,12 @@ def rename_document(document_id: str) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("title"), str):
         raise ValidationFailed({"title": "Envíe un objeto JSON con el nuevo 'title'."})
     document = documents.rename_document(caller(), document_id, body["title"])
-    db.session.commit()
     return jsonify(document_json(document))
 
 
 @api_bp.delete("/documents/<document_id>")
 def delete_document(document_id: str) -> tuple[str, int]:
     documents.delete_document(caller(), document_id)
-    db.session.commit()
     return "", 204
 
 
@@ -86,14 +82,12 @@ def upload_version(document_id: str) -> tuple[Response, int]:
         filename=upload.filename,
         note=request.form.get("note"),
     )
-    db.session.commit()
     return jsonify(version_json(version)), 201
 
 
 @api_bp.get("/documents/<document_id>/versions")
 def list_versions(document_id: str) -> Response:
     versions = documents.list_versions(caller(), document_id)
-    db.session.commit()
     return jsonify(page([version_json(v) for v in versions]))
 
 
@@ -109,7 +103,6 @@ def version_content(document_id: str, number: int) -> Response:
 
     def open_download(start: int, length: int | None):  # type: ignore[no-untyped-def]
         download = documents.open_version(user, document_id, number, start=start, length=length)
-        db.session.commit()
         return download
 
     return send_version(
@@ -125,5 +118,4 @@ def version_content(document_id: str, number: int) -> Response:
 @api_bp.post("/documents/<document_id>/versions/<int:number>/restore")
 def restore_version(document_id: str, number: int) -> tuple[Response, int]:
     version = documents.restore_version(caller(), document_id, number)
-    db.session.commit()
     return jsonify(version_json(version)), 201

@@ -8,11 +8,11 @@ from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
 from app.api.serializers import iso
-from app.extensions import db
 from app.models import FormStatus, FormSubmission
 from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.errors import ValidationFailed
+from app.unit_of_work import commit_now
 
 
 def form_json(form: FormSubmission) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def create_form(space_id: str) -> tuple[Response, int]:
     waiting = form.status == FormStatus.pending
     job = ocr_service.result_for(form.version_id)
     job_id = job.id if job is not None else None
-    db.session.commit()  # a waiting form's OCR job starts here
+    commit_now()  # a waiting form's OCR job starts here (and has run where jobs run inline)
     if waiting:
         job = ocr_service.result_for(form.version_id)
         status = job.status if job is not None else None
@@ -93,7 +93,6 @@ def update_form(form_id: str) -> Response:
     if fields is not None and not isinstance(fields, dict):
         raise ValidationFailed({"fields": "Envíe un objeto {campo: valor}."})
     form = forms.update_form(caller(), form_id, fields=fields, confirm=data.get("confirm") is True)
-    db.session.commit()
     return jsonify(form_json(form))
 
 

@@ -6,7 +6,6 @@ from flask import Response, jsonify
 
 from app.api import api_bp, body, caller
 from app.api.serializers import client_json, page, user_json
-from app.extensions import db
 from app.services import accounts, clients
 from app.services.access import require_admin
 
@@ -20,7 +19,6 @@ def create_client() -> tuple[Response, int]:
         tax_id=data.get("tax_id"),
         kind=str(data.get("kind") or "company"),
     )
-    db.session.commit()
     return jsonify(client_json(client)), 201
 
 
@@ -42,5 +40,4 @@ def create_user() -> tuple[Response, int]:
         password=data.get("password") or None,
         locale=str(data.get("locale") or "es"),
     )
-    db.session.commit()
     return jsonify(user_json(user)), 201

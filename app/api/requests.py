@@ -74,7 +74,6 @@ def create_request(space_id: str) -> tuple[Response, int]:
         message=data.get("message"),
         today=date.today(),
     )
-    db.session.commit()
     return jsonify(request_json(created)), 201
 
 
@@ -91,7 +90,6 @@ def get_request(request_id: str) -> Response:
 @api_bp.get("/request-templates")
 def list_request_templates() -> Response:
     templates = requests.list_templates()
-    db.session.commit()
     return jsonify(
         page(
             [
@@ -119,14 +117,12 @@ def upload_item(item_id: str) -> tuple[Response, int]:
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un archivo en el campo 'file'."})
     updated = requests.upload_to_item(caller(), item_id, upload.stream, filename=upload.filename)
-    db.session.commit()
     return jsonify(item_json(updated)), 201
 
 
 @api_bp.post("/request-items/<item_id>/not-applicable")
 def item_not_applicable(item_id: str) -> Response:
     updated = requests.mark_not_applicable(caller(), item_id, body().get("reason"))
-    db.session.commit()
     return jsonify(item_json(updated))
 
 
@@ -136,5 +132,4 @@ def review_item(item_id: str) -> Response:
     updated = requests.review_item(
         caller(), item_id, str(data.get("action") or ""), data.get("comment")
     )
-    db.session.commit()
     return jsonify(item_json(updated))

@@ -9,7 +9,6 @@ from flask import Response, jsonify
 
 from app.api import api_bp, body, caller
 from app.api.serializers import iso, page
-from app.extensions import db
 from app.models import Comment
 from app.services import alerts, notifications, review, transmittals
 from app.services.errors import ValidationFailed
@@ -42,7 +41,6 @@ def review_document(document_id: str) -> Response:
         comment=data.get("comment"),
         label=data.get("label"),
     )
-    db.session.commit()
     return jsonify({"review_state": version.review_state, "version": version.number})
 
 
@@ -90,7 +88,6 @@ def add_comment(document_id: str) -> tuple[Response, int]:
         x=_number(data.get("x"), "x", float),
         y=_number(data.get("y"), "y", float),
     )
-    db.session.commit()
     return jsonify(comment_json(comment)), 201
 
 
@@ -102,7 +99,6 @@ def list_comments(document_id: str) -> Response:
 @api_bp.post("/comments/<comment_id>/resolve")
 def resolve_comment(comment_id: str) -> Response:
     comment = review.resolve_comment(caller(), comment_id)
-    db.session.commit()
     return jsonify(comment_json(comment))
 
 
@@ -143,7 +139,6 @@ def list_notifications() -> Response:
 @api_bp.post("/notifications/read")
 def read_notifications() -> tuple[str, int]:
     notifications.mark_all_read(caller())
-    db.session.commit()
     return "", 204
 
 
@@ -202,7 +197,6 @@ def create_transmittal(space_id: str) -> tuple[Response, int]:
         message=data.get("message"),
         today=date.today(),
     )
-    db.session.commit()
     return jsonify(transmittal_json(transmittal)), 201
 
 

@@ -14,6 +14,7 @@ from app.models import SignatureRequest, SignatureRequestSigner
 from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
+from app.unit_of_work import commit_now, keep_on_error
 
 if TYPE_CHECKING:
     from signing import ValidationReport
@@ -109,7 +110,6 @@ def create_signature_request(document_id: str) -> tuple[Response, int]:
         stamp_page=stamp.get("page", data.get("stamp_page")),
         stamp_position=stamp.get("position", data.get("stamp_position")),
     )
-    db.session.commit()
     return jsonify(request_json(created)), 201
 
 
@@ -128,7 +128,6 @@ def get_signature_request(request_id: str) -> Response:
 @limiter.limit(_SIGN_LIMIT)
 def email_signature_code(request_id: str) -> tuple[Response, int]:
     code = signatures.send_signature_code(caller(), request_id)
-    db.session.commit()
     return jsonify({"sent": True, "expires_at": iso(code.expires_at)}), 202
 
 
@@ -148,10 +147,10 @@ def sign_signature_request(request_id: str) -> tuple[Response, int]:
             method=data.get("method"),
         )
     except signatures.SecondFactorRejected:
-        db.session.commit()  # the failed attempt counts against the code
+        keep_on_error()  # the failed attempt counts against the code
         raise
     signer_id = signer.id
-    db.session.commit()  # a queued job runs after this commit
+    commit_now()  # the signing job goes out with it (and has run where jobs run inline)
     finished = db.session.get(SignatureRequestSigner, signer_id)
     assert finished is not None
     db.session.refresh(finished)
@@ -170,21 +169,18 @@ def get_job(job_id: str) -> Response:
 @api_bp.post("/signature-requests/<request_id>/decline")
 def decline_signature_request(request_id: str) -> Response:
     declined = signatures.decline(caller(), request_id, body().get("reason"))
-    db.session.commit()
     return jsonify(request_json(declined))
 
 
 @api_bp.post("/signature-requests/<request_id>/cancel")
 def cancel_signature_request(request_id: str) -> Response:
     cancelled = signatures.cancel_request(caller(), request_id)
-    db.session.commit()
     return jsonify(request_json(cancelled))
 
 
 @api_bp.get("/signature-requests/<request_id>/evidence")
 def evidence_zip(request_id: str) -> Response:
     filename, archive = signature_evidence.evidence_package(caller(), request_id)
-    db.session.commit()
     response = Response(archive, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["Cache-Control"] = "private, no-store"
@@ -197,7 +193,6 @@ def validate_upload() -> Response:
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un PDF en el campo 'file'."})
     report = signature_evidence.validate_upload(caller(), upload.stream)
-    db.session.commit()
     return jsonify(report_json(report))
 
 

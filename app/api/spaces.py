@@ -6,7 +6,6 @@ from flask import Response, jsonify
 
 from app.api import api_bp, body, caller
 from app.api.serializers import member_json, page, space_json
-from app.extensions import db
 from app.services import clients
 from app.services.access import get_space as load_space
 
@@ -20,7 +19,6 @@ def create_space(client_id: str) -> tuple[Response, int]:
         name=str(data.get("name") or ""),
         kind=str(data.get("kind") or "general"),
     )
-    db.session.commit()
     return jsonify(space_json(space)), 201
 
 
@@ -44,7 +42,6 @@ def update_space(space_id: str) -> Response:
         label_scheme=data.get("label_scheme"),
         review_sla=data.get("review_sla"),
     )
-    db.session.commit()
     return jsonify(space_json(space))
 
 
@@ -57,5 +54,4 @@ def add_member(space_id: str) -> tuple[Response, int]:
         user_id=str(data.get("user_id") or ""),
         permission=str(data.get("permission") or ""),
     )
-    db.session.commit()
     return jsonify(member_json(member)), 201

@@ -17,10 +17,10 @@ from flask import Response, request
 from werkzeug.exceptions import ClientDisconnected
 
 from app.api import SESSION_ENDPOINTS, api_bp, caller, problem
-from app.extensions import db
 from app.services import uploads
 from app.services.errors import DomainError
 from app.services.uploads import UploadRefused, UploadStatus
+from app.unit_of_work import keep_on_error
 from storage import (
     ChecksumMismatch,
     InvalidUploadRequest,
@@ -108,19 +108,16 @@ def tus_view(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             response = view(*args, **kwargs)
         except UploadRefused as refused:
-            db.session.commit()  # the refused upload's row is gone for good
+            keep_on_error()  # the refused upload's row is gone for good
             response = problem(refused.status, refused.title, refused.detail, **refused.extra)
         except DomainError as error:
-            db.session.rollback()
             extra = dict(error.extra)
             if hasattr(error, "errors"):
                 extra["errors"] = error.errors
             response = problem(error.status, error.title, error.detail, **extra)
         except StorageError as exc:
-            db.session.rollback()
             response = _storage_problem(exc)
         except ClientDisconnected:
-            db.session.rollback()
             response = problem(400, "Client disconnected", "The request body was cut short.")
         return _tus_headers(response)
 
@@ -222,7 +219,6 @@ def create_upload() -> Response:
         raise InvalidUploadRequest("Upload-Length or Upload-Defer-Length: 1 is required")
     metadata = parse_metadata(request.headers.get("Upload-Metadata"))
     status = uploads.start_upload(caller(), length=length, metadata=metadata)
-    db.session.commit()
     headers = _progress_headers(status)
     headers["Location"] = f"{api_bp.url_prefix}/uploads/{status.id}"
     return _empty(201, headers)
@@ -236,7 +232,6 @@ def upload_offset(upload_id: str) -> Response:
     if refused is not None:
         return refused
     status = uploads.upload_status(caller(), upload_id)
-    db.session.commit()
     return _empty(200, _progress_headers(status))
 
 
@@ -264,7 +259,6 @@ def append_upload(upload_id: str) -> Response:
         checksum=parse_checksum(request.headers.get("Upload-Checksum")),
         length=_integer_header("Upload-Length"),
     )
-    db.session.commit()
     return _empty(204, _progress_headers(status))
 
 
@@ -276,7 +270,6 @@ def terminate_upload(upload_id: str) -> Response:
     if refused is not None:
         return refused
     uploads.cancel_upload(caller(), upload_id)
-    db.session.commit()
     return _empty(204)
 
 

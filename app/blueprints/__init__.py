@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 
-from app.extensions import db
 from app.services.settings import get_setting
 
 OPEN_ENDPOINTS = {
@@ -66,8 +65,3 @@ def register_blueprints(app: Flask) -> None:
 
             return {"unread_notifications": unread_count(current_user)}
         return {}
-
-    @app.teardown_request
-    def rollback_unfinished(exc):  # type: ignore[no-untyped-def]
-        if exc is not None:
-            db.session.rollback()

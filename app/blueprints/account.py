@@ -17,8 +17,8 @@ from app.blueprints.forms import (
     LocaleForm,
     NotificationSettingsForm,
     SecondFactorForm,
+    errors_onto_form,
 )
-from app.extensions import db
 from app.services import accounts, notifications
 from app.services.errors import ValidationFailed
 from app.services.settings import get_setting
@@ -44,13 +44,11 @@ def index() -> Response | str:
     notify_form = NotificationSettingsForm(prefix="notif", notify_email=current_user.notify_email)
     if request.method == "POST" and "notif-notify_email" in request.form and notify_form.validate():
         notifications.set_email_mode(current_user, notify_form.notify_email.data or "immediate")
-        db.session.commit()
         flash(_("Preferencias de avisos guardadas."), "success")
         return redirect(url_for("account.index"))
     if request.method == "POST" and "loc-locale" in request.form and locale_form.validate():
         accounts.set_locale(current_user, locale_form.locale.data or "es")
         session["lang"] = current_user.locale
-        db.session.commit()
         flash(_("Idioma guardado."), "success")
         return redirect(url_for("account.index"))
     if request.method == "POST" and "pw-password" in request.form and password_form.validate():
@@ -61,15 +59,13 @@ def index() -> Response | str:
                 password_form.password.data or "",
             )
         except ValidationFailed as exc:
-            for field, message in exc.errors.items():
-                getattr(password_form, field).errors.append(message)
+            errors_onto_form(password_form, exc, default="password")
         else:
             # Every other session ends; this browser gets a fresh one.
             user = current_user._get_current_object()
             session.clear()
             accounts.start_session(user)
             login_user(user)
-            db.session.commit()
             flash(_("Contraseña cambiada. Las demás sesiones se han cerrado."), "success")
             return redirect(url_for("account.index"))
     if request.method == "POST" and "off-code" in request.form and disable_form.validate():
@@ -79,9 +75,8 @@ def index() -> Response | str:
             try:
                 accounts.disable_totp(current_user, disable_form.code.data or "")
             except ValidationFailed as exc:
-                disable_form.code.errors.append(exc.errors["otp"])
+                errors_onto_form(disable_form, exc, default="code")
             else:
-                db.session.commit()
                 flash(_("Segundo factor desactivado."), "success")
                 return redirect(url_for("account.index"))
     return render_template(
@@ -102,7 +97,6 @@ def mfa_setup() -> Response | str:
     # A reload shows the same secret, so a code from an already scanned QR still works.
     if not current_user.totp_pending_secret:
         secret, uri = accounts.begin_totp(current_user)
-        db.session.commit()
     else:
         secret = current_user.totp_pending_secret
         uri = accounts.totp_uri(current_user, secret)
@@ -110,9 +104,8 @@ def mfa_setup() -> Response | str:
         try:
             codes = accounts.confirm_totp(current_user, form.code.data or "")
         except ValidationFailed as exc:
-            form.code.errors.append(exc.errors["otp"])
+            errors_onto_form(form, exc, default="code")
         else:
-            db.session.commit()
             return render_template("account/recovery_codes.html", codes=codes)
     return render_template(
         "account/mfa_setup.html",

@@ -7,8 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm, RevokeCertificateForm, SettingsForm, UserForm
-from app.extensions import db
+from app.blueprints.forms import (
+    ConfirmForm,
+    RevokeCertificateForm,
+    SettingsForm,
+    UserForm,
+    errors_onto_form,
+)
 from app.services import accounts, audit, pki
 from app.services.access import require_admin
 from app.services.errors import InvalidTransition, ValidationFailed
@@ -34,11 +39,8 @@ def users() -> Response | tuple[str, int]:
             )
         except ValidationFailed as exc:
             status = 422
-            for field, message in exc.errors.items():
-                if hasattr(form, field):
-                    getattr(form, field).errors.append(message)
+            errors_onto_form(form, exc)
         else:
-            db.session.commit()
             flash(_("Usuario creado; le hemos enviado una invitación por e-mail."), "success")
             return redirect(url_for("admin.users"))
     elif form.is_submitted():
@@ -59,7 +61,6 @@ def users() -> Response | tuple[str, int]:
 def toggle_active(user_id: str) -> Response:
     if ConfirmForm().validate_on_submit():
         accounts.set_active(current_user, user_id, request.form.get("active") == "1")
-        db.session.commit()
     return redirect(url_for("admin.users"))
 
 
@@ -88,14 +89,11 @@ def revoke_certificate(certificate_id: str) -> Response | tuple[str, int]:
             )
         except ValidationFailed as exc:
             code = 422
-            for name, message in exc.errors.items():
-                if hasattr(form, name):
-                    getattr(form, name).errors.append(message)
+            errors_onto_form(form, exc)
         except InvalidTransition as exc:
             code = 409
             flash(exc.detail, "error")
         else:
-            db.session.commit()
             flash(
                 _(
                     "Certificado de %(name)s revocado. Ya no sirve para firmar y las firmas "
@@ -117,7 +115,6 @@ def settings() -> Response | str:
     form = SettingsForm(require_mfa_for_staff=get_setting("require_mfa_for_staff"))
     if form.validate_on_submit():
         update_setting(current_user, "require_mfa_for_staff", bool(form.require_mfa_for_staff.data))
-        db.session.commit()
         flash(_("Ajustes guardados."), "success")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form)

@@ -21,11 +21,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ForgotForm, LoginForm, NewPasswordForm, SecondFactorForm
+from app.blueprints.forms import (
+    ForgotForm,
+    LoginForm,
+    NewPasswordForm,
+    SecondFactorForm,
+    errors_onto_form,
+)
 from app.extensions import db, limiter
 from app.models import User
 from app.services import accounts
 from app.services.errors import AuthFailed, NotFound, Throttled, ValidationFailed
+from app.unit_of_work import keep_on_error
 
 bp = Blueprint("auth", __name__)
 MFA_WINDOW_SECONDS = 300
@@ -58,7 +65,6 @@ def _begin_session(user: User, next_url: str | None) -> Response:
     # the cookie to add one, and can be kept as rendered from the first view (app/page_cache).
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     generate_csrf()
-    db.session.commit()
     return redirect(_safe_next(next_url))
 
 
@@ -73,11 +79,10 @@ def login() -> Response | str:
         try:
             user = accounts.check_credentials(form.email.data or "", form.password.data or "")
         except (AuthFailed, Throttled) as exc:
-            db.session.commit()  # keep the failure counters and the audit event
+            keep_on_error()  # the failure counters and the audit event
             error = exc.detail
         else:
             if user.mfa_enabled:
-                db.session.commit()
                 session.clear()
                 session["mfa_user"] = user.id
                 session["mfa_at"] = time.time()
@@ -104,7 +109,7 @@ def second_factor() -> Response | str:
             accounts.check_throttle(user.email)
             accounts.check_second_factor(user, form.code.data or "")
         except (AuthFailed, Throttled) as exc:
-            db.session.commit()
+            keep_on_error()  # the failed attempt counts
             error = exc.detail
         else:
             return _begin_session(user, session.get("mfa_next"))
@@ -115,7 +120,6 @@ def second_factor() -> Response | str:
 @login_required
 def logout() -> Response:
     accounts.end_session(current_user, current_user.session_token)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Ha cerrado la sesión."), "info")
@@ -128,7 +132,6 @@ def forgot() -> Response | str:
     form = ForgotForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data or "")
-        db.session.commit()
         flash(
             _(
                 "Si el e-mail corresponde a una cuenta, le hemos enviado un enlace para elegir una nueva contraseña."
@@ -152,9 +155,8 @@ def _link_page(token: str, purpose: str, template: str) -> Response | str:
             else:
                 accounts.accept_invitation(token, form.password.data or "")
         except ValidationFailed as exc:
-            form.password.errors = [*form.password.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="password")
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             session.clear()
@@ -180,5 +182,4 @@ def set_language() -> Response:
         session["lang"] = locale
         if current_user.is_authenticated:
             accounts.set_locale(current_user, locale)
-            db.session.commit()
     return redirect(_safe_next(request.form.get("next")))

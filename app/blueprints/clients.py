@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ClientForm, ClientUserForm, SpaceForm
-from app.extensions import db
-from app.models import Role, User
+from app.blueprints.forms import ClientForm, ClientUserForm, SpaceForm, errors_onto_form
+from app.models import Role
 from app.services import accounts, clients
 from app.services.access import get_client, require_staff
 from app.services.errors import ValidationFailed
@@ -29,7 +28,6 @@ def index() -> Response | str:
             tax_id=form.tax_id.data,
             kind=form.kind.data or "company",
         )
-        db.session.commit()
         flash(_("Cliente creado."), "success")
         return redirect(url_for("clients.detail", client_id=client.id))
     return render_template(
@@ -51,7 +49,6 @@ def detail(client_id: str) -> Response | str:
             name=space_form.name.data or "",
             kind=space_form.kind.data or "general",
         )
-        db.session.commit()
         flash(_("Espacio creado."), "success")
         return redirect(url_for("spaces.detail", space_id=space.id))
     if request.method == "POST" and "user-email" in request.form and user_form.validate():
@@ -65,19 +62,15 @@ def detail(client_id: str) -> Response | str:
                 locale=user_form.locale.data or "es",
             )
         except ValidationFailed as exc:
-            for field, message in exc.errors.items():
-                if hasattr(user_form, field):
-                    getattr(user_form, field).errors.append(message)
+            errors_onto_form(user_form, exc)
         else:
-            db.session.commit()
             flash(_("Invitación enviada por e-mail."), "success")
             return redirect(url_for("clients.detail", client_id=client.id))
-    users = db.session.query(User).filter(User.client_id == client.id).order_by(User.name).all()
     return render_template(
         "clients/detail.html",
         client=client,
         spaces=clients.list_spaces(current_user, client.id),
-        users=users,
+        users=clients.list_client_users(current_user, client.id),
         space_form=space_form,
         user_form=user_form,
     )

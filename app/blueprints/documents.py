@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm, RenameForm, VersionForm
+from app.blueprints.forms import ConfirmForm, RenameForm, VersionForm, errors_onto_form
 from app.blueprints.review import document_context
-from app.extensions import db
 from app.httputil import send_version
 from app.models import Permission
 from app.services import documents, previews, review
@@ -29,7 +28,6 @@ def _render(  # type: ignore[no-untyped-def]
     versions = documents.list_versions(current_user, document.id)
     if document.current_version is not None:
         review.record_open(current_user, document, document.current_version)
-    db.session.commit()
     permission = space_permission(current_user, document.space)
     return (
         render_template(
@@ -71,13 +69,9 @@ def new_version(document_id: str):  # type: ignore[no-untyped-def]
                 filename=upload.filename,
                 note=form.note.data,
             )
-        except ValidationFailed as exc:
-            form.file.errors = [*form.file.errors, *exc.errors.values()]
         except DomainError as exc:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, exc.detail]
+            errors_onto_form(form, exc, default="file")
         else:
-            db.session.commit()
             flash(_("Nueva versión subida."), "success")
             return redirect(url_for("documents.detail", document_id=document.id))
     return _render(document.id, form=form, status=422)
@@ -93,9 +87,8 @@ def rename(document_id: str):  # type: ignore[no-untyped-def]
         try:
             documents.rename_document(current_user, document.id, form.title.data)
         except ValidationFailed as exc:
-            form.title.errors = [*form.title.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="title")
         else:
-            db.session.commit()
             flash(_("Título cambiado."), "success")
             return redirect(url_for("documents.detail", document_id=document.id))
     return _render(document.id, status=422, rename=form)
@@ -107,15 +100,14 @@ def download(document_id: str, number: int) -> Response:
     user = current_user._get_current_object()
     version = documents.get_version(user, document_id, number)
 
-    def open_download(start: int, length: int | None):  # type: ignore[no-untyped-def]
-        result = documents.open_version(user, document_id, number, start=start, length=length)
-        db.session.commit()
-        return result
-
+    # What opening records (the first read, the download count) is committed when the answer
+    # leaves, before its body is sent.
     return send_version(
         version.size,
         version.sha256,
-        open_download,
+        lambda start, length: documents.open_version(
+            user, document_id, number, start=start, length=length
+        ),
         version.filename,
         version.content_type,
         allow_redirect=True,
@@ -127,7 +119,6 @@ def download(document_id: str, number: int) -> Response:
 def restore(document_id: str, number: int) -> Response:
     if ConfirmForm().validate_on_submit():
         version = documents.restore_version(current_user, document_id, number)
-        db.session.commit()
         flash(
             _("Versión %(old)s restaurada como versión %(new)s.", old=number, new=version.number),
             "success",
@@ -142,6 +133,5 @@ def delete(document_id: str) -> Response:
     space_id = document.space_id
     if ConfirmForm().validate_on_submit():
         documents.delete_document(current_user, document.id)
-        db.session.commit()
         flash(_("Documento eliminado."), "success")
     return redirect(url_for("spaces.detail", space_id=space_id))

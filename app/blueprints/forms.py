@@ -18,6 +18,35 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
+from app.services.errors import DomainError
+from app.unit_of_work import discard_changes
+
+
+def errors_onto_form(
+    form: FlaskForm,
+    error: DomainError,
+    default: str | None = None,
+    fields: dict[str, str] | None = None,
+) -> None:
+    """Show what a service refused next to the fields it is about.
+
+    Each of a ``ValidationFailed``'s messages goes to the form's field of the same name (or
+    the one ``fields`` names for it, where the service calls it otherwise); the rest, and the
+    message of any other refusal, go to the ``default`` field, else to the form's own errors.
+    Nothing the refused call changed is stored.
+    """
+    discard_changes()
+    messages = getattr(error, "errors", None) or {"": error.detail}
+    for key, message in messages.items():
+        name = (fields or {}).get(key, key)
+        field = form._fields.get(name) if name else None
+        if field is None and default is not None:
+            field = form._fields[default]
+        if field is None:
+            form.form_errors = [*form.form_errors, message]
+        else:
+            field.errors = [*field.errors, message]
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])

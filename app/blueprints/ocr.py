@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from PIL import Image, ImageDraw
 
 import ocr
 from app.blueprints.formatting import stored_amount
-from app.extensions import db
 from app.models import FormStatus
 from app.page_cache import cached_page
 from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.access import get_document
 from app.services.errors import DomainError
-from app.services.runtime import store
+from app.unit_of_work import discard_changes
 
 bp = Blueprint("ocr", __name__)
-
-#: Width of the page images shown beside the fields.
-PREVIEW_WIDTH = 900
 
 
 @bp.get("/search")
@@ -44,32 +37,37 @@ def create_form(document_id: str) -> Response:
         template=request.form.get("template", ""),
         document_id=document.id,
     )
-    db.session.commit()
     return redirect(url_for("ocr.form_page", form_id=form.id))
 
 
 @bp.route("/forms/<form_id>", methods=["GET", "POST"])
 @login_required
-def form_page(form_id: str) -> str | Response:
+def form_page(form_id: str) -> Response | tuple[str, int]:
     form = forms.get_form(current_user, form_id)
-    error = None
+    template = forms.template_of(form.template)
+    status, error = 200, None
+    typed: dict[str, str] = {}
+    field_errors: dict[str, str] = {}
     if request.method == "POST":
-        template = forms.template_of(form.template)
-        values = {spec.name: request.form.get(f"field-{spec.name}", "") for spec in template.fields}
-        for spec in template.fields:  # amounts come in the reader's locale
-            if spec.kind == "amount":
-                values[spec.name] = stored_amount(values[spec.name])
+        typed = {spec.name: request.form.get(f"field-{spec.name}", "") for spec in template.fields}
+        values = {
+            spec.name: stored_amount(typed[spec.name])
+            if spec.kind == "amount"
+            else typed[spec.name]
+            for spec in template.fields  # amounts come in the reader's locale
+        }
         try:
             forms.update_form(
                 current_user, form.id, fields=values, confirm=request.form.get("confirm") == "1"
             )
-            db.session.commit()
-            return redirect(url_for("ocr.form_page", form_id=form.id))
         except DomainError as exc:
-            db.session.rollback()
-            error = exc.detail or exc.title
-            form = forms.get_form(current_user, form_id)
-    template = forms.template_of(form.template)
+            # Refused: nothing is saved, and the page shows what was typed, not what is stored.
+            discard_changes()
+            status = exc.status
+            field_errors = dict(getattr(exc, "errors", None) or {})
+            error = None if field_errors else exc.detail
+        else:
+            return redirect(url_for("ocr.form_page", form_id=form.id))
     result = ocr_service.result_for(form.version_id)
     return render_template(
         "ocr/form.html",
@@ -79,42 +77,16 @@ def form_page(form_id: str) -> str | Response:
         low_confidence=ocr.LOW_CONFIDENCE,
         editable=form.status == FormStatus.draft,
         error=error,
-    )
+        typed=typed,
+        field_errors=field_errors,
+    ), status
 
 
 @bp.get("/forms/<form_id>/fields/<name>.png")
 @login_required
 def field_image(form_id: str, name: str) -> Response:
     """The page a value was read from, its box drawn in: no script or inline style needed."""
-    form = forms.get_form(current_user, form_id)
-    field = (form.fields or {}).get(name)
-    if not field or not field.get("page"):
-        abort(404)
-    data = b"".join(store().open_range(form.version.blob_key))
-    try:
-        page = ocr.page_image(
-            data,
-            int(field["page"]),
-            options=ocr.OcrOptions(dpi=100),
-            limits=ocr_service.limits(),
-        )
-    except ocr.OcrError:
-        abort(404)
-    image = page.convert("RGB")
-    page_width = int(field.get("page_width") or 0) or image.width
-    page_height = int(field.get("page_height") or 0) or image.height
-    scale_x, scale_y = image.width / page_width, image.height / page_height
-    x0, y0, x1, y1 = (int(v) for v in field["box"])
-    box = (x0 * scale_x - 4, y0 * scale_y - 4, x1 * scale_x + 4, y1 * scale_y + 4)
-    ImageDraw.Draw(image).rectangle(box, outline=(220, 30, 30), width=4)
-    if image.width > PREVIEW_WIDTH:
-        image = image.resize(
-            (PREVIEW_WIDTH, round(image.height * PREVIEW_WIDTH / image.width)),
-            Image.Resampling.LANCZOS,
-        )
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=False)
-    response = Response(out.getvalue(), mimetype="image/png")
+    response = Response(forms.field_picture(current_user, form_id, name), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
 

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import escape
 
-from app.extensions import db
 from app.models import DocumentVersion, PreviewStatus
 from app.services import previews
 from app.services.previews import PreviewKind
+from app.unit_of_work import commit_now
 
 bp = Blueprint("previews", __name__, url_prefix="/documents")
 
@@ -39,7 +39,9 @@ def page(document_id: str, number: int, page: int) -> Response:
 
 def _answer(document_id: str, number: int, variant: str) -> Response:
     row = previews.request_preview(current_user, document_id, number, variant)
-    db.session.commit()  # sends the job, if one was needed
+    # Its job, if one was needed, goes out with the commit; where jobs run in the web process
+    # the picture is drawn when this returns, and is answered at once.
+    commit_now()
     status = row.status
     if status != PreviewStatus.ready:
         return _placeholder(status)

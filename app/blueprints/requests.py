@@ -15,12 +15,13 @@ from app.blueprints.forms import (
     NotApplicableForm,
     RequestForm,
     TemplateForm,
+    errors_onto_form,
 )
-from app.extensions import db
 from app.models import Permission, RequestItem
 from app.services import requests
 from app.services.access import get_space, require_staff, space_permission
 from app.services.errors import DomainError, ValidationFailed
+from app.unit_of_work import discard_changes
 
 bp = Blueprint("requests", __name__)
 
@@ -63,14 +64,7 @@ def new(space_id: str) -> Response | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         try:
-            days = [int(d) for d in (form.days_before.data or "").replace(" ", "").split(",") if d]
-        except ValueError:
-            days = None
-        try:
-            if days is None:
-                raise ValidationFailed(
-                    {"days_before": _("Escriba números separados por comas, p. ej. 7,1.")}
-                )
+            days = requests.reminder_days(form.days_before.data)
             created = requests.create_request(
                 current_user,
                 space.id,
@@ -88,18 +82,13 @@ def new(space_id: str) -> Response | tuple[str, int]:
                 today=date.today(),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
             status = 422
-            for field, message in exc.errors.items():
-                target = getattr(form, field, None) or form.items
-                target.errors = [*target.errors, message]
+            errors_onto_form(form, exc, default="items")
         else:
-            db.session.commit()
             flash(_("Solicitud enviada al cliente."), "success")
             return redirect(url_for("requests.detail", request_id=created.id))
     elif form.is_submitted():
         status = 422
-    db.session.commit()
     return render_template("requests/new.html", space=space, form=form, templates=templates), status
 
 
@@ -125,9 +114,7 @@ def _back(item: RequestItem) -> Response:
 
 
 def _item_or_404(item_id: str) -> RequestItem:
-    from app.services.requests import _item_for
-
-    return _item_for(current_user, item_id)
+    return requests.get_item(current_user, item_id)
 
 
 @bp.post("/request-items/<item_id>/upload")
@@ -141,9 +128,9 @@ def upload(item_id: str) -> Response:
                 current_user, item.id, form.file.data.stream, filename=form.file.data.filename
             )
         except DomainError as exc:
-            db.session.rollback()
             if exc.status == 404:
                 raise
+            discard_changes()
             flash(
                 exc.detail
                 if not isinstance(exc, ValidationFailed)
@@ -151,7 +138,6 @@ def upload(item_id: str) -> Response:
                 "error",
             )
         else:
-            db.session.commit()
             flash(_("Recibido: «%(title)s». ¡Gracias!", title=item.title), "success")
     else:
         flash(_("Elija un archivo."), "error")
@@ -167,12 +153,11 @@ def not_applicable(item_id: str) -> Response:
         try:
             requests.mark_not_applicable(current_user, item.id, form.reason.data)
         except DomainError as exc:
-            db.session.rollback()
             if exc.status == 404:
                 raise
+            discard_changes()
             flash(exc.detail, "error")
         else:
-            db.session.commit()
             flash(_("Marcado como «No aplica»."), "success")
     else:
         flash(_("Explique por qué no aplica."), "error")
@@ -188,15 +173,14 @@ def review(item_id: str) -> Response:
         try:
             requests.review_item(current_user, item.id, form.action.data or "", form.comment.data)
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             flash(" ".join(exc.errors.values()), "error")
         except DomainError as exc:
-            db.session.rollback()
             if exc.status in (403, 404):
                 raise
+            discard_changes()
             flash(exc.detail, "error")
         else:
-            db.session.commit()
             flash(_("Hecho."), "success")
     return _back(item)
 
@@ -220,15 +204,12 @@ def templates() -> Response | tuple[str, int]:
                 items=parse_lines(form.items.data or ""),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
             status = 422
-            form.items.errors = [*form.items.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="items")
         else:
-            db.session.commit()
             flash(_("Plantilla guardada."), "success")
             return redirect(url_for("requests.templates", key=chosen.key))
     listed = requests.list_templates()
-    db.session.commit()
     return render_template(
         "requests/templates.html", templates=listed, chosen=chosen, form=form
     ), status

@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.blueprints.forms import CommentForm, ReviewForm, TransmittalForm
+from app.blueprints.forms import CommentForm, ReviewForm, TransmittalForm, errors_onto_form
 from app.blueprints.previews import viewer_context
-from app.extensions import db
 from app.httputil import download_body
 from app.models import Permission
 from app.services import (
@@ -26,6 +25,7 @@ from app.services import (
 )
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import DomainError, ValidationFailed
+from app.unit_of_work import discard_changes
 
 bp = Blueprint("review", __name__)
 
@@ -44,15 +44,14 @@ def decide(document_id: str) -> WerkzeugResponse:
                 label=form.label.data or None,
             )
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             flash(" ".join(exc.errors.values()), "error")
         except DomainError as exc:
-            db.session.rollback()
             if exc.status == 404:
                 raise
+            discard_changes()
             flash(exc.detail, "error")
         else:
-            db.session.commit()
             flash(_("Revisión registrada."), "success")
     return redirect(url_for("documents.detail", document_id=document_id) + "#review")
 
@@ -86,10 +85,9 @@ def comment(document_id: str) -> WerkzeugResponse:
                 y=_float(form.y.data),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
+            discard_changes()
             flash(" ".join(exc.errors.values()), "error")
         else:
-            db.session.commit()
             flash(_("Comentario publicado."), "success")
     else:
         flash(_("Escriba el comentario."), "error")
@@ -102,7 +100,6 @@ def comment(document_id: str) -> WerkzeugResponse:
 @login_required
 def resolve(comment_id: str) -> WerkzeugResponse:
     comment = review.resolve_comment(current_user, comment_id)
-    db.session.commit()
     flash(_("Comentario resuelto."), "success")
     return redirect(url_for("documents.detail", document_id=comment.document_id) + "#comments")
 
@@ -113,7 +110,6 @@ def viewer(document_id: str, number: int) -> str:
     version = documents.get_version(current_user, document_id, number)
     document = version.document
     review.record_open(current_user, document, version)
-    db.session.commit()
     comments = [
         c for c in review.list_comments(current_user, document.id) if c.version_number == number
     ]
@@ -136,7 +132,6 @@ def raw(document_id: str, number: int) -> Response:
     if version.content_type != "application/pdf":
         abort(404)
     download = documents.open_version(current_user, document_id, number)
-    db.session.commit()
     response = Response(
         download_body(download), mimetype="application/pdf", direct_passthrough=True
     )
@@ -183,12 +178,9 @@ def new_transmittal(space_id: str) -> WerkzeugResponse | tuple[str, int]:
                 today=date.today(),
             )
         except ValidationFailed as exc:
-            db.session.rollback()
             status = 422
-            for field, message in exc.errors.items():
-                getattr(form, field).errors = [*getattr(form, field).errors, message]
+            errors_onto_form(form, exc, default="document_ids")
         else:
-            db.session.commit()
             flash(_("Remisión enviada."), "success")
             return redirect(url_for("review.transmittal", transmittal_id=transmittal.id))
     elif form.is_submitted():
@@ -266,7 +258,6 @@ def notification_list() -> str:
 @login_required
 def notifications_read() -> WerkzeugResponse:
     notifications.mark_all_read(current_user)
-    db.session.commit()
     return redirect(url_for("review.notification_list"))
 
 

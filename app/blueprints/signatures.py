@@ -9,19 +9,20 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm
+from app.blueprints.forms import ConfirmForm, errors_onto_form
 from app.blueprints.signature_forms import (
     DeclineForm,
     SignatureRequestForm,
     SignForm,
     ValidateForm,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.httputil import content_disposition, send_version
 from app.models import Document, Permission, SignatureRequest
 from app.services import documents, pki, signature_evidence, signature_reports, signatures
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
+from app.unit_of_work import commit_now, discard_changes, keep_on_error
 
 bp = Blueprint("signatures", __name__, url_prefix="/signatures")
 # Validation reports word the library's problem codes in the reader's language.
@@ -112,28 +113,20 @@ def new(document_id: str):  # type: ignore[no-untyped-def]
                 stamp_page=form.stamp_page.data,
                 stamp_position=form.stamp_position.data,
             )
-        except ValidationFailed as exc:
-            db.session.rollback()
-            _attach_errors(form, exc.errors)
-            status = 422
         except DomainError as exc:
-            db.session.rollback()
-            form.signer_1.errors = [*form.signer_1.errors, exc.detail]
+            errors_onto_form(
+                form,
+                exc,
+                default="signer_1",
+                fields={"signers": "signer_1", "document": "signer_1"},
+            )
             status = exc.status
         else:
-            db.session.commit()
             flash(_("Solicitud de firma enviada."), "success")
             return redirect(url_for("signatures.detail", request_id=created.id))
     elif request.method == "POST":
         status = 422
     return render_template("signatures/new.html", document=document, form=form), status
-
-
-def _attach_errors(form: Any, errors: dict[str, str]) -> None:
-    mapping = {"signers": "signer_1", "document": "signer_1"}
-    for key, message in errors.items():
-        field = getattr(form, mapping.get(key, key), None) or form.signer_1
-        field.errors = [*field.errors, message]
 
 
 # ------------------------------------------------------------------ the request page
@@ -188,9 +181,7 @@ def pdf(request_id: str) -> Response:
     version = documents.get_version(user, item.document_id, number)
 
     def open_download(start: int, length: int | None):  # type: ignore[no-untyped-def]
-        result = documents.open_version(user, item.document_id, number, start=start, length=length)
-        db.session.commit()
-        return result
+        return documents.open_version(user, item.document_id, number, start=start, length=length)
 
     response = send_version(
         version.size, version.sha256, open_download, version.filename, "application/pdf"
@@ -228,18 +219,16 @@ def sign(request_id: str):  # type: ignore[no-untyped-def]
             method="seal" if form.seal.data else None,
         )
     except signatures.SecondFactorRejected as exc:
-        db.session.commit()  # the failed attempt counts
-        form.otp.errors = [*form.otp.errors, exc.errors["otp"]]
+        keep_on_error()  # the failed attempt counts against the code
+        errors_onto_form(form, exc, default="otp")
         return _render(signatures.get_request(_user(), request_id), sign_form=form, status=422)
     except ValidationFailed as exc:
-        db.session.rollback()
-        for key, message in exc.errors.items():
-            field = getattr(form, key, None) if key in ("otp", "pkcs12", "password") else None
-            target = field or form.otp
-            target.errors = [*target.errors, message]
+        errors_onto_form(form, exc, default="otp", fields={"seal": "otp", "csrf_token": "otp"})
         return _render(signatures.get_request(_user(), request_id), sign_form=form, status=422)
     signer_id = signer.id
-    db.session.commit()
+    # The signing job goes out with the commit, and where jobs run in the web process (the
+    # embedded default) it has already signed when this returns: the message says which.
+    commit_now()
     done = signatures.get_job(_user(), signer_id)
     if done.status == "signed":
         flash(_("Documento firmado."), "success")
@@ -259,10 +248,9 @@ def email_code(request_id: str) -> Response:
         try:
             signatures.send_signature_code(_user(), item.id)
         except DomainError as exc:
-            db.session.rollback()
+            discard_changes()
             flash(exc.detail, "error")
         else:
-            db.session.commit()
             flash(_("Le hemos enviado un código por e-mail. Caduca en 10 minutos."), "success")
     return redirect(url_for("signatures.detail", request_id=item.id))
 
@@ -275,7 +263,6 @@ def decline(request_id: str):  # type: ignore[no-untyped-def]
     if not form.validate_on_submit():
         return _render(item, decline_form=form, status=422)
     signatures.decline(_user(), item.id, form.reason.data)
-    db.session.commit()
     flash(_("Ha rechazado firmar. Se ha avisado al despacho."), "success")
     return redirect(url_for("signatures.detail", request_id=item.id))
 
@@ -286,7 +273,6 @@ def cancel(request_id: str) -> Response:
     item = signatures.get_request(_user(), request_id)
     if ConfirmForm().validate_on_submit():
         signatures.cancel_request(_user(), item.id)
-        db.session.commit()
         flash(_("Solicitud de firma cancelada."), "success")
     return redirect(url_for("signatures.detail", request_id=item.id))
 
@@ -295,7 +281,6 @@ def cancel(request_id: str) -> Response:
 @login_required
 def evidence(request_id: str) -> Response:
     filename, archive = signature_evidence.evidence_package(_user(), request_id)
-    db.session.commit()
     response = Response(archive, mimetype="application/zip")
     response.headers["Content-Disposition"] = content_disposition(filename)
     return response
@@ -315,11 +300,8 @@ def validate():  # type: ignore[no-untyped-def]
             try:
                 report = signature_evidence.validate_upload(_user(), form.file.data.stream)
             except ValidationFailed as exc:
-                db.session.rollback()
-                form.file.errors = [*form.file.errors, *exc.errors.values()]
+                errors_onto_form(form, exc, default="file")
                 status = 422
-            else:
-                db.session.commit()
         else:
             status = 422
     return render_template(

@@ -7,9 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import PERMISSIONS, FolderForm, MemberForm, SpaceSettingsForm, UploadForm
+from app.blueprints.forms import (
+    PERMISSIONS,
+    FolderForm,
+    MemberForm,
+    SpaceSettingsForm,
+    UploadForm,
+    errors_onto_form,
+)
 from app.blueprints.review import state_labels
-from app.extensions import db
 from app.models import Permission
 from app.page_cache import cached_page
 from app.services import clients, documents, previews, requests, review
@@ -114,13 +120,9 @@ def upload(space_id: str) -> Response | tuple[str, int]:
                 folder_id=form.folder_id.data or None,
                 note=form.note.data,
             )
-        except ValidationFailed as exc:
-            form.file.errors = [*form.file.errors, *exc.errors.values()]
         except DomainError as exc:
-            db.session.rollback()
-            form.file.errors = [*form.file.errors, exc.detail]
+            errors_onto_form(form, exc, default="file")
         else:
-            db.session.commit()
             flash(_("Documento subido."), "success")
             return redirect(url_for("documents.detail", document_id=document.id))
     return _render(space.id, upload_form=form, status=422)
@@ -140,9 +142,8 @@ def add_member(space_id: str) -> Response | tuple[str, int]:
                 permission=form.permission.data or "",
             )
         except ValidationFailed as exc:
-            form.user_id.errors = [*form.user_id.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="user_id")
         else:
-            db.session.commit()
             flash(_("Permisos actualizados."), "success")
             return redirect(url_for("spaces.detail", space_id=space.id))
     return _render(space.id, member_form=form, status=422)
@@ -152,7 +153,6 @@ def add_member(space_id: str) -> Response | tuple[str, int]:
 @login_required
 def remove_member(space_id: str, user_id: str) -> Response:
     clients.remove_member(current_user, space_id, user_id)
-    db.session.commit()
     flash(_("Miembro retirado del espacio."), "success")
     return redirect(url_for("spaces.detail", space_id=space_id))
 
@@ -164,7 +164,6 @@ def add_folder(space_id: str) -> Response | tuple[str, int]:
     form = FolderForm(prefix="fold")
     if form.validate_on_submit():
         clients.create_folder(current_user, space.id, name=form.name.data or "")
-        db.session.commit()
         flash(_("Carpeta creada."), "success")
         return redirect(url_for("spaces.detail", space_id=space.id))
     return _render(space.id, folder_form=form, status=422)
@@ -187,10 +186,8 @@ def settings(space_id: str) -> Response | tuple[str, int]:
                 },
             )
         except ValidationFailed as exc:
-            db.session.rollback()
-            form.decision_days.errors = [*form.decision_days.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="decision_days")
         else:
-            db.session.commit()
             flash(_("Ajustes de revisión guardados."), "success")
             return redirect(url_for("spaces.detail", space_id=space.id))
     return _render(space.id, settings_form=form, status=422)

@@ -19,7 +19,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app.blueprints.formatting import LocaleDecimalField, file_size
-from app.extensions import db
+from app.blueprints.forms import errors_onto_form
 from app.models import Client
 from app.services import file_types, quotas
 from app.services.access import get_client, require_admin
@@ -81,10 +81,9 @@ def settings() -> Response | tuple[str, int]:
         try:
             kinds = file_types.parse_kinds(form.kinds.data or "")
         except ValidationFailed as exc:
-            form.kinds.errors = [*form.kinds.errors, *exc.errors.values()]
+            errors_onto_form(form, exc, default="kinds")
         else:
             update_setting(current_user, file_types.SETTING, kinds)
-            db.session.commit()
             flash(_("Tipos de archivo guardados."), "success")
             return redirect(url_for("uploads.settings"))
     if form.is_submitted():
@@ -109,7 +108,6 @@ def set_quota(client_id: str) -> Response:
     if form.validate_on_submit():
         value = form.quota_gb.data
         quotas.set_quota(current_user, client.id, None if value is None else int(value * GB))
-        db.session.commit()
         flash(_("Cuota guardada."), "success")
     else:
         flash(_("Indique la cuota en GB, o déjela vacía para no limitar."), "error")

@@ -49,6 +49,14 @@ def list_clients(actor: User) -> list[Client]:
     return list(db.session.execute(visible_clients_query(actor)).scalars())
 
 
+def list_client_users(actor: User, client_id: str) -> list[User]:
+    """The people of a client, by name (for the firm: a client never lists its colleagues)."""
+    client = get_client(actor, client_id)
+    require_staff(actor)
+    query = select(User).where(User.client_id == client.id).order_by(User.name)
+    return list(db.session.execute(query).scalars())
+
+
 def create_space(actor: User, client_id: str, *, name: str, kind: str = "general") -> Space:
     client = get_client(actor, client_id)
     require_staff(actor)

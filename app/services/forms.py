@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from typing import Any
 
 from flask_babel import gettext as _
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 import ocr
@@ -21,8 +23,11 @@ from app.services import audit
 from app.services import ocr as ocr_service
 from app.services.access import get_document, get_space
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.runtime import store
 
 MAX_VALUE_LENGTH = 500
+#: Width of the page pictures shown beside the fields.
+PICTURE_WIDTH = 900
 
 
 def templates() -> list[dict[str, Any]]:
@@ -163,6 +168,48 @@ def update_form(
         fields=sorted((fields or {}).keys()),
     )
     return form
+
+
+def field_picture(actor: User, form_id: str, name: str) -> bytes:
+    """The page a value was read from, as a PNG with the value's box drawn in.
+
+    The version is copied to a temporary file a piece at a time (never held whole in memory)
+    and drawn within the OCR limits; a version over them, or a page that cannot be drawn,
+    has no picture (``NotFound``).
+    """
+    form = get_form(actor, form_id)
+    field = (form.fields or {}).get(name)
+    if not field or not field.get("page"):
+        raise NotFound()
+    limits = ocr_service.limits()
+    version = form.version
+    if version.size > limits.max_bytes:
+        raise NotFound()
+    with tempfile.NamedTemporaryFile(prefix="portal-form-") as source:
+        for chunk in store().open_range(version.blob_key):
+            source.write(chunk)
+        source.flush()
+        try:
+            page = ocr.page_image(
+                source.name, int(field["page"]), options=ocr.OcrOptions(dpi=100), limits=limits
+            )
+        except ocr.OcrError:
+            raise NotFound() from None
+        image = page.convert("RGB")  # decoded while the file is still there
+    page_width = int(field.get("page_width") or 0) or image.width
+    page_height = int(field.get("page_height") or 0) or image.height
+    scale_x, scale_y = image.width / page_width, image.height / page_height
+    x0, y0, x1, y1 = (int(v) for v in field["box"])
+    box = (x0 * scale_x - 4, y0 * scale_y - 4, x1 * scale_x + 4, y1 * scale_y + 4)
+    ImageDraw.Draw(image).rectangle(box, outline=(220, 30, 30), width=4)
+    if image.width > PICTURE_WIDTH:
+        image = image.resize(
+            (PICTURE_WIDTH, round(image.height * PICTURE_WIDTH / image.width)),
+            Image.Resampling.LANCZOS,
+        )
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=False)
+    return out.getvalue()
 
 
 def confirmed_values(form: FormSubmission) -> dict[str, str]:

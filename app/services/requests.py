@@ -56,37 +56,64 @@ def ensure_templates() -> None:
     existing = set(db.session.execute(select(RequestTemplate.key)).scalars())
     for template in BUILTIN:
         if template["key"] not in existing:
-            db.session.add(
-                RequestTemplate(
-                    key=template["key"],
-                    name=template["name"],
-                    description=template["description"],
-                    items=template["items"],
-                    recurrence=template["recurrence"],
-                )
-            )
+            db.session.add(_shipped(template))
     db.session.flush()
 
 
-def list_templates() -> list[RequestTemplate]:
-    ensure_templates()
-    return list(
-        db.session.execute(select(RequestTemplate).order_by(RequestTemplate.name)).scalars()
+def _shipped(template: dict[str, Any]) -> RequestTemplate:
+    return RequestTemplate(
+        key=template["key"],
+        name=template["name"],
+        description=template["description"],
+        items=template["items"],
+        recurrence=template["recurrence"],
     )
 
 
+def list_templates() -> list[RequestTemplate]:
+    """The checklists, by name: the firm's copies, and shipped ones not stored yet (read only:
+    a page that lists them writes nothing; ``portal init`` or the first edit stores them)."""
+    stored = list(
+        db.session.execute(select(RequestTemplate).order_by(RequestTemplate.name)).scalars()
+    )
+    keys = {template.key for template in stored}
+    missing = [_shipped(template) for template in BUILTIN if template["key"] not in keys]
+    if not missing:
+        return stored
+    return sorted([*stored, *missing], key=lambda template: template.name)
+
+
 def get_template(key: str) -> RequestTemplate | None:
-    ensure_templates()
+    """A checklist by key: the stored one, else the shipped one (not stored by this)."""
+    found = _stored_template(key)
+    if found is not None:
+        return found
+    shipped = next((template for template in BUILTIN if template["key"] == key), None)
+    return _shipped(shipped) if shipped is not None else None
+
+
+def _stored_template(key: str) -> RequestTemplate | None:
     return db.session.execute(
         select(RequestTemplate).where(RequestTemplate.key == key)
     ).scalar_one_or_none()
+
+
+def reminder_days(text: str | None) -> list[int]:
+    """Days before the due date to remind on, as typed: "7, 1" is [7, 1]."""
+    try:
+        return [int(day) for day in (text or "").replace(" ", "").split(",") if day]
+    except ValueError:
+        raise ValidationFailed(
+            {"days_before": _("Escriba números separados por comas, p. ej. 7,1.")}
+        ) from None
 
 
 def update_template(
     actor: User, key: str, *, name: str, items: list[dict[str, Any]]
 ) -> RequestTemplate:
     require_staff(actor)
-    template = get_template(key)
+    ensure_templates()
+    template = _stored_template(key)
     if template is None:
         raise NotFound()
     cleaned = _clean_items(items)
@@ -248,6 +275,11 @@ def list_requests(actor: User, space_id: str) -> list[DocumentRequest]:
 
 def progress_of(request: DocumentRequest) -> rules.Progress:
     return rules.progress((ItemStatus(i.status), i.required) for i in request.items)
+
+
+def get_item(actor: User, item_id: str) -> RequestItem:
+    """An item of a request the actor may see (404 otherwise)."""
+    return _item_for(actor, item_id)
 
 
 def _item_for(actor: User, item_id: str, need: Permission = Permission.view) -> RequestItem:
