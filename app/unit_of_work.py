@@ -24,6 +24,7 @@ view that needs its changes stored before it goes on calls ``commit_now()`` and 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from flask import Flask, Response, g
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import TextClause
 
 from app.extensions import db
 from app.services.errors import DomainError
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 _CHANGED = "portal_changed"  # session.info: something was written since the last commit
 _KEEP = "portal_keep_on_error"  # g: the view wants its changes kept despite an error answer
+_READS = re.compile(r"\s*(SELECT|WITH)\b(?!.*\b(INSERT|UPDATE|DELETE)\b)", re.I | re.S)
 _DISCARD = "portal_discard"  # g: a call was refused; its half-made changes must not be stored
 
 
@@ -155,9 +158,14 @@ def _mark_flushed(session: Session, _flush_context: Any) -> None:
 
 
 def _mark_written(state: Any) -> None:
-    # Bulk UPDATE/DELETE and textual statements write without a flush.
-    if not state.is_select:
-        state.session.info[_CHANGED] = True
+    # Bulk UPDATE/DELETE and textual statements write without a flush (a textual query, such
+    # as the full-text search's, only reads).
+    if state.is_select:
+        return
+    statement = state.statement
+    if isinstance(statement, TextClause) and _READS.match(statement.text):
+        return
+    state.session.info[_CHANGED] = True
 
 
 def _mark_committed(session: Session) -> None:
