@@ -31,17 +31,17 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (auth, account, main, clients, spaces, documents, admin, review, requests):
         app.register_blueprint(module.bp)
-    from app.blueprints import pki, signatures  # issue 7: signing pages, public CA and TSA
+    from app.blueprints import pki, signatures  # signing pages, public CA and TSA
 
     app.register_blueprint(pki.bp)
     app.register_blueprint(signatures.bp)
-    from app.blueprints import ocr  # issue 6: search, forms filled from documents
+    from app.blueprints import ocr  # search, forms filled from documents
 
     app.register_blueprint(ocr.bp)
-    from app.blueprints import uploads  # issue 3: upload settings, quotas, the uploader
+    from app.blueprints import uploads  # upload settings, quotas, the uploader
 
     app.register_blueprint(uploads.bp)
-    from app.blueprints import previews  # issue 8: thumbnails and in-browser views
+    from app.blueprints import previews  # thumbnails and in-browser views
 
     app.register_blueprint(previews.bp)
 

@@ -120,7 +120,7 @@ def viewer(document_id: str, number: int) -> str:
         comments=comments,
         form=CommentForm(),
         is_pdf=version.content_type == "application/pdf",
-        **viewer_context(version),  # issue 8: images, drawings, posters, PDFs page by page
+        **viewer_context(version),  # previews: images, drawings, posters, PDFs page by page
     )
 
 
