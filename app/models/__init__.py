@@ -15,6 +15,7 @@ from app.models.client import (
 from app.models.document import Document, DocumentVersion, VersionSource, Visibility
 from app.models.mail import OutboxMail
 from app.models.ocr import FormStatus, FormSubmission, OcrResult, OcrStatus, SearchEntry
+from app.models.onboarding import Onboarding, Service
 from app.models.preview import DocumentPreview, PreviewStatus
 from app.models.request import (
     DocumentRequest,
@@ -77,7 +78,9 @@ __all__ = [
     "DocumentVersion",
     "Folder",
     "LoginThrottle",
+    "Onboarding",
     "OutboxMail",
+    "Service",
     "FormStatus",
     "FormSubmission",
     "OcrResult",

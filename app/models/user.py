@@ -32,6 +32,8 @@ class User(db.Model):  # type: ignore[name-defined]
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     recovery_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(5), default="es")
+    #: DNI/NIE checked during onboarding; goes into the person's signing certificate.
+    national_id: Mapped[str | None] = mapped_column(String(32))
     # e-mail for notifications: "immediate", "daily" (one digest a day) or "off"
     notify_email: Mapped[str] = mapped_column(
         String(10), default="immediate", server_default="immediate"

@@ -155,6 +155,50 @@ def upload_document(
         raise
 
 
+def add_internal_document(
+    actor: User,
+    space_id: str,
+    stream: BinaryIO,
+    *,
+    filename: str | None,
+    title: str | None = None,
+    category: str | None = None,
+) -> Document:
+    """A document only staff see, sent by ``actor`` (who may be a client): identity photos.
+
+    A client never chooses visibility; this is for what the portal itself files away
+    from a client's upload, with the client as its author in the versions and the audit.
+    """
+    space = get_space(actor, space_id, Permission.contribute)
+    name = clean_filename(filename)
+    blob = _store_blob(file_types.checked_stream(stream, name))
+    try:
+        quotas.check_quota(space, blob.size)
+        document = Document(
+            space_id=space.id,
+            title=(title or "").strip()[:300] or name,
+            category=(category or "").strip()[:100] or None,
+            visibility=Visibility.internal,
+            created_by_id=actor.id,
+        )
+        db.session.add(document)
+        db.session.flush()
+        _version_from_blob(
+            actor,
+            document,
+            blob,
+            filename=name,
+            note=None,
+            source=VersionSource.upload,
+            action="upload",
+            visibility=Visibility.internal,
+        )
+    except Exception:
+        store().delete(blob.key)
+        raise
+    return document
+
+
 def add_document_from_blob(
     actor: User,
     space_id: str,

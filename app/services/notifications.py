@@ -70,6 +70,16 @@ def describe(notification: Notification) -> str:
         return _(
             "Archivo dañado: «%(title)s» ya no coincide con su huella SHA-256 y no se sirve.", **p
         )
+    if kind == "onboarding_review":
+        return _("%(title)s ha confirmado sus datos de identidad: revise y apruebe su alta.", **p)
+    if kind == "onboarding_rejected":
+        return _("Su alta no se ha aprobado: %(title)s", **p)
+    if kind == "onboarding_active":
+        return _("¡Bienvenido! Sus servicios ya están activos.", **p)
+    if kind == "onboarding_reminder":
+        return _("Su alta en el despacho está a medias: continúe donde lo dejó.", **p)
+    if kind == "onboarding_stalled":
+        return _("El alta de %(title)s lleva días parada.", **p)
     return p.get("text") or kind
 
 

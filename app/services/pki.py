@@ -135,6 +135,7 @@ def current_certificate(user: User) -> SignerCertificate:
         user.name,
         user.email,
         organisation=pki.organisation if user.is_staff else None,
+        national_id=user.national_id,
     )
     certificate = SignerCertificate(
         user_id=user.id,

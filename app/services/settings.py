@@ -11,6 +11,12 @@ from app.services.access import require_admin
 
 DEFAULTS: dict[str, Any] = {
     "require_mfa_for_staff": False,
+    # onboarding: a second staff member approves each identity (four eyes)
+    "onboarding_four_eyes": False,
+    # an onboarding waiting this many days: remind the person, tell its owner, let it expire
+    "onboarding_remind_days": 3,
+    "onboarding_escalate_days": 7,
+    "onboarding_expire_days": 30,
     # kinds of file accepted, recognised from their content (app/services/file_types.py)
     "upload_allowed_types": [
         *("pdf", "jpg", "png", "gif", "webp", "heic", "avif", "tif", "bmp"),

@@ -31,6 +31,8 @@ def create_user(
     client_id: str | None = None,
     password: str | None = None,
     locale: str = "es",
+    invitation_template: str = "invitation",
+    invitation_context: dict[str, object] | None = None,
 ) -> User:
     """Create a user; ``actor`` None means the command line. Without a password an invitation is sent."""
     errors: dict[str, str] = {}
@@ -80,12 +82,13 @@ def create_user(
         token = _new_link(user, "invite", timedelta(days=int(setting("INVITATION_DAYS"))))
         queue_mail(
             [user.email],
-            "invitation",
+            invitation_template,
             locale=user.locale,
             user=user,
             inviter=actor,
             link=f"{setting('BASE_URL')}/invitation/{token}",
             days=int(setting("INVITATION_DAYS")),
+            **(invitation_context or {}),
         )
     return user
 

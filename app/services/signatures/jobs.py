@@ -29,7 +29,7 @@ from app.models import (
     SignerStatus,
     User,
 )
-from app.services import audit, documents, pki, signature_reports
+from app.services import audit, documents, events, pki, signature_reports
 from app.services.errors import (
     AccessDenied,
     DomainError,
@@ -425,6 +425,7 @@ def _advance(request: SignatureRequest, report: ValidationReport) -> None:
             document=request.document_id,
             version=request.current_version_number,
         )
+        events.signature_request_completed.send(request)
         creator = request.created_by
         queue_mail(
             [creator.email],

@@ -1,0 +1,856 @@
+"""Self-activation: a new client goes from an invitation to active spaces with no staff typing.
+
+Staff start an onboarding (the person, the services); the person sets a password from the
+invitation, sends photos of their identity document, confirms what was read; staff approve
+(two of them when the firm asks for four eyes); the engagement letter is made from the
+services' templates and signed, by the client first and then the firm; the moment the last
+signature is in, the services' spaces and document requests open. Each step is a transition
+of ``workflows.onboarding``; every step is audited.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO
+
+from flask_babel import gettext as _
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from stdnum.es import dni as stdnum_dni
+from stdnum.es import nie as stdnum_nie
+
+import ocr
+from app.extensions import db
+from app.models import (
+    Client,
+    Document,
+    Onboarding,
+    Permission,
+    Service,
+    SignatureRequest,
+    Space,
+    SpaceMember,
+    User,
+)
+from app.services import audit, clients, documents, events, requests, signatures
+from app.services.access import require_staff
+from app.services.accounts import accept_invitation as accept_account_invitation
+from app.services.accounts import create_user, issue_api_token
+from app.services.catalogue import ensure_catalogue, get_service
+from app.services.errors import (
+    AccessDenied,
+    InvalidTransition,
+    NotFound,
+    TooLarge,
+    UnsupportedType,
+    ValidationFailed,
+)
+from app.services.notifications import notify
+from app.services.runtime import setting
+from app.services.settings import get_setting
+from app.services.text import checked_text
+from ocr.identity import IDENTITY_FIELDS, IdentityReading, read_identity
+from signing.letter import Letter, render_letter
+from workflows import onboarding as rules
+from workflows.onboarding import OnboardingAction, OnboardingStatus
+
+#: A phone photo is a few MB; a scan of both sides as PDF a little more.
+IDENTITY_MAX_BYTES = 15 * 1024 * 1024
+IDENTITY_MAX_PIXELS = 60_000_000
+INTAKE_SPACE_NAME = "Alta de cliente"
+ENGAGEMENT_LEVEL = "B-LT"
+#: Problems that stop an approval: the firm cannot take an expired or someone else's document.
+BLOCKING_PROBLEMS = ("expired_document", "document_already_used")
+PROBLEM_TEXT = {
+    "expired_document": "El documento está caducado: envíe uno en vigor.",
+    "mrz_check_failed": (
+        "Los dígitos de control de la zona de lectura mecánica no cuadran: compruebe los datos "
+        "o haga otra foto."
+    ),
+    "unreadable": "No hemos podido leer el documento.",
+    "name_mismatch": "El nombre del documento no coincide con el de la invitación.",
+    "document_already_used": "Ese documento ya figura en otro cliente del despacho.",
+}
+HINT_TEXT = {
+    "blur": "La foto sale movida o desenfocada: apoye el móvil y enfoque de cerca.",
+    "glare": "Hay un reflejo sobre el documento: evite la luz directa o el flash.",
+    "crop": "Falta parte del documento: encuadre la tarjeta entera, con sus cuatro esquinas.",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- access
+
+
+def get_onboarding(actor: User, onboarding_id: str) -> Onboarding:
+    """Staff see every onboarding; a person only their own (anything else is not found)."""
+    found = db.session.get(Onboarding, str(onboarding_id or ""))
+    if found is None or not (actor.is_staff or found.user_id == actor.id):
+        raise NotFound()
+    return found
+
+
+def list_onboardings(actor: User, *, status: str | None = None) -> list[Onboarding]:
+    query = select(Onboarding).order_by(Onboarding.created_at.desc())
+    if not actor.is_staff:
+        query = query.where(Onboarding.user_id == actor.id)
+    if status:
+        if status not in {s.value for s in OnboardingStatus}:
+            raise ValidationFailed({"status": _("Ese estado no existe.")})
+        query = query.where(Onboarding.status == status)
+    return list(db.session.execute(query).scalars())
+
+
+def open_onboarding_for(user: User) -> Onboarding | None:
+    """The person's onboarding still in progress, if any (where their login leads them)."""
+    return db.session.execute(
+        select(Onboarding)
+        .where(
+            Onboarding.user_id == user.id,
+            Onboarding.status.in_([s.value for s in OnboardingStatus if not s.is_terminal]),
+        )
+        .order_by(Onboarding.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _move(item: Onboarding, action: OnboardingAction) -> None:
+    try:
+        new = rules.apply(item.status, action)
+    except rules.InvalidTransition as exc:
+        raise InvalidTransition(
+            _("No se puede: el alta está en el paso «%(status)s».", status=item.status)
+        ) from exc
+    if new in (OnboardingStatus.REJECTED, OnboardingStatus.EXPIRED):
+        item.reached = item.status
+    item.status = new.value
+    item.status_since = _now()
+
+
+# ---------------------------------------------------------------- starting
+
+
+def _services_from(keys: Any) -> list[Service]:
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        raise ValidationFailed({"services": _("Elija al menos un servicio del catálogo.")})
+    chosen = []
+    for key in dict.fromkeys(keys):
+        service = db.session.execute(
+            select(Service).where(Service.key == key, Service.active.is_(True))
+        ).scalar_one_or_none()
+        if service is None:
+            raise ValidationFailed({"services": _("El servicio «%(key)s» no existe.", key=key)})
+        chosen.append(service)
+    return chosen
+
+
+def start_onboarding(
+    actor: User,
+    *,
+    email: Any,
+    name: Any,
+    kind: Any,
+    services: Any,
+    client_name: Any = None,
+    tax_id: Any = None,
+) -> Onboarding:
+    """Invite a new client: the client, an intake space and the person's account are made now."""
+    require_staff(actor)
+    ensure_catalogue()
+    errors: dict[str, str] = {}
+    person = checked_text(errors, "name", name, max_length=200, required=True)
+    company = checked_text(errors, "client_name", client_name, max_length=200)
+    tax = checked_text(errors, "tax_id", tax_id, max_length=32)
+    if kind not in ("person", "company"):
+        errors["kind"] = _("El tipo debe ser person o company.")
+    elif kind == "company" and not company:
+        errors["client_name"] = _("Indique el nombre de la sociedad.")
+    if not isinstance(email, str):
+        errors["email"] = _("Introduzca un e-mail válido.")
+    try:
+        chosen = _services_from(services)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        chosen = []
+    if errors:
+        raise ValidationFailed(errors)
+    client = clients.create_client(
+        actor,
+        name=company if kind == "company" and company else person or "",
+        tax_id=tax,
+        kind=kind,
+    )
+    intake = clients.create_space(actor, client.id, name=INTAKE_SPACE_NAME, kind="general")
+    user = create_user(
+        actor,
+        email=email,
+        name=person or "",
+        role="client",
+        client_id=client.id,
+        invitation_template="onboarding_invitation",
+        invitation_context={"services": [s.name for s in chosen]},
+    )
+    clients.add_member(actor, intake.id, user_id=user.id, permission=Permission.contribute)
+    item = Onboarding(
+        status=OnboardingStatus.INVITED.value,
+        email=user.email,
+        name=user.name,
+        kind=kind,
+        client_name=company,
+        tax_id=tax,
+        services=[s.key for s in chosen],
+        addendum=False,
+        client_id=client.id,
+        user_id=user.id,
+        intake_space_id=intake.id,
+        owner_id=actor.id,
+        identity_documents=[],
+        approvals=[],
+        spaces=[],
+        reminders_sent=0,
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.record("onboarding_started", actor, f"onboarding:{item.id}", services=item.services)
+    return item
+
+
+def accept_invitation(token: Any, password: Any) -> tuple[User, str, datetime]:
+    """The person sets a password from the invitation link; an API token signs them in."""
+    if not isinstance(token, str) or not isinstance(password, str):
+        raise ValidationFailed({"password": _("Indique el enlace y la contraseña.")})
+    user = accept_account_invitation(token, password)
+    invitation_accepted(user)
+    api_token, expires = issue_api_token(user)
+    return user, api_token, expires
+
+
+def invitation_accepted(user: User) -> None:
+    """Move the person's onboarding on once they have a password (web or API)."""
+    item = open_onboarding_for(user)
+    if item is not None and item.status == OnboardingStatus.INVITED:
+        _move(item, OnboardingAction.ACCEPT_INVITATION)
+        audit.record("onboarding_invitation_accepted", user, f"onboarding:{item.id}")
+
+
+# ---------------------------------------------------------------- identity
+
+
+@dataclass(frozen=True)
+class IdentityFile:
+    """One photo or PDF as sent."""
+
+    stream: BinaryIO
+    filename: str | None
+
+
+def _read_limited(upload: IdentityFile, field: str) -> bytes:
+    data = upload.stream.read(IDENTITY_MAX_BYTES + 1)
+    if len(data) > IDENTITY_MAX_BYTES:
+        raise TooLarge(
+            _(
+                "La foto «%(name)s» pasa de %(mb)s MB: envíe una más pequeña.",
+                name=upload.filename or field,
+                mb=IDENTITY_MAX_BYTES // (1024 * 1024),
+            ),
+            field=field,
+        )
+    if not data:
+        raise ValidationFailed({field: _("El archivo está vacío.")})
+    return data
+
+
+def _images_of(data: bytes, field: str) -> list[Image.Image]:
+    if data[:5] == b"%PDF-":
+        try:
+            info = ocr.inspect_source(data)
+            count = min(info.page_count, 2)
+            return [ocr.page_image(data, number) for number in range(1, count + 1)]
+        except ocr.OcrError as exc:
+            raise ValidationFailed({field: _("No se puede abrir ese PDF.")}) from exc
+    Image.MAX_IMAGE_PIXELS = IDENTITY_MAX_PIXELS
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > IDENTITY_MAX_PIXELS:
+            raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")})
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+        raise UnsupportedType(
+            _("Envíe una foto (JPEG, PNG, HEIC) o un PDF del documento."), field=field
+        ) from exc
+    return [image]
+
+
+def submit_identity(
+    actor: User,
+    onboarding_id: str,
+    *,
+    front: IdentityFile | None,
+    back: IdentityFile | None = None,
+    today: date,
+) -> Onboarding:
+    """Read the identity photos, store them for staff only, and propose the fields."""
+    item = get_onboarding(actor, onboarding_id)
+    if actor.id != item.user_id:
+        raise AccessDenied(_("Solo la persona invitada envía su documento."))
+    if item.status != OnboardingStatus.IDENTITY:
+        raise InvalidTransition(
+            _("No se puede enviar el documento en el paso «%(status)s».", status=item.status)
+        )
+    if front is None:
+        raise ValidationFailed({"front": _("Envíe la foto de la cara delantera.")})
+    sent = [("front", front)] + ([("back", back)] if back is not None else [])
+    contents = [(field, upload, _read_limited(upload, field)) for field, upload in sent]
+    images: list[Image.Image] = []
+    for field, _upload, data in contents:
+        images.extend(_images_of(data, field))
+    reading = read_identity(images[:3], today=today)
+    stored = []
+    for field, upload, data in contents:
+        document = documents.add_internal_document(
+            actor,
+            item.intake_space_id,
+            io.BytesIO(data),
+            filename=upload.filename or f"{field}.jpg",
+            title=_("Documento de identidad (%(side)s)", side=field),
+            category="identidad",
+        )
+        stored.append(document.id)
+    item.identity_documents = [*item.identity_documents, *stored]
+    item.identity = _identity_record(item, reading, today)
+    audit.record(
+        "onboarding_identity_read",
+        actor,
+        f"onboarding:{item.id}",
+        documents=stored,
+        problems=item.identity["problems"],
+        mrz_valid=reading.mrz_valid,
+    )
+    return item
+
+
+def _identity_record(item: Onboarding, reading: IdentityReading, today: date) -> dict[str, Any]:
+    problems = list(reading.problems)
+    values = reading.values()
+    if "unreadable" not in problems and not _names_match(item.name, values):
+        problems.append("name_mismatch")
+    number = values.get("document_number")
+    if number and _number_used_elsewhere(item, number):
+        problems.append("document_already_used")
+    return {
+        "fields": {
+            name: {
+                "value": found.value,
+                "confidence": found.confidence,
+                "source": found.source,
+                "image": found.image,
+                "box": list(found.box),
+            }
+            for name, found in reading.fields.items()
+        },
+        "mrz_valid": reading.mrz_valid,
+        "problems": problems,
+        "hints": list(reading.hints),
+        "read_at": _now().isoformat(),
+        "read_on": today.isoformat(),
+    }
+
+
+def _fold_words(text: str) -> set[str]:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    return {word for word in re.split(r"[^A-Z]+", plain) if len(word) > 1}
+
+
+def _names_match(invited: str, values: dict[str, str]) -> bool:
+    """The invitation's name is the document's: every given name and a surname in common."""
+    given = _fold_words(values.get("given_names", ""))
+    surnames = _fold_words(values.get("surnames", ""))
+    words = _fold_words(invited)
+    if not given or not surnames:
+        return True  # nothing read to compare: "unreadable" says it already
+    return given <= words and bool(surnames & words)
+
+
+def _number_used_elsewhere(item: Onboarding, number: str) -> bool:
+    other_onboarding = db.session.execute(
+        select(Onboarding.id).where(
+            Onboarding.document_number == number,
+            Onboarding.client_id != item.client_id,
+            Onboarding.status != OnboardingStatus.REJECTED.value,
+        )
+    ).first()
+    other_person = db.session.execute(
+        select(User.id).where(User.national_id == number, User.client_id != item.client_id)
+    ).first()
+    other_client = db.session.execute(
+        select(Client.id).where(Client.tax_id == number, Client.id != item.client_id)
+    ).first()
+    return bool(other_onboarding or other_person or other_client)
+
+
+_DATE_FIELDS = ("birth_date", "expiry_date")
+
+
+def _checked_fields(raw: Any, base: dict[str, str], today: date) -> dict[str, str]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed({"fields": _("Envíe los campos como un objeto {nombre: valor}.")})
+    errors: dict[str, str] = {}
+    merged = dict(base)
+    for name, value in raw.items():
+        if name not in IDENTITY_FIELDS:
+            errors[str(name)[:60]] = _("Ese campo no existe.")
+            continue
+        text = checked_text(errors, name, value, max_length=100, required=True)
+        if text is not None:
+            merged[name] = text.upper() if name in ("document_number", "nationality") else text
+    for name in IDENTITY_FIELDS:
+        if not merged.get(name) and name not in errors:
+            errors[name] = _("Falta este dato.")
+    for name in _DATE_FIELDS:
+        if merged.get(name) and name not in errors:
+            try:
+                date.fromisoformat(merged[name])
+            except ValueError:
+                errors[name] = _("Escriba la fecha como AAAA-MM-DD.")
+    kind = merged.get("document_type")
+    if kind not in (None, "dni", "nie", "passport"):
+        errors["document_type"] = _("El tipo debe ser dni, nie o passport.")
+    number = merged.get("document_number", "")
+    if kind == "dni" and number and not stdnum_dni.is_valid(number):
+        errors.setdefault("document_number", _("La letra de ese DNI no es la que corresponde."))
+    if kind == "nie" and number and not stdnum_nie.is_valid(number):
+        errors.setdefault("document_number", _("La letra de ese NIE no es la que corresponde."))
+    if errors:
+        raise ValidationFailed(errors)
+    return merged
+
+
+def confirm_identity(actor: User, onboarding_id: str, *, fields: Any, today: date) -> Onboarding:
+    """The person confirms (or corrects) what was read; staff review it next."""
+    item = get_onboarding(actor, onboarding_id)
+    if actor.id != item.user_id:
+        raise AccessDenied(_("Solo la persona invitada confirma sus datos."))
+    if item.status != OnboardingStatus.IDENTITY:
+        raise InvalidTransition(
+            _("No se puede confirmar en el paso «%(status)s».", status=item.status)
+        )
+    if not item.identity:
+        raise InvalidTransition(_("Envíe primero las fotos de su documento."))
+    read = {name: found["value"] for name, found in item.identity["fields"].items()}
+    confirmed = _checked_fields(fields, read, today)
+    _recheck(item, confirmed, today)
+    item.confirmed_fields = confirmed
+    item.document_number = confirmed["document_number"]
+    _move(item, OnboardingAction.CONFIRM_IDENTITY)
+    corrected = sorted(name for name in confirmed if read.get(name) != confirmed[name])
+    audit.record(
+        "onboarding_identity_confirmed", actor, f"onboarding:{item.id}", corrected=corrected
+    )
+    staff = [item.owner] if item.owner is not None else []
+    notify(staff, "onboarding_review", link=f"/onboarding/{item.id}", title=item.name)
+    return item
+
+
+def _recheck(item: Onboarding, confirmed: dict[str, str], today: date) -> None:
+    """The flags again, on the values as confirmed (a correction may clear or raise one)."""
+    assert item.identity is not None
+    problems = [p for p in item.identity["problems"] if p in ("mrz_check_failed",)]
+    if date.fromisoformat(confirmed["expiry_date"]) < today:
+        problems.append("expired_document")
+    if not _names_match(item.name, confirmed):
+        problems.append("name_mismatch")
+    if _number_used_elsewhere(item, confirmed["document_number"]):
+        problems.append("document_already_used")
+    item.identity = {**item.identity, "problems": problems}
+
+
+# ---------------------------------------------------------------- staff decide
+
+
+def approve(actor: User, onboarding_id: str, *, fields: Any = None, today: date) -> Onboarding:
+    """Approve the identity; with four eyes, a second staff member's approval makes it count."""
+    item = get_onboarding(actor, onboarding_id)  # not found before not allowed
+    require_staff(actor)
+    if item.status != OnboardingStatus.REVIEW:
+        raise InvalidTransition(
+            _("Solo se aprueba un alta en revisión (está en «%(status)s»).", status=item.status)
+        )
+    if fields:
+        item.confirmed_fields = _checked_fields(fields, item.confirmed_fields or {}, today)
+        item.document_number = item.confirmed_fields["document_number"]
+        _recheck(item, item.confirmed_fields, today)
+    problems = (item.identity or {}).get("problems", [])
+    blocking = [p for p in problems if p in BLOCKING_PROBLEMS]
+    if blocking:
+        raise InvalidTransition(" ".join(_(PROBLEM_TEXT[p]) for p in blocking), problems=blocking)
+    if actor.id in item.approvals:
+        raise InvalidTransition(_("Ya aprobó esta alta: falta la aprobación de otra persona."))
+    item.approvals = [*item.approvals, actor.id]
+    audit.record(
+        "onboarding_approved", actor, f"onboarding:{item.id}", approvals=len(item.approvals)
+    )
+    needed = 2 if get_setting("onboarding_four_eyes") else 1
+    if len(item.approvals) < needed:
+        return item
+    _move(item, OnboardingAction.APPROVE)
+    _apply_identity(item)
+    _send_engagement(actor, item, today)
+    return item
+
+
+def _apply_identity(item: Onboarding) -> None:
+    confirmed = item.confirmed_fields or {}
+    user = item.user
+    if confirmed.get("document_type") in ("dni", "nie"):
+        user.national_id = confirmed["document_number"]
+        if item.kind == "person" and not item.client.tax_id:
+            item.client.tax_id = confirmed["document_number"]
+    full = f"{confirmed.get('given_names', '')} {confirmed.get('surnames', '')}".strip()
+    if full:
+        user.name = full.title()
+        if item.kind == "person":
+            item.client.name = user.name
+
+
+def reject(actor: User, onboarding_id: str, *, reason: Any) -> Onboarding:
+    item = get_onboarding(actor, onboarding_id)
+    require_staff(actor)
+    errors: dict[str, str] = {}
+    text = checked_text(errors, "reason", reason, max_length=2000, required=True, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
+    _move(item, OnboardingAction.REJECT)
+    item.reason = text
+    audit.record("onboarding_rejected", actor, f"onboarding:{item.id}", reason=text)
+    notify([item.user], "onboarding_rejected", link=f"/onboarding/{item.id}", title=text or "")
+    return item
+
+
+# ---------------------------------------------------------------- the engagement letter
+
+
+def _letter_for(item: Onboarding, today: date) -> Letter:
+    confirmed = item.confirmed_fields or {}
+    chosen = [get_service(key) for key in item.services]
+    firm = str(setting("FIRM_NAME"))
+    paragraphs: list[str] = []
+    for service in chosen:
+        text = service.engagement_template
+        values = {
+            "client_name": item.client.name,
+            "tax_id": item.client.tax_id or confirmed.get("document_number", ""),
+            "address": confirmed.get("address", "el que consta en el portal"),
+            "service": service.name,
+            "fees": service.fees or "según presupuesto",
+            "date": today.strftime("%d/%m/%Y"),
+            "firm": firm,
+            "city": "Madrid",
+        }
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value)
+        paragraphs.extend(text.split("\n\n"))
+    title = _("Adenda a la hoja de encargo") if item.addendum else _("Hoja de encargo profesional")
+    return Letter(
+        title=f"{title}: {item.client.name}",
+        paragraphs=paragraphs,
+        issuer=firm,
+        subject=", ".join(s.name for s in chosen),
+    )
+
+
+def _send_engagement(actor: User, item: Onboarding, today: date) -> None:
+    """Make the letter (PDF/A), store it in the intake space and ask both sides to sign it."""
+    pdf = render_letter(_letter_for(item, today))
+    _ensure_member(item.intake_space_id, actor, Permission.manage)
+    document = documents.upload_document(
+        actor,
+        item.intake_space_id,
+        io.BytesIO(pdf),
+        filename="hoja-de-encargo.pdf",
+        title=_("Hoja de encargo") if not item.addendum else _("Adenda a la hoja de encargo"),
+        visibility="shared",
+        category="encargo",
+    )
+    signature = signatures.request_signatures(
+        actor,
+        document.id,
+        signer_ids=[item.user_id, actor.id],
+        level=ENGAGEMENT_LEVEL,
+        message=_("Firme la hoja de encargo para activar sus servicios."),
+        stamp_page=-1,
+    )
+    item.engagement_document_id = document.id
+    item.engagement_signature_request_id = signature.id
+    audit.record(
+        "onboarding_engagement_sent",
+        actor,
+        f"onboarding:{item.id}",
+        document=document.id,
+        signature_request=signature.id,
+    )
+
+
+def _ensure_member(space_id: str, user: User, permission: Permission) -> None:
+    if user.is_admin:
+        return
+    found = db.session.execute(
+        select(SpaceMember).where(SpaceMember.space_id == space_id, SpaceMember.user_id == user.id)
+    ).scalar_one_or_none()
+    if found is None:
+        db.session.add(SpaceMember(space_id=space_id, user_id=user.id, permission=permission))
+        db.session.flush()
+
+
+# ---------------------------------------------------------------- activation
+
+
+def _on_signature_completed(request: SignatureRequest) -> None:
+    item = db.session.execute(
+        select(Onboarding).where(Onboarding.engagement_signature_request_id == request.id)
+    ).scalar_one_or_none()
+    if item is not None:
+        activate(item, today=_now().date())
+
+
+events.signature_request_completed.connect(_on_signature_completed)
+
+
+def activate(item: Onboarding, *, today: date) -> Onboarding:
+    """Open the services' spaces and requests; safe to call again (nothing is made twice)."""
+    if item.status == OnboardingStatus.ACTIVE:
+        return item
+    _move(item, OnboardingAction.ACTIVATE)
+    owner = item.owner
+    acting = owner if owner is not None and owner.active else _any_admin()
+    opened: list[str] = list(item.spaces)
+    for key in item.services:
+        service = get_service(key)
+        name = service.space_name.replace("{year}", str(today.year)).replace(
+            "{client}", item.client.name
+        )
+        space = db.session.execute(
+            select(Space).where(Space.client_id == item.client_id, Space.name == name)
+        ).scalar_one_or_none()
+        if space is None:
+            space = clients.create_space(acting, item.client_id, name=name, kind=service.space_kind)
+        _ensure_member(space.id, item.user, Permission.contribute)
+        if owner is not None:
+            _ensure_member(space.id, owner, Permission.manage)
+        if space.id not in opened:
+            opened.append(space.id)
+        if service.request_template and not _has_request(space.id, service.request_template):
+            requests.create_request(
+                acting,
+                space.id,
+                title=None,
+                due_date=today + timedelta(days=30),
+                template=service.request_template,
+                today=today,
+            )
+    item.spaces = opened
+    item.activated_at = _now()
+    audit.record("onboarding_activated", None, f"onboarding:{item.id}", spaces=opened)
+    notify(
+        [item.user],
+        "onboarding_active",
+        link=f"/spaces/{opened[0]}" if opened else "/",
+        title=", ".join(item.services),
+    )
+    return item
+
+
+def _has_request(space_id: str, template_key: str) -> bool:
+    from app.models import DocumentRequest
+
+    return (
+        db.session.execute(
+            select(DocumentRequest.id).where(
+                DocumentRequest.space_id == space_id, DocumentRequest.template_key == template_key
+            )
+        ).first()
+        is not None
+    )
+
+
+def _any_admin() -> User:
+    admin = db.session.execute(
+        select(User).where(User.role == "admin", User.active.is_(True)).limit(1)
+    ).scalar_one_or_none()
+    if admin is None:
+        raise NotFound(_("No hay ningún administrador activo."))
+    return admin
+
+
+# ---------------------------------------------------------------- one more service
+
+
+def subscribe(actor: User, key: str, *, today: date) -> Onboarding:
+    """An active client takes one more service: only the addendum is signed."""
+    if not actor.is_client or actor.client_id is None:
+        raise AccessDenied(_("Solo un cliente puede contratar un servicio."))
+    service = get_service(key)
+    if not service.active:
+        raise NotFound(_("Ese servicio no existe."))
+    previous = db.session.execute(
+        select(Onboarding)
+        .where(Onboarding.user_id == actor.id, Onboarding.status == OnboardingStatus.ACTIVE.value)
+        .order_by(Onboarding.activated_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if previous is None:
+        raise InvalidTransition(_("Termine primero su alta en el despacho."))
+    if key in _active_services(actor):
+        raise InvalidTransition(_("Ya tiene contratado ese servicio."))
+    waiting = db.session.execute(
+        select(Onboarding.id).where(
+            Onboarding.user_id == actor.id,
+            Onboarding.addendum.is_(True),
+            Onboarding.status == OnboardingStatus.ENGAGEMENT.value,
+        )
+    ).all()
+    for (other_id,) in waiting:
+        other = db.session.get(Onboarding, other_id)
+        if other is not None and key in other.services:
+            raise InvalidTransition(_("Ya hay una adenda de ese servicio pendiente de firma."))
+    item = Onboarding(
+        status=rules.initial_status(existing_client=True).value,
+        email=actor.email,
+        name=actor.name,
+        kind=previous.kind,
+        client_name=previous.client_name,
+        tax_id=previous.tax_id,
+        services=[service.key],
+        addendum=True,
+        client_id=actor.client_id,
+        user_id=actor.id,
+        intake_space_id=previous.intake_space_id,
+        owner_id=previous.owner_id,
+        identity=None,
+        identity_documents=[],
+        confirmed_fields=previous.confirmed_fields,
+        approvals=[],
+        spaces=[],
+        reminders_sent=0,
+    )
+    db.session.add(item)
+    db.session.flush()
+    owner = previous.owner if previous.owner is not None and previous.owner.active else None
+    _send_engagement(owner or _any_admin(), item, today)
+    audit.record("onboarding_subscribed", actor, f"onboarding:{item.id}", service=service.key)
+    return item
+
+
+def _active_services(user: User) -> set[str]:
+    rows = db.session.execute(
+        select(Onboarding.services).where(
+            Onboarding.client_id == user.client_id,
+            Onboarding.status == OnboardingStatus.ACTIVE.value,
+        )
+    ).scalars()
+    return {key for keys in rows for key in keys}
+
+
+# ---------------------------------------------------------------- what the API shows
+
+
+def steps_of(item: Onboarding) -> list[dict[str, str]]:
+    return [
+        {"name": name, "status": state.value}
+        for name, state in rules.steps(item.status, reached=item.reached, addendum=item.addendum)
+    ]
+
+
+def waiting_on(item: Onboarding) -> str | None:
+    side = rules.waits_on(item.status)
+    if item.status == OnboardingStatus.ENGAGEMENT and item.engagement_signature_request_id:
+        request = db.session.get(SignatureRequest, item.engagement_signature_request_id)
+        if request is not None:
+            turn = signatures.whose_turn(request)
+            if turn and all(signer.user_id != item.user_id for signer in turn):
+                return "firm"
+    return side
+
+
+def engagement_document(item: Onboarding) -> Document | None:
+    return (
+        db.session.get(Document, item.engagement_document_id)
+        if item.engagement_document_id
+        else None
+    )
+
+
+# ---------------------------------------------------------------- stalls
+
+
+def sweep_stalled(now: datetime | None = None) -> int:
+    """Remind the person, tell the owner, expire: one step per onboarding per sweep."""
+    now = now or _now()
+    policy = rules.StallPolicy(
+        remind_after=timedelta(days=int(get_setting("onboarding_remind_days"))),
+        escalate_after=timedelta(days=int(get_setting("onboarding_escalate_days"))),
+        expire_after=timedelta(days=int(get_setting("onboarding_expire_days"))),
+    )
+    acted = 0
+    open_statuses = [s.value for s in OnboardingStatus if not s.is_terminal]
+    for item in db.session.execute(
+        select(Onboarding).where(Onboarding.status.in_(open_statuses))
+    ).scalars():
+        since = item.status_since
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        verdict = rules.stall(item.status, since, now, policy)
+        if verdict is rules.Stall.EXPIRE:
+            _move(item, OnboardingAction.EXPIRE)
+            audit.record("onboarding_expired", None, f"onboarding:{item.id}")
+            acted += 1
+        elif verdict is rules.Stall.ESCALATE and item.reminders_sent < 2 and item.owner:
+            item.reminders_sent = 2
+            notify(
+                [item.owner], "onboarding_stalled", link=f"/onboarding/{item.id}", title=item.name
+            )
+            acted += 1
+        elif verdict is rules.Stall.REMIND and item.reminders_sent < 1:
+            item.reminders_sent = 1
+            whom = [item.user] if rules.waits_on(item.status) == "client" else [item.owner]
+            notify(
+                [u for u in whom if u is not None],
+                "onboarding_reminder",
+                link=f"/onboarding/{item.id}",
+                title=item.name,
+            )
+            acted += 1
+    db.session.flush()
+    return acted
+
+
+__all__ = [
+    "BLOCKING_PROBLEMS",
+    "HINT_TEXT",
+    "PROBLEM_TEXT",
+    "IdentityFile",
+    "accept_invitation",
+    "activate",
+    "approve",
+    "confirm_identity",
+    "get_onboarding",
+    "invitation_accepted",
+    "list_onboardings",
+    "open_onboarding_for",
+    "reject",
+    "start_onboarding",
+    "steps_of",
+    "submit_identity",
+    "subscribe",
+    "sweep_stalled",
+    "waiting_on",
+]
