@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Response, jsonify, request
 
 from app.api import api_bp, caller
-from app.api.serializers import iso, page
+from app.api.schemas import AuditEventSchema, AuditVerifySchema, dump_page
 from app.services import audit
 from app.services.access import require_admin
 from app.services.errors import ValidationFailed
@@ -31,28 +31,12 @@ def list_audit() -> Response:
         before_seq=int(cursor) if cursor and cursor.isdigit() else None,
         limit=limit,
     )
-    items = [
-        {
-            "id": e.id,
-            "seq": e.seq,
-            "at": iso(e.at),
-            "actor": e.actor_id,
-            "actor_email": e.actor_email,
-            "action": e.action,
-            "target": e.target,
-            "ip": e.ip,
-            "details": e.details,
-            "hash": e.hash,
-            "prev_hash": e.prev_hash,
-        }
-        for e in events
-    ]
     next_cursor = str(events[-1].seq) if len(events) == limit else None
-    return jsonify(page(items, next_cursor))
+    return jsonify(dump_page(AuditEventSchema, events, next_cursor))
 
 
 @api_bp.get("/audit/verify")
 def verify_audit() -> Response:
     require_admin(caller())
     result = audit.verify_chain()
-    return jsonify({"ok": result.ok, "events": result.events, "first_bad": result.first_bad})
+    return jsonify(AuditVerifySchema().dump(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify
 
 from app.api import api_bp, body, caller, problem
-from app.api.serializers import iso, user_json
+from app.api.schemas import RecoveryCodesSchema, TokenSchema, TotpStartSchema, UserSchema
 from app.extensions import limiter
 from app.services import accounts
 from app.services.errors import MfaRequired
@@ -33,7 +33,7 @@ def issue_token() -> Response | tuple[Response, int]:
         keep_on_error()  # the failure counters and audit event
         raise
     token, expires = accounts.issue_api_token(user)
-    return jsonify({"token": token, "expires_at": iso(expires), "user": user_json(user)})
+    return jsonify(TokenSchema().dump({"token": token, "expires_at": expires, "user": user}))
 
 
 @api_bp.delete("/auth/token")
@@ -44,16 +44,16 @@ def revoke_token() -> tuple[str, int]:
 
 @api_bp.get("/me")
 def me() -> Response:
-    return jsonify(user_json(caller()))
+    return jsonify(UserSchema().dump(caller()))
 
 
 @api_bp.post("/me/mfa/totp")
 def start_totp() -> Response:
     secret, uri = accounts.begin_totp(caller())
-    return jsonify({"secret": secret, "otpauth_uri": uri})
+    return jsonify(TotpStartSchema().dump({"secret": secret, "otpauth_uri": uri}))
 
 
 @api_bp.post("/me/mfa/totp/confirm")
 def confirm_totp() -> Response:
     codes = accounts.confirm_totp(caller(), str(body().get("otp") or ""))
-    return jsonify({"recovery_codes": codes})
+    return jsonify(RecoveryCodesSchema().dump({"recovery_codes": codes}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 
 from app.api import api_bp, caller
-from app.api.serializers import document_json, page, version_json
+from app.api.schemas import DocumentSchema, VersionSchema, dump_page
 from app.httputil import send_version
 from app.models import Permission
 from app.services import documents
@@ -36,7 +36,7 @@ def upload_document(space_id: str) -> tuple[Response, int]:
         folder_id=request.form.get("folder_id"),
         note=request.form.get("note"),
     )
-    return jsonify(document_json(document)), 201
+    return jsonify(DocumentSchema().dump(document)), 201
 
 
 @api_bp.get("/spaces/<space_id>/documents")
@@ -48,12 +48,12 @@ def list_documents(space_id: str) -> Response:
         q=request.args.get("q"),
         category=request.args.get("category"),
     )
-    return jsonify(page([document_json(d) for d in found]))
+    return jsonify(dump_page(DocumentSchema, found))
 
 
 @api_bp.get("/documents/<document_id>")
 def get_document(document_id: str) -> Response:
-    return jsonify(document_json(load_document(caller(), document_id)))
+    return jsonify(DocumentSchema().dump(load_document(caller(), document_id)))
 
 
 @api_bp.patch("/documents/<document_id>")
@@ -62,7 +62,7 @@ def rename_document(document_id: str) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("title"), str):
         raise ValidationFailed({"title": "Envíe un objeto JSON con el nuevo 'title'."})
     document = documents.rename_document(caller(), document_id, body["title"])
-    return jsonify(document_json(document))
+    return jsonify(DocumentSchema().dump(document))
 
 
 @api_bp.delete("/documents/<document_id>")
@@ -82,18 +82,18 @@ def upload_version(document_id: str) -> tuple[Response, int]:
         filename=upload.filename,
         note=request.form.get("note"),
     )
-    return jsonify(version_json(version)), 201
+    return jsonify(VersionSchema().dump(version)), 201
 
 
 @api_bp.get("/documents/<document_id>/versions")
 def list_versions(document_id: str) -> Response:
     versions = documents.list_versions(caller(), document_id)
-    return jsonify(page([version_json(v) for v in versions]))
+    return jsonify(dump_page(VersionSchema, versions))
 
 
 @api_bp.get("/documents/<document_id>/versions/<int:number>")
 def get_version(document_id: str, number: int) -> Response:
-    return jsonify(version_json(documents.get_version(caller(), document_id, number)))
+    return jsonify(VersionSchema().dump(documents.get_version(caller(), document_id, number)))
 
 
 @api_bp.get("/documents/<document_id>/versions/<int:number>/content")
@@ -118,4 +118,4 @@ def version_content(document_id: str, number: int) -> Response:
 @api_bp.post("/documents/<document_id>/versions/<int:number>/restore")
 def restore_version(document_id: str, number: int) -> tuple[Response, int]:
     version = documents.restore_version(caller(), document_id, number)
-    return jsonify(version_json(version)), 201
+    return jsonify(VersionSchema().dump(version)), 201

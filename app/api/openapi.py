@@ -1,450 +1,564 @@
-"""The machine-readable description of the API (OpenAPI 3.1), served at /api/v1/openapi.json."""
+"""The machine-readable description of the API (OpenAPI 3.1), served at /api/v1/openapi.json.
+
+Built with apispec from the marshmallow schemas the views answer with (app/api/schemas.py):
+this module only says which route takes and answers which schema.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, jsonify
+from marshmallow import Schema
 
 from app.api import api_bp
+from app.api import schemas as s
 
-_obj = {"type": "object"}
-_list = {
-    "type": "object",
-    "properties": {"items": {"type": "array", "items": _obj}, "next": {"type": ["string", "null"]}},
-    "required": ["items", "next"],
-}
-_file = {
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        }
-    }
-}
+OPENAPI_VERSION = "3.1.0"
+PREFIX = "/api/v1"
 
-USER = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "email": {"type": "string"},
-        "name": {"type": "string"},
-        "role": {"enum": ["admin", "staff", "client"]},
-        "client_id": {"type": ["string", "null"]},
-        "mfa_enabled": {"type": "boolean"},
-    },
+#: Answers every authenticated operation may give (API.md "Conventions").
+COMMON_ERRORS = {
+    "401": "Not authenticated",
+    "403": "Not allowed",
+    "404": "Not found",
+    "422": "Invalid fields",
 }
-VERSION = {
-    "type": "object",
-    "properties": {
-        "number": {"type": "integer"},
-        "filename": {"type": "string"},
-        "content_type": {"type": "string"},
-        "size": {"type": "integer"},
-        "sha256": {"type": "string"},
-        "uploaded_by": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "note": {"type": ["string", "null"]},
-        "source": {"enum": ["upload", "restore", "signature"]},
-        "review_state": {"type": "string"},
-    },
-}
-DOCUMENT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "space_id": {"type": "string"},
-        "title": {"type": "string"},
-        "category": {"type": ["string", "null"]},
-        "visibility": {"enum": ["shared", "internal"]},
-        "current_version": {"$ref": "#/components/schemas/Version"},
-    },
+ERROR_TEXT = {
+    "400": "Bad request",
+    "409": "Not allowed in the current state",
+    "410": "Gone",
+    "412": "Tus-Resumable missing or not 1.0.0 (no body; Tus-Version says which)",
+    "413": "Too large",
+    "415": "File type not accepted",
+    "423": "Busy",
+    "429": "Too many attempts",
+    "460": "Checksum mismatch",
+    "500": "The stored bytes no longer match their sha256",
+    "503": "Storage unavailable",
+    "507": "Storage full",
 }
 
-# (method, path, summary, request body, success status, success schema)
-ROUTES: list[tuple[str, str, str, dict[str, Any] | None, str, dict[str, Any] | None]] = [
-    (
+Answer = type[Schema] | dict[str, Any] | None
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: what it takes and what it answers, by status."""
+
+    method: str
+    path: str
+    summary: str
+    answers: dict[str, Answer]
+    body: type[Schema] | None = None
+    #: Media type of the body: JSON, or a multipart form (files).
+    form: bool = False
+    errors: tuple[str, ...] = ()
+    query: dict[str, str] = field(default_factory=dict)
+    public: bool = False
+
+
+def _json(schema: type[Schema]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+_LIST = {"cursor": "The `next` of the previous page", "limit": "Page size (at most 500)"}
+
+ROUTES: list[Route] = [
+    Route(
         "post",
         "/auth/token",
-        "Issue a bearer token",
-        {"email": "string", "password": "string", "otp": "string"},
-        "200",
-        _obj,
+        "Issue a bearer token; 401 with mfa_required when a second factor is needed",
+        {"200": s.TokenSchema},
+        s.TokenRequestSchema,
+        errors=("429",),
+        public=True,
     ),
-    ("delete", "/auth/token", "Revoke the bearer token", None, "204", None),
-    ("get", "/me", "The caller", None, "200", {"$ref": "#/components/schemas/User"}),
-    ("post", "/me/mfa/totp", "Start TOTP enrolment", None, "200", _obj),
-    ("post", "/me/mfa/totp/confirm", "Confirm TOTP enrolment", {"otp": "string"}, "200", _obj),
-    (
+    Route("delete", "/auth/token", "Revoke the bearer token", {"204": None}),
+    Route("get", "/me", "The caller", {"200": s.UserSchema}),
+    Route("post", "/me/mfa/totp", "Start TOTP enrolment", {"200": s.TotpStartSchema}),
+    Route(
         "post",
-        "/clients",
-        "Create a client",
-        {"name": "string", "tax_id": "string", "kind": "string"},
-        "201",
-        _obj,
+        "/me/mfa/totp/confirm",
+        "Confirm TOTP enrolment",
+        {"200": s.RecoveryCodesSchema},
+        s.OtpSchema,
+        errors=("409",),
     ),
-    ("get", "/clients", "Clients the caller may see", None, "200", _list),
-    (
-        "post",
-        "/users",
-        "Create a user (admin)",
-        {
-            "email": "string",
-            "name": "string",
-            "role": "string",
-            "client_id": "string",
-            "password": "string",
-        },
-        "201",
-        {"$ref": "#/components/schemas/User"},
-    ),
-    (
+    Route("post", "/clients", "Create a client", {"201": s.ClientSchema}, s.NewClientSchema),
+    Route("get", "/clients", "Clients the caller may see", {"200": s.page_of(s.ClientSchema)}),
+    Route("post", "/users", "Create a user (admin)", {"201": s.UserSchema}, s.NewUserSchema),
+    Route(
         "post",
         "/clients/{id}/spaces",
         "Create a space",
-        {"name": "string", "kind": "string"},
-        "201",
-        _obj,
+        {"201": s.SpaceSchema},
+        s.NewSpaceSchema,
     ),
-    ("get", "/clients/{id}/spaces", "Spaces the caller may see", None, "200", _list),
-    ("get", "/spaces/{id}", "A space", None, "200", _obj),
-    ("patch", "/spaces/{id}", "Rename a space, choose review labels and SLA (managers)", {"name": "string", "label_scheme": "string", "review_sla": "object"}, "200", _obj),
-    (
+    Route(
+        "get",
+        "/clients/{id}/spaces",
+        "Spaces the caller may see",
+        {"200": s.page_of(s.SpaceSchema)},
+    ),
+    Route("get", "/spaces/{id}", "A space", {"200": s.SpaceSchema}),
+    Route(
+        "patch",
+        "/spaces/{id}",
+        "Rename a space, choose review labels and SLA (managers)",
+        {"200": s.SpaceSchema},
+        s.SpaceChangesSchema,
+    ),
+    Route(
         "post",
         "/spaces/{id}/members",
         "Add or change a member",
-        {"user_id": "string", "permission": "string"},
-        "201",
-        _obj,
+        {"201": s.MemberSchema},
+        s.NewMemberSchema,
     ),
-    (
+    Route(
         "post",
         "/spaces/{id}/documents",
         "Upload a new document",
-        _file,
-        "201",
-        {"$ref": "#/components/schemas/Document"},
+        {"201": s.DocumentSchema},
+        s.NewDocumentSchema,
+        form=True,
+        errors=("413", "415", "507"),
     ),
-    ("get", "/spaces/{id}/documents", "Documents the caller may see", None, "200", _list),
-    (
+    Route(
         "get",
-        "/documents/{id}",
-        "A document",
-        None,
-        "200",
-        {"$ref": "#/components/schemas/Document"},
+        "/spaces/{id}/documents",
+        "Documents the caller may see",
+        {"200": s.page_of(s.DocumentSchema)},
+        query={"state": "Review state", "q": "Words of the title", "category": "Category"},
     ),
-    (
+    Route("get", "/documents/{id}", "A document", {"200": s.DocumentSchema}),
+    Route(
         "patch",
         "/documents/{id}",
         "Rename a document (staff); search finds it by its new title only",
-        {"title": "string"},
-        "200",
-        {"$ref": "#/components/schemas/Document"},
+        {"200": s.DocumentSchema},
+        s.RenameSchema,
     ),
-    ("delete", "/documents/{id}", "Soft-delete a document (staff)", None, "204", None),
-    (
+    Route("delete", "/documents/{id}", "Soft-delete a document (staff)", {"204": None}),
+    Route(
         "post",
         "/documents/{id}/versions",
         "Upload a new version",
-        _file,
-        "201",
-        {"$ref": "#/components/schemas/Version"},
+        {"201": s.VersionSchema},
+        s.NewVersionSchema,
+        form=True,
+        errors=("409", "413", "415", "507"),
     ),
-    ("get", "/documents/{id}/versions", "Versions, newest first", None, "200", _list),
-    (
+    Route(
         "get",
-        "/documents/{id}/versions/{n}",
-        "One version",
-        None,
-        "200",
-        {"$ref": "#/components/schemas/Version"},
+        "/documents/{id}/versions",
+        "Versions, newest first",
+        {"200": s.page_of(s.VersionSchema)},
     ),
-    (
+    Route("get", "/documents/{id}/versions/{n}", "One version", {"200": s.VersionSchema}),
+    Route(
         "get",
         "/documents/{id}/versions/{n}/content",
         "The bytes of a version (Range honoured, ETag = sha256); with a MinIO store, a 303 "
         "to a short-lived presigned URL (send Range there); 500 when the stored bytes no "
         "longer match the sha256",
-        None,
-        "200",
-        None,
+        {"200": {"*/*": {"schema": BINARY}}, "206": {"*/*": {"schema": BINARY}}, "303": None},
+        errors=("500",),
     ),
-    (
+    Route(
         "post",
         "/documents/{id}/versions/{n}/restore",
         "Restore a version as a new version",
-        None,
-        "201",
-        {"$ref": "#/components/schemas/Version"},
+        {"201": s.VersionSchema},
+        errors=("409",),
     ),
-    (
+    Route(
         "post",
         "/documents/{id}/review",
         "Check, validate or request changes",
-        {"action": "string", "comment": "string", "label": "string"},
-        "200",
-        _obj,
+        {"200": s.ReviewResultSchema},
+        s.ReviewActionSchema,
+        errors=("409",),
     ),
-    (
+    Route(
         "get",
         "/documents/{id}/review",
         "Review state and history of the current version",
-        None,
-        "200",
-        _obj,
+        {"200": s.ReviewHistorySchema},
     ),
-    (
+    Route(
         "post",
         "/documents/{id}/comments",
         "Comment, optionally pinned to a page point",
-        {"body": "string", "version": "integer", "page": "integer", "x": "number", "y": "number"},
-        "201",
-        _obj,
+        {"201": s.CommentSchema},
+        s.NewCommentSchema,
     ),
-    ("get", "/documents/{id}/comments", "Comments of a document", None, "200", _list),
-    ("post", "/comments/{id}/resolve", "Resolve a comment", None, "200", _obj),
-    ("get", "/alerts", "Open alerts for the caller", None, "200", _list),
-    ("post", "/spaces/{id}/requests", "Ask a client for documents (items or a template)", {"title": "string", "due_date": "string", "items": "array", "template": "string", "reminders": "object", "recurrence": "string"}, "201", _obj),
-    ("get", "/spaces/{id}/requests", "Document requests of a space", None, "200", _list),
-    ("get", "/requests/{id}", "A request with items and progress", None, "200", _obj),
-    ("get", "/request-templates", "Checklist templates", None, "200", _list),
-    ("post", "/request-items/{id}/upload", "Upload a file for an item", _file, "201", _obj),
-    ("post", "/request-items/{id}/not-applicable", "Mark an item not applicable", {"reason": "string"}, "200", _obj),
-    ("post", "/request-items/{id}/review", "Accept, reject or reopen an item (staff)", {"action": "string", "comment": "string"}, "200", _obj),
-    ("get", "/notifications", "The caller's notifications", None, "200", _list),
-    ("post", "/notifications/read", "Mark every notification read", None, "204", None),
-    (
+    Route(
+        "get",
+        "/documents/{id}/comments",
+        "Comments of a document",
+        {"200": s.page_of(s.CommentSchema)},
+    ),
+    Route("post", "/comments/{id}/resolve", "Resolve a comment", {"200": s.CommentSchema}),
+    Route("get", "/alerts", "Open alerts for the caller", {"200": s.page_of(s.AlertSchema)}),
+    Route(
+        "post",
+        "/spaces/{id}/requests",
+        "Ask a client for documents (items or a template)",
+        {"201": s.DocumentRequestSchema},
+        s.NewRequestSchema,
+    ),
+    Route(
+        "get",
+        "/spaces/{id}/requests",
+        "Document requests of a space",
+        {"200": s.page_of(s.DocumentRequestSchema)},
+    ),
+    Route(
+        "get",
+        "/requests/{id}",
+        "A request with items and progress",
+        {"200": s.DocumentRequestSchema},
+    ),
+    Route(
+        "get",
+        "/request-templates",
+        "Checklist templates",
+        {"200": s.page_of(s.RequestTemplateSchema)},
+    ),
+    Route(
+        "post",
+        "/request-items/{id}/upload",
+        "Upload a file for an item",
+        {"201": s.RequestItemSchema},
+        s.FileSchema,
+        form=True,
+        errors=("409", "413", "415", "507"),
+    ),
+    Route(
+        "post",
+        "/request-items/{id}/not-applicable",
+        "Mark an item not applicable",
+        {"200": s.RequestItemSchema},
+        s.ReasonSchema,
+        errors=("409",),
+    ),
+    Route(
+        "post",
+        "/request-items/{id}/review",
+        "Accept, reject or reopen an item (staff)",
+        {"200": s.RequestItemSchema},
+        s.ItemReviewSchema,
+        errors=("409",),
+    ),
+    Route(
+        "get",
+        "/notifications",
+        "The caller's notifications",
+        {"200": s.NotificationListSchema},
+    ),
+    Route("post", "/notifications/read", "Mark every notification read", {"204": None}),
+    Route(
         "post",
         "/spaces/{id}/transmittals",
         "Send versions for review",
-        {
-            "document_ids": "array",
-            "recipient_ids": "array",
-            "due_date": "string",
-            "message": "string",
-        },
-        "201",
-        _obj,
+        {"201": s.TransmittalSchema},
+        s.NewTransmittalSchema,
     ),
-    (
+    Route(
         "get",
         "/transmittals/{id}",
         "A transmittal with who opened and downloaded what",
-        None,
-        "200",
-        _obj,
+        {"200": s.TransmittalSchema},
     ),
-    (
+    Route(
         "post",
         "/documents/{id}/signature-requests",
         "Ask people to sign the current PDF version, in order (staff)",
-        {
-            "signers": "array",
-            "level": "string",
-            "certify": "boolean",
-            "any_order": "boolean",
-            "due_date": "string",
-            "message": "string",
-            "stamp": "object",
-        },
-        "201",
-        _obj,
+        {"201": s.SignatureRequestSchema},
+        s.NewSignatureRequestSchema,
+        errors=("409",),
     ),
-    ("get", "/documents/{id}/signature-requests", "Signature requests of a document", None, "200", _list),
-    ("get", "/signature-requests/{id}", "A signature request and its signers", None, "200", _obj),
-    (
+    Route(
+        "get",
+        "/documents/{id}/signature-requests",
+        "Signature requests of a document",
+        {"200": s.page_of(s.SignatureRequestSchema)},
+    ),
+    Route(
+        "get",
+        "/signature-requests/{id}",
+        "A signature request and its signers",
+        {"200": s.SignatureRequestSchema},
+    ),
+    Route(
         "post",
         "/signature-requests/{id}/email-code",
         "E-mail a one-time signing code (signers without TOTP)",
-        None,
-        "202",
-        _obj,
+        {"202": s.CodeSentSchema},
+        errors=("409", "429"),
     ),
-    (
+    Route(
         "post",
         "/signature-requests/{id}/sign",
         "Sign with a fresh second factor: 202 with the signing job, or 200 when signed now "
         "with an uploaded PKCS#12 (never stored); 409 when it is not the caller's turn",
-        {
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"otp": {"type": "string"}, "method": {"type": "string"}},
-                        "required": ["otp"],
-                    }
-                },
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "otp": {"type": "string"},
-                            "pkcs12": {"type": "string", "format": "binary"},
-                            "password": {"type": "string"},
-                        },
-                        "required": ["otp"],
-                    }
-                },
-            }
-        },
-        "202",
-        _obj,
+        {"200": s.SignatureRequestSchema, "202": s.SigningAcceptedSchema},
+        s.SignSchema,
+        errors=("409", "413", "429"),
     ),
-    ("get", "/jobs/{id}", "A signing job: status queued|running|done|failed", None, "200", _obj),
-    (
+    Route(
+        "get",
+        "/jobs/{id}",
+        "A signing job: status queued|running|done|failed",
+        {"200": s.JobSchema},
+    ),
+    Route(
         "post",
         "/signature-requests/{id}/decline",
         "Decline to sign, with a reason",
-        {"reason": "string"},
-        "200",
-        _obj,
+        {"200": s.SignatureRequestSchema},
+        s.ReasonSchema,
+        errors=("409",),
     ),
-    ("post", "/signature-requests/{id}/cancel", "Cancel an open request (staff)", None, "200", _obj),
-    (
+    Route(
+        "post",
+        "/signature-requests/{id}/cancel",
+        "Cancel an open request (staff)",
+        {"200": s.SignatureRequestSchema},
+        errors=("409",),
+    ),
+    Route(
         "get",
         "/signature-requests/{id}/evidence",
         "Evidence ZIP: signed PDF, validation report (JSON and PDF), audit trail, hashes",
-        None,
-        "200",
-        None,
+        {"200": {"application/zip": {"schema": BINARY}}},
+        errors=("409",),
     ),
-    ("post", "/validate", "Validation report of an uploaded PDF", _file, "200", _obj),
-    (
+    Route(
+        "post",
+        "/validate",
+        "Validation report of an uploaded PDF",
+        {"200": s.ValidationReportSchema},
+        s.FileSchema,
+        form=True,
+        errors=("413", "415"),
+    ),
+    Route(
         "get",
         "/documents/{id}/versions/{n}/validation",
         "Validation report of a stored version",
-        None,
-        "200",
-        _obj,
+        {"200": s.ValidationReportSchema},
+        errors=("415",),
     ),
-    (
+    Route(
         "post",
         "/uploads/",
         "tus 1.0 creation: Upload-Length (or Upload-Defer-Length: 1), Upload-Metadata with "
         "space_id or document_id, filename, visibility, title?, note?; 201 with Location and "
         "Upload-Expires; 413 over the size limit or the client's quota. OPTIONS here answers "
         "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm",
-        None,
-        "201",
-        None,
+        {"201": None},
+        errors=("400", "412", "413", "415", "503", "507"),
     ),
-    (
+    Route(
         "patch",
         "/uploads/{id}",
         "tus 1.0 PATCH (Upload-Offset, optional Upload-Checksum sha1|sha256): 204 with the new "
         "Upload-Offset; the last one answers Portal-Document-Id and Portal-Version, the upload "
         "being then a document or version; 409 offset, 410 expired, 415 file type, 460 "
         "checksum, 507 storage full. HEAD on the same path answers Upload-Offset",
-        {"content": {"application/offset+octet-stream": {"schema": {"type": "string"}}}},
-        "204",
-        None,
+        {"204": None},
+        errors=("400", "409", "410", "412", "413", "415", "423", "460", "503", "507"),
     ),
-    ("delete", "/uploads/{id}", "tus termination: drop an unfinished upload", None, "204", None),
-    # issue 6: OCR, forms and search
-    ("get", "/documents/{id}/versions/{n}/text", "OCR status and text of each page", None, "200", _obj),
-    ("get", "/form-templates", "Form templates with their fields", None, "200", _list),
-    (
+    Route(
+        "delete",
+        "/uploads/{id}",
+        "tus termination: drop an unfinished upload",
+        {"204": None},
+        errors=("412", "423", "503"),
+    ),
+    Route(
+        "get",
+        "/documents/{id}/versions/{n}/text",
+        "OCR status and text of each page",
+        {"200": s.VersionTextSchema},
+    ),
+    Route(
+        "get",
+        "/form-templates",
+        "Form templates with their fields",
+        {"200": s.FormTemplatesSchema},
+    ),
+    Route(
         "post",
         "/spaces/{id}/forms",
         "Fill a form from a document: 201 with fields, or 202 with the OCR job",
-        {"template": "string", "document_id": "string"},
-        "201",
-        _obj,
+        {"201": s.FormSchema, "202": s.FormAcceptedSchema},
+        s.NewFormSchema,
     ),
-    ("get", "/forms/{id}", "A form with each field's value, confidence, page and box", None, "200", _obj),
-    ("patch", "/forms/{id}", "Correct fields and confirm", {"fields": "object", "confirm": "boolean"}, "200", _obj),
-    ("get", "/forms/{id}/export", "Confirmed data as CSV or JSON (?format=csv|json)", None, "200", _obj),
-    ("get", "/search", "Documents the caller may see whose title or text match q, with snippets", None, "200", _obj),
-    ("get", "/audit", "Audit events (admin)", None, "200", _list),
-    ("get", "/audit/verify", "Check the audit hash chain (admin)", None, "200", _obj),
-    ("get", "/openapi.json", "This description", None, "200", _obj),
+    Route(
+        "get",
+        "/forms/{id}",
+        "A form with each field's value, confidence, page and box",
+        {"200": s.FormSchema},
+    ),
+    Route(
+        "patch",
+        "/forms/{id}",
+        "Correct fields and confirm",
+        {"200": s.FormSchema},
+        s.FormChangesSchema,
+        errors=("409",),
+    ),
+    Route(
+        "get",
+        "/forms/{id}/export",
+        "Confirmed data as CSV or JSON (?format=csv|json)",
+        {
+            "200": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            }
+        },
+        errors=("409",),
+        query={"format": "csv or json (default)"},
+    ),
+    Route(
+        "get",
+        "/search",
+        "Documents the caller may see whose title or text match q, with snippets",
+        {"200": s.SearchResultsSchema},
+        query={"q": "Words to find"},
+    ),
+    Route(
+        "get",
+        "/audit",
+        "Audit events (admin)",
+        {"200": s.page_of(s.AuditEventSchema)},
+        query={
+            "target": "Only events about this target",
+            "actor": "Only events by this user id",
+            "since": "ISO 8601 time",
+            **_LIST,
+        },
+    ),
+    Route(
+        "get",
+        "/audit/verify",
+        "Check the audit hash chain (admin)",
+        {"200": s.AuditVerifySchema},
+    ),
+    Route(
+        "get",
+        "/openapi.json",
+        "This description",
+        {"200": {"application/json": {"schema": {"type": "object"}}}},
+        public=True,
+    ),
 ]
 
 
-def _operation(
-    method: str, path: str, summary: str, request_body: Any, status: str, schema: Any
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {}}
-    params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
-    if params:
-        operation["parameters"] = [
-            {
-                "name": p,
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer" if p == "n" else "string"},
-            }
-            for p in params
-        ]
-    if request_body is not None:
-        if "content" in request_body:
-            operation["requestBody"] = request_body
-        else:
-            operation["requestBody"] = {
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {k: {"type": v} for k, v in request_body.items()},
-                        }
-                    }
-                }
-            }
-    success: dict[str, Any] = {"description": "OK"}
-    if schema is not None:
-        success["content"] = {"application/json": {"schema": schema}}
-    operation["responses"][status] = success
-    for code, text in (
-        ("401", "Not authenticated"),
-        ("403", "Not allowed"),
-        ("404", "Not found"),
-        ("422", "Invalid fields"),
-    ):
-        operation["responses"][code] = {
-            "description": text,
-            "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            },
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    names = [part.strip("{}") for part in route.path.split("/") if part.startswith("{")]
+    path = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if name == "n" else "string"},
         }
-    if path == "/auth/token" or path == "/openapi.json":
+        for name in names
+    ]
+    query = [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": {"type": "integer" if name == "limit" else "string"},
+        }
+        for name, text in route.query.items()
+    ]
+    return path + query
+
+
+def _request_body(route: Route) -> dict[str, Any] | None:
+    if route.body is None:
+        return None
+    if route.body is s.SignSchema:
+        # The signer's own certificate comes as a file: the same fields as a form.
+        return {
+            "content": {
+                **_json(s.SignSchema),
+                "multipart/form-data": {"schema": s.SignWithCertificateSchema},
+            }
+        }
+    media = "multipart/form-data" if route.form else "application/json"
+    return {"content": {media: {"schema": route.body}}}
+
+
+def _response(status: str, answer: Answer) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": ERROR_TEXT.get(status, "OK")}
+    if isinstance(answer, dict):
+        response["content"] = answer
+    elif answer is not None:
+        response["content"] = _json(answer)
+    return response
+
+
+def _problem(text: str) -> dict[str, Any]:
+    return {
+        "description": text,
+        "content": {"application/problem+json": {"schema": s.ProblemSchema}},
+    }
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": route.summary, "responses": {}}
+    parameters = _parameters(route)
+    if parameters:
+        operation["parameters"] = parameters
+    request_body = _request_body(route)
+    if request_body is not None:
+        operation["requestBody"] = request_body
+    for status, answer in route.answers.items():
+        operation["responses"][status] = _response(status, answer)
+    errors = {**COMMON_ERRORS, **{code: ERROR_TEXT[code] for code in route.errors}}
+    for status in sorted(errors):
+        if status == "412":  # tus answers a wrong protocol version with headers only
+            operation["responses"][status] = {"description": errors[status]}
+        else:
+            operation["responses"][status] = _problem(errors[status])
+    if route.public:
         operation["security"] = []
     return operation
 
 
+@cache
 def build_spec() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for method, path, summary, request_body, status, schema in ROUTES:
-        paths.setdefault("/api/v1" + path, {})[method] = _operation(
-            method, path, summary, request_body, status, schema
-        )
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "Portal API", "version": "1"},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "User": USER,
-                "Version": VERSION,
-                "Document": DOCUMENT,
-                "Problem": {
-                    "type": "object",
-                    "properties": {
-                        "type": {"type": "string"},
-                        "title": {"type": "string"},
-                        "status": {"type": "integer"},
-                        "detail": {"type": "string"},
-                        "errors": {"type": "object"},
-                    },
-                },
-            },
-        },
-        "security": [{"bearer": []}],
-    }
+    """The OpenAPI document, built once per process (it depends on code only)."""
+    spec = APISpec(
+        title="Portal API",
+        version="1",
+        openapi_version=OPENAPI_VERSION,
+        plugins=[MarshmallowPlugin()],
+        security=[{"bearer": []}],
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Problem", schema=s.ProblemSchema)
+    operations: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        operations.setdefault(PREFIX + route.path, {})[route.method] = _operation(route)
+    for path, methods in operations.items():
+        spec.path(path=path, operations=methods)
+    return spec.to_dict()
 
 
 @api_bp.get("/openapi.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from app.api import api_bp, body, caller
-from app.api.serializers import client_json, page, user_json
+from app.api.schemas import ClientSchema, UserSchema, dump_page
 from app.services import accounts, clients
 from app.services.access import require_admin
 
@@ -19,12 +19,12 @@ def create_client() -> tuple[Response, int]:
         tax_id=data.get("tax_id"),
         kind=str(data.get("kind") or "company"),
     )
-    return jsonify(client_json(client)), 201
+    return jsonify(ClientSchema().dump(client)), 201
 
 
 @api_bp.get("/clients")
 def list_clients() -> Response:
-    return jsonify(page([client_json(c) for c in clients.list_clients(caller())]))
+    return jsonify(dump_page(ClientSchema, clients.list_clients(caller())))
 
 
 @api_bp.post("/users")
@@ -40,4 +40,4 @@ def create_user() -> tuple[Response, int]:
         password=data.get("password") or None,
         locale=str(data.get("locale") or "es"),
     )
-    return jsonify(user_json(user)), 201
+    return jsonify(UserSchema().dump(user)), 201

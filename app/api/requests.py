@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
-from app.api.serializers import iso, page
+from app.api.schemas import (
+    DocumentRequestSchema,
+    RequestItemSchema,
+    RequestTemplateSchema,
+    dump_page,
+)
 from app.extensions import db
-from app.models import DocumentRequest, RequestItem
+from app.models import RequestItem
 from app.services import requests
 from app.services.errors import ValidationFailed
-
-
-def item_json(item: RequestItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "title": item.title,
-        "description": item.description,
-        "required": item.required,
-        "accepted_types": item.accepted_types.split(",") if item.accepted_types else [],
-        "status": item.status,
-        "not_applicable_reason": item.not_applicable_reason,
-        "review_comment": item.review_comment,
-        "documents": [f.document_id for f in item.files],
-    }
-
-
-def request_json(found: DocumentRequest) -> dict[str, Any]:
-    progress = requests.progress_of(found)
-    return {
-        "id": found.id,
-        "space_id": found.space_id,
-        "title": found.title,
-        "message": found.message,
-        "due_date": found.due_date.isoformat(),
-        "template": found.template_key,
-        "recurrence": found.recurrence,
-        "reminders": found.reminders,
-        "owner": found.owner_id,
-        "status": "completed" if found.completed_at else "open",
-        "completed_at": iso(found.completed_at),
-        "progress": {"done": progress.done, "total": progress.total, "percent": progress.percent},
-        "items": [item_json(i) for i in found.items],
-    }
 
 
 @api_bp.post("/spaces/<space_id>/requests")
@@ -74,36 +45,24 @@ def create_request(space_id: str) -> tuple[Response, int]:
         message=data.get("message"),
         today=date.today(),
     )
-    return jsonify(request_json(created)), 201
+    return jsonify(DocumentRequestSchema().dump(created)), 201
 
 
 @api_bp.get("/spaces/<space_id>/requests")
 def list_requests(space_id: str) -> Response:
-    return jsonify(page([request_json(r) for r in requests.list_requests(caller(), space_id)]))
+    found = requests.list_requests(caller(), space_id)
+    return jsonify(dump_page(DocumentRequestSchema, found))
 
 
 @api_bp.get("/requests/<request_id>")
 def get_request(request_id: str) -> Response:
-    return jsonify(request_json(requests.get_request(caller(), request_id)))
+    return jsonify(DocumentRequestSchema().dump(requests.get_request(caller(), request_id)))
 
 
 @api_bp.get("/request-templates")
 def list_request_templates() -> Response:
     templates = requests.list_templates()
-    return jsonify(
-        page(
-            [
-                {
-                    "key": t.key,
-                    "name": t.name,
-                    "description": t.description,
-                    "recurrence": t.recurrence,
-                    "items": t.items,
-                }
-                for t in templates
-            ]
-        )
-    )
+    return jsonify(dump_page(RequestTemplateSchema, templates))
 
 
 @api_bp.post("/request-items/<item_id>/upload")
@@ -117,13 +76,13 @@ def upload_item(item_id: str) -> tuple[Response, int]:
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un archivo en el campo 'file'."})
     updated = requests.upload_to_item(caller(), item_id, upload.stream, filename=upload.filename)
-    return jsonify(item_json(updated)), 201
+    return jsonify(RequestItemSchema().dump(updated)), 201
 
 
 @api_bp.post("/request-items/<item_id>/not-applicable")
 def item_not_applicable(item_id: str) -> Response:
     updated = requests.mark_not_applicable(caller(), item_id, body().get("reason"))
-    return jsonify(item_json(updated))
+    return jsonify(RequestItemSchema().dump(updated))
 
 
 @api_bp.post("/request-items/<item_id>/review")
@@ -132,4 +91,4 @@ def review_item(item_id: str) -> Response:
     updated = requests.review_item(
         caller(), item_id, str(data.get("action") or ""), data.get("comment")
     )
-    return jsonify(item_json(updated))
+    return jsonify(RequestItemSchema().dump(updated))

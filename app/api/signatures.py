@@ -2,81 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
-from app.api.serializers import iso, page
+from app.api.schemas import (
+    CodeSentSchema,
+    JobSchema,
+    SignatureRequestSchema,
+    SigningAcceptedSchema,
+    ValidationReportSchema,
+    dump_page,
+)
 from app.extensions import db, limiter
 from app.httputil import content_disposition
-from app.models import SignatureRequest, SignatureRequestSigner
+from app.models import SignatureRequestSigner
 from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
 from app.unit_of_work import commit_now, keep_on_error
 
-if TYPE_CHECKING:
-    from signing import ValidationReport
-
 _SIGN_LIMIT = "20 per minute"
-
-
-def signer_json(signer: SignatureRequestSigner) -> dict[str, Any]:
-    return {
-        "id": signer.id,
-        "user_id": signer.user_id,
-        "name": signer.user.name,
-        "order": signer.order,
-        "status": signer.status,
-        "method": signer.method,
-        "signed_at": iso(signer.signed_at),
-        "certificate_sha256": signer.certificate_fingerprint,
-        "certificate_subject": signer.certificate_subject,
-        "signed_sha256": signer.signed_sha256,
-        "result_sha256": signer.result_sha256,
-        "version": signer.result_version_number,
-        "decline_reason": signer.decline_reason,
-        "error": signer.last_error,
-    }
-
-
-def request_json(item: SignatureRequest) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "document_id": item.document_id,
-        "version": item.version_number,
-        "current_version": item.current_version_number,
-        "level": item.level,
-        "certify": item.certify,
-        "any_order": item.any_order,
-        "status": item.status,
-        "due_date": item.due_date.isoformat() if item.due_date else None,
-        "message": item.message,
-        "created_by": item.created_by_id,
-        "created_at": iso(item.created_at),
-        "completed_at": iso(item.completed_at),
-        "signers": [signer_json(signer) for signer in item.signers],
-    }
-
-
-def job_json(signer: SignatureRequestSigner) -> dict[str, Any]:
-    status = signatures.job_status(signer)
-    job: dict[str, Any] = {"id": signer.id, "status": status}
-    if status == "done":
-        job["result"] = {
-            "request_id": signer.request_id,
-            "document_id": signer.request.document_id,
-            "version": signer.result_version_number,
-            "sha256": signer.result_sha256,
-        }
-    elif status == "failed":
-        job["error"] = signer.last_error
-    return job
-
-
-def report_json(report: ValidationReport) -> dict[str, Any]:
-    return report.to_dict()
 
 
 def _flag(value: Any) -> bool:
@@ -110,25 +57,25 @@ def create_signature_request(document_id: str) -> tuple[Response, int]:
         stamp_page=stamp.get("page", data.get("stamp_page")),
         stamp_position=stamp.get("position", data.get("stamp_position")),
     )
-    return jsonify(request_json(created)), 201
+    return jsonify(SignatureRequestSchema().dump(created)), 201
 
 
 @api_bp.get("/documents/<document_id>/signature-requests")
 def list_signature_requests(document_id: str) -> Response:
     found = signatures.list_requests(caller(), document_id)
-    return jsonify(page([request_json(item) for item in found]))
+    return jsonify(dump_page(SignatureRequestSchema, found))
 
 
 @api_bp.get("/signature-requests/<request_id>")
 def get_signature_request(request_id: str) -> Response:
-    return jsonify(request_json(signatures.get_request(caller(), request_id)))
+    return jsonify(SignatureRequestSchema().dump(signatures.get_request(caller(), request_id)))
 
 
 @api_bp.post("/signature-requests/<request_id>/email-code")
 @limiter.limit(_SIGN_LIMIT)
 def email_signature_code(request_id: str) -> tuple[Response, int]:
     code = signatures.send_signature_code(caller(), request_id)
-    return jsonify({"sent": True, "expires_at": iso(code.expires_at)}), 202
+    return jsonify(CodeSentSchema().dump({"sent": True, "expires_at": code.expires_at})), 202
 
 
 @api_bp.post("/signature-requests/<request_id>/sign")
@@ -155,27 +102,27 @@ def sign_signature_request(request_id: str) -> tuple[Response, int]:
     assert finished is not None
     db.session.refresh(finished)
     signer = finished
-    answer = request_json(signer.request)
     if signer.method == "pkcs12":
-        return jsonify(answer), 200
-    return jsonify({"job": job_json(signer), "request": answer}), 202
+        return jsonify(SignatureRequestSchema().dump(signer.request)), 200
+    accepted = {"job": signer, "request": signer.request}
+    return jsonify(SigningAcceptedSchema().dump(accepted)), 202
 
 
 @api_bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
-    return jsonify(job_json(signatures.get_job(caller(), job_id)))
+    return jsonify(JobSchema().dump(signatures.get_job(caller(), job_id)))
 
 
 @api_bp.post("/signature-requests/<request_id>/decline")
 def decline_signature_request(request_id: str) -> Response:
     declined = signatures.decline(caller(), request_id, body().get("reason"))
-    return jsonify(request_json(declined))
+    return jsonify(SignatureRequestSchema().dump(declined))
 
 
 @api_bp.post("/signature-requests/<request_id>/cancel")
 def cancel_signature_request(request_id: str) -> Response:
     cancelled = signatures.cancel_request(caller(), request_id)
-    return jsonify(request_json(cancelled))
+    return jsonify(SignatureRequestSchema().dump(cancelled))
 
 
 @api_bp.get("/signature-requests/<request_id>/evidence")
@@ -193,10 +140,11 @@ def validate_upload() -> Response:
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un PDF en el campo 'file'."})
     report = signature_evidence.validate_upload(caller(), upload.stream)
-    return jsonify(report_json(report))
+    return jsonify(ValidationReportSchema().dump(report))
 
 
 @api_bp.get("/documents/<document_id>/versions/<int:number>/validation")
 def validate_version(document_id: str, number: int) -> Response:
     load_document(caller(), document_id)
-    return jsonify(report_json(signature_evidence.validate_version(caller(), document_id, number)))
+    report = signature_evidence.validate_version(caller(), document_id, number)
+    return jsonify(ValidationReportSchema().dump(report))

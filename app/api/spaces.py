@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from app.api import api_bp, body, caller
-from app.api.serializers import member_json, page, space_json
+from app.api.schemas import MemberSchema, SpaceSchema, dump_page
 from app.services import clients
 from app.services.access import get_space as load_space
 
@@ -19,17 +19,17 @@ def create_space(client_id: str) -> tuple[Response, int]:
         name=str(data.get("name") or ""),
         kind=str(data.get("kind") or "general"),
     )
-    return jsonify(space_json(space)), 201
+    return jsonify(SpaceSchema().dump(space)), 201
 
 
 @api_bp.get("/clients/<client_id>/spaces")
 def list_spaces(client_id: str) -> Response:
-    return jsonify(page([space_json(s) for s in clients.list_spaces(caller(), client_id)]))
+    return jsonify(dump_page(SpaceSchema, clients.list_spaces(caller(), client_id)))
 
 
 @api_bp.get("/spaces/<space_id>")
 def get_space(space_id: str) -> Response:
-    return jsonify(space_json(load_space(caller(), space_id)))
+    return jsonify(SpaceSchema().dump(load_space(caller(), space_id)))
 
 
 @api_bp.patch("/spaces/<space_id>")
@@ -42,7 +42,7 @@ def update_space(space_id: str) -> Response:
         label_scheme=data.get("label_scheme"),
         review_sla=data.get("review_sla"),
     )
-    return jsonify(space_json(space))
+    return jsonify(SpaceSchema().dump(space))
 
 
 @api_bp.post("/spaces/<space_id>/members")
@@ -54,4 +54,4 @@ def add_member(space_id: str) -> tuple[Response, int]:
         user_id=str(data.get("user_id") or ""),
         permission=str(data.get("permission") or ""),
     )
-    return jsonify(member_json(member)), 201
+    return jsonify(MemberSchema().dump(member)), 201
