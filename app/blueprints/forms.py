@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -46,6 +47,16 @@ def errors_onto_form(
             form.form_errors = [*form.form_errors, message]
         else:
             field.errors = [*field.errors, message]
+
+
+def flash_refusal(error: DomainError) -> None:
+    """Say what a service refused in a message shown on the next page (after a redirect).
+
+    Nothing the refused call changed is stored.
+    """
+    discard_changes()
+    messages = getattr(error, "errors", None)
+    flash(" ".join(messages.values()) if messages else error.detail, "error")
 
 
 class LoginForm(FlaskForm):

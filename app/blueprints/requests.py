@@ -16,12 +16,12 @@ from app.blueprints.forms import (
     RequestForm,
     TemplateForm,
     errors_onto_form,
+    flash_refusal,
 )
 from app.models import Permission, RequestItem
 from app.services import requests
 from app.services.access import get_space, require_staff, space_permission
 from app.services.errors import DomainError, ValidationFailed
-from app.unit_of_work import discard_changes
 
 bp = Blueprint("requests", __name__)
 
@@ -130,13 +130,7 @@ def upload(item_id: str) -> Response:
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            discard_changes()
-            flash(
-                exc.detail
-                if not isinstance(exc, ValidationFailed)
-                else " ".join(exc.errors.values()),
-                "error",
-            )
+            flash_refusal(exc)
         else:
             flash(_("Recibido: «%(title)s». ¡Gracias!", title=item.title), "success")
     else:
@@ -155,8 +149,7 @@ def not_applicable(item_id: str) -> Response:
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            discard_changes()
-            flash(exc.detail, "error")
+            flash_refusal(exc)
         else:
             flash(_("Marcado como «No aplica»."), "success")
     else:
@@ -172,14 +165,10 @@ def review(item_id: str) -> Response:
     if form.validate_on_submit():
         try:
             requests.review_item(current_user, item.id, form.action.data or "", form.comment.data)
-        except ValidationFailed as exc:
-            discard_changes()
-            flash(" ".join(exc.errors.values()), "error")
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
-            discard_changes()
-            flash(exc.detail, "error")
+            flash_refusal(exc)
         else:
             flash(_("Hecho."), "success")
     return _back(item)

@@ -10,7 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from app.blueprints.forms import CommentForm, ReviewForm, TransmittalForm, errors_onto_form
+from app.blueprints.forms import (
+    CommentForm,
+    ReviewForm,
+    TransmittalForm,
+    errors_onto_form,
+    flash_refusal,
+)
 from app.blueprints.previews import viewer_context
 from app.httputil import download_body
 from app.models import Permission
@@ -25,7 +31,6 @@ from app.services import (
 )
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import DomainError, ValidationFailed
-from app.unit_of_work import discard_changes
 
 bp = Blueprint("review", __name__)
 
@@ -43,14 +48,10 @@ def decide(document_id: str) -> WerkzeugResponse:
                 comment=form.comment.data,
                 label=form.label.data or None,
             )
-        except ValidationFailed as exc:
-            discard_changes()
-            flash(" ".join(exc.errors.values()), "error")
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            discard_changes()
-            flash(exc.detail, "error")
+            flash_refusal(exc)
         else:
             flash(_("Revisión registrada."), "success")
     return redirect(url_for("documents.detail", document_id=document_id) + "#review")
@@ -85,8 +86,7 @@ def comment(document_id: str) -> WerkzeugResponse:
                 y=_float(form.y.data),
             )
         except ValidationFailed as exc:
-            discard_changes()
-            flash(" ".join(exc.errors.values()), "error")
+            flash_refusal(exc)
         else:
             flash(_("Comentario publicado."), "success")
     else:

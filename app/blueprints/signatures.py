@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.blueprints.forms import ConfirmForm, errors_onto_form
+from app.blueprints.forms import ConfirmForm, errors_onto_form, flash_refusal
 from app.blueprints.signature_forms import (
     DeclineForm,
     SignatureRequestForm,
@@ -22,7 +22,7 @@ from app.models import Document, Permission, SignatureRequest
 from app.services import documents, pki, signature_evidence, signature_reports, signatures
 from app.services.access import get_document, space_permission
 from app.services.errors import DomainError, ValidationFailed
-from app.unit_of_work import commit_now, discard_changes, keep_on_error
+from app.unit_of_work import commit_now, keep_on_error
 
 bp = Blueprint("signatures", __name__, url_prefix="/signatures")
 # Validation reports word the library's problem codes in the reader's language.
@@ -248,8 +248,7 @@ def email_code(request_id: str) -> Response:
         try:
             signatures.send_signature_code(_user(), item.id)
         except DomainError as exc:
-            discard_changes()
-            flash(exc.detail, "error")
+            flash_refusal(exc)
         else:
             flash(_("Le hemos enviado un código por e-mail. Caduca en 10 minutos."), "success")
     return redirect(url_for("signatures.detail", request_id=item.id))
