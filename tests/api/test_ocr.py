@@ -7,10 +7,9 @@ import io
 import json
 import random
 
+import ocr_samples as samples
 import pytest
 from portal_testing import api_token
-
-from ocr import samples
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import random
 
+import ocr_samples as samples
 import pytest
 from PIL import Image
 from portal_testing import DESKTOP, PASSWORD, PHONE
-
-from ocr import samples
 
 pytestmark = pytest.mark.browser
 

@@ -23,13 +23,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ocr_samples as samples
 import pyotp
 import pytest
 from playwright.sync_api import expect
 from portal_signing import annual_accounts_pdf, next_totp
 from portal_testing import DESKTOP, PASSWORD, PHONE, enable_mfa, make_user, pdf_bytes
-
-from ocr import samples
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signing_ready")]
 

@@ -11,9 +11,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import ocr_samples as samples
 import pytest
 
-from ocr import samples
 from ocr.pipeline import read_page
 from ocr.results import PageText
 

@@ -6,9 +6,9 @@ import random
 from datetime import date
 from decimal import Decimal
 
+import ocr_samples as samples
 import pytest
 
-from ocr import samples
 from ocr.extractors import (
     Period,
     find_amounts,

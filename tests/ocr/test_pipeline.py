@@ -12,13 +12,13 @@ import time
 import zlib
 from pathlib import Path
 
+import ocr_samples as samples
 import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 import ocr.pdf
 import ocr.pipeline
-from ocr import samples
 from ocr.engine import OcrEngine, TesseractEngine, available_engines, get_engine, register_engine
 from ocr.errors import (
     EngineUnavailable,

@@ -7,12 +7,11 @@ import random
 import struct
 import zlib
 
+import ocr_samples as samples
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw
 from portal_testing import BACKEND
-
-from ocr import samples
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -11,11 +11,10 @@ import time
 import uuid
 from pathlib import Path
 
+import ocr_samples as samples
 import pytest
 from PIL import Image, ImageDraw
 from portal_testing import make_app
-
-from ocr import samples
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 

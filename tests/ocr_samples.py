@@ -4,6 +4,10 @@ Every document carries random but valid identifiers (DNI/NIE letters, CIF contro
 characters, IBAN check digits) and amounts that add up, together with the values a
 form filled from it should hold. Pages are drawn at 300 dpi with a system TrueType
 font and can be degraded like a mild scan (noise, blur, rotation of up to ±1°).
+
+Test data, not part of the portal: it lives next to the tests (``import ocr_samples``
+from tests, with ``tests`` on the path as pytest puts it; bench/ adds it too), outside
+the packages that are installed, so production code cannot import it.
 """
 
 from __future__ import annotations
@@ -19,13 +23,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from ocr.extractors import (
-    CIF_ENTITY_LETTERS,
-    cif_control,
-    dni_letter,
-    format_amount,
-    iban_check_digits,
-)
+from ocr.amounts import format_amount
+from ocr.checks import CIF_ENTITY_LETTERS, cif_control, dni_letter, iban_check_digits
 
 __all__ = [
     "SampleDocument",
