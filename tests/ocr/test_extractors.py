@@ -22,6 +22,7 @@ from ocr.extractors import (
     find_nies,
     find_periods,
     format_amount,
+    iban_check_digits,
     is_valid_cif,
     is_valid_dni,
     is_valid_iban,
@@ -216,6 +217,22 @@ def test_foreign_ibans_pass_mod_97():
         grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
         assert values(find_ibans(f"IBAN: {grouped}")) == [iban]
         assert is_valid_iban(iban)
+
+
+def test_an_account_with_letters_is_read_where_its_country_allows_them():
+    # Luxembourg's account part is three digits and thirteen letters or digits.
+    bban = "001" + "9ABC400644750"
+    iban = f"LU{iban_check_digits('LU', bban)}{bban}"
+    grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    assert values(find_ibans(f"IBAN: {grouped}")) == [iban]
+
+
+def test_an_iban_out_of_its_country_format_is_never_proposed_even_when_mod_97_passes():
+    # A British bank code is four letters: "1EST" is no bank, whatever the check digits say.
+    bban = "1EST12345698765432"
+    iban = f"GB{iban_check_digits('GB', bban)}{bban}"
+    assert not is_valid_iban(iban)
+    assert find_ibans(f"IBAN: {iban}") == []
 
 
 def test_an_iban_with_a_wrong_digit_or_length_is_never_proposed():
