@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 _CHANGED = "portal_changed"  # session.info: something was written since the last commit
 _KEEP = "portal_keep_on_error"  # g: the view wants its changes kept despite an error answer
-_READS = re.compile(r"\s*(SELECT|WITH)\b(?!.*\b(INSERT|UPDATE|DELETE)\b)", re.I | re.S)
 _DISCARD = "portal_discard"  # g: a call was refused; its half-made changes must not be stored
+_READS = re.compile(r"\s*(SELECT|WITH)\b(?!.*\b(INSERT|UPDATE|DELETE)\b)", re.I | re.S)
 
 
 class CommitFailed(DomainError):
@@ -114,8 +114,8 @@ def init_unit_of_work(app: Flask, error_response: Callable[[DomainError], Respon
         if exc is not None and _current_session() is not None:
             db.session.rollback()
 
-    # Registered last so that it runs first among the app's after-request hooks: the answer
-    # that replaces a failed commit still gets the security headers of the ones after it.
+    # Flask runs after-request hooks last registered first: registered after the security
+    # headers' hook, this runs before it, so an answer replacing a failed commit gets them too.
     app.after_request(finish)
     app.teardown_request(roll_back_unfinished)
 
