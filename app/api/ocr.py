@@ -1,4 +1,4 @@
-"""OCR text, forms filled from documents, and full-text search (API.md "OCR, forms and search")."""
+"""OCR text, forms filled from documents, and full-text search (docs/api.md "OCR, forms and search")."""
 
 from __future__ import annotations
 

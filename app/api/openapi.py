@@ -21,7 +21,7 @@ from app.api import schemas as s
 OPENAPI_VERSION = "3.1.0"
 PREFIX = "/api/v1"
 
-#: Answers every authenticated operation may give (API.md "Conventions").
+#: Answers every authenticated operation may give (docs/api.md "Conventions").
 COMMON_ERRORS = {
     "401": "Not authenticated",
     "403": "Not allowed",

@@ -1,4 +1,4 @@
-"""Document requests (API.md "Document requests and alerts")."""
+"""Document requests (docs/api.md "Document requests and alerts")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every JSON payload of the API, described once (API.md).
+"""Every JSON payload of the API, described once (docs/api.md).
 
 The views answer ``SomeSchema().dump(thing)`` and ``app/api/openapi.py`` publishes the
 same classes as the OpenAPI components, so an answer and its description cannot drift
@@ -645,7 +645,7 @@ class AuditVerifySchema(Schema):
 
 # ------------------------------------------------------------------ request bodies
 # Published in the document only: the views read these fields themselves, with the
-# error messages API.md promises. Unknown fields are ignored, not refused.
+# error messages docs/api.md promises. Unknown fields are ignored, not refused.
 
 
 class _Body(Schema):

@@ -1,4 +1,4 @@
-"""Signature requests, signing, validation reports and evidence (API.md, "Signing and validation")."""
+"""Signature requests, signing, validation reports and evidence (docs/api.md, "Signing and validation")."""
 
 from __future__ import annotations
 
