@@ -57,3 +57,16 @@ def test_every_api_md_path_is_documented_and_served(app, client):
     spec = client.get("/api/v1/openapi.json").get_json()
     for method, path in API_MD_PATHS:
         assert method in spec["paths"].get("/api/v1" + path, {}), f"{method.upper()} {path} missing"
+
+
+def test_the_document_is_valid_openapi(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    validate(spec)
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            answers = operation["responses"]
+            assert any(status < "300" for status in answers), f"{method} {path}: no success"
+            assert answers["404"]["content"]["application/problem+json"]["schema"] == problem

@@ -60,7 +60,6 @@ class Answers:
             SPEC_URI, Resource(contents=self.spec, specification=DRAFT202012)
         )
         self.checked: set[tuple[str, str]] = set()
-        self.statuses: set[tuple[str, str, int]] = set()
 
     def __call__(
         self, method: str, url: str, status: int, headers: dict[str, str] | None = None, **kw: Any
@@ -69,10 +68,23 @@ class Answers:
         assert response.status_code == status, (
             f"{method.upper()} {url}: {response.status_code} {response.get_data()[:800]!r}"
         )
-        self._check(method.lower(), urlsplit(url).path, response)
+        self.check(method.lower(), urlsplit(url).path, response)
         return response.get_json(silent=True) if response.mimetype in JSON_TYPES else response
 
-    def _check(self, method: str, path: str, response: Any) -> None:
+    def mismatches(
+        self, documented: str, method: str, status: int, media_type: str, answer: Any
+    ) -> list[str]:
+        """Where a JSON answer departs from the schema the document gives for it."""
+        pointer = _pointer(
+            "paths", documented, method, "responses", str(status), "content", media_type, "schema"
+        )
+        validator = Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry)
+        return [
+            f"{'/'.join(map(str, error.absolute_path)) or '(answer)'}: {error.message}"
+            for error in validator.iter_errors(answer)
+        ]
+
+    def check(self, method: str, path: str, response: Any) -> None:
         rule, _ = self.urls.match(path, method=method.upper(), return_rule=True)
         documented = _openapi_path(rule.rule)
         operation = self.spec["paths"].get(documented, {}).get(method)
@@ -83,15 +95,9 @@ class Answers:
         content = answer.get("content", {})
         if response.mimetype in JSON_TYPES:
             assert response.mimetype in content, f"{where}: {response.mimetype} is not documented"
-            pointer = _pointer(
-                "paths", documented, method, "responses", str(response.status_code), "content"
+            errors = self.mismatches(
+                documented, method, response.status_code, response.mimetype, response.get_json()
             )
-            schema = {"$ref": f"{SPEC_URI}#{pointer}{_pointer(response.mimetype, 'schema')}"}
-            validator = Draft202012Validator(schema, registry=self.registry)
-            errors = [
-                f"{'/'.join(map(str, error.absolute_path)) or '(answer)'}: {error.message}"
-                for error in validator.iter_errors(response.get_json())
-            ]
             assert not errors, f"{where} does not match the document:\n" + "\n".join(errors)
         elif response.get_data():
             assert response.mimetype in content or "*/*" in content, (
@@ -102,7 +108,6 @@ class Answers:
                 f"{where}: the document promises a body, the answer has none"
             )
         self.checked.add((method, documented))
-        self.statuses.add((method, documented, response.status_code))
 
 
 def _tus_metadata(**fields: str) -> str:
@@ -334,7 +339,7 @@ def test_every_route_answers_as_the_published_document_says(
     answer = client.post(
         forms_url, headers=customer, json={"template": "datos_nomina", "document_id": mine["id"]}
     )
-    call._check("post", forms_url, answer)
+    call.check("post", forms_url, answer)
     form = answer.get_json() if answer.status_code == 201 else answer.get_json()["form"]
     call("get", f"/api/v1/forms/{form['id']}", 200, customer)
     call("get", f"/api/v1/forms/{form['id']}/export?format=json", 409, customer)
@@ -430,3 +435,21 @@ def test_every_route_answers_as_the_published_document_says(
 
     unchecked = _served(web_app) - call.checked
     assert not unchecked, f"routes whose answers no step checked: {sorted(unchecked)}"
+
+
+def test_an_answer_that_drifts_from_the_document_is_caught(web_app, client, world):
+    call = Answers(client, web_app)
+    me = call("get", "/api/v1/me", 200, api_token(client, world.client_a))
+
+    def drift(answer: dict[str, Any], status: int = 200) -> list[str]:
+        media_type = "application/json" if status < 400 else "application/problem+json"
+        return call.mismatches("/api/v1/me", "get", status, media_type, answer)
+
+    renamed = {key: value for key, value in me.items() if key != "email"} | {"mail": me["email"]}
+    assert drift(renamed), "a required field renamed"
+    assert drift({**me, "mfa_enabled": "no"}), "a field of another type"
+    assert drift({**me, "client_id": None}) == [], "a nullable field"
+    assert drift({**me, "phone": "600000000"}), "a field the document does not list"
+    refused = call("get", "/api/v1/me", 401)
+    assert drift({**refused, "mfa_required": True}, 401) == [], "problem details may be extended"
+    assert drift({key: value for key, value in refused.items() if key != "title"}, 401)
