@@ -32,6 +32,7 @@ from ocr.results import Box, PageText, Word, union_box
 
 __all__ = [
     "IDENTITY_FIELDS",
+    "MIN_SIDE",
     "IdentityField",
     "IdentityReading",
     "MrzReading",
@@ -72,7 +73,22 @@ _AS_DIGIT = str.maketrans(
     }
 )
 _AS_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "5": "S", "8": "B", "6": "G", "7": "T"})
-_NUMBER = re.compile(r"\b([XYZ]\s?\d{7}\s?[A-Z]|\d{8}\s?[A-Z])\b")
+_NUMBER = re.compile(r"\b([XYZ]\s?\d{7}\s?[A-Z0-9]|\d{8}\s?[A-Z0-9])\b")
+#: The check letters of DNI/NIE that tesseract reads as a digit (or another letter).
+_LETTER_FOR = {
+    "3": "J",
+    "1": "T",
+    "5": "S",
+    "8": "B",
+    "0": "D",
+    "2": "Z",
+    "6": "G",
+    "4": "A",
+    "7": "T",
+    "I": "T",
+    "O": "D",
+    "U": "V",
+}
 _DATE = re.compile(r"\b(\d{2})[ ./-](\d{2})[ ./-](\d{4})\b")
 MIN_SIDE = 600  # pixels: a photo smaller than this cannot hold a readable MRZ
 
@@ -255,19 +271,25 @@ def _read_mrz(image: Image.Image, page: PageText, index: int) -> MrzReading | No
     confidence = min((w.confidence for words in candidates for w in words), default=0.0)
     box = union_box(w.box for words in candidates[-3:] for w in words)
     if found is None or not found.valid:
-        # Read the zone again alone with the MRZ alphabet, then try each line from either
-        # reading: each pass misreads different characters, the check digits tell which.
+        # Read the zone again alone with the MRZ alphabet (then once more, enlarged), and try
+        # each line from any reading: each pass misreads different characters, and the check
+        # digits tell which combination is the one printed.
         pad = max(12, (box[3] - box[1]) // 6)
         box = (0, max(0, box[1] - pad), image.width, min(image.height, box[3] + pad))
-        read = _MRZ_ENGINE.recognize(image.crop(box))
-        second = [line.replace(" ", "") for line in _lines(read) if line.strip()]
-        confidence = min((w.confidence for w in read.words), default=0.0)
-        for mix in _mixes(first, second):
-            attempt = parse_mrz(mix)
-            if attempt is not None and (found is None or attempt.valid):
-                found = attempt
-                if attempt.valid:
-                    break
+        crop = image.crop(box)
+        readings = [first]
+        for attempt in (crop, crop.resize((crop.width * 2, crop.height * 2), Image.LANCZOS)):
+            read = _MRZ_ENGINE.recognize(attempt)
+            readings.append([line.replace(" ", "") for line in _lines(read) if line.strip()])
+            confidence = min((w.confidence for w in read.words), default=0.0)
+            for mix in _mixes(readings):
+                tried = parse_mrz(mix)
+                if tried is not None and (found is None or tried.valid):
+                    found = tried
+                    if tried.valid:
+                        break
+            if found is not None and found.valid:
+                break
     if found is None:
         return None
     return MrzReading(
@@ -281,14 +303,15 @@ def _read_mrz(image: Image.Image, page: PageText, index: int) -> MrzReading | No
     )
 
 
-def _mixes(first: list[str], second: list[str]) -> list[list[str]]:
-    """The second reading, then every line-by-line mix of the two readings' last lines."""
-    mixes = [second]
+def _mixes(readings: list[list[str]]) -> list[list[str]]:
+    """The last reading whole, then every line-by-line mix of the readings' last lines."""
+    mixes = [readings[-1]]
     for rows in (3, 2):
-        if len(first) >= rows and len(second) >= rows:
-            a, b = first[-rows:], second[-rows:]
-            for choice in itertools.product((0, 1), repeat=rows):
-                mixes.append([(a, b)[pick][row] for row, pick in enumerate(choice)])
+        tails = [reading[-rows:] for reading in readings if len(reading) >= rows]
+        if len(tails) < 2:
+            continue
+        for choice in itertools.product(range(len(tails)), repeat=rows):
+            mixes.append([tails[pick][row] for row, pick in enumerate(choice)])
     return mixes
 
 
@@ -396,11 +419,19 @@ def _read_front(pages: Sequence[PageText]) -> dict[str, IdentityField]:
 
 
 def _number_in(text: str) -> str | None:
+    """A DNI/NIE whose check letter holds; one read as a look-alike is taken only if it checks.
+
+    The check letter is a function of the digits, so a look-alike (a J read as 3) that makes
+    it hold is the letter printed: there is exactly one letter that passes.
+    """
     for match in _NUMBER.finditer(text.upper()):
         candidate = match.group(1).replace(" ", "")
         checker = stdnum_nie if candidate[0] in "XYZ" else stdnum_dni
         if checker.is_valid(candidate):
             return candidate
+        repaired = candidate[:-1] + _LETTER_FOR.get(candidate[-1], candidate[-1])
+        if repaired != candidate and checker.is_valid(repaired):
+            return repaired
     return None
 
 

@@ -104,7 +104,8 @@ from app.api import (  # noqa: E402,F401
     audit,
     auth,
     documents,
-    ocr,  # noqa: E402,F401 - issue 6: OCR, forms and search
+    ocr,
+    onboarding,
     openapi,
     people,
     requests,

@@ -30,7 +30,7 @@ from app.blueprints.forms import (
 )
 from app.extensions import db, limiter
 from app.models import User
-from app.services import accounts
+from app.services import accounts, onboarding
 from app.services.errors import AuthFailed, NotFound, Throttled, ValidationFailed
 from app.unit_of_work import keep_on_error
 
@@ -157,6 +157,14 @@ def _link_page(token: str, purpose: str, template: str) -> Response | str:
         except ValidationFailed as exc:
             errors_onto_form(form, exc, default="password")
         else:
+            joining = onboarding.open_onboarding_for(user) if purpose == "invite" else None
+            if joining is not None:
+                # A new client goes on with their onboarding at once, from the same phone:
+                # the link and the password just chosen are what a login would ask.
+                onboarding.invitation_accepted(user)
+                if current_user.is_authenticated:
+                    logout_user()
+                return _begin_session(user, url_for("onboarding.detail", onboarding_id=joining.id))
             if current_user.is_authenticated:
                 logout_user()
             session.clear()

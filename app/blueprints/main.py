@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from app.page_cache import cached_page
-from app.services import clients, requests
+from app.services import clients, onboarding, requests
 
 bp = Blueprint("main", __name__)
 
@@ -18,8 +18,13 @@ def dashboard() -> str:
     spaces = clients.list_spaces(current_user)
     client_list = clients.list_clients(current_user) if current_user.is_staff else []
     missing = requests.missing_by_client(current_user) if current_user.is_client else {}
+    joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
     return render_template(
-        "main/dashboard.html", spaces=spaces, clients=client_list, missing=missing
+        "main/dashboard.html",
+        spaces=spaces,
+        clients=client_list,
+        missing=missing,
+        joining=joining,
     )
 
 

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from stdnum.es import dni as stdnum_dni
 from stdnum.es import nie as stdnum_nie
@@ -53,7 +54,7 @@ from app.services.notifications import notify
 from app.services.runtime import setting
 from app.services.settings import get_setting
 from app.services.text import checked_text
-from ocr.identity import IDENTITY_FIELDS, IdentityReading, read_identity
+from ocr.identity import IDENTITY_FIELDS, MIN_SIDE, IdentityReading, read_identity
 from signing.letter import Letter, render_letter
 from workflows import onboarding as rules
 from workflows.onboarding import OnboardingAction, OnboardingStatus
@@ -66,19 +67,19 @@ ENGAGEMENT_LEVEL = "B-LT"
 #: Problems that stop an approval: the firm cannot take an expired or someone else's document.
 BLOCKING_PROBLEMS = ("expired_document", "document_already_used")
 PROBLEM_TEXT = {
-    "expired_document": "El documento está caducado: envíe uno en vigor.",
-    "mrz_check_failed": (
+    "expired_document": _l("El documento está caducado: envíe uno en vigor."),
+    "mrz_check_failed": _l(
         "Los dígitos de control de la zona de lectura mecánica no cuadran: compruebe los datos "
         "o haga otra foto."
     ),
-    "unreadable": "No hemos podido leer el documento.",
-    "name_mismatch": "El nombre del documento no coincide con el de la invitación.",
-    "document_already_used": "Ese documento ya figura en otro cliente del despacho.",
+    "unreadable": _l("No hemos podido leer el documento."),
+    "name_mismatch": _l("El nombre del documento no coincide con el de la invitación."),
+    "document_already_used": _l("Ese documento ya figura en otro cliente del despacho."),
 }
 HINT_TEXT = {
-    "blur": "La foto sale movida o desenfocada: apoye el móvil y enfoque de cerca.",
-    "glare": "Hay un reflejo sobre el documento: evite la luz directa o el flash.",
-    "crop": "Falta parte del documento: encuadre la tarjeta entera, con sus cuatro esquinas.",
+    "blur": _l("La foto sale movida o desenfocada: apoye el móvil y enfoque de cerca."),
+    "glare": _l("Hay un reflejo sobre el documento: evite la luz directa o el flash."),
+    "crop": _l("Falta parte del documento: encuadre la tarjeta entera, con sus cuatro esquinas."),
 }
 
 
@@ -324,7 +325,7 @@ def submit_identity(
         )
         stored.append(document.id)
     item.identity_documents = [*item.identity_documents, *stored]
-    item.identity = _identity_record(item, reading, today)
+    item.identity = {**_identity_record(item, reading, today), "documents": stored}
     audit.record(
         "onboarding_identity_read",
         actor,
@@ -474,6 +475,41 @@ def _recheck(item: Onboarding, confirmed: dict[str, str], today: date) -> None:
     item.identity = {**item.identity, "problems": problems}
 
 
+def identity_image(actor: User, onboarding_id: str, index: int) -> bytes:
+    """Image ``index`` of the last reading, as a JPEG with the fields' boxes drawn on it.
+
+    The person and staff see where each value was read, as on the forms page; the photos
+    themselves stay internal documents that a client cannot list or download.
+    """
+    item = get_onboarding(actor, onboarding_id)
+    record = item.identity or {}
+    images: list[Image.Image] = []
+    for document_id in record.get("documents", []):
+        document = db.session.get(Document, document_id)
+        if document is None or document.current_version is None:
+            continue
+        data = documents.read_version_bytes(document.current_version, max_size=IDENTITY_MAX_BYTES)
+        images.extend(_images_of(data, "front"))
+    if not 0 <= index < len(images):
+        raise NotFound()
+    image = ImageOps.exif_transpose(images[index]) or images[index]
+    image = image.convert("RGB")
+    scale = 1.0
+    if min(image.size) < MIN_SIDE:
+        scale = MIN_SIDE / min(image.size)
+    draw = ImageDraw.Draw(image)
+    for found in record.get("fields", {}).values():
+        if found.get("image") != index or not any(found.get("box", [])):
+            continue
+        x0, y0, x1, y1 = (round(v / scale) for v in found["box"])
+        colour = (22, 120, 60) if found.get("confidence", 0) >= 80 else (200, 120, 0)
+        draw.rectangle((x0 - 4, y0 - 4, x1 + 4, y1 + 4), outline=colour, width=4)
+    image.thumbnail((1600, 1600))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 # ---------------------------------------------------------------- staff decide
 
 
@@ -492,7 +528,7 @@ def approve(actor: User, onboarding_id: str, *, fields: Any = None, today: date)
     problems = (item.identity or {}).get("problems", [])
     blocking = [p for p in problems if p in BLOCKING_PROBLEMS]
     if blocking:
-        raise InvalidTransition(" ".join(_(PROBLEM_TEXT[p]) for p in blocking), problems=blocking)
+        raise InvalidTransition(" ".join(str(PROBLEM_TEXT[p]) for p in blocking), problems=blocking)
     if actor.id in item.approvals:
         raise InvalidTransition(_("Ya aprobó esta alta: falta la aprobación de otra persona."))
     item.approvals = [*item.approvals, actor.id]
@@ -789,6 +825,46 @@ def engagement_document(item: Onboarding) -> Document | None:
     )
 
 
+def describe(item: Onboarding) -> dict[str, Any]:
+    """The onboarding as the API and the pages show it."""
+    identity = None
+    if item.identity:
+        record = item.identity
+        problems = list(record.get("problems", []))
+        identity = {
+            "fields": {name: found["value"] for name, found in record["fields"].items()},
+            "details": record["fields"],
+            "mrz_valid": bool(record.get("mrz_valid")),
+            "problems": problems,
+            "messages": [str(PROBLEM_TEXT[p]) for p in problems if p in PROBLEM_TEXT],
+            "hints": list(record.get("hints", [])),
+            "confirmed": item.confirmed_fields,
+        }
+    spaces = [db.session.get(Space, space_id) for space_id in item.spaces]
+    return {
+        "id": item.id,
+        "status": item.status,
+        "steps": steps_of(item),
+        "waiting_on": waiting_on(item),
+        "email": item.email,
+        "name": item.name,
+        "kind": item.kind,
+        "services": list(item.services),
+        "addendum": item.addendum,
+        "client_id": item.client_id,
+        "user_id": item.user_id,
+        "spaces": [{"id": s.id, "name": s.name, "kind": s.kind} for s in spaces if s is not None],
+        "identity": identity,
+        "approvals": len(item.approvals),
+        "engagement_document_id": item.engagement_document_id,
+        "engagement_signature_request_id": item.engagement_signature_request_id,
+        "reason": item.reason,
+        "created_at": item.created_at,
+        "status_since": item.status_since,
+        "activated_at": item.activated_at,
+    }
+
+
 # ---------------------------------------------------------------- stalls
 
 
@@ -843,6 +919,8 @@ __all__ = [
     "approve",
     "confirm_identity",
     "get_onboarding",
+    "describe",
+    "identity_image",
     "invitation_accepted",
     "list_onboardings",
     "open_onboarding_for",

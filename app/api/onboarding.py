@@ -1,0 +1,236 @@
+"""Invitations and self-activation: the catalogue, onboardings, identity, approval."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, jsonify, request
+from marshmallow import Schema, fields, pre_dump
+
+from app.api import PUBLIC, api_bp, body, caller
+from app.api.schemas import TokenSchema, dump_page
+from app.extensions import limiter
+from app.models import Onboarding
+from app.services import catalogue, onboarding
+from app.services.errors import ValidationFailed
+
+
+def _required(field: type[fields.Field], *args: Any, **kwargs: Any) -> Any:
+    return field(*args, required=True, **kwargs)
+
+
+def _nullable(field: type[fields.Field], *args: Any, **kwargs: Any) -> Any:
+    return field(*args, required=True, allow_none=True, **kwargs)
+
+
+class ServiceSchema(Schema):
+    key = _required(fields.String)
+    name = _required(fields.String)
+    description = _nullable(fields.String)
+    space_kind = _required(
+        fields.String, metadata={"enum": ["case", "fiscal_year", "project", "general"]}
+    )
+    space_name = _required(fields.String)
+    request_template = _nullable(fields.String)
+    fees = _nullable(fields.String)
+
+
+class StepSchema(Schema):
+    name = _required(
+        fields.String,
+        metadata={"enum": ["invitation", "identity", "review", "engagement", "activation"]},
+    )
+    status = _required(
+        fields.String, metadata={"enum": ["done", "current", "pending", "skipped", "failed"]}
+    )
+
+
+class IdentityFieldDetailSchema(Schema):
+    value = _required(fields.String)
+    confidence = _required(fields.Float)
+    source = _required(fields.String, metadata={"enum": ["mrz", "front"]})
+    image = _required(fields.Integer)
+    box = _required(fields.List, fields.Integer())
+
+
+class IdentitySchema(Schema):
+    fields_ = _required(
+        fields.Dict,
+        keys=fields.String(),
+        values=fields.String(),
+        attribute="fields",
+        data_key="fields",
+    )
+    details = _required(
+        fields.Dict, keys=fields.String(), values=fields.Nested(IdentityFieldDetailSchema)
+    )
+    mrz_valid = _required(fields.Boolean)
+    problems = _required(
+        fields.List,
+        fields.String(
+            metadata={
+                "enum": [
+                    "expired_document",
+                    "mrz_check_failed",
+                    "unreadable",
+                    "name_mismatch",
+                    "document_already_used",
+                ]
+            }
+        ),
+    )
+    messages = _required(fields.List, fields.String())
+    hints = _required(fields.List, fields.String())
+    confirmed = _nullable(fields.Dict, keys=fields.String(), values=fields.String())
+
+
+class OpenedSpaceSchema(Schema):
+    id = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String)
+
+
+class OnboardingSchema(Schema):
+    id = _required(fields.String)
+    status = _required(
+        fields.String,
+        metadata={
+            "enum": ["invited", "identity", "review", "engagement", "active", "rejected", "expired"]
+        },
+    )
+    steps = _required(fields.List, fields.Nested(StepSchema))
+    waiting_on = _nullable(fields.String, metadata={"enum": ["client", "firm", None]})
+    email = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String, metadata={"enum": ["person", "company"]})
+    services = _required(fields.List, fields.String())
+    addendum = _required(fields.Boolean)
+    client_id = _required(fields.String)
+    user_id = _required(fields.String)
+    spaces = _required(fields.List, fields.Nested(OpenedSpaceSchema))
+    identity = _nullable(fields.Nested, IdentitySchema)
+    approvals = _required(fields.Integer)
+    engagement_document_id = _nullable(fields.String)
+    engagement_signature_request_id = _nullable(fields.String)
+    reason = _nullable(fields.String)
+    created_at = _required(fields.DateTime)
+    status_since = _required(fields.DateTime)
+    activated_at = _nullable(fields.DateTime)
+
+    @pre_dump
+    def _computed(self, item: Onboarding, **_kwargs: Any) -> dict[str, Any]:
+        return onboarding.describe(item)
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return str(current_app.config["RATELIMIT_LOGIN"])
+
+
+@api_bp.post("/auth/invitation")
+@limiter.limit(_login_limit)
+def accept_invitation() -> Response:
+    data = body()
+    user, token, expires = onboarding.accept_invitation(data.get("token"), data.get("password"))
+    return jsonify(TokenSchema().dump({"token": token, "expires_at": expires, "user": user}))
+
+
+PUBLIC.add("api.accept_invitation")
+
+
+@api_bp.get("/catalog")
+def list_catalog() -> Response:
+    return jsonify(dump_page(ServiceSchema, catalogue.list_services(caller())))
+
+
+@api_bp.post("/catalog")
+def create_service() -> tuple[Response, int]:
+    data = body()
+    service = catalogue.create_service(
+        caller(),
+        key=data.get("key"),
+        name=data.get("name"),
+        description=data.get("description"),
+        space_kind=data.get("space_kind"),
+        space_name=data.get("space_name"),
+        request_template=data.get("request_template"),
+        engagement_template=data.get("engagement_template"),
+        fees=data.get("fees"),
+    )
+    return jsonify(ServiceSchema().dump(service)), 201
+
+
+@api_bp.post("/catalog/<key>/subscribe")
+def subscribe(key: str) -> tuple[Response, int]:
+    item = onboarding.subscribe(caller(), key, today=date.today())
+    return jsonify(OnboardingSchema().dump(item)), 201
+
+
+@api_bp.post("/onboardings")
+def start_onboarding() -> tuple[Response, int]:
+    data = body()
+    item = onboarding.start_onboarding(
+        caller(),
+        email=data.get("email"),
+        name=data.get("name"),
+        kind=data.get("kind"),
+        services=data.get("services"),
+        client_name=data.get("client_name"),
+        tax_id=data.get("tax_id"),
+    )
+    return jsonify(OnboardingSchema().dump(item)), 201
+
+
+@api_bp.get("/onboardings")
+def list_onboardings() -> Response:
+    found = onboarding.list_onboardings(caller(), status=request.args.get("status") or None)
+    return jsonify(dump_page(OnboardingSchema, found))
+
+
+@api_bp.get("/onboardings/<onboarding_id>")
+def get_onboarding(onboarding_id: str) -> Response:
+    return jsonify(OnboardingSchema().dump(onboarding.get_onboarding(caller(), onboarding_id)))
+
+
+def _file(name: str) -> onboarding.IdentityFile | None:
+    upload = request.files.get(name)
+    if upload is None or not upload.filename:
+        return None
+    return onboarding.IdentityFile(upload.stream, upload.filename)
+
+
+@api_bp.post("/onboardings/<onboarding_id>/identity")
+def submit_identity(onboarding_id: str) -> tuple[Response, int]:
+    onboarding.get_onboarding(caller(), onboarding_id)  # 404 before anything is read
+    if not request.files:
+        raise ValidationFailed({"front": "Envíe la foto o el PDF del documento (campo front)."})
+    item = onboarding.submit_identity(
+        caller(), onboarding_id, front=_file("front"), back=_file("back"), today=date.today()
+    )
+    return jsonify(OnboardingSchema().dump(item)), 201
+
+
+@api_bp.post("/onboardings/<onboarding_id>/identity/confirm")
+def confirm_identity(onboarding_id: str) -> Response:
+    data = body()
+    item = onboarding.confirm_identity(
+        caller(), onboarding_id, fields=data.get("fields"), today=date.today()
+    )
+    return jsonify(OnboardingSchema().dump(item))
+
+
+@api_bp.post("/onboardings/<onboarding_id>/approve")
+def approve(onboarding_id: str) -> Response:
+    data = body()
+    item = onboarding.approve(
+        caller(), onboarding_id, fields=data.get("fields"), today=date.today()
+    )
+    return jsonify(OnboardingSchema().dump(item))
+
+
+@api_bp.post("/onboardings/<onboarding_id>/reject")
+def reject(onboarding_id: str) -> Response:
+    item = onboarding.reject(caller(), onboarding_id, reason=body().get("reason"))
+    return jsonify(OnboardingSchema().dump(item))
