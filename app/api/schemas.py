@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_dump
 
-from app.services import forms, notifications, transmittals
+from app.services import forms, notifications, onboarding, transmittals
 from app.services import ocr as ocr_service
 from app.services import requests as request_service
 from app.services import signatures as signature_service
@@ -800,3 +800,145 @@ class NewFormSchema(_Body):
 class FormChangesSchema(_Body):
     form_fields = fields.Dict(keys=fields.String(), data_key="fields")
     confirm = fields.Boolean()
+
+
+# ------------------------------------------------------------------ onboarding
+
+
+class ServiceSchema(Schema):
+    key = _required(fields.String)
+    name = _required(fields.String)
+    description = _nullable(fields.String)
+    space_kind = _required(
+        fields.String, metadata={"enum": ["case", "fiscal_year", "project", "general"]}
+    )
+    space_name = _required(fields.String)
+    request_template = _nullable(fields.String)
+    fees = _nullable(fields.String)
+
+
+class StepSchema(Schema):
+    name = _required(
+        fields.String,
+        metadata={"enum": ["invitation", "identity", "review", "engagement", "activation"]},
+    )
+    status = _required(
+        fields.String, metadata={"enum": ["done", "current", "pending", "skipped", "failed"]}
+    )
+
+
+class IdentityFieldDetailSchema(Schema):
+    value = _required(fields.String)
+    confidence = _required(fields.Float)
+    source = _required(fields.String, metadata={"enum": ["mrz", "front"]})
+    image = _required(fields.Integer)
+    box = _required(fields.List, fields.Integer())
+
+
+class IdentitySchema(Schema):
+    fields_ = _required(
+        fields.Dict,
+        keys=fields.String(),
+        values=fields.String(),
+        attribute="fields",
+        data_key="fields",
+    )
+    details = _required(
+        fields.Dict, keys=fields.String(), values=fields.Nested(IdentityFieldDetailSchema)
+    )
+    mrz_valid = _required(fields.Boolean)
+    problems = _required(
+        fields.List,
+        fields.String(
+            metadata={
+                "enum": [
+                    "expired_document",
+                    "mrz_check_failed",
+                    "unreadable",
+                    "name_mismatch",
+                    "document_already_used",
+                ]
+            }
+        ),
+    )
+    messages = _required(fields.List, fields.String())
+    hints = _required(fields.List, fields.String())
+    confirmed = _nullable(fields.Dict, keys=fields.String(), values=fields.String())
+
+
+class OpenedSpaceSchema(Schema):
+    id = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String)
+
+
+class OnboardingSchema(Schema):
+    id = _required(fields.String)
+    status = _required(
+        fields.String,
+        metadata={
+            "enum": ["invited", "identity", "review", "engagement", "active", "rejected", "expired"]
+        },
+    )
+    steps = _required(fields.List, fields.Nested(StepSchema))
+    waiting_on = _nullable(fields.String, metadata={"enum": ["client", "firm", None]})
+    email = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String, metadata={"enum": ["person", "company"]})
+    services = _required(fields.List, fields.String())
+    addendum = _required(fields.Boolean)
+    client_id = _required(fields.String)
+    user_id = _required(fields.String)
+    spaces = _required(fields.List, fields.Nested(OpenedSpaceSchema))
+    identity = _nullable(fields.Nested, IdentitySchema)
+    approvals = _required(fields.Integer)
+    engagement_document_id = _nullable(fields.String)
+    engagement_signature_request_id = _nullable(fields.String)
+    reason = _nullable(fields.String)
+    created_at = _required(fields.DateTime)
+    status_since = _required(fields.DateTime)
+    activated_at = _nullable(fields.DateTime)
+
+    @pre_dump
+    def _computed(self, item: Any, **_kwargs: Any) -> dict[str, Any]:
+        return onboarding.describe(item)
+
+
+class InvitationAcceptSchema(_Body):
+    token = _required(fields.String)
+    password = _required(fields.String)
+
+
+class NewServiceSchema(_Body):
+    key = _required(fields.String)
+    name = _required(fields.String)
+    description = fields.String()
+    space_kind = _required(
+        fields.String, metadata={"enum": ["case", "fiscal_year", "project", "general"]}
+    )
+    space_name = _required(fields.String)
+    request_template = fields.String()
+    engagement_template = fields.String()
+    fees = fields.String()
+
+
+class NewOnboardingSchema(_Body):
+    email = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String, metadata={"enum": ["person", "company"]})
+    client_name = fields.String()
+    tax_id = fields.String()
+    services = _required(fields.List, fields.String())
+
+
+class IdentityUploadSchema(_Body):
+    front = _required(fields.Raw, metadata={"type": "string", "format": "binary"})
+    back = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class IdentityFieldsSchema(_Body):
+    identity_fields = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields")
+
+
+class RejectSchema(_Body):
+    reason = _required(fields.String)

@@ -424,6 +424,9 @@ def test_every_route_answers_as_the_published_document_says(
     assert declined["status"] == "declined"
     call("post", f"/api/v1/signature-requests/{third['id']}/decline", 409, customer, json={})
 
+    # ---------------------------------------------------------------- onboarding
+    _walk_onboarding(call, staff, admin, customer)
+
     # ---------------------------------------------------------------- audit and the document
     call("get", "/api/v1/audit", 403, staff)
     events = call("get", "/api/v1/audit?limit=5", 200, admin)
@@ -453,3 +456,63 @@ def test_an_answer_that_drifts_from_the_document_is_caught(web_app, client, worl
     refused = call("get", "/api/v1/me", 401)
     assert drift({**refused, "mfa_required": True}, 401) == [], "problem details may be extended"
     assert drift({key: value for key, value in refused.items() if key != "title"}, 401)
+
+
+def _walk_onboarding(call: Answers, staff: dict, admin: dict, customer: dict) -> None:
+    import random
+    from datetime import date
+
+    from identity_samples import identity_document, jpeg_bytes
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboxMail
+
+    call("get", "/api/v1/catalog", 200, customer)
+    service = {"key": "laboral", "name": "Nóminas", "space_kind": "general", "space_name": "N"}
+    call("post", "/api/v1/catalog", 403, staff, json=service)
+    call("post", "/api/v1/catalog", 201, admin, json=service)
+    call("post", "/api/v1/catalog", 422, admin, json=service)
+    card = identity_document(random.Random(0), kind="dni", today=date.today())
+    person = {
+        "email": "alta@example.com",
+        "name": f"{card.expected['given_names']} {card.expected['surnames']}",
+        "kind": "person",
+        "services": ["renta"],
+    }
+    call("post", "/api/v1/onboardings", 422, staff, json={**person, "services": []})
+    started = call("post", "/api/v1/onboardings", 201, staff, json=person)
+    other = call(
+        "post", "/api/v1/onboardings", 201, staff, json={**person, "email": "otra@example.com"}
+    )
+    db.session.expire_all()
+    mail = db.session.execute(
+        select(OutboxMail).where(OutboxMail.to.contains("alta@example.com"))
+    ).scalar_one()
+    link = re.search(r"/invitation/([A-Za-z0-9_-]+)", mail.body_text).group(1)
+    call("post", "/api/v1/auth/invitation", 422, json={"token": link})
+    token = call(
+        "post", "/api/v1/auth/invitation", 200, json={"token": link, "password": "nueva-clave-2026"}
+    )
+    call("post", "/api/v1/auth/invitation", 404, json={"token": link, "password": "otra-clave-26"})
+    new = {"Authorization": f"Bearer {token['token']}"}
+    path = f"/api/v1/onboardings/{started['id']}"
+    call("get", path, 404, customer)
+    call("get", "/api/v1/onboardings?status=identity", 200, staff)
+    call("get", "/api/v1/onboardings", 200, new)
+    call("post", f"{path}/identity/confirm", 409, new, json={})
+    files = {
+        "front": (io.BytesIO(jpeg_bytes(card.front)), "delante.jpg"),
+        "back": (io.BytesIO(jpeg_bytes(card.back)), "detras.jpg"),
+    }
+    call("post", f"{path}/identity", 415, new, data={"front": (io.BytesIO(b"no"), "x.jpg")})
+    call("post", f"{path}/identity", 201, new, data=files, content_type="multipart/form-data")
+    call("post", f"{path}/identity/confirm", 200, new, json={})
+    call("post", f"{path}/approve", 403, new, json={})
+    call("get", path, 200, staff)
+    call("post", f"{path}/approve", 200, staff, json={})
+    call("post", f"{path}/approve", 409, staff, json={})
+    call("post", "/api/v1/catalog/obra/subscribe", 409, new)
+    call("post", f"/api/v1/onboardings/{other['id']}/reject", 422, staff, json={})
+    call("post", f"/api/v1/onboardings/{other['id']}/reject", 200, staff, json={"reason": "No"})
+    call("post", f"/api/v1/onboardings/{other['id']}/reject", 409, staff, json={"reason": "No"})
