@@ -76,10 +76,10 @@ def describe(notification: Notification) -> str:
         return _("Su alta no se ha aprobado: %(title)s", **p)
     if kind == "onboarding_active":
         return _("¡Bienvenido! Sus servicios ya están activos.", **p)
-    if kind == "onboarding_reminder":
-        return _("Su alta en el despacho está a medias: continúe donde lo dejó.", **p)
-    if kind == "onboarding_stalled":
-        return _("El alta de %(title)s lleva días parada.", **p)
+    if kind == "alert_onboarding":
+        if p.get("level", 1) >= 2:
+            return _("Escalado: el alta de %(title)s lleva días parada.", **p)
+        return _("Alta pendiente: %(title)s lleva días sin avanzar; continúe donde se quedó.", **p)
     return p.get("text") or kind
 
 

@@ -37,10 +37,11 @@ from app.models import (
     SpaceMember,
     User,
 )
-from app.services import audit, clients, documents, events, requests, signatures
+from app.services import alerts, audit, clients, documents, events, requests, signatures
 from app.services.access import require_staff
 from app.services.accounts import accept_invitation as accept_account_invitation
 from app.services.accounts import create_user, issue_api_token
+from app.services.alerts import LateThing
 from app.services.catalogue import ensure_catalogue, get_service
 from app.services.errors import (
     AccessDenied,
@@ -868,45 +869,73 @@ def describe(item: Onboarding) -> dict[str, Any]:
 # ---------------------------------------------------------------- stalls
 
 
-def sweep_stalled(now: datetime | None = None) -> int:
-    """Remind the person, tell the owner, expire: one step per onboarding per sweep."""
-    now = now or _now()
-    policy = rules.StallPolicy(
+def _stall_policy() -> rules.StallPolicy:
+    return rules.StallPolicy(
         remind_after=timedelta(days=int(get_setting("onboarding_remind_days"))),
         escalate_after=timedelta(days=int(get_setting("onboarding_escalate_days"))),
         expire_after=timedelta(days=int(get_setting("onboarding_expire_days"))),
     )
-    acted = 0
+
+
+def _open_onboardings() -> list[Onboarding]:
     open_statuses = [s.value for s in OnboardingStatus if not s.is_terminal]
-    for item in db.session.execute(
-        select(Onboarding).where(Onboarding.status.in_(open_statuses))
-    ).scalars():
-        since = item.status_since
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        verdict = rules.stall(item.status, since, now, policy)
-        if verdict is rules.Stall.EXPIRE:
+    return list(
+        db.session.execute(select(Onboarding).where(Onboarding.status.in_(open_statuses))).scalars()
+    )
+
+
+def _since(item: Onboarding) -> datetime:
+    since = item.status_since
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
+
+
+def _stalled(now: datetime) -> list[LateThing]:
+    """Onboardings waiting too long, for the one alert engine: whose turn it is, then the owner."""
+    policy = _stall_policy()
+    late = []
+    for item in _open_onboardings():
+        verdict = rules.stall(item.status, _since(item), now, policy)
+        if verdict not in (rules.Stall.REMIND, rules.Stall.ESCALATE):
+            continue
+
+        def recipients(level: int, item: Onboarding = item) -> list[User]:
+            side = waiting_on(item)
+            first = [item.user] if side == "client" else ([item.owner] if item.owner else [])
+            if level >= 2 and item.owner is not None:
+                return [*first, item.owner]
+            return first
+
+        late.append(
+            LateThing(
+                kind="onboarding",
+                target_type="onboarding",
+                target_id=item.id,
+                space_id=item.intake_space_id,
+                level=2 if verdict is rules.Stall.ESCALATE else 1,
+                due=(_since(item) + policy.remind_after).date(),
+                summary=item.client_name or item.name,
+                link=f"/onboarding/{item.id}",
+                recipients=recipients,
+            )
+        )
+    return late
+
+
+alerts.register_finder(_stalled)
+
+
+def expire_stalled(now: datetime | None = None) -> int:
+    """Onboardings left waiting past the firm's limit expire (their link and steps end)."""
+    now = now or _now()
+    policy = _stall_policy()
+    expired = 0
+    for item in _open_onboardings():
+        if rules.stall(item.status, _since(item), now, policy) is rules.Stall.EXPIRE:
             _move(item, OnboardingAction.EXPIRE)
             audit.record("onboarding_expired", None, f"onboarding:{item.id}")
-            acted += 1
-        elif verdict is rules.Stall.ESCALATE and item.reminders_sent < 2 and item.owner:
-            item.reminders_sent = 2
-            notify(
-                [item.owner], "onboarding_stalled", link=f"/onboarding/{item.id}", title=item.name
-            )
-            acted += 1
-        elif verdict is rules.Stall.REMIND and item.reminders_sent < 1:
-            item.reminders_sent = 1
-            whom = [item.user] if rules.waits_on(item.status) == "client" else [item.owner]
-            notify(
-                [u for u in whom if u is not None],
-                "onboarding_reminder",
-                link=f"/onboarding/{item.id}",
-                title=item.name,
-            )
-            acted += 1
+            expired += 1
     db.session.flush()
-    return acted
+    return expired
 
 
 __all__ = [
@@ -929,6 +958,6 @@ __all__ = [
     "steps_of",
     "submit_identity",
     "subscribe",
-    "sweep_stalled",
+    "expire_stalled",
     "waiting_on",
 ]

@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
-from app.services import alerts, mail, notifications, requests
+from app.services import alerts, mail, notifications, onboarding, requests
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
@@ -53,6 +53,7 @@ def init_celery(app: Flask) -> None:
                 "schedule": 86400.0,
             },
             "sweep-alerts": {"task": "portal.sweep_alerts", "schedule": 900.0},
+            "expire-onboardings": {"task": "portal.expire_onboardings", "schedule": 3600.0},
             "resume-stalled-ocr": {"task": "portal.resume_stalled_ocr", "schedule": 900.0},
             "expire-uploads": {"task": "portal.expire_uploads", "schedule": 3600.0},
             "check-integrity": {"task": "portal.check_integrity", "schedule": 3600.0},
@@ -95,6 +96,13 @@ def sweep_alerts() -> int:
     created = alerts.sweep()
     db.session.commit()
     return created
+
+
+@celery.task(name="portal.expire_onboardings")
+def expire_onboardings() -> int:
+    expired = onboarding.expire_stalled()
+    db.session.commit()
+    return expired
 
 
 @celery.task(name="portal.daily_digest")
