@@ -15,6 +15,8 @@ from app.services.access import can_see_document
 from app.services.signatures.requests import OPEN, whose_turn
 from workflows.schedule import escalation_level_for_request
 
+SIGNATURE_ESCALATE_AFTER_DAYS = 3
+
 
 @dataclass(frozen=True)
 class OverdueSignature:
@@ -53,9 +55,6 @@ def overdue_signature_requests(today: date) -> list[OverdueSignature]:
             )
         )
     return found
-
-
-SIGNATURE_ESCALATE_AFTER_DAYS = 3
 
 
 def _late_signatures(now: datetime) -> Iterable[alerts.LateThing]:
