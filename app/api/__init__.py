@@ -1,4 +1,4 @@
-"""The public REST API, version 1 (API.md)."""
+"""The public REST API, version 1 (docs/api.md)."""
 
 from __future__ import annotations
 
