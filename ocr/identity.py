@@ -271,25 +271,25 @@ def _read_mrz(image: Image.Image, page: PageText, index: int) -> MrzReading | No
     confidence = min((w.confidence for words in candidates for w in words), default=0.0)
     box = union_box(w.box for words in candidates[-3:] for w in words)
     if found is None or not found.valid:
-        # Read the zone again alone with the MRZ alphabet (then once more, enlarged), and try
-        # each line from any reading: each pass misreads different characters, and the check
-        # digits tell which combination is the one printed.
+        # Read the zone again alone with the MRZ alphabet, and try each line from either
+        # reading: each pass misreads different characters, and the check digits tell which
+        # combination is the one printed.
         pad = max(12, (box[3] - box[1]) // 6)
-        box = (0, max(0, box[1] - pad), image.width, min(image.height, box[3] + pad))
-        crop = image.crop(box)
-        readings = [first]
-        for attempt in (crop, crop.resize((crop.width * 2, crop.height * 2), Image.LANCZOS)):
-            read = _MRZ_ENGINE.recognize(attempt)
-            readings.append([line.replace(" ", "") for line in _lines(read) if line.strip()])
-            confidence = min((w.confidence for w in read.words), default=0.0)
-            for mix in _mixes(readings):
-                tried = parse_mrz(mix)
-                if tried is not None and (found is None or tried.valid):
-                    found = tried
-                    if tried.valid:
-                        break
-            if found is not None and found.valid:
-                break
+        box = (
+            max(0, box[0] - 2 * pad),
+            max(0, box[1] - pad),
+            min(image.width, box[2] + 2 * pad),
+            min(image.height, box[3] + pad),
+        )
+        read = _MRZ_ENGINE.recognize(image.crop(box))
+        second = [line.replace(" ", "") for line in _lines(read) if line.strip()]
+        confidence = min((w.confidence for w in read.words), default=0.0)
+        for mix in _mixes([first, second]):
+            tried = parse_mrz(mix)
+            if tried is not None and (found is None or tried.valid):
+                found = tried
+                if tried.valid:
+                    break
     if found is None:
         return None
     return MrzReading(

@@ -97,6 +97,36 @@ class ConfirmIdentityForm(FlaskForm):
     nationality = StringField(FIELD_LABELS["nationality"])
 
 
+class ServiceForm(FlaskForm):
+    key = StringField(_l("Clave (p. ej. renta-2026)"), validators=[DataRequired(), Length(max=60)])
+    name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Descripción"), validators=[Optional(), Length(max=2000)])
+    space_kind = SelectField(
+        _l("Tipo de espacio que abre"),
+        choices=[
+            ("fiscal_year", _l("Ejercicio fiscal")),
+            ("project", _l("Proyecto")),
+            ("case", _l("Expediente")),
+            ("general", _l("General")),
+        ],
+    )
+    space_name = StringField(
+        _l("Nombre del espacio ({year} y {client} se rellenan solos)"),
+        validators=[DataRequired(), Length(max=200)],
+    )
+    request_template = StringField(
+        _l("Plantilla de solicitud al activar (clave, opcional)"),
+        validators=[Optional(), Length(max=200)],
+    )
+    fees = StringField(_l("Honorarios"), validators=[Optional(), Length(max=300)])
+    engagement_template = TextAreaField(
+        _l(
+            "Hoja de encargo (opcional; campos: {client_name}, {tax_id}, {address}, {service}, {fees}, {date}, {firm}, {city})"
+        ),
+        validators=[Optional(), Length(max=20000)],
+    )
+
+
 class RejectForm(FlaskForm):
     reason = TextAreaField(_l("Motivo (lo verá el cliente)"), validators=[Length(max=2000)])
 
@@ -302,17 +332,45 @@ def reject(onboarding_id: str) -> Response | tuple[str, int]:
     return _render(item, status=422, reject_form=form)
 
 
-@bp.get("/services")
+@bp.route("/services", methods=["GET", "POST"])
 @login_required
-def services() -> str:
+def services() -> Response | tuple[str, int]:
+    form = ServiceForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                catalogue.create_service(
+                    current_user,
+                    key=form.key.data,
+                    name=form.name.data,
+                    description=form.description.data or None,
+                    space_kind=form.space_kind.data,
+                    space_name=form.space_name.data,
+                    request_template=form.request_template.data or None,
+                    engagement_template=form.engagement_template.data or None,
+                    fees=form.fees.data or None,
+                )
+            except DomainError as exc:
+                errors_onto_form(form, exc, default="key")
+                status = exc.status
+            else:
+                flash(_("Servicio añadido al catálogo."), "success")
+                return redirect(url_for("onboarding.services"))
+        else:
+            status = 422
     taken: set[str] = set()
     if current_user.is_client:
         taken = {key for o in onboarding.list_onboardings(current_user) for key in o.services}
-    return render_template(
-        "onboarding/services.html",
-        services=catalogue.list_services(current_user),
-        taken=taken,
-        confirm=ConfirmForm(),
+    return (
+        render_template(
+            "onboarding/services.html",
+            services=catalogue.list_services(current_user),
+            taken=taken,
+            confirm=ConfirmForm(),
+            form=form if current_user.is_admin else None,
+        ),
+        status,
     )
 
 

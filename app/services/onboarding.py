@@ -39,8 +39,14 @@ from app.models import (
 )
 from app.services import alerts, audit, clients, documents, events, requests, signatures
 from app.services.access import require_staff
+from app.services.accounts import (
+    EMAIL_RE,
+    create_user,
+    find_user_by_email,
+    issue_api_token,
+    normalise_email,
+)
 from app.services.accounts import accept_invitation as accept_account_invitation
-from app.services.accounts import create_user, issue_api_token
 from app.services.alerts import LateThing
 from app.services.catalogue import ensure_catalogue, get_service
 from app.services.errors import (
@@ -174,8 +180,10 @@ def start_onboarding(
         errors["kind"] = _("El tipo debe ser person o company.")
     elif kind == "company" and not company:
         errors["client_name"] = _("Indique el nombre de la sociedad.")
-    if not isinstance(email, str):
+    if not isinstance(email, str) or not EMAIL_RE.match(normalise_email(email)):
         errors["email"] = _("Introduzca un e-mail válido.")
+    elif find_user_by_email(email):
+        errors["email"] = _("Ya existe un usuario con este e-mail.")
     try:
         chosen = _services_from(services)
     except ValidationFailed as exc:
