@@ -162,9 +162,9 @@ def read_identity(images: Sequence[Image.Image], *, today: date) -> IdentityRead
         and "document_number" in fields
         and any("PASAPORTE" in _fold(p.text) or "PASSPORT" in _fold(p.text) for p in pages)
     ):
-        number = fields["document_number"]
+        printed = fields["document_number"]
         fields["document_type"] = IdentityField(
-            "passport", number.confidence, "front", number.image, number.box
+            "passport", printed.confidence, "front", printed.image, printed.box
         )
     problems: list[str] = []
     if mrz is not None and not mrz.valid:
