@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 
-from app.services.settings import get_setting
+from app.services import accounts
 
 OPEN_ENDPOINTS = {
     "static",
@@ -56,9 +56,8 @@ def register_blueprints(app: Flask) -> None:
             or not current_user.is_authenticated
         ):
             return None
-        if current_user.is_staff and not current_user.mfa_enabled:
-            if get_setting("require_mfa_for_staff"):
-                return redirect(url_for("account.mfa_setup", required=1))
+        if accounts.second_factor_missing(current_user):
+            return redirect(url_for("account.mfa_setup", required=1))
         return None
 
     @app.context_processor

@@ -34,6 +34,13 @@ class MfaRequired(AuthFailed):
     title = "Second factor required"
 
 
+class MfaEnrolmentRequired(DomainError):
+    """The firm requires a second factor of this person, who has not enrolled one yet."""
+
+    status = 403
+    title = "Second factor enrolment required"
+
+
 class Throttled(DomainError):
     status = 429
     title = "Too many attempts"

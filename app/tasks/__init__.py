@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
-from app.services import alerts, mail, notifications, onboarding, requests
+from app.services import accounts, alerts, mail, notifications, onboarding, requests
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
@@ -96,6 +96,12 @@ def sweep_alerts() -> int:
     created = alerts.sweep()
     db.session.commit()
     return created
+
+
+@celery.task(name="portal.send_password_reset")
+def send_password_reset(email: str) -> None:
+    accounts.send_password_reset(email)
+    db.session.commit()
 
 
 @celery.task(name="portal.expire_onboardings")

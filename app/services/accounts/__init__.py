@@ -16,6 +16,7 @@ from app.services.accounts.login import (
     check_second_factor,
     check_throttle,
     complete_login,
+    second_factor_missing,
 )
 from app.services.accounts.passwords import (
     MIN_PASSWORD,
@@ -28,6 +29,7 @@ from app.services.accounts.passwords import (
     password_matches,
     request_password_reset,
     reset_password,
+    send_password_reset,
 )
 
 # Not public: the page tests make reset and invitation links without sending mail.
@@ -55,6 +57,7 @@ __all__ = [
     "MIN_PASSWORD",
     "accept_invitation",
     "authenticate",
+    "second_factor_missing",
     "begin_totp",
     "change_password",
     "check_credentials",
@@ -76,6 +79,7 @@ __all__ = [
     "normalise_email",
     "password_matches",
     "request_password_reset",
+    "send_password_reset",
     "reset_password",
     "revoke_all_sessions",
     "revoke_api_token",

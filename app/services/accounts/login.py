@@ -12,7 +12,7 @@ from app.services import audit
 from app.services.accounts.common import _now, _sha256, find_user_by_email, normalise_email
 from app.services.accounts.passwords import hash_password, needs_rehash, password_matches
 from app.services.accounts.totp import verify_second_factor
-from app.services.errors import AuthFailed, MfaRequired, Throttled
+from app.services.errors import AuthFailed, MfaEnrolmentRequired, MfaRequired, Throttled
 from app.services.runtime import request_ip, setting
 
 # ---------------------------------------------------------------- throttling
@@ -86,6 +86,17 @@ def check_second_factor(user: User, code: str) -> None:
         raise AuthFailed(_("Código de verificación incorrecto o ya utilizado."))
 
 
+def second_factor_missing(user: User) -> bool:
+    """Whether the firm requires a second factor of ``user`` and they have none yet.
+
+    Every channel asks this one question: the web lets such a person in only to enrol,
+    a bearer token is not issued to them at all.
+    """
+    from app.services.settings import get_setting
+
+    return user.is_staff and not user.mfa_enabled and bool(get_setting("require_mfa_for_staff"))
+
+
 def authenticate(email: str, password: str, otp: str | None = None) -> User:
     """Both factors in one call (API tokens)."""
     user = check_credentials(email, password)
@@ -93,6 +104,16 @@ def authenticate(email: str, password: str, otp: str | None = None) -> User:
         if not otp:
             raise MfaRequired(_("Se necesita el código de verificación."), mfa_required=True)
         check_second_factor(user, otp)
+    elif second_factor_missing(user):
+        audit.record("login_refused", user, f"user:{user.id}", reason="second_factor_not_enrolled")
+        raise MfaEnrolmentRequired(
+            _(
+                "El despacho exige un segundo factor al personal. Actívelo en el portal web "
+                "(Mi cuenta, «Activar el segundo factor») y vuelva a pedir el token con su código."
+            ),
+            mfa_enrolment_required=True,
+            enrol_url=f"{setting('BASE_URL')}/account/mfa",
+        )
     complete_login(user)
     return user
 

@@ -17,7 +17,7 @@ from app.services.accounts.common import _now, _sha256, find_user_by_email
 from app.services.accounts.sessions import revoke_all_sessions
 from app.services.errors import NotFound, ValidationFailed
 from app.services.mail import queue_mail
-from app.services.runtime import setting
+from app.services.runtime import enqueue_after_commit, setting
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so both answers take the same time.
@@ -77,8 +77,21 @@ def _new_link(user: User, purpose: str, lifetime: timedelta) -> str:
     return token
 
 
+RESET_TASK = "portal.send_password_reset"
+
+
 def request_password_reset(email: str) -> None:
-    """Send a reset link if the account exists; the caller answers the same either way."""
+    """Queue the reset for after the answer: known and unknown e-mails take the same time.
+
+    The request does the same for any address (one job queued after its commit); the
+    lookup, the link, the e-mail and the audit event happen in the job.
+    """
+    if isinstance(email, str) and 0 < len(email) <= 254:
+        enqueue_after_commit(RESET_TASK, email)
+
+
+def send_password_reset(email: str) -> None:
+    """Send a reset link if the account exists (the job queued by ``request_password_reset``)."""
     user = find_user_by_email(email)
     if user is None or not user.active:
         return
