@@ -29,6 +29,7 @@ NOT_PAGES = {
     "signatures.evidence": "ZIP of the signature evidence",
     "previews.rendition": "thumbnail or preview image (its alt text is checked on the pages)",
     "previews.page": "image of one PDF page (its alt text is checked on the pages)",
+    "onboarding.image": "identity photo with the fields boxed (its alt text is on the page)",
 }
 
 #: Pages no role reaches by a plain GET; each is checked by a step of its own below.
@@ -128,6 +129,11 @@ def _seed_world(app: Any) -> dict[str, Any]:
         "other client": world.client_b.email,
     }
     values["certificate_id"] = pki.current_certificate(world.client_a).id  # issued by the CA
+    from app.services import onboarding
+
+    values["onboarding_id"] = onboarding.start_onboarding(
+        world.staff, email="alta@example.com", name="Irene Alta", kind="person", services=["renta"]
+    ).id
     db.session.commit()
     enable_mfa(world.outsider)
     values["with two factors"] = world.outsider.email

@@ -15,7 +15,7 @@ def create_client() -> tuple[Response, int]:
     data = body()
     client = clients.create_client(
         caller(),
-        name=str(data.get("name") or ""),
+        name=data.get("name"),
         tax_id=data.get("tax_id"),
         kind=str(data.get("kind") or "company"),
     )

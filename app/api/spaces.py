@@ -16,7 +16,7 @@ def create_space(client_id: str) -> tuple[Response, int]:
     space = clients.create_space(
         caller(),
         client_id,
-        name=str(data.get("name") or ""),
+        name=data.get("name"),
         kind=str(data.get("kind") or "general"),
     )
     return jsonify(SpaceSchema().dump(space)), 201

@@ -25,20 +25,23 @@ from app.services.access import (
     visible_spaces_query,
 )
 from app.services.errors import NotFound, ValidationFailed
+from app.services.text import checked_text
 
 
 def create_client(
     actor: User, *, name: str, tax_id: str | None = None, kind: str = "company"
 ) -> Client:
     require_staff(actor)
-    errors = {}
-    if not (name or "").strip():
+    errors: dict[str, str] = {}
+    if isinstance(name, str | None) and not (name or "").strip():
         errors["name"] = _("El nombre es obligatorio.")
+    clean_name = checked_text(errors, "name", name, max_length=200, required=True)
+    clean_tax_id = checked_text(errors, "tax_id", tax_id, max_length=32)
     if kind not in {k.value for k in ClientKind}:
         errors["kind"] = _("El tipo debe ser person o company.")
     if errors:
         raise ValidationFailed(errors)
-    client = Client(name=name.strip()[:200], tax_id=(tax_id or "").strip()[:32] or None, kind=kind)
+    client = Client(name=clean_name, tax_id=clean_tax_id, kind=kind)
     db.session.add(client)
     db.session.flush()
     audit.record("client_created", actor, f"client:{client.id}", name=client.name)
@@ -60,14 +63,15 @@ def list_client_users(actor: User, client_id: str) -> list[User]:
 def create_space(actor: User, client_id: str, *, name: str, kind: str = "general") -> Space:
     client = get_client(actor, client_id)
     require_staff(actor)
-    errors = {}
-    if not (name or "").strip():
+    errors: dict[str, str] = {}
+    if isinstance(name, str | None) and not (name or "").strip():
         errors["name"] = _("El nombre es obligatorio.")
+    clean_name = checked_text(errors, "name", name, max_length=200, required=True)
     if kind not in {k.value for k in SpaceKind}:
         errors["kind"] = _("El tipo debe ser case, fiscal_year, project o general.")
     if errors:
         raise ValidationFailed(errors)
-    space = Space(client_id=client.id, name=name.strip()[:200], kind=kind)
+    space = Space(client_id=client.id, name=clean_name, kind=kind)
     db.session.add(space)
     db.session.flush()
     if not actor.is_admin:
@@ -149,13 +153,17 @@ def list_members(actor: User, space_id: str) -> list[SpaceMember]:
 def create_folder(actor: User, space_id: str, *, name: str, parent_id: str | None = None) -> Folder:
     space = get_space(actor, space_id, Permission.contribute)
     require_staff(actor)
-    if not (name or "").strip():
-        raise ValidationFailed({"name": _("El nombre es obligatorio.")})
+    errors: dict[str, str] = {}
+    if isinstance(name, str | None) and not (name or "").strip():
+        errors["name"] = _("El nombre es obligatorio.")
+    clean_name = checked_text(errors, "name", name, max_length=200, required=True)
+    if errors:
+        raise ValidationFailed(errors)
     if parent_id:
         parent = db.session.get(Folder, parent_id)
         if parent is None or parent.space_id != space.id:
             raise ValidationFailed({"parent_id": _("Esa carpeta no existe en este espacio.")})
-    folder = Folder(space_id=space.id, name=name.strip()[:200], parent_id=parent_id or None)
+    folder = Folder(space_id=space.id, name=clean_name, parent_id=parent_id or None)
     db.session.add(folder)
     db.session.flush()
     audit.record("folder_created", actor, f"space:{space.id}", folder_id=folder.id)
@@ -185,8 +193,13 @@ def update_space(
 
     space = get_space(actor, space_id, Permission.manage)
     errors: dict[str, str] = {}
-    if name is not None and not name.strip():
+    if isinstance(name, str) and not name.strip():
         errors["name"] = _("El nombre es obligatorio.")
+    clean_name = (
+        checked_text(errors, "name", name, max_length=200, required=True)
+        if name is not None
+        else None
+    )
     if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
         errors["label_scheme"] = _(
             "Las etiquetas deben ser %(schemes)s.", schemes=", ".join(sorted(LABEL_SCHEMES))
@@ -198,8 +211,8 @@ def update_space(
             errors["review_sla"] = str(exc)
     if errors:
         raise ValidationFailed(errors)
-    if name is not None:
-        space.name = name.strip()[:200]
+    if clean_name is not None:
+        space.name = clean_name
     if label_scheme is not None:
         space.label_scheme = label_scheme
     if review_sla is not None:

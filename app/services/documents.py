@@ -31,6 +31,7 @@ from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
 from app.services.runtime import setting, store
+from app.services.text import checked_text
 from storage import BlobNotFound, BlobTooLarge, StorageError, StorageFull, StoredBlob
 
 _BIDI_AND_CONTROL = re.compile("[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -69,6 +70,22 @@ def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
         ) from exc
 
 
+def described(
+    *, title: object = None, category: object = None, note: object = None
+) -> tuple[str | None, str | None, str | None]:
+    """Title, category and note as typed, or ``ValidationFailed`` naming each bad one.
+
+    Checked before the file is stored, so that a refused title never costs an upload.
+    """
+    errors: dict[str, str] = {}
+    clean_title = checked_text(errors, "title", title, max_length=300)
+    clean_category = checked_text(errors, "category", category, max_length=100)
+    clean_note = checked_text(errors, "note", note, max_length=2000, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
+    return clean_title, clean_category, clean_note
+
+
 def _new_version(
     actor: User,
     document: Document,
@@ -81,6 +98,7 @@ def _new_version(
     source: str,
     restored_from: int | None = None,
 ) -> DocumentVersion:
+    _title, _category, clean_note = described(note=note)
     version = DocumentVersion(
         document_id=document.id,
         number=document.current_version_number + 1,
@@ -90,7 +108,7 @@ def _new_version(
         filename=filename,
         content_type=guess_content_type(filename),
         uploaded_by_id=actor.id,
-        note=(note or "").strip()[:2000] or None,
+        note=clean_note,
         source=source,
         restored_from=restored_from,
         review_state="received",
@@ -136,6 +154,7 @@ def upload_document(
 ) -> Document:
     """A new document with its first version; the blob is written before any row is visible."""
     document_target(actor, space_id, visibility=visibility, folder_id=folder_id)
+    described(title=title, category=category, note=note)
     name = clean_filename(filename)
     blob = _store_blob(file_types.checked_stream(stream, name))
     try:
@@ -170,14 +189,15 @@ def add_internal_document(
     from a client's upload, with the client as its author in the versions and the audit.
     """
     space = get_space(actor, space_id, Permission.contribute)
+    clean_title, clean_category, _note = described(title=title, category=category)
     name = clean_filename(filename)
     blob = _store_blob(file_types.checked_stream(stream, name))
     try:
         quotas.check_quota(space, blob.size)
         document = Document(
             space_id=space.id,
-            title=(title or "").strip()[:300] or name,
-            category=(category or "").strip()[:100] or None,
+            title=clean_title or name,
+            category=clean_category,
             visibility=Visibility.internal,
             created_by_id=actor.id,
         )
@@ -217,13 +237,14 @@ def add_document_from_blob(
     the blob if this raises, since no row points at it then.
     """
     space, visibility = document_target(actor, space_id, visibility=visibility, folder_id=folder_id)
+    clean_title, clean_category, _note = described(title=title, category=category, note=note)
     quotas.check_quota(space, blob.size)
     name = clean_filename(filename)
     document = Document(
         space_id=space.id,
         folder_id=folder_id or None,
-        title=(title or "").strip()[:300] or name,
-        category=(category or "").strip()[:100] or None,
+        title=clean_title or name,
+        category=clean_category,
         visibility=visibility,
         created_by_id=actor.id,
     )
@@ -285,6 +306,7 @@ def upload_version(
     note: str | None = None,
 ) -> DocumentVersion:
     get_document(actor, document_id, Permission.contribute)
+    described(note=note)
     name = clean_filename(filename)
     blob = _store_blob(file_types.checked_stream(stream, name))
     try:
@@ -589,11 +611,13 @@ def rename_document(actor: User, document_id: str, title: str | None) -> Documen
     """Give a document a new title (staff), which search then finds instead of the old one."""
     document = get_document(actor, document_id, Permission.contribute)
     require_staff(actor)
-    cleaned = " ".join((title or "").split())
-    if not cleaned:
+    if isinstance(title, str | None) and not " ".join((title or "").split()):
         raise ValidationFailed({"title": _("Escriba un título.")})
-    if len(cleaned) > 300:
-        raise ValidationFailed({"title": _("El título no puede pasar de 300 caracteres.")})
+    errors: dict[str, str] = {}
+    typed = checked_text(errors, "title", title, max_length=300, required=True)
+    if errors or typed is None:
+        raise ValidationFailed(errors or {"title": _("Escriba un título.")})
+    cleaned = " ".join(typed.split())
     before = document.title
     if cleaned == before:
         return document

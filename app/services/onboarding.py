@@ -69,7 +69,7 @@ from workflows.onboarding import OnboardingAction, OnboardingStatus
 #: A phone photo is a few MB; a scan of both sides as PDF a little more.
 IDENTITY_MAX_BYTES = 15 * 1024 * 1024
 IDENTITY_MAX_PIXELS = 60_000_000
-INTAKE_SPACE_NAME = "Alta de cliente"
+INTAKE_SPACE_NAME = "Documentación de alta"
 ENGAGEMENT_LEVEL = "B-LT"
 #: Problems that stop an approval: the firm cannot take an expired or someone else's document.
 BLOCKING_PROBLEMS = ("expired_document", "document_already_used")

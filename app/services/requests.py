@@ -37,6 +37,7 @@ from app.services.mail import queue_mail
 from app.services.notifications import notify
 from app.services.request_templates import BUILTIN
 from app.services.runtime import setting
+from app.services.text import checked_text
 from workflows import requests as rules
 from workflows.requests import ItemStatus
 from workflows.schedule import ReminderPolicy, escalation_level_for_request, reminder_kind
@@ -117,9 +118,13 @@ def update_template(
     if template is None:
         raise NotFound()
     cleaned = _clean_items(items)
-    if not (name or "").strip():
+    if isinstance(name, str | None) and not (name or "").strip():
         raise ValidationFailed({"name": _("El nombre es obligatorio.")})
-    template.name = name.strip()[:200]
+    errors: dict[str, str] = {}
+    clean_name = checked_text(errors, "name", name, max_length=200, required=True)
+    if errors or clean_name is None:
+        raise ValidationFailed(errors)
+    template.name = clean_name
     template.items = cleaned
     template.updated_at = _now()
     audit.record("request_template_updated", actor, f"request_template:{key}")
@@ -131,7 +136,13 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for raw in items or []:
         if not isinstance(raw, dict):
             raise ValidationFailed({"items": _("Cada elemento necesita un título.")})
-        title = str(raw.get("title") or "").strip()
+        errors: dict[str, str] = {}
+        title = checked_text(errors, "items", raw.get("title"), max_length=300)
+        description = checked_text(
+            errors, "items", raw.get("description"), max_length=2000, multiline=True
+        )
+        if errors:
+            raise ValidationFailed(errors)
         if not title:
             raise ValidationFailed({"items": _("Cada elemento necesita un título.")})
         types = ",".join(
@@ -141,8 +152,8 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         )
         cleaned.append(
             {
-                "title": title[:300],
-                "description": str(raw.get("description") or "").strip()[:2000],
+                "title": title,
+                "description": description or "",
                 "required": raw.get("required", True) not in (False, "false", "0", 0),
                 "accepted_types": types,
             }
@@ -190,6 +201,8 @@ def create_request(
     escalate_after = (reminders or {}).get("escalate_after_days", DEFAULT_ESCALATE_AFTER_DAYS)
     if not isinstance(escalate_after, int) or escalate_after < 0:
         errors["reminders"] = "escalate_after_days debe ser un número de días (0 o más)."
+    clean_title = checked_text(errors, "title", title, max_length=300)
+    clean_message = checked_text(errors, "message", message, max_length=5000, multiline=True)
     if recurrence not in (None, "", "yearly"):
         errors["recurrence"] = _("La periodicidad debe ser yearly o ninguna.")
     try:
@@ -201,8 +214,8 @@ def create_request(
         raise ValidationFailed(errors)
     request = DocumentRequest(
         space_id=space.id,
-        title=(title or "").strip()[:300] or (chosen.name if chosen else "Solicitud de documentos"),
-        message=(message or "").strip() or None,
+        title=clean_title or (chosen.name if chosen else "Solicitud de documentos"),
+        message=clean_message,
         due_date=due_date,
         reminders={**policy.to_dict(), "escalate_after_days": escalate_after},
         template_key=chosen.key if chosen else None,
@@ -357,8 +370,12 @@ def upload_to_item(
 
 def mark_not_applicable(actor: User, item_id: str, reason: str | None) -> RequestItem:
     item = _item_for(actor, item_id, Permission.contribute)
-    new_status = _transition(rules.mark_not_applicable, ItemStatus(item.status), reason)
-    item.not_applicable_reason = (reason or "").strip()[:2000]
+    errors: dict[str, str] = {}
+    typed = checked_text(errors, "reason", reason, max_length=2000, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
+    new_status = _transition(rules.mark_not_applicable, ItemStatus(item.status), typed)
+    item.not_applicable_reason = typed or ""
     _set_status(item, new_status)
     audit.record(
         "request_item_not_applicable",

@@ -106,6 +106,9 @@ def start_upload(actor: User, *, length: int | None, metadata: Mapping[str, str]
             actor, space_id, visibility=metadata.get("visibility") or None, folder_id=folder_id
         )
     _check_length(length)
+    title, category, note = documents.described(
+        title=metadata.get("title"), category=metadata.get("category"), note=metadata.get("note")
+    )
     quotas.check_quota(space, length or 0)
     info = resumable().create(length, {"filename": filename}, max_size=max_size())
     upload = Upload(
@@ -115,9 +118,9 @@ def start_upload(actor: User, *, length: int | None, metadata: Mapping[str, str]
         document_id=document_id or None,
         folder_id=folder_id,
         filename=filename,
-        title=(metadata.get("title") or "").strip()[:300] or None,
-        category=(metadata.get("category") or "").strip()[:100] or None,
-        note=(metadata.get("note") or "").strip()[:2000] or None,
+        title=title,
+        category=category,
+        note=note,
         visibility=visibility,
         length=length,
         expires_at=info.expires_at,

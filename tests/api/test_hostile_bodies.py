@@ -107,3 +107,48 @@ def test_a_comment_that_is_not_plain_text_is_an_invalid_field(client, world, bod
     assert response.status_code == 422
     assert "body" in response.get_json()["errors"]
     assert _comments(client, headers, document["id"]) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/api/v1/clients", "name"), ("/api/v1/clients", "tax_id")],
+)
+@pytest.mark.parametrize("value", ["a" * 100_000, "Nombre\x00con nulo", 42])
+def test_names_with_nul_too_long_or_not_text_are_invalid_fields(client, world, path, field, value):
+    headers = api_token(client, world.staff)
+    before = client.get("/api/v1/clients", headers=headers).get_json()["items"]
+    body = {"name": "Cliente correcto", "kind": "company", field: value}
+    response = client.post(path, headers=headers, json=body)
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["errors"]
+    assert client.get("/api/v1/clients", headers=headers).get_json()["items"] == before
+
+
+@pytest.mark.parametrize("value", ["t" * 301, "título\x00", 7])
+def test_a_bad_document_title_is_refused_before_the_file_is_stored(app, client, world, value):
+    from pathlib import Path
+
+    headers = api_token(client, world.staff)
+    blobs = Path(app.config["DATA_DIR"]) / "blobs"
+    before = sorted(p for p in blobs.rglob("*") if p.is_file())
+    response = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/documents",
+        headers=headers,
+        data={"file": (io.BytesIO(b"contenido"), "nota.txt"), "title": str(value)},
+    )
+    if isinstance(value, int):  # a form field is always text: 7 is a fine title
+        assert response.status_code == 201
+        return
+    assert response.status_code == 422
+    assert "title" in response.get_json()["errors"]
+    assert sorted(p for p in blobs.rglob("*") if p.is_file()) == before
+
+
+def test_a_space_name_over_200_characters_is_refused_not_cut(client, world):
+    headers = api_token(client, world.staff)
+    response = client.post(
+        f"/api/v1/clients/{world.firm_a.id}/spaces",
+        headers=headers,
+        json={"name": "e" * 201, "kind": "general"},
+    )
+    assert response.status_code == 422 and "name" in response.get_json()["errors"]
