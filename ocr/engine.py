@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import pytesseract
 from PIL import Image
 
 from ocr.errors import EngineUnavailable, OcrError, OcrTimeout, UnreadableFile
@@ -125,6 +124,10 @@ class TesseractEngine:
             os.environ["OMP_THREAD_LIMIT"] = str(self.omp_thread_limit)
         config = f"--psm {self.psm} {'--dpi ' + str(dpi) if dpi > 0 else ''} {self.extra_config}"
         config = " ".join(config.split())
+        # Imported on first use: pytesseract loads numpy, which a web process that builds
+        # engines (ocr.identity does at import) but serves only pages should not carry.
+        import pytesseract
+
         try:
             data = pytesseract.image_to_data(
                 path,

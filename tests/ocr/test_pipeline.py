@@ -316,6 +316,8 @@ def test_tesseract_runs_with_one_openmp_thread(tmp_path, monkeypatch):
     fake = tmp_path / "tesseract"
     fake.write_text(
         "#!/bin/sh\n"
+        # pytesseract asks for the version before its first page (run alone, this is first).
+        'if [ "$1" = "--version" ]; then echo "tesseract 5.3.0"; exit 0; fi\n'
         f'echo "$OMP_THREAD_LIMIT" > {seen}\n'
         'printf "level\\tpage_num\\tblock_num\\tpar_num\\tline_num\\tword_num\\t'
         'left\\ttop\\twidth\\theight\\tconf\\ttext\\n" > "$2.tsv"\n'
