@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from fpdf import FPDF
-
 from signing.errors import SigningError
 
 __all__ = ["Letter", "render_letter"]
@@ -49,6 +47,9 @@ def _font_file(style: str) -> str:
 
 def render_letter(letter: Letter) -> bytes:
     """The letter as PDF/A-2B bytes."""
+    # fpdf2 brings numpy and fontTools: loaded when a letter is made, not with the web process.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4", enforce_compliance="PDFA_2B")
     pdf.set_lang(letter.language)
     pdf.set_title(letter.title)
