@@ -151,6 +151,7 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
     children = [
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--embedded"]),  # noqa: S603
         subprocess.Popen([sys.executable, "-m", "app.cli", "beat"]),  # noqa: S603
+        subprocess.Popen([sys.executable, "-m", "app.cli", "mail-in"]),  # noqa: S603
     ]
 
     def stop(*_: object) -> None:
@@ -198,6 +199,37 @@ def worker(concurrency: int | None, embedded: bool) -> None:
         argv.append("--concurrency=2")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     celery.worker_main(argv)
+
+
+@main.command("mail-in")
+@click.option("--host", default=None, help="Address to listen on (PORTAL_MAIL_IN_HOST).")
+@click.option("--port", default=None, type=int, help="Port (PORTAL_MAIL_IN_PORT, 2525).")
+def mail_in(host: str | None, port: int | None) -> None:
+    """Run the inbound SMTP receiver: replies to threads and documents e-mailed to spaces."""
+    import time
+
+    from app.mail_receiver import build_receiver
+
+    app = _app()
+    host = host or str(app.config["MAIL_IN_HOST"])
+    port = port or int(app.config["MAIL_IN_PORT"])
+    receiver = build_receiver(app, host, port)
+    receiver.start()
+    click.echo(f"  Correo entrante en smtp://{host}:{port}")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
 
 
 @main.command()

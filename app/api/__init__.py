@@ -103,6 +103,7 @@ def http_error(error: HTTPException) -> Response:
 from app.api import (  # noqa: E402,F401
     audit,
     auth,
+    conversations,
     documents,
     ocr,
     onboarding,

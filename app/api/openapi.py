@@ -530,6 +530,61 @@ ROUTES: list[Route] = [
         s.RejectSchema,
         errors=("409",),
     ),
+    Route(
+        "post",
+        "/spaces/{id}/threads",
+        "Open a thread with its first message",
+        {"201": s.ThreadSchema},
+        s.NewThreadSchema,
+    ),
+    Route(
+        "get",
+        "/spaces/{id}/threads",
+        "Threads of a space the caller may see, with unread counts",
+        {"200": s.page_of(s.ThreadSummarySchema)},
+    ),
+    Route(
+        "get",
+        "/threads/{id}",
+        "A thread and its messages (marks them read)",
+        {"200": s.ThreadSchema},
+    ),
+    Route(
+        "post",
+        "/threads/{id}/messages",
+        "Post a message; each file becomes a document of the space",
+        {"201": s.MessageSchema},
+        s.NewMessageSchema,
+        errors=("413", "415"),
+    ),
+    Route(
+        "get",
+        "/spaces/{id}/inbox-address",
+        "Where the space's people may e-mail documents",
+        {"200": s.InboxAddressSchema},
+    ),
+    Route(
+        "post",
+        "/spaces/{id}/incidents",
+        "Open an incident (a client or staff)",
+        {"201": s.IncidentSchema},
+        s.NewIncidentSchema,
+    ),
+    Route(
+        "get",
+        "/incidents",
+        "Incidents the caller may see, overdue first",
+        {"200": s.page_of(s.IncidentSchema)},
+        query={"status": "Only those in this status", "priority": "Only those of this priority"},
+    ),
+    Route("get", "/incidents/{id}", "An incident", {"200": s.IncidentSchema}),
+    Route(
+        "patch",
+        "/incidents/{id}",
+        "Change status, assignee or priority (staff; a client may resolve or reopen)",
+        {"200": s.IncidentSchema},
+        s.IncidentChangesSchema,
+    ),
 ]
 
 

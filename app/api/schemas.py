@@ -942,3 +942,80 @@ class IdentityFieldsSchema(_Body):
 
 class RejectSchema(_Body):
     reason = _required(fields.String)
+
+
+# ------------------------------------------------------------------ conversations and incidents
+
+
+class MessageSchema(Schema):
+    id = _required(fields.String)
+    author = _required(fields.String, metadata={"description": "The author's user id"})
+    author_name = _required(fields.String)
+    body = _required(fields.String)
+    at = _required(fields.DateTime)
+    internal = _required(fields.Boolean)
+    attachments = _required(fields.List, fields.String())
+    read_by = _required(fields.List, fields.String())
+    source = _required(fields.String, metadata={"enum": ["web", "email"]})
+
+
+class ThreadSummarySchema(Schema):
+    id = _required(fields.String)
+    space_id = _required(fields.String)
+    subject = _required(fields.String)
+    visibility = _required(fields.String, metadata={"enum": ["shared", "internal"]})
+    created_at = _required(fields.DateTime)
+    last_message_at = _required(fields.DateTime)
+    unread = _required(fields.Integer)
+
+
+class ThreadSchema(ThreadSummarySchema):
+    messages = _required(fields.List, fields.Nested(MessageSchema))
+    incident_id = _nullable(fields.String)
+
+
+class InboxAddressSchema(Schema):
+    address = _required(fields.String)
+
+
+class IncidentSchema(Schema):
+    id = _required(fields.String)
+    title = _required(fields.String)
+    status = _required(
+        fields.String, metadata={"enum": ["open", "in_progress", "waiting_client", "resolved"]}
+    )
+    priority = _required(fields.String, metadata={"enum": ["low", "normal", "high", "urgent"]})
+    category = _nullable(fields.String)
+    space_id = _required(fields.String)
+    thread_id = _required(fields.String)
+    due_at = _required(fields.DateTime)
+    overdue = _required(fields.Boolean)
+    assignee = _nullable(fields.String, metadata={"description": "The assignee's user id"})
+    created_by = _required(fields.String)
+    created_at = _required(fields.DateTime)
+    resolved_at = _nullable(fields.DateTime)
+
+
+class NewThreadSchema(_Body):
+    subject = _required(fields.String)
+    body = _required(fields.String)
+    visibility = fields.String(metadata={"enum": ["shared", "internal"]})
+
+
+class NewMessageSchema(_Body):
+    body = _required(fields.String)
+    internal = fields.Boolean()
+    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class NewIncidentSchema(_Body):
+    title = _required(fields.String)
+    body = _required(fields.String)
+    category = fields.String()
+    priority = fields.String(metadata={"enum": ["low", "normal", "high", "urgent"]})
+
+
+class IncidentChangesSchema(_Body):
+    status = fields.String(metadata={"enum": ["open", "in_progress", "waiting_client", "resolved"]})
+    assignee_id = fields.String()
+    priority = fields.String(metadata={"enum": ["low", "normal", "high", "urgent"]})

@@ -19,7 +19,14 @@ from app.services.runtime import enqueue_after_commit, setting
 DELIVER_TASK = "portal.deliver_mail"
 
 
-def queue_mail(to: list[str], template: str, locale: str = "es", **context: object) -> OutboxMail:
+def queue_mail(
+    to: list[str],
+    template: str,
+    locale: str = "es",
+    *,
+    reply_to: str | None = None,
+    **context: object,
+) -> OutboxMail:
     """Render ``templates/emails/<template>.{subject,txt,html}`` and queue it."""
     with force_locale(locale):
         context.setdefault("firm_name", setting("FIRM_NAME"))
@@ -27,7 +34,13 @@ def queue_mail(to: list[str], template: str, locale: str = "es", **context: obje
         subject = render_template(f"emails/{template}.subject.txt", **context).strip()
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
-    mail = OutboxMail(to=to, subject=" ".join(subject.split()), body_text=text, body_html=html)
+    mail = OutboxMail(
+        to=to,
+        subject=" ".join(subject.split()),
+        body_text=text,
+        body_html=html,
+        reply_to=reply_to,
+    )
     db.session.add(mail)
     db.session.flush()
     enqueue_after_commit(DELIVER_TASK)
@@ -41,6 +54,10 @@ def _message(mail: OutboxMail) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="portal.local")
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    # Automatic mail: an auto-responder must not answer it (RFC 3834), so no loops.
+    message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body_text)
     if mail.body_html:
         message.add_alternative(mail.body_html, subtype="html")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -44,9 +44,10 @@ def describe(notification: Notification) -> str:
             "checked": _("revisado"),
             "read": _("leído"),
         }
+        state = p.get("state")
         return _(
             "«%(title)s» v%(version)s: %(state)s por %(actor)s.",
-            **{**p, "state": states.get(p.get("state"), p.get("state"))},
+            **{**p, "state": states.get(state, state) if isinstance(state, str) else state},
         )
     if kind == "comment_added":
         return _("%(actor)s comentó «%(title)s»: %(excerpt)s", **p)
@@ -80,11 +81,34 @@ def describe(notification: Notification) -> str:
         if p.get("level", 1) >= 2:
             return _("Escalado: el alta de %(title)s lleva días parada.", **p)
         return _("Alta pendiente: %(title)s lleva días sin avanzar; continúe donde se quedó.", **p)
+    if kind == "message_posted":
+        return _("%(actor)s escribió en «%(title)s»: %(excerpt)s", **p)
+    if kind == "incident_opened":
+        return _("Nueva incidencia: «%(title)s».", **p)
+    if kind == "incident_assigned":
+        return _("Le han asignado la incidencia «%(title)s».", **p)
+    if kind == "incident_status":
+        return _("La incidencia «%(title)s» ha cambiado de estado.", **p)
+    if kind == "alert_incident":
+        if p.get("level", 1) >= 2:
+            return _("Escalado: la incidencia «%(title)s» sigue sin resolver.", **p)
+        return _("La incidencia «%(title)s» ha pasado su plazo.", **p)
     return p.get("text") or kind
 
 
-def notify(users: Iterable[User], kind: str, *, link: str, **payload: Any) -> list[Notification]:
-    """Tell each person once; e-mail now, in tomorrow's digest, or not, as each prefers."""
+def notify(
+    users: Iterable[User],
+    kind: str,
+    *,
+    link: str,
+    reply_to: Callable[[User], str] | None = None,
+    **payload: Any,
+) -> list[Notification]:
+    """Tell each person once; e-mail now, in tomorrow's digest, or not, as each prefers.
+
+    ``reply_to`` gives the e-mail's reply address for each person (a thread's, so that
+    answering the e-mail answers in the portal).
+    """
     created = []
     seen: set[str] = set()
     for user in users:
@@ -102,6 +126,7 @@ def notify(users: Iterable[User], kind: str, *, link: str, **payload: Any) -> li
                 [user.email],
                 "notification",
                 locale=user.locale,
+                reply_to=reply_to(user) if reply_to else None,
                 user=user,
                 message=message,
                 link=f"{setting('BASE_URL')}{link}",

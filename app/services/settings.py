@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "onboarding_remind_days": 3,
     "onboarding_escalate_days": 7,
     "onboarding_expire_days": 30,
+    # an incident not resolved within these hours (by priority) goes to the alert engine
+    "incident_due_hours": {"low": 120, "normal": 48, "high": 8, "urgent": 2},
     # kinds of file accepted, recognised from their content (app/services/file_types.py)
     "upload_allowed_types": [
         *("pdf", "jpg", "png", "gif", "webp", "heic", "avif", "tif", "bmp"),

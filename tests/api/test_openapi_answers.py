@@ -426,6 +426,7 @@ def test_every_route_answers_as_the_published_document_says(
 
     # ---------------------------------------------------------------- onboarding
     _walk_onboarding(call, staff, admin, customer)
+    _walk_conversations(call, staff, customer, world)
 
     # ---------------------------------------------------------------- audit and the document
     call("get", "/api/v1/audit", 403, staff)
@@ -516,3 +517,43 @@ def _walk_onboarding(call: Answers, staff: dict, admin: dict, customer: dict) ->
     call("post", f"/api/v1/onboardings/{other['id']}/reject", 422, staff, json={})
     call("post", f"/api/v1/onboardings/{other['id']}/reject", 200, staff, json={"reason": "No"})
     call("post", f"/api/v1/onboardings/{other['id']}/reject", 409, staff, json={"reason": "No"})
+
+
+def _walk_conversations(call: Answers, staff: dict, customer: dict, world: Any) -> None:
+    space = f"/api/v1/spaces/{world.space_a.id}"
+    call("post", f"{space}/threads", 422, customer, json={"subject": "", "body": "x"})
+    thread = call(
+        "post", f"{space}/threads", 201, customer, json={"subject": "¿Qué falta?", "body": "Hola"}
+    )
+    call("get", f"{space}/threads", 200, staff)
+    call("get", f"/api/v1/spaces/{world.space_b.id}/threads", 404, customer)
+    call(
+        "post",
+        f"/api/v1/threads/{thread['id']}/messages",
+        201,
+        staff,
+        data={"body": "El certificado", "file": (io.BytesIO(b"%PDF-1.4 x"), "lista.pdf")},
+        content_type="multipart/form-data",
+    )
+    call("post", f"/api/v1/threads/{thread['id']}/messages", 422, staff, json={"body": ""})
+    call("get", f"/api/v1/threads/{thread['id']}", 200, customer)
+    call("get", f"{space}/inbox-address", 200, customer)
+    incident = call(
+        "post",
+        f"{space}/incidents",
+        201,
+        customer,
+        json={"title": "No puedo subir", "body": "Error", "priority": "high"},
+    )
+    call(
+        "post",
+        f"{space}/incidents",
+        422,
+        customer,
+        json={"title": "x", "body": "y", "priority": "z"},
+    )
+    call("get", "/api/v1/incidents?status=open", 200, staff)
+    call("get", "/api/v1/incidents?status=nada", 422, staff)
+    call("get", f"/api/v1/incidents/{incident['id']}", 200, customer)
+    call("patch", f"/api/v1/incidents/{incident['id']}", 403, customer, json={"priority": "low"})
+    call("patch", f"/api/v1/incidents/{incident['id']}", 200, staff, json={"status": "in_progress"})

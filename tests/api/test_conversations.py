@@ -1,0 +1,217 @@
+"""Conversations and incidents over the API (docs/api.md), and who may see what."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from portal_testing import api_token
+
+
+def _tokens(client, world):
+    return api_token(client, world.staff), api_token(client, world.client_a)
+
+
+def test_a_client_asks_the_firm_answers_and_both_see_who_read_what(client, world):
+    staff, customer = _tokens(client, world)
+    opened = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=customer,
+        json={"subject": "¿Qué falta para la renta?", "body": "Hola, ¿qué os falta?"},
+    )
+    assert opened.status_code == 201, opened.get_json()
+    thread = opened.get_json()
+    assert thread["visibility"] == "shared" and len(thread["messages"]) == 1
+
+    listed = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=staff).get_json()
+    assert [(t["id"], t["unread"]) for t in listed["items"]] == [(thread["id"], 1)]
+
+    answer = client.post(
+        f"/api/v1/threads/{thread['id']}/messages",
+        headers=staff,
+        data={
+            "body": "Falta el certificado del banco.",
+            "file": (io.BytesIO(b"%PDF-1.4 lista"), "lista.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 201, answer.get_json()
+    attached = answer.get_json()["attachments"]
+    assert len(attached) == 1
+    document = client.get(f"/api/v1/documents/{attached[0]}", headers=customer).get_json()
+    assert document["visibility"] == "shared" and document["current_version"]["review_state"]
+
+    mine = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=customer).get_json()
+    assert mine["items"][0]["unread"] == 1
+    seen = client.get(f"/api/v1/threads/{thread['id']}", headers=customer).get_json()
+    first, second = seen["messages"]
+    assert first["read_by"] == [world.staff.id] and second["read_by"] == [world.client_a.id]
+    again = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=customer).get_json()
+    assert again["items"][0]["unread"] == 0
+
+
+def test_internal_threads_and_notes_never_reach_a_client(client, world):
+    staff, customer = _tokens(client, world)
+    internal = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=staff,
+        json={
+            "subject": "Riesgo de inspección",
+            "body": "Solo para nosotros",
+            "visibility": "internal",
+        },
+    ).get_json()
+    shared = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=staff,
+        json={"subject": "Cierre del ejercicio", "body": "Le escribimos por el cierre"},
+    ).get_json()
+    note = client.post(
+        f"/api/v1/threads/{shared['id']}/messages",
+        headers=staff,
+        json={"body": "Nota interna: revisar su IVA", "internal": True},
+    )
+    assert note.status_code == 201 and note.get_json()["internal"] is True
+
+    listed = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=customer).get_json()
+    assert [t["id"] for t in listed["items"]] == [shared["id"]]
+    assert listed["items"][0]["unread"] == 1  # the note is not counted
+    assert client.get(f"/api/v1/threads/{internal['id']}", headers=customer).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/threads/{internal['id']}/messages", headers=customer, json={"body": "hola"}
+        ).status_code
+        == 404
+    )
+    seen = client.get(f"/api/v1/threads/{shared['id']}", headers=customer).get_json()
+    assert [m["body"] for m in seen["messages"]] == ["Le escribimos por el cierre"]
+    # a client who asks for internal gets a shared thread, never an internal one
+    forced = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=customer,
+        json={"subject": "x", "body": "y", "visibility": "internal"},
+    ).get_json()
+    assert forced["visibility"] == "shared"
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Notification
+
+    db.session.expire_all()
+    kinds = db.session.execute(
+        select(Notification.payload).where(Notification.user_id == world.client_a.id)
+    ).scalars()
+    assert not any("Nota interna" in str(p) or "Riesgo" in str(p) for p in kinds)
+
+
+def test_other_clients_threads_are_not_found(client, world):
+    staff, customer = _tokens(client, world)
+    other = client.post(
+        f"/api/v1/spaces/{world.space_b.id}/threads",
+        headers=api_token(client, world.admin),
+        json={"subject": "Privado de B", "body": "..."},
+    ).get_json()
+    assert client.get(f"/api/v1/threads/{other['id']}", headers=customer).status_code == 404
+    assert (
+        client.get(f"/api/v1/spaces/{world.space_b.id}/threads", headers=customer).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/v1/spaces/{world.space_b.id}/inbox-address", headers=customer).status_code
+        == 404
+    )
+    address = client.get(
+        f"/api/v1/spaces/{world.space_a.id}/inbox-address", headers=customer
+    ).get_json()
+    assert address["address"].startswith("inbox-") and address["address"].endswith("@localhost")
+
+
+def test_bad_messages_are_invalid_fields(client, world):
+    staff, _customer = _tokens(client, world)
+    for body in (
+        {"subject": "", "body": "x"},
+        {"subject": "x", "body": ""},
+        {"subject": "a" * 301, "body": "x"},
+    ):
+        response = client.post(
+            f"/api/v1/spaces/{world.space_a.id}/threads", headers=staff, json=body
+        )
+        assert response.status_code == 422, body
+
+
+def test_incidents_open_move_and_stay_with_their_client(client, world):
+    staff, customer = _tokens(client, world)
+    created = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/incidents",
+        headers=customer,
+        json={"title": "No puedo subir la nómina", "body": "Me da error", "priority": "high"},
+    )
+    assert created.status_code == 201, created.get_json()
+    incident = created.get_json()
+    assert incident["status"] == "open" and incident["priority"] == "high"
+    due = datetime.fromisoformat(incident["due_at"])
+    assert timedelta(hours=7) < due - datetime.now(UTC) <= timedelta(hours=8)
+    thread = client.get(f"/api/v1/threads/{incident['thread_id']}", headers=customer).get_json()
+    assert thread["incident_id"] == incident["id"]
+
+    bad = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=customer, json={"priority": "low"}
+    )
+    assert bad.status_code == 403
+    moved = client.patch(
+        f"/api/v1/incidents/{incident['id']}",
+        headers=staff,
+        json={"status": "in_progress", "assignee_id": world.staff.id},
+    )
+    assert moved.status_code == 200 and moved.get_json()["assignee"] == world.staff.id
+    wrong = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=staff, json={"status": "cerrada"}
+    )
+    assert wrong.status_code == 422
+    resolved = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=customer, json={"status": "resolved"}
+    )
+    assert resolved.status_code == 200 and resolved.get_json()["resolved_at"]
+    reopened = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=customer, json={"status": "open"}
+    )
+    assert reopened.get_json()["status"] == "open"
+
+    assert [
+        i["id"]
+        for i in client.get("/api/v1/incidents?status=open", headers=staff).get_json()["items"]
+    ] == [incident["id"]]
+    assert client.get("/api/v1/incidents?priority=urgent", headers=staff).get_json()["items"] == []
+    assert client.get("/api/v1/incidents?status=nada", headers=staff).status_code == 422
+    other = api_token(client, world.client_b)
+    assert client.get(f"/api/v1/incidents/{incident['id']}", headers=other).status_code == 404
+    assert client.get("/api/v1/incidents", headers=other).get_json()["items"] == []
+
+
+def test_an_incident_past_its_due_time_goes_to_the_alert_engine(app, client, world):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Alert
+    from app.services import alerts
+
+    staff, customer = _tokens(client, world)
+    incident = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/incidents",
+        headers=customer,
+        json={"title": "Urgente", "body": "Se cae", "priority": "urgent"},
+    ).get_json()
+    alerts.sweep(datetime.now(UTC) + timedelta(hours=3))
+    db.session.commit()
+    levels = (
+        db.session.execute(select(Alert.level).where(Alert.target_id == incident["id"]))
+        .scalars()
+        .all()
+    )
+    assert levels == [1]
+    alerts.sweep(datetime.now(UTC) + timedelta(hours=5))
+    db.session.commit()
+    levels = sorted(
+        db.session.execute(select(Alert.level).where(Alert.target_id == incident["id"])).scalars()
+    )
+    assert levels == [1, 2]
