@@ -1090,6 +1090,7 @@ API_CASES += [
 
 # Routes open to everyone by design, tested in tests/web/test_auth.py.
 PUBLIC_RULES = {
+    "/api/v1/auth/invitation",  # the invitation's token is the credential (tests/api/test_onboarding.py)
     "/login",
     "/login/mfa",
     "/logout",
@@ -1305,6 +1306,307 @@ for kind, doc, seen in (
     ]
 
 
+# ---------------------------------------------------------------- onboarding, threads, incidents
+
+
+def _onboarding(world: World) -> str:
+    from app.extensions import db
+    from app.services import onboarding
+
+    count = getattr(_onboarding, "count", 0) + 1
+    _onboarding.count = count  # type: ignore[attr-defined]
+    item = onboarding.start_onboarding(
+        world.staff,
+        email=f"alta{count}@example.com",
+        name="Irene Alta",
+        kind="person",
+        services=["renta"],
+    )
+    db.session.commit()
+    return str(item.id)
+
+
+def _thread(world: World, visibility: str = "shared") -> str:
+    from app.extensions import db
+    from app.services import conversations
+
+    thread = conversations.create_thread(
+        world.staff, world.space_a.id, subject="Pregunta", body="Hola", visibility=visibility
+    )
+    db.session.commit()
+    return str(thread.id)
+
+
+def _incident(world: World) -> str:
+    from app.extensions import db
+    from app.services import incidents
+
+    incident = incidents.create_incident(
+        world.client_a, world.space_a.id, title="No puedo subir", body="Error", priority="high"
+    )
+    db.session.commit()
+    return str(incident.id)
+
+
+SEE_SPACE_A = (200, 200, 404, 200, 404, A)
+ONB = "/api/v1/onboardings/<onboarding_id>"
+API_CASES += [
+    Case("catalogue", "GET", "/api/v1/catalog", lambda w: "/api/v1/catalog", (200,) * 5 + (A,)),
+    Case(
+        "add a service",
+        "POST",
+        "/api/v1/catalog",
+        lambda w: "/api/v1/catalog",
+        (201, 403, 403, 403, 403, A),
+        body=lambda w: {
+            "key": "nominas",
+            "name": "Nóminas",
+            "space_kind": "general",
+            "space_name": "N",
+        },
+    ),
+    Case(
+        "take one more service before being active",
+        "POST",
+        "/api/v1/catalog/<key>/subscribe",
+        lambda w: "/api/v1/catalog/obra/subscribe",
+        (403, 403, 403, 409, 409, A),
+    ),
+    Case(
+        "start an onboarding",
+        "POST",
+        "/api/v1/onboardings",
+        lambda w: "/api/v1/onboardings",
+        (201, 201, 201, 403, 403, A),
+        body=lambda w: {
+            "email": "nuevo@example.com",
+            "name": "Nuevo",
+            "kind": "person",
+            "services": ["renta"],
+        },
+    ),
+    Case(
+        "onboardings",
+        "GET",
+        "/api/v1/onboardings",
+        lambda w: "/api/v1/onboardings",
+        (200,) * 5 + (A,),
+    ),
+    Case(
+        "an onboarding",
+        "GET",
+        ONB,
+        lambda w: f"/api/v1/onboardings/{_onboarding(w)}",
+        (200, 200, 200, 404, 404, A),
+    ),
+    Case(
+        "identity photos of someone else",
+        "POST",
+        ONB + "/identity",
+        lambda w: f"/api/v1/onboardings/{_onboarding(w)}/identity",
+        (403, 403, 403, 404, 404, A),
+        body=lambda w: {"front": (io.BytesIO(b"\xff\xd8\xff foto"), "dni.jpg")},
+        multipart=True,
+    ),
+    Case(
+        "confirm someone else's identity",
+        "POST",
+        ONB + "/identity/confirm",
+        lambda w: f"/api/v1/onboardings/{_onboarding(w)}/identity/confirm",
+        (403, 403, 403, 404, 404, A),
+        body=lambda w: {},
+    ),
+    Case(
+        "approve an onboarding still invited",
+        "POST",
+        ONB + "/approve",
+        lambda w: f"/api/v1/onboardings/{_onboarding(w)}/approve",
+        (409, 409, 409, 404, 404, A),
+        body=lambda w: {},
+    ),
+    Case(
+        "reject an onboarding",
+        "POST",
+        ONB + "/reject",
+        lambda w: f"/api/v1/onboardings/{_onboarding(w)}/reject",
+        (200, 200, 200, 404, 404, A),
+        body=lambda w: {"reason": "Duplicado"},
+    ),
+    Case(
+        "open a thread",
+        "POST",
+        "/api/v1/spaces/<space_id>/threads",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/threads",
+        (201, 201, 404, 201, 404, A),
+        body=lambda w: {"subject": "Duda", "body": "¿Qué falta?"},
+    ),
+    Case(
+        "threads of a space",
+        "GET",
+        "/api/v1/spaces/<space_id>/threads",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/threads",
+        SEE_SPACE_A,
+    ),
+    Case(
+        "a shared thread",
+        "GET",
+        "/api/v1/threads/<thread_id>",
+        lambda w: f"/api/v1/threads/{_thread(w)}",
+        SEE_SPACE_A,
+    ),
+    Case(
+        "an internal thread",
+        "GET",
+        "/api/v1/threads/<thread_id>",
+        lambda w: f"/api/v1/threads/{_thread(w, 'internal')}",
+        (200, 200, 404, 404, 404, A),
+    ),
+    Case(
+        "post a message",
+        "POST",
+        "/api/v1/threads/<thread_id>/messages",
+        lambda w: f"/api/v1/threads/{_thread(w)}/messages",
+        (201, 201, 404, 201, 404, A),
+        body=lambda w: {"body": "Respuesta"},
+    ),
+    Case(
+        "a space's inbox address",
+        "GET",
+        "/api/v1/spaces/<space_id>/inbox-address",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/inbox-address",
+        SEE_SPACE_A,
+    ),
+    Case(
+        "open an incident",
+        "POST",
+        "/api/v1/spaces/<space_id>/incidents",
+        lambda w: f"/api/v1/spaces/{w.space_a.id}/incidents",
+        (201, 201, 404, 201, 404, A),
+        body=lambda w: {"title": "Error", "body": "No carga", "priority": "normal"},
+    ),
+    Case("incidents", "GET", "/api/v1/incidents", lambda w: "/api/v1/incidents", (200,) * 5 + (A,)),
+    Case(
+        "an incident",
+        "GET",
+        "/api/v1/incidents/<incident_id>",
+        lambda w: f"/api/v1/incidents/{_incident(w)}",
+        SEE_SPACE_A,
+    ),
+    Case(
+        "resolve an incident",
+        "PATCH",
+        "/api/v1/incidents/<incident_id>",
+        lambda w: f"/api/v1/incidents/{_incident(w)}",
+        (200, 200, 404, 200, 404, A),
+        body=lambda w: {"status": "resolved"},
+    ),
+]
+
+WEB_ONB = "/onboarding/<onboarding_id>"
+WEB_CASES += [
+    Case(
+        "onboarding board",
+        "GET",
+        "/onboarding/",
+        lambda w: "/onboarding/",
+        (200, 200, 200, 302, 302, L),
+    ),
+    Case(
+        "new onboarding form",
+        "GET",
+        "/onboarding/new",
+        lambda w: "/onboarding/new",
+        (200, 200, 200, 403, 403, L),
+    ),
+    Case(
+        "start an onboarding",
+        "POST",
+        "/onboarding/new",
+        lambda w: "/onboarding/new",
+        (302, 302, 302, 403, 403, L),
+        body=lambda w: {
+            "email": "web@example.com",
+            "name": "Web Alta",
+            "kind": "person",
+            "services": "renta",
+        },
+    ),
+    Case(
+        "an onboarding page",
+        "GET",
+        WEB_ONB,
+        lambda w: f"/onboarding/{_onboarding(w)}",
+        (200, 200, 200, 404, 404, L),
+    ),
+    Case(
+        "identity photo before any was sent",
+        "GET",
+        WEB_ONB + "/images/<int:index>",
+        lambda w: f"/onboarding/{_onboarding(w)}/images/0",
+        (404, 404, 404, 404, 404, L),
+    ),
+    Case(
+        "send someone else's identity photos",
+        "POST",
+        WEB_ONB + "/identity",
+        lambda w: f"/onboarding/{_onboarding(w)}/identity",
+        (403, 403, 403, 404, 404, L),
+        body=lambda w: {"front": (io.BytesIO(b"\xff\xd8\xff foto"), "dni.jpg")},
+        multipart=True,
+    ),
+    Case(
+        "confirm someone else's details",
+        "POST",
+        WEB_ONB + "/confirm",
+        lambda w: f"/onboarding/{_onboarding(w)}/confirm",
+        (403, 403, 403, 404, 404, L),
+        body=lambda w: {"document_type": "dni", "document_number": "12345678Z"},
+    ),
+    Case(
+        "approve an onboarding still invited",
+        "POST",
+        WEB_ONB + "/approve",
+        lambda w: f"/onboarding/{_onboarding(w)}/approve",
+        (302, 302, 302, 404, 404, L),
+    ),
+    Case(
+        "reject an onboarding",
+        "POST",
+        WEB_ONB + "/reject",
+        lambda w: f"/onboarding/{_onboarding(w)}/reject",
+        (302, 302, 302, 404, 404, L),
+        body=lambda w: {"reason": "Duplicado"},
+    ),
+    Case(
+        "services page",
+        "GET",
+        "/onboarding/services",
+        lambda w: "/onboarding/services",
+        (200,) * 5 + (L,),
+    ),
+    Case(
+        "add a service",
+        "POST",
+        "/onboarding/services",
+        lambda w: "/onboarding/services",
+        (302, 403, 403, 403, 403, L),
+        body=lambda w: {
+            "key": "nominas",
+            "name": "Nóminas",
+            "space_kind": "general",
+            "space_name": "N",
+        },
+    ),
+    Case(
+        "take one more service",
+        "POST",
+        "/onboarding/services/<key>/subscribe",
+        lambda w: "/onboarding/services/obra/subscribe",
+        (302, 302, 302, 302, 302, L),
+    ),
+]
+
+
 def _user(world: World, role: str) -> Any:
     return None if role == "anonymous" else getattr(world, role)
 
@@ -1359,7 +1661,16 @@ def _shareable(case: Case) -> bool:
     """A read whose URL needs nothing created on the fly (signature cases create their request)."""
     return case.method == "GET" and not any(
         word in case.rule
-        for word in ("signature", "validation", "jobs", "forms/", "<certificate_id>")
+        for word in (
+            "signature",
+            "validation",
+            "jobs",
+            "forms/",
+            "<certificate_id>",
+            "<onboarding_id>",
+            "<thread_id>",
+            "<incident_id>",
+        )
     )
 
 
