@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +47,11 @@ class User(db.Model):  # type: ignore[name-defined]
 
     # flask-login: the id it stores in the cookie is the server-side session id,
     # so that logging out or changing the password really ends a session.
+    # Plain attributes, not columns: their types are told to mypy alone, since SQLAlchemy
+    # would try to map an annotation in the class body.
+    if TYPE_CHECKING:
+        session_token: str | None
+        session_expires_at: datetime | None
     session_token = None  # set per request, not a column
     session_expires_at = None  # the session's end, with it
 

@@ -81,7 +81,7 @@ def _require(permission: Permission | None, need: Permission) -> None:
         raise AccessDenied("Your permission on this space does not allow this.")
 
 
-def visible_spaces_query(user: User) -> Select[tuple[Space]]:
+def visible_spaces_query(user: User) -> Select[Space]:
     query = select(Space).order_by(Space.name)
     if user.is_admin:
         return query
@@ -150,7 +150,7 @@ def require_admin(user: User) -> None:
         raise AccessDenied("Only an administrator can do this.")
 
 
-def visible_clients_query(user: User) -> Select[tuple[Client]]:
+def visible_clients_query(user: User) -> Select[Client]:
     query = select(Client).order_by(Client.name)
     if user.is_client:
         query = query.where(Client.id == user.client_id)

@@ -92,6 +92,8 @@ def _late_reviews(now: datetime) -> Iterable[LateThing]:
         ) -> list[User]:
             document = db.session.get(Document, document_id)
             version = db.session.get(DocumentVersion, version_id)
+            if document is None or version is None:  # gone since the scan read it
+                return []
             if lvl >= 2:
                 return review.managers_of(document.space)
             return review.whose_turn(document, version)
@@ -209,4 +211,5 @@ def count_open(space_ids: list[str]) -> dict[str, int]:
         .where(Alert.resolved_at.is_(None), Alert.space_id.in_(space_ids))
         .group_by(Alert.space_id)
     ).all()
-    return dict(rows)
+    # `IN` never matches a NULL space, whatever the column allows.
+    return {space_id: count for space_id, count in rows if space_id is not None}

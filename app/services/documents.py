@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
@@ -272,7 +272,7 @@ def _version_from_blob(
     note: str | None,
     source: str,
     action: str,
-    **details: object,
+    **details: Any,
 ) -> DocumentVersion:
     """A new version holding an already stored blob, with its audit event."""
     version = _new_version(
@@ -434,7 +434,7 @@ def _documents_query(
     q: str | None = None,
     category: str | None = None,
     folder_id: str | None = None,
-) -> Select[tuple[Document]]:
+) -> Select[Document]:
     query = select(Document).where(Document.space_id == space.id, Document.deleted_at.is_(None))
     if actor.is_client:
         query = query.where(Document.visibility == Visibility.shared)

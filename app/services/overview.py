@@ -70,7 +70,8 @@ def staff_overview(
         .order_by(Alert.due)
     ).scalars()
     for alert in alerts:
-        summaries[alert.space_id].late.append(alert)
+        if alert.space_id is not None:  # always: the query asks for these spaces' alerts
+            summaries[alert.space_id].late.append(alert)
     return sorted(summaries.values(), key=lambda s: (s.space.client.name, s.space.name))
 
 

@@ -213,9 +213,9 @@ def thumbnail_states(versions: Iterable[DocumentVersion | None]) -> dict[str, Pr
                 rows[row.version_id] = row
     states: dict[str, PreviewState] = {}
     for version_id, version in wanted.items():
-        row = rows.get(version_id)
-        if row is not None:
-            states[version_id] = PreviewState(row.status, row.width, row.height)
+        stored = rows.get(version_id)
+        if stored is not None:
+            states[version_id] = PreviewState(stored.status, stored.width, stored.height)
         elif kind_of(version) is None:
             states[version_id] = PreviewState(PreviewStatus.unsupported)
         else:  # made before previews existed, or its job never ran: asked for when shown

@@ -53,7 +53,9 @@ def client_reserved(client_id: str, *, exclude_upload: str | None = None) -> int
     )
     if exclude_upload is not None:
         query = query.where(Upload.id != exclude_upload)
-    return int(db.session.execute(query).scalar_one())
+    # COALESCE already turns "no upload" into 0, but SQLAlchemy types the sum of a nullable
+    # column as possibly NULL.
+    return int(db.session.execute(query).scalar_one() or 0)
 
 
 def check_quota(space: Space, adding: int, *, exclude_upload: str | None = None) -> None:

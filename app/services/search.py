@@ -123,9 +123,10 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
         # Access is filtered inside the index (migrations 0006b, 0009), not by joining each
         # match's document row: that join is what costs on a large portal.
         audience = AUDIENCE_CLIENT if user.is_client else f"({AUDIENCE_CLIENT} OR {AUDIENCE_STAFF})"
-        params["match"] = "{title body} : (" + words + ") AND audience : " + audience
+        match = "{title body} : (" + words + ") AND audience : " + audience
         if spaces is not None:
-            params["match"] += " AND " + _fts_ids("space_id", spaces)
+            match += " AND " + _fts_ids("space_id", spaces)
+        params["match"] = match
         params["start"], params["end"] = MATCH_START, MATCH_END
         # Rank every match, but make snippets only for the best ones: SQLite computes the
         # selected columns before ORDER BY ... LIMIT. The id, space and audience columns

@@ -15,7 +15,13 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 if TYPE_CHECKING:
-    from signing.validate import Problem, ReportText, ValidationReport
+    from signing.validate import (
+        Problem,
+        ReportText,
+        SignatureReport,
+        TimestampReport,
+        ValidationReport,
+    )
 
 
 def _revocation_reason(name: str) -> str:
@@ -122,9 +128,13 @@ def describe_report(report: ValidationReport) -> str:
     if report.problems:
         text = "; ".join(map(describe_problem, report.problems))
         return text[:1].upper() + text[1:] + "."
+    items: list[SignatureReport | TimestampReport] = [
+        *report.signatures,
+        *report.document_timestamps,
+    ]
     parts = [
         f"{item.field}: {describe_problems(item.problems) or item.reason or ''}".strip()
-        for item in (*report.signatures, *report.document_timestamps)
+        for item in items
         if not item.bottom_line
     ]
     return " ".join(parts)

@@ -38,11 +38,17 @@ def create_transmittal(
     space = get_space(actor, space_id, Permission.contribute)
     require_staff(actor)
     errors: dict[str, str] = {}
-    documents = [db.session.get(Document, str(d)) for d in dict.fromkeys(document_ids or [])]
-    if not documents or any(d is None or d.space_id != space.id or d.deleted_at for d in documents):
+    found_documents = [db.session.get(Document, str(d)) for d in dict.fromkeys(document_ids or [])]
+    documents = [
+        d for d in found_documents if d is not None and d.space_id == space.id and not d.deleted_at
+    ]
+    if not documents or len(documents) < len(found_documents):
         errors["document_ids"] = _("Elija documentos de este espacio.")
-    recipients = [db.session.get(User, str(u)) for u in dict.fromkeys(recipient_ids or [])]
-    if not recipients or any(u is None or space_permission(u, space) is None for u in recipients):
+    found_recipients = [db.session.get(User, str(u)) for u in dict.fromkeys(recipient_ids or [])]
+    recipients = [
+        u for u in found_recipients if u is not None and space_permission(u, space) is not None
+    ]
+    if not recipients or len(recipients) < len(found_recipients):
         errors["recipient_ids"] = _("Elija destinatarios con acceso a este espacio.")
     elif not errors:
         for user in recipients:
@@ -55,6 +61,12 @@ def create_transmittal(
         errors["due_date"] = _("La fecha límite no puede estar en el pasado.")
     if errors:
         raise ValidationFailed(errors)
+    versions: list[DocumentVersion] = []
+    for document in documents:
+        version = document.current_version
+        if version is None:  # every document is created with its first version
+            raise NotFound()
+        versions.append(version)
     number = (
         db.session.execute(
             select(func.count(Transmittal.id)).where(Transmittal.space_id == space.id)
@@ -70,10 +82,8 @@ def create_transmittal(
     )
     db.session.add(transmittal)
     db.session.flush()
-    for document in documents:
-        db.session.add(
-            TransmittalItem(transmittal_id=transmittal.id, version_id=document.current_version.id)
-        )
+    for version in versions:
+        db.session.add(TransmittalItem(transmittal_id=transmittal.id, version_id=version.id))
     for user in recipients:
         db.session.add(TransmittalRecipient(transmittal_id=transmittal.id, user_id=user.id))
     db.session.flush()

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from app.extensions import db
 from app.models import Permission, Space, Upload, User
@@ -191,10 +191,11 @@ def append_chunk(
         stream = _check_first_bytes(upload, stream)
     if length is not None and upload.length is None:
         _check_length(length)
+        space = db.session.get(Space, upload.space_id)
+        if space is None:  # the upload's space is a foreign key: only a broken database
+            raise NotFound()
         try:
-            quotas.check_quota(
-                db.session.get(Space, upload.space_id), length, exclude_upload=upload.id
-            )
+            quotas.check_quota(space, length, exclude_upload=upload.id)
         except DomainError as error:
             _discard(upload.id, None)
             raise UploadRefused(error) from error
@@ -231,11 +232,16 @@ def _complete(actor: User, upload: Upload) -> UploadStatus:
     """Turn a complete upload into its document or version, once (concurrent calls wait)."""
     blob = resumable().finish(upload.id)
     upload_id = upload.id
-    claimed = db.session.execute(
-        update(Upload)
-        .where(Upload.id == upload_id, Upload.completed_at.is_(None))
-        .values(completed_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
+    # An UPDATE gives a CursorResult (which counts rows), though Session.execute is typed
+    # as giving any Result.
+    claimed = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Upload)
+            .where(Upload.id == upload_id, Upload.completed_at.is_(None))
+            .values(completed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     db.session.refresh(upload)
     if not claimed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -32,7 +33,7 @@ def create_user(
     password: str | None = None,
     locale: str = "es",
     invitation_template: str = "invitation",
-    invitation_context: dict[str, object] | None = None,
+    invitation_context: dict[str, Any] | None = None,
 ) -> User:
     """Create a user; ``actor`` None means the command line. Without a password an invitation is sent."""
     errors: dict[str, str] = {}
