@@ -129,8 +129,14 @@ def _seed_world(app: Any) -> dict[str, Any]:
         "other client": world.client_b.email,
     }
     values["certificate_id"] = pki.current_certificate(world.client_a).id  # issued by the CA
-    from app.services import onboarding
+    from app.services import conversations, incidents, onboarding
 
+    values["thread_id"] = conversations.create_thread(
+        world.client_a, world.space_a.id, subject="¿Qué falta?", body="Hola"
+    ).id
+    values["incident_id"] = incidents.create_incident(
+        world.client_a, world.space_a.id, title="No puedo subir", body="Error", priority="high"
+    ).id
     values["onboarding_id"] = onboarding.start_onboarding(
         world.staff, email="alta@example.com", name="Irene Alta", kind="person", services=["renta"]
     ).id

@@ -47,6 +47,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import onboarding  # self-activation of new clients
 
     app.register_blueprint(onboarding.bp)
+    from app.blueprints import conversations  # threads, messages and incidents
+
+    app.register_blueprint(conversations.bp)
 
     @app.before_request
     def enforce_staff_mfa():  # type: ignore[no-untyped-def]
@@ -63,7 +66,11 @@ def register_blueprints(app: Flask) -> None:
     @app.context_processor
     def bell() -> dict:
         if current_user and current_user.is_authenticated:
+            from app.services.conversations import unread_count as unread_messages
             from app.services.notifications import unread_count
 
-            return {"unread_notifications": unread_count(current_user)}
+            return {
+                "unread_notifications": unread_count(current_user),
+                "unread_messages": unread_messages(current_user),
+            }
         return {}

@@ -239,6 +239,21 @@ def unread_by_thread(actor: User, thread_ids: list[str]) -> dict[str, int]:
     return dict(db.session.execute(query).all())  # type: ignore[arg-type]
 
 
+def list_my_threads(actor: User, limit: int = 100) -> list[tuple[Thread, int]]:
+    """Every thread the caller may see, latest first, with unread counts (their inbox)."""
+    from app.services.access import visible_spaces_query
+
+    spaces = visible_spaces_query(actor).with_only_columns(Space.id).scalar_subquery()
+    query = select(Thread).where(Thread.space_id.in_(spaces))
+    if not actor.is_staff:
+        query = query.where(Thread.visibility == "shared")
+    threads = list(
+        db.session.execute(query.order_by(Thread.last_message_at.desc()).limit(limit)).scalars()
+    )
+    counts = unread_by_thread(actor, [t.id for t in threads])
+    return [(thread, counts.get(thread.id, 0)) for thread in threads]
+
+
 def unread_count(actor: User) -> int:
     """Unread messages in every thread the caller may see (the header's count)."""
     from app.services.access import visible_spaces_query
@@ -292,3 +307,8 @@ def read_receipts(actor: User, thread: Thread) -> dict[str, list[str]]:
             and (not message.internal or (people.get(user_id) and people[user_id].is_staff))
         ]
     return receipts
+
+
+def people_names(thread: Thread) -> dict[str, str]:
+    """Names of the space's people, for read receipts and authors."""
+    return {user.id: user.name for user in space_people(thread.space)}

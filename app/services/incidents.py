@@ -51,6 +51,13 @@ def get_incident(actor: User, incident_id: str) -> Incident:
     return found
 
 
+def incident_of_thread(actor: User, thread: Thread) -> Incident | None:
+    """The incident a thread belongs to, if any (the caller already sees the thread)."""
+    return db.session.execute(
+        select(Incident).where(Incident.thread_id == thread.id)
+    ).scalar_one_or_none()
+
+
 def create_incident(
     actor: User,
     space_id: str,

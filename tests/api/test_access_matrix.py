@@ -1607,6 +1607,80 @@ WEB_CASES += [
 ]
 
 
+WEB_SEE_SPACE_A = (200, 200, 404, 200, 404, L)
+WEB_CASES += [
+    Case("messages", "GET", "/threads", lambda w: "/threads", (200,) * 5 + (L,)),
+    Case(
+        "threads of a space",
+        "GET",
+        "/spaces/<space_id>/threads",
+        lambda w: f"/spaces/{w.space_a.id}/threads",
+        WEB_SEE_SPACE_A,
+    ),
+    Case(
+        "open a thread",
+        "POST",
+        "/spaces/<space_id>/threads",
+        lambda w: f"/spaces/{w.space_a.id}/threads",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"subject": "Duda", "body": "¿Qué falta?"},
+    ),
+    Case(
+        "a thread page",
+        "GET",
+        "/threads/<thread_id>",
+        lambda w: f"/threads/{_thread(w)}",
+        WEB_SEE_SPACE_A,
+    ),
+    Case(
+        "an internal thread page",
+        "GET",
+        "/threads/<thread_id>",
+        lambda w: f"/threads/{_thread(w, 'internal')}",
+        (200, 200, 404, 404, 404, L),
+    ),
+    Case(
+        "reply in a thread",
+        "POST",
+        "/threads/<thread_id>/messages",
+        lambda w: f"/threads/{_thread(w)}/messages",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"body": "Respuesta"},
+    ),
+    Case("incident queue", "GET", "/incidents", lambda w: "/incidents", (200,) * 5 + (L,)),
+    Case(
+        "new incident form",
+        "GET",
+        "/spaces/<space_id>/incidents/new",
+        lambda w: f"/spaces/{w.space_a.id}/incidents/new",
+        WEB_SEE_SPACE_A,
+    ),
+    Case(
+        "report an incident",
+        "POST",
+        "/spaces/<space_id>/incidents/new",
+        lambda w: f"/spaces/{w.space_a.id}/incidents/new",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"title": "Error", "body": "No carga", "priority": "normal"},
+    ),
+    Case(
+        "an incident",
+        "GET",
+        "/incidents/<incident_id>",
+        lambda w: f"/incidents/{_incident(w)}",
+        (302, 302, 404, 302, 404, L),
+    ),
+    Case(
+        "change an incident",
+        "POST",
+        "/incidents/<incident_id>",
+        lambda w: f"/incidents/{_incident(w)}",
+        (302, 302, 404, 302, 404, L),
+        body=lambda w: {"status": "resolved", "priority": "high"},
+    ),
+]
+
+
 def _user(world: World, role: str) -> Any:
     return None if role == "anonymous" else getattr(world, role)
 

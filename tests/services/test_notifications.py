@@ -39,17 +39,29 @@ def test_review_mail_reaches_the_right_people_with_a_safe_subject(
 ):
     from app.extensions import db
     from app.services import documents, mail
+    from app.services.errors import ValidationFailed
 
     port, inbox = smtp
     smtp_app = make_app(tmp_path, database_url, SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     with smtp_app.app_context():
         staff = db.session.merge(world.staff)
+        # A title with a line break is refused outright (nothing stored, nothing mailed)...
+        with pytest.raises(ValidationFailed):
+            documents.upload_document(
+                staff,
+                world.space_a.id,
+                io.BytesIO(pdf_bytes("x")),
+                filename="plano.pdf",
+                title='Plano <B> & "C"\r\nBcc: intruso@example.com',
+            )
+        db.session.rollback()
+        # ...and one that breaks the line another way still makes a one-line subject.
         documents.upload_document(
             staff,
             world.space_a.id,
             io.BytesIO(pdf_bytes("x")),
             filename="plano.pdf",
-            title='Plano <B> & "C"\r\nBcc: intruso@example.com',
+            title='Plano <B> & "C"\u2028Bcc: intruso@example.com',
         )
         db.session.commit()  # the delivery job runs after the commit
         mail.deliver_pending()
