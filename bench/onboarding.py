@@ -51,6 +51,11 @@ def raw_tesseract(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def build_app(folder: Path):  # type: ignore[no-untyped-def]
     from app import create_app
     from app.cli import upgrade_database
@@ -129,6 +134,7 @@ def main() -> int:
 
         portal_times: list[float] = []
         floor_times: list[float] = []
+        portal_cpu = floor_cpu = 0.0
         read_ok = 0
         onboarding_ids = []
         for round_number in range(args.repeat):
@@ -140,8 +146,10 @@ def main() -> int:
                 # A-B then B-A: each goes first as often, so neither gets a warm cache alone.
                 order = ("floor", "portal") if number % 2 else ("portal", "floor")
                 for which in order:
+                    cpu_before = _children_cpu()
                     if which == "floor":
                         floor_round += sum(raw_tesseract(path) for path in paths)
+                        floor_cpu += _children_cpu() - cpu_before
                     else:
                         started = time.perf_counter()
                         answer = client.post(
@@ -154,6 +162,7 @@ def main() -> int:
                             content_type="multipart/form-data",
                         )
                         portal_round += time.perf_counter() - started
+                        portal_cpu += _children_cpu() - cpu_before
                         assert answer.status_code == 201, answer.get_json()
                         identity = answer.get_json()["identity"]
                         if (
@@ -172,6 +181,11 @@ def main() -> int:
             f"(front and back), bare tesseract {floor * 1000:.0f} ms: {ratio:.2f}x "
             f"(target <= {RATIO_TARGET}x); number read right in {read_ok} of "
             f"{len(samples) * args.repeat}"
+        )
+        print(
+            f"  tesseract CPU time, portal / bare: {portal_cpu / floor_cpu:.2f}x (the portal reads "
+            "both sides at once, so the wait is shorter than the work; the MRZ is read again "
+            "alone when its check digits fail on the first reading)"
         )
         if ratio > RATIO_TARGET:
             failed = True

@@ -18,6 +18,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -143,13 +144,19 @@ def read_identity(images: Sequence[Image.Image], *, today: date) -> IdentityRead
     Each image is read once by tesseract; only the lines that look like an MRZ are read
     again, alone, with the MRZ alphabet.
     """
-    pages: list[PageText] = []
     mrz: MrzReading | None = None
     hints: set[str] = set()
     prepared = [_prepare(image) for image in images]
-    for index, image in enumerate(prepared):
-        page = _TEXT_ENGINE.recognize(image, page_number=index + 1)
-        pages.append(page)
+    # The sides are read at the same time: each is its own tesseract process, so a person
+    # waits for the slower side rather than for both in turn.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(prepared), 2))) as pool:
+        pages = list(
+            pool.map(
+                lambda item: _TEXT_ENGINE.recognize(item[1], page_number=item[0] + 1),
+                enumerate(prepared),
+            )
+        )
+    for index, (image, page) in enumerate(zip(prepared, pages, strict=True)):
         if mrz is None or not mrz.valid:
             found = _read_mrz(image, page, index)
             if found is not None and (mrz is None or found.valid):
