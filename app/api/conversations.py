@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from app.api import api_bp, body, caller
 from app.api.schemas import (
@@ -16,7 +15,6 @@ from app.api.schemas import (
     ThreadSummarySchema,
     dump_page,
 )
-from app.extensions import db
 from app.models import Incident, Message, Thread, User
 from app.services import conversations, incidents, mail_addresses
 from app.services.errors import ValidationFailed
@@ -50,9 +48,8 @@ def _message(message: Message, receipts: dict[str, list[str]]) -> dict[str, Any]
 
 def thread_view(actor: User, thread: Thread, messages: list[Message]) -> dict[str, Any]:
     receipts = conversations.read_receipts(actor, thread)
-    incident_id = db.session.execute(
-        select(Incident.id).where(Incident.thread_id == thread.id)
-    ).scalar_one_or_none()
+    incident = incidents.incident_of_thread(actor, thread)
+    incident_id = incident.id if incident is not None else None
     return {
         **_summary(thread, 0),
         "messages": [_message(m, receipts) for m in messages],

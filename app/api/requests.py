@@ -13,8 +13,6 @@ from app.api.schemas import (
     RequestTemplateSchema,
     dump_page,
 )
-from app.extensions import db
-from app.models import RequestItem
 from app.services import requests
 from app.services.errors import ValidationFailed
 
@@ -67,11 +65,7 @@ def list_request_templates() -> Response:
 
 @api_bp.post("/request-items/<item_id>/upload")
 def upload_item(item_id: str) -> tuple[Response, int]:
-    from app.services.access import get_space
-
-    item = db.session.get(RequestItem, item_id)
-    if item is not None:
-        get_space(caller(), item.request.space_id)  # 404 before reading the body
+    requests.get_item(caller(), item_id)  # 404 before reading the body
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed({"file": "Adjunte un archivo en el campo 'file'."})

@@ -15,9 +15,8 @@ from app.api.schemas import (
     ValidationReportSchema,
     dump_page,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.httputil import content_disposition
-from app.models import SignatureRequestSigner
 from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
@@ -98,10 +97,7 @@ def sign_signature_request(request_id: str) -> tuple[Response, int]:
         raise
     signer_id = signer.id
     commit_now()  # the signing job goes out with it (and has run where jobs run inline)
-    finished = db.session.get(SignatureRequestSigner, signer_id)
-    assert finished is not None
-    db.session.refresh(finished)
-    signer = finished
+    signer = signatures.signer_after_job(signer_id)
     if signer.method == "pkcs12":
         return jsonify(SignatureRequestSchema().dump(signer.request)), 200
     accepted = {"job": signer, "request": signer.request}

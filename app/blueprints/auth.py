@@ -28,7 +28,7 @@ from app.blueprints.forms import (
     SecondFactorForm,
     errors_onto_form,
 )
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.models import User
 from app.services import accounts, onboarding
 from app.services.errors import AuthFailed, NotFound, Throttled, ValidationFailed
@@ -97,7 +97,7 @@ def login() -> Response | str:
 def second_factor() -> Response | str:
     user_id = session.get("mfa_user")
     started = float(session.get("mfa_at") or 0)
-    user = db.session.get(User, user_id) if user_id else None
+    user = accounts.user_by_id(user_id) if user_id else None
     if user is None or time.time() - started > MFA_WINDOW_SECONDS:
         session.clear()
         flash(_("La sesión de inicio ha caducado. Vuelva a introducir su contraseña."), "warning")

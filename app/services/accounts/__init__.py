@@ -9,7 +9,7 @@ lives in ``passwords`` alone.
 
 from __future__ import annotations
 
-from app.services.accounts.common import find_user_by_email, normalise_email
+from app.services.accounts.common import find_user_by_email, normalise_email, user_by_id
 from app.services.accounts.login import (
     authenticate,
     check_credentials,
@@ -77,6 +77,7 @@ __all__ = [
     "load_session",
     "needs_rehash",
     "normalise_email",
+    "user_by_id",
     "password_matches",
     "request_password_reset",
     "send_password_reset",

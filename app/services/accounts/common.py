@@ -27,3 +27,7 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(
         select(User).where(User.email == normalise_email(email))
     ).scalar_one_or_none()
+
+
+def user_by_id(user_id: str) -> User | None:
+    return db.session.get(User, str(user_id))

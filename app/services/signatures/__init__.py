@@ -29,6 +29,7 @@ from app.services.signatures.jobs import (
     perform_signature,
     sign,
     sign_and_validate,
+    signer_after_job,
     signing_failed,
 )
 from app.services.signatures.overdue import (
@@ -97,6 +98,7 @@ __all__ = [
     "sign_and_validate",
     "signer_candidates",
     "signer_of",
+    "signer_after_job",
     "signing_failed",
     "target_of",
     "waiting_for",

@@ -454,3 +454,12 @@ def archive_expiry(data: bytes) -> datetime | None:
         return last_timestamp_expiry(data)
     except SigningError:
         return None
+
+
+def signer_after_job(signer_id: str) -> SignatureRequestSigner:
+    """A signer as its signing job left it (read again: the job may have run elsewhere)."""
+    found = db.session.get(SignatureRequestSigner, signer_id)
+    if found is None:
+        raise NotFound()
+    db.session.refresh(found)
+    return found
