@@ -101,6 +101,7 @@ def http_error(error: HTTPException) -> Response:
 
 
 from app.api import (  # noqa: E402,F401
+    agenda,
     audit,
     auth,
     conversations,

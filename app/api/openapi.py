@@ -585,6 +585,12 @@ ROUTES: list[Route] = [
         {"200": s.IncidentSchema},
         s.IncidentChangesSchema,
     ),
+    Route(
+        "get",
+        "/me/agenda",
+        "What waits for the caller, most urgent first, and what is new since their last visit",
+        {"200": s.AgendaSchema},
+    ),
 ]
 
 

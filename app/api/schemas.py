@@ -1019,3 +1019,33 @@ class IncidentChangesSchema(_Body):
     status = fields.String(metadata={"enum": ["open", "in_progress", "waiting_client", "resolved"]})
     assignee_id = fields.String()
     priority = fields.String(metadata={"enum": ["low", "normal", "high", "urgent"]})
+
+
+# ------------------------------------------------------------------ the agenda
+
+
+class AgendaItemSchema(Schema):
+    kind = _required(
+        fields.String,
+        metadata={
+            "enum": ["request_item", "signature", "review", "message", "incident", "onboarding"]
+        },
+    )
+    target = _required(fields.String, metadata={"description": "type:id of what waits"})
+    title = _required(fields.String)
+    due = _nullable(fields.Date)
+    overdue = _required(fields.Boolean)
+    link = _required(fields.String, metadata={"description": "The page where it is done"})
+    context = _required(fields.String)
+
+
+class NewSinceSchema(Schema):
+    since = _nullable(fields.DateTime)
+    documents = _required(fields.Integer)
+    messages = _required(fields.Integer)
+
+
+class AgendaSchema(Schema):
+    items = _required(fields.List, fields.Nested(AgendaItemSchema))
+    counts = _required(fields.Dict, keys=fields.String(), values=fields.Integer())
+    new_since_last_visit = _required(fields.Nested, NewSinceSchema)

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from app.page_cache import cached_page
-from app.services import clients, onboarding, requests
+from app.services import agenda, clients, onboarding, requests
 
 bp = Blueprint("main", __name__)
 
@@ -21,6 +21,7 @@ def dashboard() -> str:
     joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
     return render_template(
         "main/dashboard.html",
+        agenda=agenda.agenda_for(current_user),
         spaces=spaces,
         clients=client_list,
         missing=missing,

@@ -1351,6 +1351,7 @@ def _incident(world: World) -> str:
 SEE_SPACE_A = (200, 200, 404, 200, 404, A)
 ONB = "/api/v1/onboardings/<onboarding_id>"
 API_CASES += [
+    Case("my agenda", "GET", "/api/v1/me/agenda", lambda w: "/api/v1/me/agenda", (200,) * 5 + (A,)),
     Case("catalogue", "GET", "/api/v1/catalog", lambda w: "/api/v1/catalog", (200,) * 5 + (A,)),
     Case(
         "add a service",

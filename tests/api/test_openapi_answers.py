@@ -427,6 +427,8 @@ def test_every_route_answers_as_the_published_document_says(
     # ---------------------------------------------------------------- onboarding
     _walk_onboarding(call, staff, admin, customer)
     _walk_conversations(call, staff, customer, world)
+    call("get", "/api/v1/me/agenda", 200, customer)
+    call("get", "/api/v1/me/agenda", 200, staff)
 
     # ---------------------------------------------------------------- audit and the document
     call("get", "/api/v1/audit", 403, staff)

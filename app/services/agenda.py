@@ -1,0 +1,239 @@
+"""The agenda: what waits for this person, most urgent first, and what is new since last time.
+
+One query per kind of waiting thing, merged and sorted; the same list serves the home page and
+``GET /api/v1/me/agenda``. A client's agenda: items the firm asks for, signatures, documents to
+review, unread messages, incidents waiting for them, their onboarding. A staff member's: versions
+to review, signatures, unread messages, open incidents (theirs or nobody's), onboardings to
+approve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Document, Message, Onboarding, Space, Thread, User, Visibility
+from app.services import conversations, incidents, overview, requests, signatures
+from app.services.access import visible_spaces_query
+
+#: When two things are due the same day, the order a person would deal with them in.
+KIND_ORDER = ("signature", "request_item", "review", "incident", "onboarding", "message")
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """One thing waiting for the person."""
+
+    kind: str
+    target: str  # "type:id", as alerts name what is late
+    title: str
+    due: date | None
+    overdue: bool
+    link: str
+    context: str = ""
+
+
+@dataclass
+class Agenda:
+    items: list[AgendaItem]
+    since: datetime | None
+    new_documents: int = 0
+    new_messages: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _order(item: AgendaItem) -> tuple[int, date, int]:
+    return (
+        0 if item.overdue else 1,
+        item.due or date.max,
+        KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER),
+    )
+
+
+def agenda_for(actor: User, *, today: date | None = None) -> Agenda:
+    today = today or datetime.now(UTC).date()
+    items: list[AgendaItem] = []
+    items += _request_items(actor, today)
+    items += _signatures(actor, today)
+    items += _reviews(actor)
+    items += _messages(actor)
+    items += _incidents(actor)
+    items += _onboardings(actor)
+    items.sort(key=_order)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.kind] = counts.get(item.kind, 0) + 1
+    since = previous_visit(actor)
+    agenda = Agenda(items=items, since=since, counts=counts)
+    if since is not None:
+        agenda.new_documents, agenda.new_messages = _new_since(actor, since)
+    return agenda
+
+
+def _request_items(actor: User, today: date) -> list[AgendaItem]:
+    if not actor.is_client:
+        return []
+    found = []
+    for request_items in requests.missing_by_client(actor).values():
+        for item in request_items:
+            due = item.request.due_date
+            found.append(
+                AgendaItem(
+                    "request_item",
+                    f"request_item:{item.id}",
+                    item.title,
+                    due,
+                    due is not None and due < today,
+                    f"/requests/{item.request_id}",
+                    item.request.title,
+                )
+            )
+    return found
+
+
+def _signatures(actor: User, today: date) -> list[AgendaItem]:
+    return [
+        AgendaItem(
+            "signature",
+            f"signature_request:{request.id}",
+            request.document.title,
+            request.due_date,
+            request.due_date is not None and request.due_date < today,
+            f"/signatures/{request.id}",
+        )
+        for request in signatures.waiting_for(actor)
+    ]
+
+
+def _reviews(actor: User) -> list[AgendaItem]:
+    return [
+        AgendaItem(
+            "review",
+            f"document:{document.id}",
+            document.title,
+            None,
+            False,
+            f"/documents/{document.id}",
+            f"v{version.number}",
+        )
+        for document, version in overview.waiting_for(actor)
+    ]
+
+
+def _messages(actor: User) -> list[AgendaItem]:
+    return [
+        AgendaItem(
+            "message",
+            f"thread:{thread.id}",
+            thread.subject,
+            None,
+            False,
+            f"/threads/{thread.id}",
+            str(unread),
+        )
+        for thread, unread in conversations.list_my_threads(actor)
+        if unread
+    ]
+
+
+def _incidents(actor: User) -> list[AgendaItem]:
+    now = datetime.now(UTC)
+    found = []
+    for incident in incidents.list_incidents(actor):
+        if incident.status == "resolved":
+            continue
+        if actor.is_client and incident.status != "waiting_client":
+            continue
+        if actor.is_staff and incident.assignee_id not in (None, actor.id):
+            continue
+        due_at = incident.due_at if incident.due_at.tzinfo else incident.due_at.replace(tzinfo=UTC)
+        found.append(
+            AgendaItem(
+                "incident",
+                f"incident:{incident.id}",
+                incident.title,
+                due_at.date(),
+                actor.is_staff and due_at < now,
+                f"/incidents/{incident.id}",
+                incident.priority,
+            )
+        )
+    return found
+
+
+def _onboardings(actor: User) -> list[AgendaItem]:
+    query = select(Onboarding)
+    if actor.is_client:
+        query = query.where(
+            Onboarding.user_id == actor.id,
+            Onboarding.status.in_(("identity", "engagement")),
+        )
+    else:
+        query = query.where(Onboarding.status == "review")
+    found = []
+    for item in db.session.execute(query).scalars():
+        if actor.is_client and item.status == "engagement":
+            from app.services import onboarding
+
+            if onboarding.waiting_on(item) != "client":
+                continue
+        found.append(
+            AgendaItem(
+                "onboarding",
+                f"onboarding:{item.id}",
+                item.client_name or item.name,
+                None,
+                False,
+                f"/onboarding/{item.id}",
+                item.status,
+            )
+        )
+    return found
+
+
+def previous_visit(actor: User) -> datetime | None:
+    """When this person last signed in before the current session (from the audit log)."""
+    rows = (
+        db.session.execute(
+            select(AuditEvent.at)
+            .where(AuditEvent.actor_id == actor.id, AuditEvent.action == "login")
+            .order_by(AuditEvent.at.desc())
+            .limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    if len(rows) < 2:
+        return None
+    moment = rows[1]
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _new_since(actor: User, since: datetime) -> tuple[int, int]:
+    spaces = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
+    documents = select(func.count(Document.id)).where(
+        Document.space_id.in_(spaces),
+        Document.deleted_at.is_(None),
+        Document.created_at > since,
+        Document.created_by_id != actor.id,
+    )
+    if actor.is_client:
+        documents = documents.where(Document.visibility == Visibility.shared)
+    messages = (
+        select(func.count(Message.id))
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(
+            Thread.space_id.in_(spaces),
+            Message.created_at > since,
+            Message.author_id != actor.id,
+        )
+    )
+    if actor.is_client:
+        messages = messages.where(Thread.visibility == "shared", Message.internal.is_(False))
+    return (
+        int(db.session.execute(documents).scalar_one()),
+        int(db.session.execute(messages).scalar_one()),
+    )
