@@ -104,6 +104,7 @@ from app.api import (  # noqa: E402,F401
     agenda,
     audit,
     auth,
+    campaigns,
     conversations,
     documents,
     ocr,

@@ -91,7 +91,13 @@ ROUTES: list[Route] = [
         errors=("409",),
     ),
     Route("post", "/clients", "Create a client", {"201": s.ClientSchema}, s.NewClientSchema),
-    Route("get", "/clients", "Clients the caller may see", {"200": s.page_of(s.ClientSchema)}),
+    Route(
+        "get",
+        "/clients",
+        "Clients the caller may see",
+        {"200": s.page_of(s.ClientSchema)},
+        query={"tag": "Only clients with this tag", "kind": "person or company"},
+    ),
     Route("post", "/users", "Create a user (admin)", {"201": s.UserSchema}, s.NewUserSchema),
     Route(
         "post",
@@ -590,6 +596,41 @@ ROUTES: list[Route] = [
         "/me/agenda",
         "What waits for the caller, most urgent first, and what is new since their last visit",
         {"200": s.AgendaSchema},
+    ),
+    Route(
+        "post",
+        "/campaigns",
+        "Send one request to many clients (staff): made in the background",
+        {"202": s.CampaignSchema},
+        s.NewCampaignSchema,
+    ),
+    Route("get", "/campaigns/{id}", "A campaign's board", {"200": s.CampaignSchema}),
+    Route(
+        "post",
+        "/campaigns/{id}/remind",
+        "Remind each client still missing something of what is missing",
+        {"200": s.RemindedSchema},
+    ),
+    Route(
+        "get",
+        "/campaigns/{id}/export",
+        "The progress table as CSV or XLSX",
+        {
+            "200": {
+                "text/csv": {"schema": BINARY},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": BINARY
+                },
+            }
+        },
+        query={"format": "csv (default) or xlsx"},
+    ),
+    Route(
+        "post",
+        "/clients/{id}/tags",
+        "Set a client's tags (staff)",
+        {"200": s.TagsSchema},
+        s.TagsBodySchema,
     ),
 ]
 

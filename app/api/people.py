@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
 from app.api.schemas import ClientSchema, UserSchema, dump_page
-from app.services import accounts, clients
+from app.services import accounts, campaigns, clients
 from app.services.access import require_admin
 
 
@@ -24,7 +24,12 @@ def create_client() -> tuple[Response, int]:
 
 @api_bp.get("/clients")
 def list_clients() -> Response:
-    return jsonify(dump_page(ClientSchema, clients.list_clients(caller())))
+    tag, kind = request.args.get("tag") or None, request.args.get("kind") or None
+    if tag or kind:
+        found = campaigns.filter_clients(caller(), tag=tag, kind=kind)
+    else:
+        found = clients.list_clients(caller())
+    return jsonify(dump_page(ClientSchema, found))
 
 
 @api_bp.post("/users")

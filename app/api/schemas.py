@@ -1049,3 +1049,61 @@ class AgendaSchema(Schema):
     items = _required(fields.List, fields.Nested(AgendaItemSchema))
     counts = _required(fields.Dict, keys=fields.String(), values=fields.Integer())
     new_since_last_visit = _required(fields.Nested, NewSinceSchema)
+
+
+# ------------------------------------------------------------------ campaigns
+
+
+class CampaignClientSchema(Schema):
+    client_id = _required(fields.String)
+    client_name = _required(fields.String)
+    request_id = _nullable(fields.String)
+    status = _required(
+        fields.String,
+        metadata={"enum": ["pending", "open", "overdue", "done", "failed", "removed"]},
+    )
+    progress = _required(fields.Dict, keys=fields.String(), values=fields.Integer())
+    missing = _required(fields.List, fields.String())
+
+
+class CampaignTotalsSchema(Schema):
+    clients = _required(fields.Integer)
+    done = _required(fields.Integer)
+    pending = _required(fields.Integer)
+    overdue = _required(fields.Integer)
+
+
+class CampaignSchema(Schema):
+    id = _required(fields.String)
+    name = _required(fields.String)
+    kind = _required(fields.String)
+    status = _required(fields.String, metadata={"enum": ["queued", "running", "done"]})
+    due_date = _required(fields.Date)
+    space_kind = _required(fields.String)
+    space_name = _required(fields.String)
+    totals = _required(fields.Nested, CampaignTotalsSchema)
+    clients = _required(fields.List, fields.Nested(CampaignClientSchema))
+
+
+class RemindedSchema(Schema):
+    reminded = _required(fields.Integer)
+
+
+class TagsSchema(Schema):
+    tags = _required(fields.List, fields.String())
+
+
+class NewCampaignSchema(_Body):
+    name = _required(fields.String)
+    kind = fields.String(metadata={"enum": ["request"]})
+    template = fields.String()
+    items = fields.List(fields.Dict())
+    due_date = _required(fields.Date)
+    clients = fields.List(fields.String())
+    client_filter = fields.Dict()
+    space_kind = _required(fields.String)
+    space_name = _required(fields.String)
+
+
+class TagsBodySchema(_Body):
+    tags = _required(fields.List, fields.String())

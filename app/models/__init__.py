@@ -2,6 +2,7 @@
 
 from app.models.alert import Alert, AlertRecipient, Notification
 from app.models.audit import AuditEvent
+from app.models.campaign import Campaign, CampaignClient, ClientTag
 from app.models.client import (
     PERMISSION_RANK,
     Client,
@@ -68,8 +69,11 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "BlobCheck",
+    "Campaign",
+    "CampaignClient",
     "Client",
     "ClientKind",
+    "ClientTag",
     "Comment",
     "Document",
     "DocumentPreview",

@@ -494,6 +494,35 @@ def send_reminders(today: date) -> int:
     return sent
 
 
+def remind_now(request: DocumentRequest, today: date) -> int:
+    """Remind the request's client people now of what is still missing (a campaign's bulk
+    reminder): one e-mail each, listing only the missing items; none once it is complete."""
+    missing = _missing(request)
+    if not missing or not _claim(f"request-now:{request.id}", today):
+        return 0
+    line = {
+        "title": request.title,
+        "space": request.space.name,
+        "due": request.due_date,
+        "overdue": request.due_date < today,
+        "items": [i.title for i in missing],
+        "link": f"{setting('BASE_URL')}/requests/{request.id}",
+    }
+    sent = 0
+    for user in _client_people(request):
+        queue_mail(
+            [user.email],
+            "request_reminder",
+            locale=user.locale,
+            user=user,
+            requests=[line],
+            today=today,
+        )
+        sent += 1
+    db.session.flush()
+    return sent
+
+
 def _late_requests(now: datetime) -> Iterable[alerts.LateThing]:
     today = now.date()
     for request in _open_requests():

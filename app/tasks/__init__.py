@@ -9,7 +9,7 @@ from celery.schedules import crontab
 from flask import Flask
 
 from app.extensions import celery, db
-from app.services import accounts, alerts, mail, notifications, onboarding, requests
+from app.services import accounts, alerts, campaigns, mail, notifications, onboarding, requests
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
@@ -57,7 +57,10 @@ def init_celery(app: Flask) -> None:
             "resume-stalled-ocr": {"task": "portal.resume_stalled_ocr", "schedule": 900.0},
             "expire-uploads": {"task": "portal.expire_uploads", "schedule": 3600.0},
             "check-integrity": {"task": "portal.check_integrity", "schedule": 3600.0},
-            "request-reminders": {"task": "portal.request_reminders", "schedule": crontab(hour=8, minute=0)},
+            "request-reminders": {
+                "task": "portal.request_reminders",
+                "schedule": crontab(hour=8, minute=0),
+            },
             "daily-digest": {"task": "portal.daily_digest", "schedule": crontab(hour=7, minute=0)},
         },
         timezone="UTC",
@@ -96,6 +99,21 @@ def sweep_alerts() -> int:
     created = alerts.sweep()
     db.session.commit()
     return created
+
+
+@celery.task(name="portal.run_campaign")
+def run_campaign(campaign_id: str) -> int:
+    """Each client's space and request, one client per commit: a run cut short goes on."""
+    from datetime import date
+
+    made = 0
+    for row_id in campaigns.pending_rows(campaign_id):
+        campaigns.run_one(row_id, today=date.today())
+        db.session.commit()
+        made += 1
+    campaigns.finish(campaign_id)
+    db.session.commit()
+    return made
 
 
 @celery.task(name="portal.send_password_reset")

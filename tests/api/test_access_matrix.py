@@ -1326,6 +1326,26 @@ def _onboarding(world: World) -> str:
     return str(item.id)
 
 
+def _campaign(world: World) -> str:
+    from datetime import date
+
+    from app.extensions import db
+    from app.services import campaigns
+
+    made = campaigns.create_campaign(
+        world.staff,
+        name="Renta",
+        items=[{"title": "DNI"}],
+        due_date="2099-06-30",
+        client_ids=[world.firm_a.id],
+        space_kind="fiscal_year",
+        space_name="Renta {year}",
+        today=date.today(),
+    )
+    db.session.commit()
+    return str(made.id)
+
+
 def _thread(world: World, visibility: str = "shared") -> str:
     from app.extensions import db
     from app.services import conversations
@@ -1352,6 +1372,50 @@ SEE_SPACE_A = (200, 200, 404, 200, 404, A)
 ONB = "/api/v1/onboardings/<onboarding_id>"
 API_CASES += [
     Case("my agenda", "GET", "/api/v1/me/agenda", lambda w: "/api/v1/me/agenda", (200,) * 5 + (A,)),
+    Case(
+        "start a campaign",
+        "POST",
+        "/api/v1/campaigns",
+        lambda w: "/api/v1/campaigns",
+        (202, 202, 202, 403, 403, A),  # staff see every client, as for new spaces
+        body=lambda w: {
+            "name": "Renta",
+            "items": [{"title": "DNI"}],
+            "due_date": "2099-06-30",
+            "clients": [w.firm_a.id],
+            "space_kind": "fiscal_year",
+            "space_name": "Renta {year}",
+        },
+    ),
+    Case(
+        "a campaign",
+        "GET",
+        "/api/v1/campaigns/<campaign_id>",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}",
+        (200, 200, 200, 403, 403, A),
+    ),
+    Case(
+        "remind a campaign",
+        "POST",
+        "/api/v1/campaigns/<campaign_id>/remind",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}/remind",
+        (200, 200, 200, 403, 403, A),
+    ),
+    Case(
+        "export a campaign",
+        "GET",
+        "/api/v1/campaigns/<campaign_id>/export",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}/export?format=csv",
+        (200, 200, 200, 403, 403, A),
+    ),
+    Case(
+        "tag a client",
+        "POST",
+        "/api/v1/clients/<client_id>/tags",
+        lambda w: f"/api/v1/clients/{w.firm_a.id}/tags",
+        (200, 200, 200, 403, 404, A),
+        body=lambda w: {"tags": ["renta"]},
+    ),
     Case("catalogue", "GET", "/api/v1/catalog", lambda w: "/api/v1/catalog", (200,) * 5 + (A,)),
     Case(
         "add a service",
@@ -1745,6 +1809,7 @@ def _shareable(case: Case) -> bool:
             "<onboarding_id>",
             "<thread_id>",
             "<incident_id>",
+            "<campaign_id>",
         )
     )
 

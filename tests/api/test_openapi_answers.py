@@ -429,6 +429,27 @@ def test_every_route_answers_as_the_published_document_says(
     _walk_conversations(call, staff, customer, world)
     call("get", "/api/v1/me/agenda", 200, customer)
     call("get", "/api/v1/me/agenda", 200, staff)
+    call("post", f"/api/v1/clients/{world.firm_a.id}/tags", 200, staff, json={"tags": ["renta"]})
+    call("get", "/api/v1/clients?tag=renta", 200, staff)
+    campaign = call(
+        "post",
+        "/api/v1/campaigns",
+        202,
+        staff,
+        json={
+            "name": "Renta 2026",
+            "template": "renta",
+            "due_date": "2099-06-30",
+            "client_filter": {"tag": "renta"},
+            "space_kind": "fiscal_year",
+            "space_name": "Renta {year}",
+        },
+    )
+    call("post", "/api/v1/campaigns", 422, staff, json={"name": "x"})
+    call("get", f"/api/v1/campaigns/{campaign['id']}", 200, staff)
+    call("post", f"/api/v1/campaigns/{campaign['id']}/remind", 200, staff)
+    call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=xlsx", 200, staff)
+    call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=doc", 422, staff)
 
     # ---------------------------------------------------------------- audit and the document
     call("get", "/api/v1/audit", 403, staff)

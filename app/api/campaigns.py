@@ -1,0 +1,89 @@
+"""Campaigns and client tags (docs/api.md, "Campaigns and the agenda")."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from app.api import api_bp, body, caller
+from app.api.schemas import CampaignSchema, RemindedSchema, TagsSchema
+from app.services import campaigns
+
+
+def campaign_view(campaign_id: str) -> dict[str, Any]:
+    campaign, rows = campaigns.board(caller(), campaign_id, today=date.today())
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "status": campaign.status,
+        "due_date": campaign.due_date,
+        "space_kind": campaign.space_kind,
+        "space_name": campaign.space_name,
+        "totals": campaigns.totals(rows),
+        "clients": [
+            {
+                "client_id": r.client_id,
+                "client_name": r.client_name,
+                "request_id": r.request_id,
+                "status": r.status,
+                "progress": {
+                    "pending": r.pending,
+                    "submitted": r.submitted,
+                    "accepted": r.accepted,
+                    "not_applicable": r.not_applicable,
+                    "total": r.total,
+                },
+                "missing": r.missing,
+            }
+            for r in rows
+        ],
+    }
+
+
+@api_bp.post("/campaigns")
+def create_campaign() -> tuple[Response, int]:
+    data = body()
+    campaign = campaigns.create_campaign(
+        caller(),
+        name=data.get("name"),
+        kind=data.get("kind") or "request",
+        template=data.get("template"),
+        items=data.get("items"),
+        due_date=data.get("due_date"),
+        client_ids=data.get("clients"),
+        client_filter=data.get("client_filter"),
+        space_kind=data.get("space_kind"),
+        space_name=data.get("space_name"),
+        today=date.today(),
+    )
+    return jsonify(CampaignSchema().dump(campaign_view(campaign.id))), 202
+
+
+@api_bp.get("/campaigns/<campaign_id>")
+def get_campaign(campaign_id: str) -> Response:
+    return jsonify(CampaignSchema().dump(campaign_view(campaign_id)))
+
+
+@api_bp.post("/campaigns/<campaign_id>/remind")
+def remind_campaign(campaign_id: str) -> Response:
+    sent = campaigns.remind(caller(), campaign_id, today=date.today())
+    return jsonify(RemindedSchema().dump({"reminded": sent}))
+
+
+@api_bp.get("/campaigns/<campaign_id>/export")
+def export_campaign(campaign_id: str) -> Response:
+    data, media_type, filename = campaigns.export(
+        caller(), campaign_id, today=date.today(), kind=request.args.get("format", "csv")
+    )
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@api_bp.post("/clients/<client_id>/tags")
+def set_tags(client_id: str) -> Response:
+    tags = campaigns.set_tags(caller(), client_id, body().get("tags"))
+    return jsonify(TagsSchema().dump({"tags": tags}))

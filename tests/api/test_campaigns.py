@@ -1,0 +1,177 @@
+"""Campaigns over the API: one request per client, made once, a board, reminders, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from portal_testing import PASSWORD, api_token
+
+
+def _clients(client, admin, count: int, tag: str) -> list[str]:
+    ids = []
+    for number in range(count):
+        made = client.post(
+            "/api/v1/clients",
+            headers=admin,
+            json={"name": f"Cliente {number:02d}", "kind": "person"},
+        ).get_json()
+        assert (
+            client.post(
+                f"/api/v1/clients/{made['id']}/tags", headers=admin, json={"tags": [tag, "2026"]}
+            ).status_code
+            == 200
+        )
+        ids.append(made["id"])
+    return ids
+
+
+def _campaign(client, headers, **overrides):
+    body = {
+        "name": "Renta 2026",
+        "kind": "request",
+        "template": "renta",
+        "due_date": (date.today() + timedelta(days=30)).isoformat(),
+        "client_filter": {"tag": "renta"},
+        "space_kind": "fiscal_year",
+        "space_name": "Renta {year}",
+        **overrides,
+    }
+    return client.post("/api/v1/campaigns", headers=headers, json=body)
+
+
+def test_a_renta_campaign_for_tagged_clients_makes_one_request_each_and_never_twice(client, world):
+    admin = api_token(client, world.admin)
+    tagged = _clients(client, admin, 5, "renta")
+    _clients(client, admin, 2, "sociedad")
+    filtered = client.get("/api/v1/clients?tag=renta", headers=admin).get_json()["items"]
+    assert sorted(c["id"] for c in filtered) == sorted(tagged)
+
+    created = _campaign(client, admin)
+    assert created.status_code == 202, created.get_json()
+    campaign = client.get(f"/api/v1/campaigns/{created.get_json()['id']}", headers=admin).get_json()
+    assert campaign["status"] == "done"
+    assert campaign["totals"] == {"clients": 5, "done": 0, "pending": 5, "overdue": 0}
+    assert sorted(row["client_id"] for row in campaign["clients"]) == sorted(tagged)
+    assert all(row["request_id"] and row["progress"]["total"] >= 5 for row in campaign["clients"])
+
+    # the job delivered again changes nothing; a space that already existed is reused
+    from app.extensions import celery
+    from app.extensions import db as database
+    from app.models import DocumentRequest, Space
+
+    celery.tasks["portal.run_campaign"].apply(args=[campaign["id"]])
+    database.session.expire_all()
+    spaces = database.session.query(Space).filter(Space.client_id.in_(tagged)).all()
+    due_year = (date.today() + timedelta(days=30)).year
+    assert len(spaces) == 5 and {s.name for s in spaces} == {f"Renta {due_year}"}
+    requests = (
+        database.session.query(DocumentRequest)
+        .filter(DocumentRequest.space_id.in_([s.id for s in spaces]))
+        .all()
+    )
+    assert len(requests) == 5
+
+
+def test_reminders_list_only_what_each_client_lacks_and_exports_open_in_a_spreadsheet(
+    client, world
+):
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboxMail, User
+    from app.services import accounts
+
+    admin = api_token(client, world.admin)
+    ids = _clients(client, admin, 2, "renta")
+    person = accounts.create_user(
+        world.admin,
+        email="lucia@example.com",
+        name="Lucía",
+        role="client",
+        client_id=ids[0],
+        password=PASSWORD,
+    )
+    db.session.commit()
+    campaign = _campaign(
+        client,
+        admin,
+        template=None,
+        items=[{"title": "Certificado de retenciones"}, {"title": "Recibo del IBI"}],
+    ).get_json()
+    board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
+    mine = next(r for r in board["clients"] if r["client_id"] == ids[0])
+    from app.models import DocumentRequest
+    from app.services import clients as client_service
+
+    # Lucía (a member of her renta space) sends one of the two documents
+    req = db.session.get(DocumentRequest, mine["request_id"])
+    client_service.add_member(world.admin, req.space_id, user_id=person.id, permission="contribute")
+    db.session.commit()
+    token = api_token(client, db.session.get(User, person.id))
+    ibi = next(i for i in req.items if i.title == "Recibo del IBI")
+    sent = client.post(
+        f"/api/v1/request-items/{ibi.id}/upload",
+        headers=token,
+        data={"file": (io.BytesIO(b"%PDF-1.4 ibi"), "ibi.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 201, sent.get_json()
+
+    reminded = client.post(f"/api/v1/campaigns/{campaign['id']}/remind", headers=admin)
+    assert reminded.status_code == 200 and reminded.get_json()["reminded"] == 1
+    db.session.expire_all()
+    mail = (
+        db.session.execute(select(OutboxMail).where(OutboxMail.to.contains("lucia@example.com")))
+        .scalars()
+        .all()[-1]
+    )
+    assert "Certificado de retenciones" in mail.body_text and "Recibo del IBI" not in mail.body_text
+
+    exported = client.get(f"/api/v1/campaigns/{campaign['id']}/export?format=csv", headers=admin)
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
+    assert len(rows) == 3 and rows[0][0] == "Cliente"
+    book = client.get(f"/api/v1/campaigns/{campaign['id']}/export?format=xlsx", headers=admin)
+    assert book.status_code == 200
+    sheet = load_workbook(io.BytesIO(book.get_data())).active
+    assert sheet.max_row == 3
+    assert (
+        client.get(
+            f"/api/v1/campaigns/{campaign['id']}/export?format=pdf", headers=admin
+        ).status_code
+        == 422
+    )
+
+
+def test_bad_campaigns_are_refused_and_clients_cannot_see_campaigns(client, world):
+    admin = api_token(client, world.admin)
+    customer = api_token(client, world.client_a)
+    assert _campaign(client, customer).status_code == 403
+    bad = _campaign(
+        client,
+        admin,
+        client_filter=None,
+        clients=["no-existe", world.firm_a.id],
+        due_date="2001-01-01",
+        space_kind="otro",
+    )
+    assert bad.status_code == 422
+    assert set(bad.get_json()["errors"]) >= {"clients", "due_date", "space_kind"}
+    assert _campaign(client, admin, client_filter={"tag": "nadie"}).status_code == 422
+    made = _campaign(client, admin, client_filter=None, clients=[world.firm_a.id]).get_json()
+    assert client.get(f"/api/v1/campaigns/{made['id']}", headers=customer).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/clients/{world.firm_a.id}/tags", headers=admin, json={"tags": ["Con Espacio"]}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/api/v1/clients/{world.firm_b.id}/tags", headers=customer, json={"tags": ["x"]}
+        ).status_code
+        == 404
+    )
