@@ -398,6 +398,7 @@ _LABELS = {
     "given_names": ("NOMBRE", "GIVEN NAMES"),
     "birth_date": ("FECHA DE NACIMIENTO", "DATE OF BIRTH"),
     "expiry_date": ("VALIDO HASTA", "FECHA DE CADUCIDAD", "DATE OF EXPIRY"),
+    "nationality": ("NACIONALIDAD", "NATIONALITY"),
 }
 
 
@@ -518,6 +519,12 @@ def _merge(front: dict[str, IdentityField], mrz: MrzReading | None) -> dict[str,
             source.source if source else "front",
             source.image if source else 0,
             source.box if source else (0, 0, 0, 0),
+        )
+    kind_field = fields.get("document_type")
+    if kind_field is not None and kind_field.value == "dni" and "nationality" not in fields:
+        # Only Spanish nationals hold a DNI (a foreigner's card is a NIE): not a guess.
+        fields["nationality"] = IdentityField(
+            "ESP", kind_field.confidence, kind_field.source, kind_field.image, kind_field.box
         )
     return {name: fields[name] for name in IDENTITY_FIELDS if name in fields}
 

@@ -173,7 +173,7 @@ def identity_document(
     if kind == "passport":
         front = _passport_page(family, given, born, expiry, personal, support, nationality, mrz)
         return IdentitySample(kind, front, None, expected, mrz, notes)
-    front = _card_front(kind, family, given, born, expiry, personal, support, sex)
+    front = _card_front(kind, family, given, born, expiry, personal, support, sex, nationality)
     back = _card_back(mrz)
     return IdentitySample(kind, front, back, expected, mrz, notes)
 
@@ -187,6 +187,7 @@ def _card_front(
     number: str,
     support: str,
     sex: str,
+    nationality: str,
 ) -> Image.Image:
     image = Image.new("L", CARD, 236)
     draw = ImageDraw.Draw(image)
@@ -201,6 +202,7 @@ def _card_front(
         ("APELLIDOS", family),
         ("NOMBRE", given),
         ("SEXO", sex),
+        ("NACIONALIDAD", nationality),
         ("FECHA DE NACIMIENTO", f"{born:%d %m %Y}"),
         ("VÁLIDO HASTA", f"{expiry:%d %m %Y}"),
     )
@@ -208,7 +210,7 @@ def _card_front(
     for label, text in rows:
         draw.text((330, y), label, font=small, fill=60)
         draw.text((330, y + 24), text, font=value, fill=20)
-        y += 68
+        y += 56
     draw.text(
         (40, 480),
         f"{'DNI' if kind == 'dni' else 'NIE'} {number}",

@@ -30,6 +30,7 @@ NOT_PAGES = {
     "previews.rendition": "thumbnail or preview image (its alt text is checked on the pages)",
     "previews.page": "image of one PDF page (its alt text is checked on the pages)",
     "onboarding.image": "identity photo with the fields boxed (its alt text is on the page)",
+    "conversations.incident": "a redirect to the incident's thread, which is a page of its own",
 }
 
 #: Pages no role reaches by a plain GET; each is checked by a step of its own below.

@@ -99,6 +99,15 @@ def test_a_new_client_goes_from_the_invitation_to_an_active_space(
     images = mobile.locator(".identity-images img")
     expect(images).to_have_count(2)
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
+    # what could not be read is typed, as the person would (the photo is taken at an angle)
+    for label, value in (
+        ("Nacionalidad (código de 3 letras)", card.expected["nationality"]),
+        ("Fecha de nacimiento (AAAA-MM-DD)", card.expected["birth_date"]),
+        ("Válido hasta (AAAA-MM-DD)", card.expected["expiry_date"]),
+    ):
+        box = mobile.get_by_label(label)
+        if not box.input_value():
+            box.fill(value)
     mobile.get_by_role("button", name="Confirmar mis datos").click()
     mobile.get_by_text("Datos confirmados.").wait_for()
 
