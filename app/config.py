@@ -94,7 +94,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_IN_HOST": "127.0.0.1",
         "MAIL_IN_PORT": 2525,
         "MAIL_IN_DOMAIN": None,  # default: the host of BASE_URL
-        "MAIL_IN_MAX_BYTES": 30 * 1024 * 1024,
+        # A 25 MB attachment (the common mail providers' limit) is about 34 MB once encoded.
+        "MAIL_IN_MAX_BYTES": 40 * 1024 * 1024,
         "REPLY_TOKEN_DAYS": 60,
         "FIRM_NAME": "Portal",
         "TOKEN_HOURS": 12,
