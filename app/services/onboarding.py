@@ -285,8 +285,9 @@ def _images_of(data: bytes, field: str) -> list[Image.Image]:
             return [ocr.page_image(data, number) for number in range(1, count + 1)]
         except ocr.OcrError as exc:
             raise ValidationFailed({field: _("No se puede abrir ese PDF.")}) from exc
-    Image.MAX_IMAGE_PIXELS = IDENTITY_MAX_PIXELS
     try:
+        # Opening reads the header only: the size is checked before any pixel is decoded
+        # (without touching Pillow's process-wide limit, which other readers rely on).
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > IDENTITY_MAX_PIXELS:
             raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")})
