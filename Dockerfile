@@ -26,6 +26,7 @@ COPY storage ./storage
 COPY signing ./signing
 COPY ocr ./ocr
 COPY workflows ./workflows
+COPY previews ./previews
 RUN pip install .
 
 # --- runtime ----------------------------------------------------------------------------------
@@ -55,13 +56,14 @@ COPY storage ./storage
 COPY signing ./signing
 COPY ocr ./ocr
 COPY workflows ./workflows
+COPY previews ./previews
 COPY templates ./templates
 COPY setup.cfg pyproject.toml babel.cfg ./
 COPY --from=assets /assets/node_modules/pdfjs-dist/build/pdf.min.mjs \
      /assets/node_modules/pdfjs-dist/build/pdf.worker.min.mjs \
      app/static/vendor/pdfjs/
 RUN pybabel compile -d app/translations \
- && python -m compileall -q app storage signing ocr workflows \
+ && python -m compileall -q app storage signing ocr workflows previews \
  && python -m app.cli compress-assets
 USER portal
 VOLUME ["/data"]

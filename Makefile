@@ -50,7 +50,7 @@ test: install
 	$(VENV)/bin/portal init >/dev/null
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy storage signing ocr workflows app/services
+	$(VENV)/bin/mypy storage signing ocr workflows previews app/services
 	$(VENV)/bin/pytest -n auto
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "== database tests again on PostgreSQL =="; \

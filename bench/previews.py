@@ -3,7 +3,7 @@
 Runs standalone: ``.venv/bin/python bench/previews.py [--repeat 5]``.
 Files are made here: a 12-megapixel photo (JPEG), the first page and page 200 of a
 200-page PDF, a DXF plan with 5,000 entities and a 10-second 1080p video. For each,
-``storage.previews.render`` (in process: the floor) against ``render_contained`` (a child
+``previews.render`` (in process: the floor) against ``render_contained`` (a child
 process with time and memory caps: what the portal's job runs), medians of the runs.
 """
 
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image, ImageDraw  # noqa: E402
 
-from storage import previews  # noqa: E402
-from storage.previews import PreviewKind, PreviewRequest  # noqa: E402
+import previews  # noqa: E402
+from previews import PreviewKind, PreviewRequest  # noqa: E402
 
 
 def make_files(folder: Path) -> list[tuple[str, Path, PreviewRequest]]:

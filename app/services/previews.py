@@ -5,7 +5,7 @@ and the document page), ``view`` (the in-browser view of an image, a drawing or 
 video's poster) and ``page-N`` (one PDF page as an image, drawn when someone asks for
 it). Pages ask for a rendition and get the row as it is: ``pending`` while the job
 runs, then ``ready``, ``failed`` or ``unsupported``; nothing ever waits for a render.
-The job draws the file with ``storage.previews`` in a contained child process and
+The job draws the file with ``previews`` in a contained child process and
 stores the result with ``store().put``: a new key, never a version's blob.
 """
 
@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import previews as render_lib
 from app.extensions import db
 from app.models import DocumentPreview, DocumentVersion, PreviewStatus, User
 from app.models.base import utcnow
@@ -33,9 +34,8 @@ from app.services import integrity
 from app.services.access import get_document
 from app.services.errors import NotFound, StorageUnavailable
 from app.services.runtime import enqueue_after_commit, store
+from previews import PreviewKind
 from storage import StorageError
-from storage import previews as render_lib
-from storage.previews import PreviewKind
 
 log = logging.getLogger(__name__)
 

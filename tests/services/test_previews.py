@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import DocumentPreview, PreviewStatus
 from app.services import documents, previews
 from app.services.errors import NotFound
-from storage.previews import ffmpeg_available
+from previews import ffmpeg_available
 
 
 @pytest.fixture

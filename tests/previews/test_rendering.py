@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader, PdfWriter
 
-from storage import previews
-from storage.previews import PreviewKind, PreviewLimits, PreviewRequest
+import previews
+from previews import PreviewKind, PreviewLimits, PreviewRequest
 
 
 def _picture(width: int = 1200, height: int = 800) -> Image.Image:

@@ -403,8 +403,8 @@ def render_contained(
             "request": {**asdict(request), "kind": request.kind.value},
             "limits": asdict(limits),
         }
-        # the file itself rather than ``-m storage.previews``: the child then imports only
-        # what drawing needs, not the storage package (-P: its folder stays off sys.path)
+        # the file itself rather than ``-m previews.rendering``: the child then imports only
+        # what drawing needs, not the previews package (-P: its folder stays off sys.path)
         command = [sys.executable, "-P", str(Path(__file__).resolve()), json.dumps(job)]
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command,
