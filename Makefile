@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg dovecot-imapd
 export PORTAL_DATA_DIR ?= var
 
 .PHONY: run test fuzz-ocr system-packages install lint clean assets
@@ -32,7 +32,7 @@ $(ASSETS) &: package.json package-lock.json
 	touch $(ASSETS)
 
 # Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests,
-# wrk for bench/pages.py).
+# wrk for bench/pages.py, Dovecot as the IMAP server the mail-in tests poll).
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

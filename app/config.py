@@ -96,6 +96,16 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_IN_DOMAIN": None,  # default: the host of BASE_URL
         # A 25 MB attachment (the common mail providers' limit) is about 34 MB once encoded.
         "MAIL_IN_MAX_BYTES": 40 * 1024 * 1024,
+        # Or polled from an IMAP mailbox (off while MAIL_IN_IMAP_HOST is unset), every
+        # MAIL_IN_IMAP_SECONDS; handled messages are moved to MAIL_IN_IMAP_DONE_FOLDER.
+        "MAIL_IN_IMAP_HOST": None,
+        "MAIL_IN_IMAP_PORT": 0,  # 0: 993 with SSL, 143 without
+        "MAIL_IN_IMAP_USER": None,
+        "MAIL_IN_IMAP_PASSWORD": None,
+        "MAIL_IN_IMAP_FOLDER": "INBOX",
+        "MAIL_IN_IMAP_DONE_FOLDER": "Procesados",
+        "MAIL_IN_IMAP_SSL": True,
+        "MAIL_IN_IMAP_SECONDS": 60,
         "REPLY_TOKEN_DAYS": 60,
         "FIRM_NAME": "Portal",
         "TOKEN_HOURS": 12,
@@ -157,6 +167,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_IN_PORT": "MAIL_IN_PORT",
         "MAIL_IN_DOMAIN": "MAIL_IN_DOMAIN",
         "MAIL_IN_MAX_BYTES": "MAIL_IN_MAX_BYTES",
+        "MAIL_IN_IMAP_HOST": "MAIL_IN_IMAP_HOST",
+        "MAIL_IN_IMAP_PORT": "MAIL_IN_IMAP_PORT",
+        "MAIL_IN_IMAP_USER": "MAIL_IN_IMAP_USER",
+        "MAIL_IN_IMAP_PASSWORD": "MAIL_IN_IMAP_PASSWORD",
+        "MAIL_IN_IMAP_FOLDER": "MAIL_IN_IMAP_FOLDER",
+        "MAIL_IN_IMAP_DONE_FOLDER": "MAIL_IN_IMAP_DONE_FOLDER",
+        "MAIL_IN_IMAP_SSL": "MAIL_IN_IMAP_SSL",
+        "MAIL_IN_IMAP_SECONDS": "MAIL_IN_IMAP_SECONDS",
         "REPLY_TOKEN_DAYS": "REPLY_TOKEN_DAYS",
         "FIRM_NAME": "FIRM_NAME",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",

@@ -19,7 +19,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from io import BytesIO
@@ -49,6 +49,9 @@ class Outcome:
     reason: str = ""
     smtp_code: int = 250
     stored: list[str] = field(default_factory=list)
+    sender: str = ""
+    #: A refusal worth a bounce to ``sender`` (not for forged senders: they are someone else).
+    tell_sender: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -64,7 +67,8 @@ class Refused(DomainError):
         self.audit_reason = audit_reason or reason
 
 
-def _address(value: str | None) -> str:
+def address_of(value: str | None) -> str:
+    """The bare address of a header value, lower-cased ("" when there is none)."""
     return parseaddr(value or "")[1].strip().lower()
 
 
@@ -82,7 +86,7 @@ def is_loop(message: EmailMessage, envelope_sender: str | None) -> bool:
     content_type = message.get_content_type()
     if content_type == "multipart/report":
         return True
-    return bool(_DAEMONS.match(_address(message.get("From"))))
+    return bool(_DAEMONS.match(address_of(message.get("From"))))
 
 
 def _spoofed(message: EmailMessage) -> bool:
@@ -175,19 +179,34 @@ def attachments(message: EmailMessage) -> list[conversations.Attachment]:
 
 
 def _our(recipient: str) -> str | None:
-    local, _sep, domain = _address(recipient).rpartition("@")
+    local, _sep, domain = address_of(recipient).rpartition("@")
     if domain != mail_addresses.mail_domain():
         return None
     return local
 
 
-def receive(raw: bytes, *, recipients: list[str], envelope_sender: str | None = None) -> Outcome:
-    """Store one e-mail whole, or refuse it; the caller commits (and on refusal, keeps the audit)."""
-    if len(raw) > int(setting("MAIL_IN_MAX_BYTES")):
-        return _refuse(None, "", Refused(_("El e-mail es demasiado grande."), 552, "too_large"))
+def receive(
+    raw: bytes,
+    *,
+    recipients: list[str],
+    envelope_sender: str | None = None,
+    size: int | None = None,
+) -> Outcome:
+    """Store one e-mail whole, or refuse it; the caller commits (and on refusal, keeps the audit).
+
+    ``size``: the message's whole size when ``raw`` holds only its headers (IMAP, a message
+    too big to fetch).
+    """
+    if (size or len(raw)) > int(setting("MAIL_IN_MAX_BYTES")):
+        head = _head(raw)
+        return _refuse(
+            head.get("Message-ID", "").strip()[:300],
+            address_of(head.get("From")),
+            Refused(_("El e-mail es demasiado grande."), 552, "too_large"),
+        )
     try:
         message = email.message_from_bytes(raw, policy=email.policy.default)
-        sender = _address(str(message.get("From", "")))
+        sender = address_of(str(message.get("From", "")))
         message_id = str(message.get("Message-ID", "")).strip()[:300]
     except Exception:  # noqa: BLE001 - any parser failure is a malformed message
         return _refuse(None, "", Refused(_("El e-mail está mal formado."), 550, "malformed"))
@@ -228,6 +247,17 @@ def receive(raw: bytes, *, recipients: list[str], envelope_sender: str | None = 
     return Outcome("stored", "", 250, stored)
 
 
+def _head(raw: bytes) -> dict[str, str]:
+    """From and Message-ID of a message's headers, for the audit of one refused unread."""
+    from email.parser import BytesHeaderParser
+
+    try:
+        headers = BytesHeaderParser().parsebytes(raw[: 64 * 1024], headersonly=True)
+        return {name: str(headers.get(name, "")) for name in ("From", "Message-ID")}
+    except Exception:  # noqa: BLE001 - unreadable headers: audited without them
+        return {}
+
+
 def _refuse(message_id: str | None, sender: str, exc: Refused) -> Outcome:
     audit.record(
         "mail_refused",
@@ -238,7 +268,8 @@ def _refuse(message_id: str | None, sender: str, exc: Refused) -> Outcome:
         message_id=message_id or "",
     )
     db.session.flush()
-    return Outcome("refused", exc.detail, exc.smtp_code)
+    tell = bool(sender) and exc.audit_reason not in ("spoofed", "no_from")
+    return Outcome("refused", exc.detail, exc.smtp_code, sender=sender, tell_sender=tell)
 
 
 def _deliver(local: str, message: EmailMessage, sender: str, message_id: str) -> list[str]:
@@ -341,7 +372,7 @@ def _matching_item(space_id: str, subject: str, filename: str) -> RequestItem | 
     return matches[0] if len(matches) == 1 else None
 
 
-def recipients_of(message: EmailMessage) -> list[str]:
+def recipients_of(message: Message) -> list[str]:
     """To and Cc of a message (for mail fetched by IMAP, which has no SMTP envelope)."""
     values = [str(v) for h in ("To", "Cc", "Delivered-To") for v in message.get_all(h, []) or []]
     return [address for _name, address in getaddresses(values) if address]

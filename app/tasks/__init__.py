@@ -10,6 +10,7 @@ from flask import Flask
 
 from app.extensions import celery, db
 from app.services import accounts, alerts, campaigns, mail, notifications, onboarding, requests
+from app.tasks import mail_in as mail_in_tasks  # noqa: F401 - registers the IMAP poll
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
@@ -48,6 +49,10 @@ def init_celery(app: Flask) -> None:
         beat_schedule_filename=str(data / "celerybeat-schedule"),
         beat_schedule={
             "deliver-mail": {"task": "portal.deliver_mail", "schedule": 60.0},
+            "poll-mail-in": {
+                "task": "portal.poll_mail_in",
+                "schedule": float(app.config["MAIL_IN_IMAP_SECONDS"]),
+            },
             "refresh-archive-timestamps": {
                 "task": "portal.refresh_archive_timestamps",
                 "schedule": 86400.0,
