@@ -11,6 +11,7 @@ from app.api.schemas import AuditEventSchema, AuditVerifySchema, dump_page
 from app.services import audit
 from app.services.access import require_admin
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 @api_bp.get("/audit")
@@ -22,17 +23,13 @@ def list_audit() -> Response:
             since = datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
         except ValueError:
             raise ValidationFailed({"since": "Use an ISO 8601 time."}) from None
-    cursor = request.args.get("cursor")
-    limit = min(int(request.args.get("limit", 100) or 100), 500)
     events = audit.list_events(
         target=request.args.get("target"),
         actor=request.args.get("actor"),
         since=since,
-        before_seq=int(cursor) if cursor and cursor.isdigit() else None,
-        limit=limit,
+        page=page_args(request.args),
     )
-    next_cursor = str(events[-1].seq) if len(events) == limit else None
-    return jsonify(dump_page(AuditEventSchema, events, next_cursor))
+    return jsonify(dump_page(AuditEventSchema, events, events.next))
 
 
 @api_bp.get("/audit/verify")

@@ -12,6 +12,7 @@ from app.services import documents
 from app.services.access import get_document as load_document
 from app.services.access import get_space as load_space
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 def _file():  # type: ignore[no-untyped-def]
@@ -47,8 +48,9 @@ def list_documents(space_id: str) -> Response:
         state=request.args.get("state"),
         q=request.args.get("q"),
         category=request.args.get("category"),
+        page=page_args(request.args),
     )
-    return jsonify(dump_page(DocumentSchema, found))
+    return jsonify(dump_page(DocumentSchema, found, found.next))
 
 
 @api_bp.get("/documents/<document_id>")
@@ -87,8 +89,8 @@ def upload_version(document_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/documents/<document_id>/versions")
 def list_versions(document_id: str) -> Response:
-    versions = documents.list_versions(caller(), document_id)
-    return jsonify(dump_page(VersionSchema, versions))
+    versions = documents.list_versions(caller(), document_id, page_args(request.args))
+    return jsonify(dump_page(VersionSchema, versions, versions.next))
 
 
 @api_bp.get("/documents/<document_id>/versions/<int:number>")

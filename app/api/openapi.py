@@ -67,7 +67,11 @@ def _json(schema: type[Schema]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-_LIST = {"cursor": "The `next` of the previous page", "limit": "Page size (at most 500)"}
+#: The query of every list ({items, next}): added to each route that answers a page.
+_LIST = {
+    "cursor": "The `next` of the previous page (opaque; 422 when altered)",
+    "limit": "Page size: 1 to 500, default 50 (422 outside)",
+}
 
 ROUTES: list[Route] = [
     Route(
@@ -452,7 +456,6 @@ ROUTES: list[Route] = [
             "target": "Only events about this target",
             "actor": "Only events by this user id",
             "since": "ISO 8601 time",
-            **_LIST,
         },
     ),
     Route(
@@ -635,6 +638,17 @@ ROUTES: list[Route] = [
 ]
 
 
+def _is_page(answer: Answer) -> bool:
+    """Whether an answer is a list ``{items, next}`` (which then takes cursor and limit)."""
+    return isinstance(answer, type) and {"items", "next"} <= set(answer._declared_fields)
+
+
+def _query_schema(name: str) -> dict[str, Any]:
+    if name == "limit":
+        return {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+    return {"type": "string"}
+
+
 def _parameters(route: Route) -> list[dict[str, Any]]:
     names = [part.strip("{}") for part in route.path.split("/") if part.startswith("{")]
     path = [
@@ -652,9 +666,12 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": text,
-            "schema": {"type": "integer" if name == "limit" else "string"},
+            "schema": _query_schema(name),
         }
-        for name, text in route.query.items()
+        for name, text in {
+            **route.query,
+            **(_LIST if _is_page(route.answers.get("200")) else {}),
+        }.items()
     ]
     return path + query
 

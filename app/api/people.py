@@ -8,6 +8,7 @@ from app.api import api_bp, body, caller
 from app.api.schemas import ClientSchema, UserSchema, dump_page
 from app.services import accounts, campaigns, clients
 from app.services.access import require_admin
+from app.services.paging import page_args
 
 
 @api_bp.post("/clients")
@@ -28,8 +29,8 @@ def list_clients() -> Response:
     if tag or kind:
         found = campaigns.filter_clients(caller(), tag=tag, kind=kind)
     else:
-        found = clients.list_clients(caller())
-    return jsonify(dump_page(ClientSchema, found))
+        found = clients.list_clients(caller(), page_args(request.args))
+    return jsonify(dump_page(ClientSchema, found, getattr(found, "next", None)))
 
 
 @api_bp.post("/users")

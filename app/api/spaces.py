@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
 from app.api.schemas import MemberSchema, SpaceSchema, dump_page
 from app.services import clients
 from app.services.access import get_space as load_space
+from app.services.paging import page_args
 
 
 @api_bp.post("/clients/<client_id>/spaces")
@@ -24,7 +25,8 @@ def create_space(client_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/clients/<client_id>/spaces")
 def list_spaces(client_id: str) -> Response:
-    return jsonify(dump_page(SpaceSchema, clients.list_spaces(caller(), client_id)))
+    found = clients.list_spaces(caller(), client_id, page_args(request.args))
+    return jsonify(dump_page(SpaceSchema, found, found.next))
 
 
 @api_bp.get("/spaces/<space_id>")

@@ -17,6 +17,7 @@ from app.blueprints.forms import (
 from app.services import accounts, audit, pki
 from app.services.access import require_admin
 from app.services.errors import InvalidTransition, ValidationFailed
+from app.services.paging import PageArgs
 from app.services.settings import get_setting, update_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -124,12 +125,10 @@ def settings() -> Response | str:
 @login_required
 def audit_log() -> str:
     require_admin(current_user)
-    before = request.args.get("before", type=int)
     events = audit.list_events(
         target=request.args.get("target") or None,
         actor=request.args.get("actor") or None,
-        before_seq=before,
-        limit=100,
+        page=PageArgs(cursor=request.args.get("cursor") or None, limit=100),
     )
     check = audit.verify_chain() if request.args.get("verify") else None
     return render_template("admin/audit.html", events=events, check=check)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from app.extensions import db
 from app.models import AuditEvent, User
 from app.models.base import utcnow
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import request_ip
 
 GENESIS = "0" * 64
@@ -91,19 +92,17 @@ def list_events(
     target: str | None = None,
     actor: str | None = None,
     since: datetime | None = None,
-    before_seq: int | None = None,
-    limit: int = 100,
-) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+    page: PageArgs | None = None,
+) -> Page[AuditEvent]:
+    """Events, newest first; ``page`` None: every one."""
+    query = select(AuditEvent)
     if target:
         query = query.where(AuditEvent.target == target)
     if actor:
         query = query.where((AuditEvent.actor_id == actor) | (AuditEvent.actor_email == actor))
     if since:
         query = query.where(AuditEvent.at >= since)
-    if before_seq:
-        query = query.where(AuditEvent.seq < before_seq)
-    return list(db.session.execute(query.limit(limit)).scalars())
+    return keyset(query, (Key(AuditEvent.seq, desc=True),), page, scope="audit")
 
 
 def count_events() -> int:

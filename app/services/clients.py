@@ -25,6 +25,7 @@ from app.services.access import (
     visible_spaces_query,
 )
 from app.services.errors import NotFound, ValidationFailed
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.text import checked_text
 
 
@@ -48,8 +49,13 @@ def create_client(
     return client
 
 
-def list_clients(actor: User) -> list[Client]:
-    return list(db.session.execute(visible_clients_query(actor)).scalars())
+#: The order of the lists of clients and of spaces: by name (the id breaks ties).
+CLIENT_ORDER = (Key(Client.name), Key(Client.id))
+SPACE_ORDER = (Key(Space.name), Key(Space.id))
+
+
+def list_clients(actor: User, page: PageArgs | None = None) -> Page[Client]:
+    return keyset(visible_clients_query(actor), CLIENT_ORDER, page, scope="clients")
 
 
 def list_client_users(actor: User, client_id: str) -> list[User]:
@@ -83,12 +89,14 @@ def create_space(actor: User, client_id: str, *, name: str, kind: str = "general
     return space
 
 
-def list_spaces(actor: User, client_id: str | None = None) -> list[Space]:
+def list_spaces(
+    actor: User, client_id: str | None = None, page: PageArgs | None = None
+) -> Page[Space]:
     query = visible_spaces_query(actor)
     if client_id is not None:
         get_client(actor, client_id)
         query = query.where(Space.client_id == client_id)
-    return list(db.session.execute(query).scalars())
+    return keyset(query, SPACE_ORDER, page, scope="spaces")
 
 
 def add_member(actor: User, space_id: str, *, user_id: str, permission: str) -> SpaceMember:

@@ -30,6 +30,7 @@ from app.services import ocr as ocr_service
 from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting, store
 from app.services.text import checked_text
 from storage import BlobNotFound, BlobTooLarge, StorageError, StorageFull, StoredBlob
@@ -68,6 +69,11 @@ def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
         raise StorageUnavailable(
             _("No se pudo guardar el archivo. No se ha guardado nada.")
         ) from exc
+
+
+def store_blob(stream: BinaryIO) -> StoredBlob:
+    """A blob for a document made later (a signature campaign's PDFs, filed by its job)."""
+    return _store_blob(stream)  # type: ignore[no-any-return]
 
 
 def described(
@@ -420,10 +426,15 @@ def get_version(actor: User, document_id: str, number: int) -> DocumentVersion:
     return version
 
 
-def list_versions(actor: User, document_id: str) -> list[DocumentVersion]:
+def list_versions(
+    actor: User, document_id: str, page: PageArgs | None = None
+) -> Page[DocumentVersion]:
+    """A document's versions, newest first."""
     document = get_document(actor, document_id)
     audit.record("view", actor, f"document:{document.id}")
-    return list(document.versions)
+    query = select(DocumentVersion).where(DocumentVersion.document_id == document.id)
+    order = (Key(DocumentVersion.number, desc=True), Key(DocumentVersion.id, desc=True))
+    return keyset(query, order, page, scope=f"versions:{document.id}")
 
 
 def _documents_query(
@@ -461,13 +472,14 @@ def list_documents(
     q: str | None = None,
     category: str | None = None,
     folder_id: str | None = None,
-) -> list[Document]:
+    page: PageArgs | None = None,
+) -> Page[Document]:
+    """A space's documents by title; filters narrow the list, a cursor keeps its place."""
     space = get_space(actor, space_id)
     query = _documents_query(actor, space, state=state, q=q, category=category, folder_id=folder_id)
-    return list(
-        db.session.execute(
-            query.options(selectinload(Document.versions)).order_by(Document.title)
-        ).scalars()
+    order = (Key(Document.title), Key(Document.id))
+    return keyset(
+        query.options(selectinload(Document.versions)), order, page, scope=f"documents:{space.id}"
     )
 
 
