@@ -5,22 +5,25 @@ its limits before it decodes anything big (pixel caps against decompression bomb
 PDF page at a time, an entity cap for drawings, ffmpeg's own ``max_pixels``) and raises
 a ``PreviewError`` whose ``code`` a caller can keep as a status.
 
-``render_contained`` runs one render in a child process with a time limit and a memory
+``render_contained`` runs each render in a child process with a time limit and a memory
 cap: a file that hangs a decoder, or crashes one written in C (pdfium, ffmpeg), then
 ends as a ``PreviewError`` instead of taking the calling worker down with it.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -394,50 +397,156 @@ def _run_contained(command: list[str], timeout: float) -> tuple[int, str]:
 def render_contained(
     source: Path, request: PreviewRequest, limits: PreviewLimits = DEFAULT_LIMITS
 ) -> Rendition:
-    """Render ``source`` in a child process with ``limits``' time and memory caps."""
-    with tempfile.TemporaryDirectory(prefix="portal-preview-") as folder:
-        output = Path(folder) / "rendition"
-        job = {
-            "source": str(Path(source).resolve()),
-            "output": str(output),
-            "request": {**asdict(request), "kind": request.kind.value},
-            "limits": asdict(limits),
-        }
+    """Render ``source`` in a child process with ``limits``' time and memory caps.
+
+    The child is kept for the next renders with the same limits (starting Python and
+    importing pdfium, Pillow and ezdxf costs more than drawing a thumbnail): it is replaced
+    after ``RENDERS_PER_CHILD`` renders, and at once when it dies, hangs or runs out of
+    memory, so one hostile file never reaches the next render. A child busy with another
+    thread's render is not waited for: that render gets a child of its own.
+    """
+    job = {
+        "source": str(Path(source).resolve()),
+        "request": {**asdict(request), "kind": request.kind.value},
+    }
+    key = (tuple(sorted(asdict(limits).items())), os.environ.get("PATH", ""))
+    with _children_lock:
+        child = _idle_children.pop(key, None)
+    if child is None or not child.usable():
+        if child is not None:
+            child.close()
+        child = _Child(limits)
+    try:
+        try:
+            answer, data = child.render(job, limits)
+        except CorruptFile:
+            if not child.reused:
+                raise
+            # a kept child that died while idle (killed, out of memory): once more, fresh
+            child.close()
+            child = _Child(limits)
+            answer, data = child.render(job, limits)
+    finally:
+        if child.usable():
+            with _children_lock:
+                spare = _idle_children.setdefault(key, child)
+            if spare is not child:
+                child.close()
+        else:
+            child.close()
+    if "error" in answer:
+        raise _ERRORS.get(answer["error"], PreviewError)(answer.get("detail", ""))
+    return Rendition(
+        data,
+        answer["media_type"],
+        int(answer["width"]),
+        int(answer["height"]),
+        answer.get("page_count"),
+    )
+
+
+#: renders one child process draws before it is replaced (bounds what a leak can grow)
+RENDERS_PER_CHILD = 200
+_children_lock = threading.Lock()
+_idle_children: dict[tuple[object, ...], _Child] = {}
+
+
+class _Child:
+    """One rendering child process: JSON lines in on stdin, one answer line per job out."""
+
+    def __init__(self, limits: PreviewLimits) -> None:
+        self.pid_of_parent = os.getpid()
+        self.renders = 0
+        self.folder = Path(tempfile.mkdtemp(prefix="portal-preview-"))
         # the file itself rather than ``-m previews.rendering``: the child then imports only
         # what drawing needs, not the previews package (-P: its folder stays off sys.path)
-        command = [sys.executable, "-P", str(Path(__file__).resolve()), json.dumps(job)]
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        command = [
+            sys.executable,
+            "-P",
+            str(Path(__file__).resolve()),
+            "--serve",
+            json.dumps(asdict(limits)),
+        ]
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        # the child keeps its own deadline; this one only catches a child that hangs
-        try:
-            out, err = process.communicate(timeout=limits.timeout_seconds + 10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise RenderTimeout(f"render not done after {limits.timeout_seconds:.0f} s") from None
-        answer = _last_json_line(out)
-        if process.returncode < 0:
-            name = signal.Signals(-process.returncode).name
-            if name == "SIGXCPU":
-                raise RenderTimeout("render used up its CPU time")
-            raise CorruptFile(f"the renderer died with {name}")
-        if answer is None:
-            tail = err.decode("utf-8", "replace").strip()[-300:]
-            raise CorruptFile(f"the renderer failed: {tail or process.returncode}")
-        if "error" in answer:
-            raise _ERRORS.get(answer["error"], PreviewError)(answer.get("detail", ""))
-        return Rendition(
-            output.read_bytes(),
-            answer["media_type"],
-            int(answer["width"]),
-            int(answer["height"]),
-            answer.get("page_count"),
+
+    def usable(self) -> bool:
+        return (
+            self.process.poll() is None
+            and self.renders < RENDERS_PER_CHILD
+            and self.pid_of_parent == os.getpid()
         )
+
+    @property
+    def reused(self) -> bool:
+        return self.renders > 1
+
+    def render(self, job: dict, limits: PreviewLimits) -> tuple[dict, bytes]:  # type: ignore[type-arg]
+        self.renders += 1
+        output = self.folder / f"rendition-{self.renders}"
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps({**job, "output": str(output)}).encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError:
+            raise self._died() from None
+        # the child keeps its own deadline; this one only catches a child that hangs
+        ready = select.select([self.process.stdout], [], [], limits.timeout_seconds + 10)[0]
+        if not ready:
+            self.kill()
+            raise RenderTimeout(f"render not done after {limits.timeout_seconds:.0f} s")
+        line = self.process.stdout.readline()
+        answer = _last_json_line(line)
+        if answer is None:
+            raise self._died()
+        try:
+            data = output.read_bytes() if "error" not in answer else b""
+        finally:
+            output.unlink(missing_ok=True)
+        return answer, data
+
+    def _died(self) -> PreviewError:
+        self.kill()
+        code = self.process.returncode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            if name == "SIGXCPU":
+                return RenderTimeout("render used up its CPU time")
+            return CorruptFile(f"the renderer died with {name}")
+        return CorruptFile(f"the renderer failed: {code}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def close(self) -> None:
+        if self.pid_of_parent != os.getpid():
+            return  # a forked copy: the process belongs to the parent
+        if self.process.poll() is None and self.process.stdin is not None:
+            try:
+                self.process.stdin.close()  # the child ends when its input ends
+                self.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@atexit.register
+def _close_children() -> None:
+    with _children_lock:
+        children = list(_idle_children.values())
+        _idle_children.clear()
+    for child in children:
+        child.close()
 
 
 def _last_json_line(out: bytes) -> dict | None:  # type: ignore[type-arg]
@@ -452,15 +561,26 @@ def _last_json_line(out: bytes) -> dict | None:  # type: ignore[type-arg]
     return None
 
 
-def _child(job: dict) -> dict:  # type: ignore[type-arg]
-    """The child side of ``render_contained``: caps, render, write, answer one JSON line."""
-    limits = PreviewLimits(**job["limits"])
-    request = PreviewRequest(**{**job["request"], "kind": PreviewKind(job["request"]["kind"])})
+def _serve(limits_json: str) -> None:
+    """The child side of ``render_contained``: caps once, then one render per input line."""
+    limits = PreviewLimits(**json.loads(limits_json))
     if limits.memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    cpu = int(limits.timeout_seconds) + 1
+    # CPU time adds up over the child's life: enough for every render it may do
+    cpu = int(limits.timeout_seconds + 1) * RENDERS_PER_CHILD
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     signal.signal(signal.SIGALRM, _on_alarm)
+    # answers go to the original stdout; whatever a library prints goes to stderr instead
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        job = json.loads(line)
+        answers.write(json.dumps(_render_job(job, limits)) + "\n")
+        answers.flush()
+
+
+def _render_job(job: dict, limits: PreviewLimits) -> dict:  # type: ignore[type-arg]
+    request = PreviewRequest(**{**job["request"], "kind": PreviewKind(job["request"]["kind"])})
     signal.setitimer(signal.ITIMER_REAL, limits.timeout_seconds)
     try:
         rendition = render(Path(job["source"]), request, limits)
@@ -485,5 +605,5 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise RenderTimeout("render not done in time")
 
 
-if __name__ == "__main__":
-    print(json.dumps(_child(json.loads(sys.argv[1]))), flush=True)
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve"]:
+    _serve(sys.argv[2])

@@ -34,6 +34,9 @@ def init_celery(app: Flask) -> None:
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
+            # kombu looks for new files once a second by default: a queue of quick jobs
+            # (a thumbnail, a text layer) would then wait more than it works
+            "polling_interval": 0.05,
         }
     elif broker.startswith(("redis", "rediss", "sentinel")):
         options = _redis_redelivery(int(app.config["BROKER_VISIBILITY_TIMEOUT"]))

@@ -197,3 +197,43 @@ def test_the_source_file_is_left_untouched(png_file: Path):
     before = png_file.read_bytes()
     previews.render_contained(png_file, PreviewRequest(PreviewKind.image))
     assert png_file.read_bytes() == before
+
+
+def _children_of_this_process() -> list[int]:
+    from previews import rendering
+
+    return [child.process.pid for child in rendering._idle_children.values()]
+
+
+def test_one_child_draws_many_renders_and_a_dead_one_is_replaced(png_file: Path, pdf_file: Path):
+    from previews import rendering
+
+    rendering._close_children()  # those of earlier tests, with other limits
+    limits = PreviewLimits(timeout_seconds=30)
+    first = previews.render_contained(png_file, PreviewRequest(PreviewKind.image), limits)
+    (child,) = _children_of_this_process()
+    previews.render_contained(pdf_file, PreviewRequest(PreviewKind.pdf), limits)
+    assert _children_of_this_process() == [child]  # no new process per thumbnail
+
+    # the child dies between two renders (killed, out of memory): the next render still works
+    import os
+    import signal
+
+    os.kill(child, signal.SIGKILL)
+    again = previews.render_contained(png_file, PreviewRequest(PreviewKind.image), limits)
+    assert again.data == first.data
+    assert _children_of_this_process() != [child]
+
+
+def test_a_hung_render_does_not_reach_the_next_one(tmp_path: Path, png_file: Path):
+    drawing = ezdxf.new()
+    model = drawing.modelspace()
+    for index in range(20_000):
+        model.add_circle((index % 200, index // 200), 0.4)
+    path = tmp_path / "denso.dxf"
+    drawing.saveas(path)
+    limits = PreviewLimits(timeout_seconds=0.2)
+    with pytest.raises(previews.RenderTimeout):
+        previews.render_contained(path, PreviewRequest(PreviewKind.dxf), limits)
+    thumbnail = previews.render_contained(png_file, PreviewRequest(PreviewKind.image), limits)
+    assert _size(thumbnail) == (320, 213)
