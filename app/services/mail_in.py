@@ -14,9 +14,11 @@ that SPF and DKIM both failed for the From address, the message is refused as sp
 from __future__ import annotations
 
 import email
+import email.errors
 import email.policy
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
@@ -138,11 +140,32 @@ def body_text(message: EmailMessage) -> str:
     return str(content)
 
 
+#: The line a mail program puts above a forwarded message (Gmail, Outlook, Apple Mail, in
+#: Spanish and English): what follows is what the person means to send, not a quote to cut.
+_FORWARD_MARK = re.compile(
+    r"^[ \t]*(?:-{2,}[ \t]*(?:forwarded message|mensaje reenviado)[ \t]*-{2,}"
+    r"|begin forwarded message:|inicio del mensaje reenviado:)[ \t]*$",
+    re.I | re.M,
+)
+
+
 def reply_text(text: str) -> str:
-    """Only what the person wrote: quoted history and signature removed (mail-parser-reply)."""
+    """Only what the person wrote: quoted history and signature removed (mail-parser-reply).
+
+    A forwarded message is kept whole below what the person wrote above it.
+    """
+    text = text.replace("\r\n", "\n")
+    forward = _FORWARD_MARK.search(text)
+    if forward is not None:
+        own = _reply_only(text[: forward.start()]) if forward.start() else ""
+        return "\n\n".join(part for part in (own, text[forward.start() :].strip()) if part)
+    return _reply_only(text)
+
+
+def _reply_only(text: str) -> str:
     from mailparser_reply import EmailReplyParser
 
-    parsed = EmailReplyParser(languages=["es", "en"]).read(text=text.replace("\r\n", "\n"))
+    parsed = EmailReplyParser(languages=["es", "en"]).read(text=text)
     latest = parsed.replies[0].body if parsed.replies else text
     return _without_quoted_tail(latest).strip() or text.strip()
 
@@ -165,17 +188,70 @@ def _without_quoted_tail(text: str) -> str:
     return text
 
 
+def _files(message: EmailMessage, depth: int = 0) -> Iterator[EmailMessage]:
+    """The attached files, those of a forwarded e-mail (message/rfc822) included."""
+    for part in message.iter_attachments():
+        if part.get_content_type() == "message/rfc822" and depth < 3:
+            inner = part.get_payload()
+            for forwarded in inner if isinstance(inner, list) else [inner]:
+                if isinstance(forwarded, EmailMessage):
+                    yield from _files(forwarded, depth + 1)
+        else:
+            yield part
+
+
 def attachments(message: EmailMessage) -> list[conversations.Attachment]:
     found = []
-    for part in message.iter_attachments():
+    for part in _files(message):
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes) or not payload:
             continue
         name = part.get_filename() or f"adjunto.{part.get_content_subtype()}"
         found.append(conversations.Attachment(BytesIO(payload), name))
-    if len(found) > MAX_ATTACHMENTS:
-        raise Refused(_("Como mucho %(n)s archivos por e-mail.", n=MAX_ATTACHMENTS), 552)
+        if len(found) > MAX_ATTACHMENTS:
+            raise Refused(_("Como mucho %(n)s archivos por e-mail.", n=MAX_ATTACHMENTS), 552)
     return found
+
+
+#: Defects after which a message cannot be read as its sender wrote it: its parts run
+#: together, or a file's bytes would be stored corrupt. Anything milder is read as it is.
+_BROKEN = (
+    email.errors.StartBoundaryNotFoundDefect,
+    email.errors.MultipartInvariantViolationDefect,
+    email.errors.InvalidBase64CharactersDefect,
+    email.errors.InvalidBase64PaddingDefect,
+    email.errors.InvalidBase64LengthDefect,
+)
+
+
+def _malformed(message: EmailMessage) -> bool:
+    """A structure the parser had to guess at, or a file whose encoding is broken."""
+    for part in message.walk():
+        if any(isinstance(defect, _BROKEN) for defect in part.defects):
+            return True
+        if part.get_content_maintype() != "multipart" and part.get_filename():
+            cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+            if cte == "base64" and _bad_base64(part):
+                return True
+    return False
+
+
+def _bad_base64(part: EmailMessage) -> bool:
+    import binascii
+
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return False
+    try:
+        binascii.a2b_base64("".join(payload.split()).encode("ascii"), strict_mode=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return True
+    return False
+
+
+def one_line(text: str) -> str:
+    """A header's text on one line: line breaks and other control characters become spaces."""
+    return " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text).split())
 
 
 def _our(recipient: str) -> str | None:
@@ -213,6 +289,10 @@ def receive(
     if not isinstance(message, EmailMessage) or not sender:
         return _refuse(
             None, sender, Refused(_("El e-mail no dice quién lo envía."), 550, "no_from")
+        )
+    if _malformed(message):
+        return _refuse(
+            message_id, sender, Refused(_("El e-mail está mal formado."), 550, "malformed")
         )
     if is_loop(message, envelope_sender):
         audit.record(
@@ -329,7 +409,7 @@ def _to_inbox(space_id: str, message: EmailMessage, sender: str) -> list[str]:
     files = attachments(message)
     if not files:
         raise Refused(_("El e-mail no trae ningún documento adjunto."), 550, "no_attachments")
-    subject = str(message.get("Subject", ""))
+    subject = one_line(str(message.get("Subject", "")))
     stored = []
     for upload in files:
         item = _matching_item(space.id, subject, upload.filename or "")

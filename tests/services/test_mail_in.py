@@ -7,8 +7,10 @@ with a reason the sender's server can bounce, audited, and nothing of it is stor
 
 from __future__ import annotations
 
+import io
 import smtplib
-import socket
+import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
@@ -16,13 +18,8 @@ from email.mime.text import MIMEText
 from email.utils import make_msgid
 
 import pytest
+from portal_testing import _free_port
 from sqlalchemy import func, select
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -59,7 +56,9 @@ def _reply_address(thread, user) -> str:
 
 def _send(port: int, message, to: str, sender: str | None = None) -> None:
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        smtp.send_message(message, from_addr=sender or message["From"], to_addrs=[to])
+        smtp.send_message(
+            message, from_addr=message["From"] if sender is None else sender, to_addrs=[to]
+        )
 
 
 def _messages(thread_id: str) -> list:
@@ -74,14 +73,51 @@ def _messages(thread_id: str) -> list:
     )
 
 
-def _refusals() -> int:
+def _refusals(action: str = "mail_refused") -> int:
     from app.extensions import db
     from app.models import AuditEvent
 
     db.session.expire_all()
     return db.session.execute(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "mail_refused")
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
     ).scalar_one()
+
+
+def _last_audit(action: str) -> dict:
+    from app.extensions import db
+    from app.models import AuditEvent
+
+    db.session.expire_all()
+    event = (
+        db.session.execute(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc())
+        )
+        .scalars()
+        .first()
+    )
+    return dict(event.details)
+
+
+def _counts(app) -> tuple[int, ...]:
+    """Documents, versions, messages and blob files: what a refused e-mail must not leave."""
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.models import Document, DocumentVersion, Message
+
+    db.session.expire_all()
+    rows = [
+        db.session.execute(select(func.count()).select_from(model)).scalar_one()
+        for model in (Document, DocumentVersion, Message)
+    ]
+    blobs = Path(app.config["STORAGE_URL"].removeprefix("file://"))
+    return (*rows, sum(1 for p in blobs.rglob("*") if p.is_file()))
+
+
+def _inbox(world) -> str:
+    from app.services import mail_addresses
+
+    return f"{mail_addresses.inbox_local(world.space_a.id)}@localhost"
 
 
 def _plain(sender: str, to: str, subject: str, text: str, charset: str = "utf-8") -> EmailMessage:
@@ -267,3 +303,156 @@ def test_oversized_mail_and_refused_file_types_store_nothing(app, world, thread,
     with pytest.raises(smtplib.SMTPDataError):
         _send(receiver, exe, address)
     assert len(_messages(thread.id)) == before
+
+
+FORWARDED = """Mira lo que me ha llegado del banco:
+
+---------- Mensaje reenviado ---------
+De: Banco <avisos@banco.es>
+Date: lun, 1 dic 2026 a las 9:00
+Subject: Certificado de retenciones
+To: <ana@ferreteria.es>
+
+Adjuntamos su certificado de retenciones de 2025.
+"""
+
+
+def test_a_forwarded_message_keeps_what_was_forwarded(app, world, thread, receiver):
+    """Into a thread, the forwarded text stays; to an inbox, the files inside a forwarded
+    e-mail (Outlook's "forward as attachment") become documents."""
+    from app.extensions import db
+    from app.models import DocumentVersion
+
+    address = _reply_address(thread, world.client_a)
+    _send(receiver, _plain(world.client_a.email, address, "Fwd: Certificado", FORWARDED), address)
+    body = _messages(thread.id)[-1].body
+    assert body.startswith("Mira lo que me ha llegado del banco:")
+    assert body.endswith("Adjuntamos su certificado de retenciones de 2025.")
+
+    bank = _plain("avisos@banco.es", "ana@ferreteria.es", "Certificado", "Adjuntamos…")
+    bank.add_attachment(
+        b"%PDF-1.4 retenciones", maintype="application", subtype="pdf", filename="retenciones.pdf"
+    )
+    inbox = _inbox(world)
+    forward = _plain(world.client_a.email, inbox, "RV: Certificado", "Os lo reenvío.")
+    forward.add_attachment(bank)  # message/rfc822
+    _send(receiver, forward, inbox)
+    db.session.expire_all()
+    names = [v.filename for v in db.session.execute(select(DocumentVersion)).scalars()]
+    assert "retenciones.pdf" in names
+
+
+def test_a_reply_in_windows_1252(app, world, thread, receiver):
+    address = _reply_address(thread, world.client_a)
+    text = "Le envío el “modelo 303”: 1.250 € a ingresar.\n\nEl lun, 1 dic 2026 a las 10:00, Portal escribió:\n> ¿Y el 303?\n"
+    _send(
+        receiver, _plain(world.client_a.email, address, "Re", text, charset="windows-1252"), address
+    )
+    assert _messages(thread.id)[-1].body == "Le envío el “modelo 303”: 1.250 € a ingresar."
+
+
+def test_a_zip_bomb_is_stored_as_the_file_it_is_never_expanded(app, world, receiver):
+    """A ZIP is a document like any other: kept as sent, never opened, so the e-mail costs
+    what it weighs (here 100 KB that would expand to 100 MB)."""
+    from app.extensions import db
+    from app.models import DocumentVersion
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("facturas.pdf", bytes(100 * 1024 * 1024))
+    bomb = packed.getvalue()
+    assert len(bomb) < 200 * 1024
+    message = _plain(world.client_a.email, _inbox(world), "Facturas", "Todas juntas")
+    message.add_attachment(bomb, maintype="application", subtype="zip", filename="facturas.zip")
+    tracemalloc.start()
+    try:
+        _send(receiver, message, _inbox(world))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024
+    db.session.expire_all()
+    version = db.session.execute(
+        select(DocumentVersion).where(DocumentVersion.filename == "facturas.zip")
+    ).scalar_one()
+    assert version.size == len(bomb)
+
+
+def test_a_subject_with_a_line_break_is_kept_as_one_line(app, world, receiver):
+    """CR/LF inside an encoded word cannot start a header anywhere the subject goes."""
+    from app.extensions import db
+    from app.models import DocumentVersion, OutboxMail
+
+    inbox = _inbox(world)
+    message = _plain(world.client_a.email, inbox, "PLACEHOLDER", "Adjunto")
+    message.add_attachment(b"%PDF-1.4 f", maintype="application", subtype="pdf", filename="f.pdf")
+    raw = bytes(message).replace(  # as the sender's program wrote it, byte for byte
+        b"PLACEHOLDER", b"=?utf-8?q?Factura=0D=0ABcc=3A_victima=40example=2Ecom?="
+    )
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as smtp:
+        smtp.sendmail(world.client_a.email, [inbox], raw)
+    db.session.expire_all()
+    version = db.session.execute(
+        select(DocumentVersion).where(DocumentVersion.filename == "f.pdf")
+    ).scalar_one()
+    note = version.note or ""
+    assert "Factura Bcc: victima@example.com" in note and "\r" not in note and "\n" not in note
+    for mail in db.session.execute(select(OutboxMail)).scalars():
+        assert "victima" not in " ".join(mail.to) and "\n" not in mail.subject
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "sender"),
+    [
+        ("Auto-Submitted", "auto-replied", None),
+        ("Precedence", "bulk", None),
+        ("X-Autoreply", "yes", None),
+        ("Subject", "Undelivered Mail Returned to Sender", ""),  # a bounce: empty Return-Path
+    ],
+)
+def test_loops_are_dropped_audited_and_never_answered(
+    app, world, thread, receiver, header, value, sender
+):
+    from app.extensions import db
+    from app.models import OutboxMail
+
+    address = _reply_address(thread, world.client_a)
+    message = _plain(world.client_a.email, address, "Fuera de la oficina", "Vuelvo el lunes")
+    del message[header]
+    message[header] = value
+    before, ignored = _counts(app), _refusals("mail_ignored")
+    outbox = db.session.execute(select(func.count()).select_from(OutboxMail)).scalar_one()
+    _send(receiver, message, address, sender=sender)  # accepted (250): nothing to bounce
+    assert _counts(app) == before
+    assert _refusals("mail_ignored") == ignored + 1
+    assert _last_audit("mail_ignored")["reason"] == "automatic"
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(OutboxMail)).scalar_one() == outbox
+
+
+MISSING_BOUNDARY = (
+    'Content-Type: multipart/mixed; boundary="nunca-aparece"\r\n\r\n'
+    "--otro\r\nContent-Type: text/plain\r\n\r\nHola\r\n"
+)
+BROKEN_BASE64 = (
+    'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    "--b\r\nContent-Type: text/plain\r\n\r\nAdjunto\r\n"
+    "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+    'Content-Disposition: attachment; filename="a.pdf"\r\n\r\nJVBERi0xLjQg*%$!bm9t=a\r\n--b--\r\n'
+)
+
+
+@pytest.mark.parametrize("body", [MISSING_BOUNDARY, BROKEN_BASE64], ids=["boundary", "base64"])
+def test_malformed_mime_is_refused_audited_and_nothing_is_stored(app, world, receiver, body):
+    inbox = _inbox(world)
+    raw = (
+        f"From: {world.client_a.email}\r\nTo: {inbox}\r\nSubject: Roto\r\n"
+        f"Message-ID: <roto-{len(body)}@example.com>\r\nMIME-Version: 1.0\r\n{body}"
+    )
+    before, refusals = _counts(app), _refusals()
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as smtp:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail(world.client_a.email, [inbox], raw.encode())
+    assert refused.value.smtp_code == 550 and b"mal formado" in refused.value.smtp_error
+    assert _counts(app) == before
+    assert _refusals() == refusals + 1 and _last_audit("mail_refused")["reason"] == "malformed"
