@@ -1,0 +1,1055 @@
+"""What changed between two versions of a file: drawings, scans, artwork, contracts.
+
+Pure functions over local paths, like ``previews.rendering``: no web framework, no
+database. PDFs are drawn with pdfium, images read with Pillow, and both compared as
+grey pictures with OpenCV:
+
+1. every page of both files is drawn small, and pages are matched by how alike those
+   thumbnails are (a page inserted, removed or moved keeps its partner);
+2. each matched pair is drawn at ``dpi``; the old page is aligned onto the new one
+   (phase correlation, then ECC on an affine motion, so a plot shifted or scaled
+   slightly lines up again) and warped into the new page's frame;
+3. ink that one page has and the other lacks within a small tolerance is a change;
+   changed pixels are closed into areas, boxed and merged; the overlay shows the old
+   page's own ink in red, the new page's in blue and what both share in grey;
+4. a PDF's words (pdfium's text layer, with their boxes) are compared with difflib.
+
+DXF drawings are compared by entity: added, removed and changed (same handle, other
+geometry), with their extents in drawing units.
+
+Boxes are fractions of the page (``[x0, y0, x1, y1]``, 0..1, origin top left), like the
+pins of comments: changed areas and words added on the new page, words removed on the
+old one. ``compare_contained`` runs a compare in a child process with time and memory
+caps, as ``render_contained`` does for previews.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from previews.rendering import (
+    CorruptFile,
+    EncryptedFile,
+    PreviewError,
+    PreviewKind,
+    RenderTimeout,
+    TooLarge,
+    UnsupportedFile,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Gray = npt.NDArray[np.uint8]
+
+__all__ = [
+    "DEFAULT_COMPARE_LIMITS",
+    "ChangedArea",
+    "CompareLimits",
+    "CompareResult",
+    "DxfChanges",
+    "DxfEntity",
+    "PageChange",
+    "Word",
+    "compare",
+    "compare_contained",
+    "compare_dxf",
+    "match_pages",
+]
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class CompareLimits:
+    """Caps and settings of one compare."""
+
+    #: resolution pages are drawn and compared at
+    dpi: float = 100.0
+    #: pages of either file
+    max_pages: int = 500
+    #: pixels of one drawn page (A1 at 150 dpi is 17 million)
+    max_page_pixels: int = 40_000_000
+    #: pixels of a source image (header)
+    max_source_pixels: int = 100_000_000
+    #: entities of a DXF model space
+    max_dxf_entities: int = 300_000
+    #: longest side of the overlay and page images written out
+    image_side: int = 1600
+    #: words listed per page and side (the rest are counted)
+    max_words: int = 2000
+    #: wall-clock seconds for the whole compare
+    timeout_seconds: float = 600.0
+    #: address-space cap of the contained child process; 0 leaves it unlimited
+    memory_bytes: int = 3 * 1024**3
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.dpi <= 600:
+            raise ValueError("dpi must be between 10 and 600")
+        if self.timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+
+
+DEFAULT_COMPARE_LIMITS = CompareLimits()
+
+
+@dataclass(frozen=True)
+class ChangedArea:
+    box: Box
+    #: changed pixels inside the box
+    pixels: int
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    box: Box
+
+
+@dataclass
+class PageChange:
+    """One page of the new file with its partner in the old one (either may be None)."""
+
+    from_page: int | None
+    to_page: int | None
+    similarity: float = 0.0
+    changed_areas: list[ChangedArea] = field(default_factory=list)
+    words_added: list[Word] = field(default_factory=list)
+    words_removed: list[Word] = field(default_factory=list)
+    #: words left out of the lists above (over ``max_words``)
+    words_omitted: int = 0
+    #: 2×3 affine map from the new page's fractions to the old page's (None: not paired)
+    transform: list[list[float]] | None = None
+    #: file names (in the output folder) of the overlay, the old page aligned, the new page
+    images: dict[str, str] = field(default_factory=dict)
+    #: size in pixels of those images
+    image_size: tuple[int, int] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.changed_areas
+            or self.words_added
+            or self.words_removed
+            or self.from_page is None
+            or self.to_page is None
+        )
+
+
+@dataclass(frozen=True)
+class DxfEntity:
+    handle: str
+    type: str
+    layer: str
+    #: extents in drawing units (x0, y0, x1, y1), None when it has none
+    extents: Box | None
+    #: the same extents as fractions of the new drawing's extents (y from the top)
+    box: Box | None
+
+
+@dataclass
+class DxfChanges:
+    added: list[DxfEntity] = field(default_factory=list)
+    removed: list[DxfEntity] = field(default_factory=list)
+    changed: list[DxfEntity] = field(default_factory=list)
+    #: how entities were paired: "handle" or "geometry" (re-saved files get new handles)
+    matched_by: str = "handle"
+    extents: Box | None = None
+
+
+@dataclass
+class CompareResult:
+    kind: str
+    from_pages: int
+    to_pages: int
+    pages: list[PageChange] = field(default_factory=list)
+    dxf: DxfChanges | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        if self.dxf is not None:
+            return bool(self.dxf.added or self.dxf.removed or self.dxf.changed)
+        return any(page.changed for page in self.pages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompareResult:
+        pages = [
+            PageChange(
+                from_page=p["from_page"],
+                to_page=p["to_page"],
+                similarity=p.get("similarity", 0.0),
+                changed_areas=[
+                    ChangedArea(_box(a["box"]), int(a["pixels"])) for a in p["changed_areas"]
+                ],
+                words_added=[Word(w["text"], _box(w["box"])) for w in p["words_added"]],
+                words_removed=[Word(w["text"], _box(w["box"])) for w in p["words_removed"]],
+                words_omitted=int(p.get("words_omitted", 0)),
+                transform=p.get("transform"),
+                images=dict(p.get("images") or {}),
+                image_size=_size(p.get("image_size")),
+            )
+            for p in data.get("pages", [])
+        ]
+        dxf = None
+        if data.get("dxf") is not None:
+            raw = data["dxf"]
+            dxf = DxfChanges(
+                added=[_dxf_entity(e) for e in raw["added"]],
+                removed=[_dxf_entity(e) for e in raw["removed"]],
+                changed=[_dxf_entity(e) for e in raw["changed"]],
+                matched_by=raw.get("matched_by", "handle"),
+                extents=_box(raw["extents"]) if raw.get("extents") else None,
+            )
+        return cls(
+            kind=data["kind"],
+            from_pages=int(data["from_pages"]),
+            to_pages=int(data["to_pages"]),
+            pages=pages,
+            dxf=dxf,
+            seconds=float(data.get("seconds", 0.0)),
+        )
+
+
+def _size(values: Sequence[int] | None) -> tuple[int, int] | None:
+    return (int(values[0]), int(values[1])) if values else None
+
+
+def _box(values: Sequence[float]) -> Box:
+    x0, y0, x1, y1 = (float(v) for v in values)
+    return (x0, y0, x1, y1)
+
+
+def _dxf_entity(data: dict[str, Any]) -> DxfEntity:
+    return DxfEntity(
+        handle=data["handle"],
+        type=data["type"],
+        layer=data["layer"],
+        extents=_box(data["extents"]) if data.get("extents") else None,
+        box=_box(data["box"]) if data.get("box") else None,
+    )
+
+
+# ------------------------------------------------------------------ sources
+
+
+class _Source:
+    """Pages of a PDF or the one page of an image, drawn grey on demand."""
+
+    def __init__(self, path: Path, kind: PreviewKind, limits: CompareLimits) -> None:
+        self.path = path
+        self.kind = kind
+        self.limits = limits
+        self._pdf: Any = None
+        self._image: Gray | None = None
+        if kind == PreviewKind.pdf:
+            import pypdfium2 as pdfium
+
+            try:
+                self._pdf = pdfium.PdfDocument(str(path))
+            except pdfium.PdfiumError as error:
+                if "password" in str(error).lower():
+                    raise EncryptedFile("the PDF is protected with a password") from error
+                raise CorruptFile(f"cannot read PDF: {error}") from error
+            self.count = len(self._pdf)
+        elif kind == PreviewKind.image:
+            self._image = _read_image(path, limits)
+            self.count = 1
+        else:
+            raise UnsupportedFile(f"cannot compare {kind} files page by page")
+        if self.count > limits.max_pages:
+            raise TooLarge(f"{self.count} pages, over the limit of {limits.max_pages}")
+        if self.count == 0:
+            raise CorruptFile("the file has no pages")
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+
+    def draw(self, number: int, dpi: float) -> Gray:
+        """Page ``number`` (from 1) as a grey picture at ``dpi`` (images: their own pixels)."""
+        import numpy as np
+
+        if self._image is not None:
+            if dpi >= self.limits.dpi:
+                return self._image
+            import cv2
+
+            scale = dpi / self.limits.dpi
+            height, width = self._image.shape
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            return np.asarray(cv2.resize(self._image, size, interpolation=cv2.INTER_AREA))
+        import pypdfium2 as pdfium
+
+        page = self._pdf[number - 1]
+        try:
+            width, height = page.get_size()
+            if width <= 0 or height <= 0:
+                raise CorruptFile(f"page {number} has no size")
+            scale = dpi / 72
+            pixels = round(width * scale) * round(height * scale)
+            if pixels > self.limits.max_page_pixels:
+                raise TooLarge(
+                    f"page {number} drawn at {dpi:.0f} dpi has {pixels} pixels, over the "
+                    f"limit of {self.limits.max_page_pixels}"
+                )
+            bitmap = page.render(scale=scale, grayscale=True)
+            array = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+            return array.reshape(array.shape[0], array.shape[1])
+        except pdfium.PdfiumError as error:
+            raise CorruptFile(f"cannot draw page {number}: {error}") from error
+        finally:
+            page.close()
+
+    def words(self, number: int) -> list[Word]:
+        """The words of a PDF page with their boxes (fractions of the page)."""
+        if self._pdf is None:
+            return []
+        import pypdfium2.raw as pdfium_c
+
+        page = self._pdf[number - 1]
+        try:
+            width, height = page.get_size()
+            text = page.get_textpage()
+            try:
+                words: list[Word] = []
+                letters: list[str] = []
+                box = [math.inf, math.inf, -math.inf, -math.inf]
+                for index in range(text.count_chars()):
+                    char = chr(pdfium_c.FPDFText_GetUnicode(text.raw, index))
+                    if char.isspace() or char == "\x00":
+                        if letters:
+                            words.append(Word("".join(letters), _page_box(box, width, height)))
+                            letters, box = [], [math.inf, math.inf, -math.inf, -math.inf]
+                        continue
+                    left, bottom, right, top = text.get_charbox(index)
+                    letters.append(char)
+                    box = [
+                        min(box[0], left),
+                        min(box[1], bottom),
+                        max(box[2], right),
+                        max(box[3], top),
+                    ]
+                if letters:
+                    words.append(Word("".join(letters), _page_box(box, width, height)))
+                return words
+            finally:
+                text.close()
+        finally:
+            page.close()
+
+
+def _page_box(box: list[float], width: float, height: float) -> Box:
+    """A PDF box (points, origin bottom left) as fractions of the page from the top left."""
+    left, bottom, right, top = box
+    return (
+        _clip(left / width),
+        _clip(1 - top / height),
+        _clip(right / width),
+        _clip(1 - bottom / height),
+    )
+
+
+def _clip(value: float) -> float:
+    return round(min(1.0, max(0.0, value)), 4)
+
+
+def _read_image(path: Path, limits: CompareLimits) -> Gray:
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                pixels = image.width * image.height
+                if pixels > limits.max_source_pixels:
+                    raise TooLarge(
+                        f"image of {image.width}×{image.height} pixels is over the limit"
+                    )
+                upright = ImageOps.exif_transpose(image) or image
+                grey = upright.convert("L")
+                if grey.width * grey.height > limits.max_page_pixels:
+                    grey.thumbnail((4096, 4096))
+                return np.asarray(grey, dtype=np.uint8).copy()
+        except Image.DecompressionBombError as error:
+            raise TooLarge(str(error)) from error
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+            raise CorruptFile(f"cannot read image: {error}") from error
+
+
+# ------------------------------------------------------------------ matching pages
+
+#: side of the square thumbnails pages are matched by
+_THUMB = 48
+#: below this likeness two pages are not the same sheet
+_SAME_PAGE = 0.5
+
+
+def _thumbnail(picture: Gray) -> npt.NDArray[np.float32]:
+    import cv2
+    import numpy as np
+
+    small = cv2.resize(picture, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
+    ink = 255.0 - np.asarray(small, dtype=np.float32)
+    ink = np.asarray(cv2.GaussianBlur(ink, (5, 5), 0), dtype=np.float32)
+    ink -= float(ink.mean())
+    norm = float(np.linalg.norm(ink))
+    return ink / norm if norm > 1e-6 else np.zeros_like(ink)
+
+
+def _likeness(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    import numpy as np
+
+    if not a.any() and not b.any():
+        return 1.0  # two blank pages
+    return float(np.sum(a * b))
+
+
+def match_pages(
+    old: Sequence[npt.NDArray[np.float32]], new: Sequence[npt.NDArray[np.float32]]
+) -> list[tuple[int | None, int | None, float]]:
+    """Pairs (old index, new index, likeness) in the new file's order, unmatched ones too.
+
+    The most alike pairs are taken first; among equals the one that keeps the order
+    (same offset as the previous pair, or the same index) wins.
+    """
+    scores = [[_likeness(a, b) for b in new] for a in old]
+    candidates = sorted(
+        (
+            (round(scores[i][j], 3), -abs(j - i), i, j)
+            for i in range(len(old))
+            for j in range(len(new))
+            if scores[i][j] >= _SAME_PAGE
+        ),
+        reverse=True,
+    )
+    pair_of_new: dict[int, tuple[int, float]] = {}
+    used_old: set[int] = set()
+    for score, _bias, i, j in candidates:
+        if i in used_old or j in pair_of_new:
+            continue
+        used_old.add(i)
+        pair_of_new[j] = (i, score)
+    pairs: list[tuple[int | None, int | None, float]] = []
+    for j in range(len(new)):
+        partner = pair_of_new.get(j)
+        pairs.append((partner[0], j, partner[1]) if partner else (None, j, 0.0))
+    # a page dropped from the old file is listed after its old predecessor
+    for k in range(len(old)):
+        if k in used_old:
+            continue
+        after = next((n for n, pair in enumerate(pairs) if k > 0 and pair[0] == k - 1), -1)
+        pairs.insert(after + 1, (k, None, 0.0))
+    return pairs
+
+
+# ------------------------------------------------------------------ aligning and diffing
+
+#: longest side of the pictures the alignment is estimated on
+_ALIGN_SIDE = 1000
+#: intensity difference that counts as a change
+_THRESHOLD = 64
+#: grey below this is ink (after a slight blur: thin lines too)
+_INK = 224
+
+
+def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
+    """The 2×3 affine map from the new page's pixels to the old page's."""
+    import cv2
+    import numpy as np
+
+    factor = min(1.0, _ALIGN_SIDE / max(new.shape))
+    size = (max(8, round(new.shape[1] * factor)), max(8, round(new.shape[0] * factor)))
+    small_new = cv2.resize(new, size, interpolation=cv2.INTER_AREA)
+    old_size = (max(8, round(old.shape[1] * factor)), max(8, round(old.shape[0] * factor)))
+    small_old = cv2.resize(old, old_size, interpolation=cv2.INTER_AREA)
+    # same canvas (the top left stays put), as ink: white paper is zero
+    canvas = np.zeros((size[1], size[0]), dtype=np.float32)
+    h, w = min(size[1], old_size[1]), min(size[0], old_size[0])
+    canvas[:h, :w] = 255.0 - small_old[:h, :w]
+    ink_new = 255.0 - np.asarray(small_new, dtype=np.float32)
+    ink_old = np.asarray(cv2.GaussianBlur(canvas, (0, 0), 1.5), dtype=np.float32)
+    ink_new = np.asarray(cv2.GaussianBlur(ink_new, (0, 0), 1.5), dtype=np.float32)
+    warp = np.eye(2, 3, dtype=np.float32)
+    if ink_new.any() and ink_old.any():
+        (dx, dy), response = cv2.phaseCorrelate(ink_new, ink_old)
+        if response > 0.05 and abs(dx) < size[0] / 4 and abs(dy) < size[1] / 4:
+            warp[0, 2], warp[1, 2] = dx, dy
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+        try:
+            _score, estimate = cv2.findTransformECC(
+                ink_new, ink_old, warp.copy(), cv2.MOTION_AFFINE, criteria
+            )
+            found = np.asarray(estimate, dtype=np.float32)
+            if _plausible(found, size):
+                warp = np.asarray(found, dtype=np.float32)
+        except cv2.error:
+            pass  # no convergence: the phase correlation's shift stands
+    warp[:, 2] /= factor
+    return warp
+
+
+def _plausible(warp: npt.NDArray[np.float32], size: tuple[int, int]) -> bool:
+    """A slight shift, scale and turn, not a page folded onto another."""
+    import numpy as np
+
+    linear = warp[:, :2]
+    if not np.all(np.isfinite(warp)):
+        return False
+    if abs(float(np.linalg.det(linear)) - 1) > 0.2 or float(np.abs(linear - np.eye(2)).max()) > 0.2:
+        return False
+    return abs(float(warp[0, 2])) < size[0] / 4 and abs(float(warp[1, 2])) < size[1] / 4
+
+
+def _differences(old_aligned: Gray, new: Gray, tolerance: int) -> tuple[Gray, Gray]:
+    """Ink only the old page has, ink only the new page has (255 where so).
+
+    Both pages are blurred a little first, so a thin line drawn across one pixel on one
+    page and two on the other weighs the same. Ink is then compared twice, each within
+    ``tolerance`` pixels: where there is any (a line the other page lacks) and how dark it
+    is (a fill or a tone that changed).
+    """
+    import cv2
+    import numpy as np
+
+    kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), dtype=np.uint8)
+    old_soft = cv2.GaussianBlur(old_aligned, (3, 3), 0)
+    new_soft = cv2.GaussianBlur(new, (3, 3), 0)
+    old_ink = cv2.threshold(old_soft, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
+    new_ink = cv2.threshold(new_soft, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
+    # erode = the darkest pixel nearby, dilate of ink = ink nearby: moved by up to
+    # ``tolerance`` is still found
+    removed = cv2.bitwise_and(old_ink, cv2.bitwise_not(cv2.dilate(new_ink, kernel)))
+    added = cv2.bitwise_and(new_ink, cv2.bitwise_not(cv2.dilate(old_ink, kernel)))
+    darker_old = cv2.compare(cv2.add(old_soft, _THRESHOLD), cv2.erode(new_soft, kernel), cv2.CMP_LT)
+    darker_new = cv2.compare(cv2.add(new_soft, _THRESHOLD), cv2.erode(old_soft, kernel), cv2.CMP_LT)
+    return (
+        np.asarray(cv2.bitwise_or(removed, darker_old), dtype=np.uint8),
+        np.asarray(cv2.bitwise_or(added, darker_new), dtype=np.uint8),
+    )
+
+
+def _areas(mask: Gray, dpi: float, words: Sequence[Box] = ()) -> list[ChangedArea]:
+    """Boxes round the changed pixels: nearby strokes closed into areas, boxes merged.
+
+    ``words`` (fractions of the page) are boxes of words added or removed: changed even
+    where their letters are too small to tell apart at this resolution.
+    """
+    import cv2
+    import numpy as np
+
+    height, width = mask.shape
+    step = max(1, round(dpi / 50))  # about half a millimetre per cell
+    cells = cv2.resize(
+        mask,
+        (max(1, width // step), max(1, height // step)),
+        interpolation=cv2.INTER_AREA,
+    )
+    cells = np.asarray(cv2.threshold(cells, 0, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+    # strokes of one change lie within about 3 mm of each other
+    reach = max(3, round(3 / 25.4 * dpi / step))
+    closed = cv2.morphologyEx(
+        cells, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, reach))
+    )
+    contours, _hierarchy = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes: list[list[int]] = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        boxes.append([x * step, y * step, min(width, (x + w) * step), min(height, (y + h) * step)])
+    given = [
+        [
+            math.floor(x0 * width),
+            math.floor(y0 * height),
+            math.ceil(x1 * width),
+            math.ceil(y1 * height),
+        ]
+        for x0, y0, x1, y1 in words
+    ]
+    gap = round(2 / 25.4 * dpi)
+    boxes = _merge(boxes + given, gap)
+    # a speck under about half a square millimetre is noise of the drawing, not a change
+    least = max(4, round((dpi / 25.4) ** 2 * 0.5))
+    found: list[ChangedArea] = []
+    for x0, y0, x1, y1 in boxes:
+        pixels = int(cv2.countNonZero(mask[y0:y1, x0:x1]))
+        holds_word = any(x0 <= w[0] and y0 <= w[1] and w[2] <= x1 and w[3] <= y1 for w in given)
+        if pixels >= least or holds_word:
+            found.append(
+                ChangedArea(
+                    (_clip(x0 / width), _clip(y0 / height), _clip(x1 / width), _clip(y1 / height)),
+                    pixels,
+                )
+            )
+    found.sort(key=lambda a: (a.box[1], a.box[0]))
+    return found
+
+
+def _merge(boxes: list[list[int]], gap: int) -> list[list[int]]:
+    """Boxes that overlap or lie within ``gap`` of each other become one, until none do."""
+    merged = True
+    while merged:
+        merged = False
+        out: list[list[int]] = []
+        for box in boxes:
+            for other in out:
+                if (
+                    box[0] <= other[2] + gap
+                    and other[0] <= box[2] + gap
+                    and box[1] <= other[3] + gap
+                    and other[1] <= box[3] + gap
+                ):
+                    other[0], other[1] = min(other[0], box[0]), min(other[1], box[1])
+                    other[2], other[3] = max(other[2], box[2]), max(other[3], box[3])
+                    merged = True
+                    break
+            else:
+                out.append(list(box))
+        boxes = out
+    return boxes
+
+
+def _overlay(old_aligned: Gray, new: Gray, removed: Gray, added: Gray) -> npt.NDArray[np.uint8]:
+    """Old-only ink red, new-only ink blue, shared ink light grey (BGR, for OpenCV)."""
+    import cv2
+    import numpy as np
+
+    both = cv2.min(old_aligned, new)
+    grey = cv2.addWeighted(both, 0.4, both, 0, 255 * 0.6)
+    picture = cv2.merge([grey, grey, grey])
+    picture[removed > 0] = (40, 40, 220)
+    picture[added > 0] = (220, 90, 20)
+    return np.asarray(picture, dtype=np.uint8)
+
+
+def _fit(picture: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    import cv2
+    import numpy as np
+
+    height, width = picture.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    if scale >= 1.0:
+        return picture
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(picture, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def _write_webp(path: Path, picture: npt.NDArray[np.uint8]) -> None:
+    import cv2
+
+    ok, data = cv2.imencode(".webp", picture, [cv2.IMWRITE_WEBP_QUALITY, 80])
+    if not ok:
+        raise PreviewError("cannot encode the compare image")
+    path.write_bytes(data.tobytes())
+
+
+def _fraction_transform(warp: npt.NDArray[np.float32], old: Gray, new: Gray) -> list[list[float]]:
+    """The pixel map as a map between page fractions (for carrying pins over)."""
+    (nh, nw), (oh, ow) = new.shape, old.shape
+    a, b, c = (float(v) for v in warp[0])
+    d, e, f = (float(v) for v in warp[1])
+    return [
+        [round(a * nw / ow, 6), round(b * nh / ow, 6), round(c / ow, 6)],
+        [round(d * nw / oh, 6), round(e * nh / oh, 6), round(f / oh, 6)],
+    ]
+
+
+def _carry(box: Box, transform: list[list[float]]) -> Box:
+    """A box on the old page (fractions) where it lies on the new one (``transform``'s inverse)."""
+    (a, b, c), (d, e, f) = transform
+    det = a * e - b * d
+    if abs(det) < 1e-9:
+        return box
+    corners = []
+    for x, y in ((box[0], box[1]), (box[2], box[3])):
+        u, v = x - c, y - f
+        corners.append(((e * u - b * v) / det, (a * v - d * u) / det))
+    (x0, y0), (x1, y1) = corners
+    return (
+        _clip(min(x0, x1)),
+        _clip(min(y0, y1)),
+        _clip(max(x0, x1)),
+        _clip(max(y0, y1)),
+    )
+
+
+def _word_changes(
+    old_words: list[Word], new_words: list[Word], cap: int
+) -> tuple[list[Word], list[Word], int]:
+    matcher = difflib.SequenceMatcher(
+        None, [w.text for w in old_words], [w.text for w in new_words], autojunk=False
+    )
+    added: list[Word] = []
+    removed: list[Word] = []
+    for tag, i0, i1, j0, j1 in matcher.get_opcodes():
+        if tag in ("delete", "replace"):
+            removed.extend(old_words[i0:i1])
+        if tag in ("insert", "replace"):
+            added.extend(new_words[j0:j1])
+    omitted = max(0, len(added) - cap) + max(0, len(removed) - cap)
+    return added[:cap], removed[:cap], omitted
+
+
+# ------------------------------------------------------------------ the compare
+
+
+def compare(
+    old: Path,
+    old_kind: PreviewKind,
+    new: Path,
+    new_kind: PreviewKind,
+    output: Path | None = None,
+    limits: CompareLimits = DEFAULT_COMPARE_LIMITS,
+) -> CompareResult:
+    """Compare ``old`` with ``new`` in this process (``compare_contained`` for untrusted files).
+
+    With ``output`` (a folder), each paired page's overlay, aligned old page and new page
+    are written there as WebP images named in ``PageChange.images``.
+    """
+    started = time.monotonic()
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    if old_kind == PreviewKind.dxf and new_kind == PreviewKind.dxf:
+        return CompareResult(
+            "dxf", 1, 1, dxf=compare_dxf(old, new, limits), seconds=time.monotonic() - started
+        )
+    raster = {PreviewKind.pdf, PreviewKind.image}
+    if old_kind not in raster or new_kind not in raster:
+        raise UnsupportedFile(f"cannot compare a {old_kind} file with a {new_kind} file")
+    before = _Source(Path(old), old_kind, limits)
+    try:
+        after = _Source(Path(new), new_kind, limits)
+        try:
+            result = CompareResult(
+                "pdf" if PreviewKind.pdf in (old_kind, new_kind) else "image",
+                before.count,
+                after.count,
+            )
+            result.pages = list(_compare_pages(before, after, output, limits))
+        finally:
+            after.close()
+    finally:
+        before.close()
+    result.seconds = round(time.monotonic() - started, 3)
+    return result
+
+
+def _compare_pages(
+    before: _Source, after: _Source, output: Path | None, limits: CompareLimits
+) -> Iterator[PageChange]:
+    import cv2
+    import numpy as np
+
+    thumb_dpi = min(limits.dpi, 12.0)
+    if before.count == 1 and after.count == 1:
+        pairs: list[tuple[int | None, int | None, float]] = [(0, 0, 1.0)]
+    else:
+        old_thumbs = [_thumbnail(before.draw(n + 1, thumb_dpi)) for n in range(before.count)]
+        new_thumbs = [_thumbnail(after.draw(n + 1, thumb_dpi)) for n in range(after.count)]
+        pairs = match_pages(old_thumbs, new_thumbs)
+    tolerance = max(1, round(limits.dpi / 50))
+    for i, j, score in pairs:
+        change = PageChange(
+            from_page=None if i is None else i + 1,
+            to_page=None if j is None else j + 1,
+            similarity=round(score, 4),
+        )
+        if i is None or j is None:
+            words = before.words(i + 1) if i is not None else after.words(j + 1)  # type: ignore[operator]
+            if i is None:
+                change.words_added = words[: limits.max_words]
+            else:
+                change.words_removed = words[: limits.max_words]
+            change.words_omitted = max(0, len(words) - limits.max_words)
+            if output is not None:
+                number = (j if j is not None else i) + 1  # type: ignore[operator]
+                side = "to" if j is not None else "from"
+                source = after if j is not None else before
+                picture = _fit(source.draw(number, limits.dpi), limits.image_side)
+                name = f"{side}-{number}.webp"
+                _write_webp(output / name, picture)
+                change.images = {side: name}
+                change.image_size = (int(picture.shape[1]), int(picture.shape[0]))
+            yield change
+            continue
+        old_picture = before.draw(i + 1, limits.dpi)
+        new_picture = after.draw(j + 1, limits.dpi)
+        warp = _align(old_picture, new_picture)
+        aligned: Gray = np.asarray(
+            cv2.warpAffine(
+                old_picture,
+                warp,
+                (new_picture.shape[1], new_picture.shape[0]),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=255,
+            ),
+            dtype=np.uint8,
+        )
+        change.transform = _fraction_transform(warp, old_picture, new_picture)
+        del old_picture
+        removed, added = _differences(aligned, new_picture, tolerance)
+        change.words_added, change.words_removed, change.words_omitted = _word_changes(
+            before.words(i + 1), after.words(j + 1), limits.max_words
+        )
+        changed: Gray = np.asarray(cv2.bitwise_or(removed, added), dtype=np.uint8)
+        word_boxes = [w.box for w in change.words_added] + [
+            _carry(w.box, change.transform) for w in change.words_removed
+        ]
+        change.changed_areas = _areas(changed, limits.dpi, word_boxes)
+        if output is not None:
+            overlay = _fit(_overlay(aligned, new_picture, removed, added), limits.image_side)
+            names = {
+                "overlay": f"overlay-{j + 1}.webp",
+                "from": f"from-{i + 1}-on-{j + 1}.webp",
+                "to": f"to-{j + 1}.webp",
+            }
+            _write_webp(output / names["overlay"], overlay)
+            _write_webp(output / names["from"], _fit(aligned, limits.image_side))
+            _write_webp(output / names["to"], _fit(new_picture, limits.image_side))
+            change.images = names
+            change.image_size = (int(overlay.shape[1]), int(overlay.shape[0]))
+        yield change
+
+
+# ------------------------------------------------------------------ DXF
+
+
+def compare_dxf(old: Path, new: Path, limits: CompareLimits = DEFAULT_COMPARE_LIMITS) -> DxfChanges:
+    """Entities added, removed and changed between two DXF drawings' model spaces."""
+    before = _dxf_entities(old, limits)
+    after = _dxf_entities(new, limits)
+    extents = _extents([e for e, _s in after.values()] or [e for e, _s in before.values()])
+    shared = set(before) & set(after)
+    changes = DxfChanges(extents=extents)
+    if before and after and len(shared) < 0.5 * min(len(before), len(after)):
+        # handles renumbered (the file was re-saved by another program): match by geometry
+        changes.matched_by = "geometry"
+        old_by_signature: dict[str, list[str]] = {}
+        for handle, (_entity, signature) in before.items():
+            old_by_signature.setdefault(signature, []).append(handle)
+        for entity, signature in after.values():
+            if old_by_signature.get(signature):
+                old_by_signature[signature].pop()
+            else:
+                changes.added.append(_describe(entity, extents))
+        for handles in old_by_signature.values():
+            changes.removed.extend(_describe(before[h][0], extents) for h in handles)
+        return changes
+    for handle, (entity, signature) in after.items():
+        if handle not in before:
+            changes.added.append(_describe(entity, extents))
+        elif before[handle][1] != signature:
+            changes.changed.append(_describe(entity, extents))
+    for handle, (entity, _signature) in before.items():
+        if handle not in after:
+            changes.removed.append(_describe(entity, extents))
+    return changes
+
+
+def _dxf_entities(path: Path, limits: CompareLimits) -> dict[str, tuple[Any, str]]:
+    from ezdxf import recover
+    from ezdxf.lldxf.const import DXFError
+
+    try:
+        document, _auditor = recover.readfile(path)
+    except (OSError, DXFError, UnicodeError, ValueError) as error:
+        raise CorruptFile(f"cannot read DXF: {error}") from error
+    model = document.modelspace()
+    if len(model) > limits.max_dxf_entities:
+        raise TooLarge(f"{len(model)} entities, over the limit of {limits.max_dxf_entities}")
+    return {str(e.dxf.handle): (e, _signature(e)) for e in model}
+
+
+def _signature(entity: Any) -> str:
+    """The entity's type, layer and geometry as text, numbers rounded (handles left out)."""
+    attributes = {
+        key: value
+        for key, value in entity.dxfattribs().items()
+        if key not in ("handle", "owner", "reactors")
+    }
+    extra: list[Any] = []
+    kind = entity.dxftype()
+    if kind == "LWPOLYLINE":
+        extra = [list(p) for p in entity.get_points()]
+    elif kind == "POLYLINE":
+        extra = [list(v.dxf.location) for v in entity.vertices]
+    elif kind == "SPLINE":
+        extra = [list(p) for p in entity.control_points]
+    elif kind in ("MTEXT",):
+        extra = [entity.text]
+    return json.dumps([kind, _rounded(attributes), _rounded(extra)], sort_keys=True, default=str)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if hasattr(value, "x") and hasattr(value, "y"):  # ezdxf vectors
+        return [round(float(value.x), 6), round(float(value.y), 6), round(float(value.z), 6)]
+    return value
+
+
+def _extents(entities: list[Any]) -> Box | None:
+    from ezdxf import bbox
+
+    box = bbox.extents(entities, fast=True)
+    if not box.has_data:
+        return None
+    return (float(box.extmin.x), float(box.extmin.y), float(box.extmax.x), float(box.extmax.y))
+
+
+def _describe(entity: Any, drawing: Box | None) -> DxfEntity:
+    extents = _extents([entity])
+    box: Box | None = None
+    if extents is not None and drawing is not None:
+        x0, y0, x1, y1 = drawing
+        width, height = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+        box = (
+            _clip((extents[0] - x0) / width),
+            _clip((y1 - extents[3]) / height),
+            _clip((extents[2] - x0) / width),
+            _clip((y1 - extents[1]) / height),
+        )
+    return DxfEntity(str(entity.dxf.handle), entity.dxftype(), str(entity.dxf.layer), extents, box)
+
+
+# ------------------------------------------------------------------ contained compares
+
+
+def compare_contained(
+    old: Path,
+    old_kind: PreviewKind,
+    new: Path,
+    new_kind: PreviewKind,
+    output: Path,
+    limits: CompareLimits = DEFAULT_COMPARE_LIMITS,
+) -> CompareResult:
+    """``compare`` in a child process with ``limits``' time and memory caps.
+
+    The images are written to ``output``; a file that hangs or crashes a decoder ends as
+    a ``PreviewError`` instead of taking the caller down.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="portal-compare-") as folder:
+        manifest = Path(folder) / "result.json"
+        job = {
+            "old": str(Path(old).resolve()),
+            "old_kind": old_kind.value,
+            "new": str(Path(new).resolve()),
+            "new_kind": new_kind.value,
+            "output": str(output.resolve()),
+            "manifest": str(manifest),
+            "limits": asdict(limits),
+        }
+        # -m with the package's parent as the working folder: the child imports this
+        # package (and what drawing needs), nothing of the caller's
+        root = Path(__file__).resolve().parent.parent
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "previews.compare", json.dumps(job)],
+            cwd=root,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            out, err = process.communicate(timeout=limits.timeout_seconds + 10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise RenderTimeout(f"compare not done after {limits.timeout_seconds:.0f} s") from None
+        if process.returncode < 0:
+            name = signal.Signals(-process.returncode).name
+            if name == "SIGXCPU":
+                raise RenderTimeout("compare used up its CPU time")
+            raise CorruptFile(f"the compare died with {name}")
+        answer = _last_json_line(out)
+        if answer is None:
+            tail = err.decode("utf-8", "replace").strip()[-300:]
+            raise CorruptFile(f"the compare failed: {tail or process.returncode}")
+        if "error" in answer:
+            raise _error_class(answer["error"])(answer.get("detail", ""))
+        data: dict[str, Any] = json.loads(manifest.read_text("utf-8"))
+        return CompareResult.from_dict(data)
+
+
+def _error_class(code: str) -> type[PreviewError]:
+    for cls in (UnsupportedFile, TooLarge, CorruptFile, EncryptedFile, RenderTimeout):
+        if cls.code == code:
+            return cls
+    return PreviewError
+
+
+def _last_json_line(out: bytes) -> dict[str, Any] | None:
+    for line in reversed(out.decode("utf-8", "replace").splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return None
+
+
+def _child(job: dict[str, Any]) -> dict[str, Any]:
+    """The child side of ``compare_contained``: caps, compare, write, answer one JSON line."""
+    limits = CompareLimits(**job["limits"])
+    if limits.memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    cpu = int(limits.timeout_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limits.timeout_seconds)
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)  # one compare, one core: workers scale by process
+        result = compare(
+            Path(job["old"]),
+            PreviewKind(job["old_kind"]),
+            Path(job["new"]),
+            PreviewKind(job["new_kind"]),
+            Path(job["output"]),
+            limits,
+        )
+    except PreviewError as error:
+        return {"error": error.code, "detail": str(error)[:500]}
+    except MemoryError:
+        return {"error": TooLarge.code, "detail": "out of memory while comparing"}
+    except Exception as error:  # noqa: BLE001 - any decoder failure on a bad file
+        return {"error": CorruptFile.code, "detail": f"{type(error).__name__}: {error}"[:500]}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    Path(job["manifest"]).write_text(json.dumps(result.to_dict()), "utf-8")
+    return {"ok": True, "pages": len(result.pages)}
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise RenderTimeout("compare not done in time")
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(json.loads(sys.argv[1]))), flush=True)
