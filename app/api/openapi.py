@@ -603,11 +603,25 @@ ROUTES: list[Route] = [
     Route(
         "post",
         "/campaigns",
-        "Send one request to many clients (staff): made in the background",
+        "Send one request (or signature request) to many clients (staff): made in the background",
         {"202": s.CampaignSchema},
         s.NewCampaignSchema,
     ),
     Route("get", "/campaigns/{id}", "A campaign's board", {"200": s.CampaignSchema}),
+    Route(
+        "post",
+        "/campaigns/{id}/close",
+        "Stop asking the chosen clients (all when none): what is missing becomes not applicable",
+        {"200": s.CampaignSchema},
+        s.CloseCampaignSchema,
+    ),
+    Route(
+        "post",
+        "/campaigns/{id}/remove",
+        "Take clients out of a campaign: shown as removed, what was made for them stays",
+        {"200": s.CampaignSchema},
+        s.RemoveCampaignClientsSchema,
+    ),
     Route(
         "post",
         "/campaigns/{id}/remind",
@@ -685,6 +699,14 @@ def _request_body(route: Route) -> dict[str, Any] | None:
             "content": {
                 **_json(s.SignSchema),
                 "multipart/form-data": {"schema": s.SignWithCertificateSchema},
+            }
+        }
+    if route.body is s.NewCampaignSchema:
+        # The clients by a CSV of tax ids, or the PDFs to sign as a ZIP: a form with files.
+        return {
+            "content": {
+                **_json(s.NewCampaignSchema),
+                "multipart/form-data": {"schema": s.NewCampaignFormSchema},
             }
         }
     media = "multipart/form-data" if route.form else "application/json"

@@ -1060,10 +1060,31 @@ class CampaignClientSchema(Schema):
     request_id = _nullable(fields.String)
     status = _required(
         fields.String,
-        metadata={"enum": ["pending", "open", "overdue", "done", "failed", "removed"]},
+        metadata={
+            "enum": [
+                "pending",
+                "open",
+                "overdue",
+                "done",
+                "failed",
+                "declined",
+                "closed",
+                "removed",
+            ]
+        },
     )
     progress = _required(fields.Dict, keys=fields.String(), values=fields.Integer())
     missing = _required(fields.List, fields.String())
+    signature_request_id = _nullable(fields.String)
+    signed = _nullable(fields.Boolean)
+    error = _nullable(fields.String)
+
+
+class CampaignNoticeSchema(Schema):
+    kind = _required(fields.String, metadata={"enum": ["duplicate", "file"]})
+    value = _required(fields.String)
+    message = _required(fields.String)
+    line = fields.Integer()
 
 
 class CampaignTotalsSchema(Schema):
@@ -1083,6 +1104,7 @@ class CampaignSchema(Schema):
     space_name = _required(fields.String)
     totals = _required(fields.Nested, CampaignTotalsSchema)
     clients = _required(fields.List, fields.Nested(CampaignClientSchema))
+    notices = _required(fields.List, fields.Nested(CampaignNoticeSchema))
 
 
 class RemindedSchema(Schema):
@@ -1095,14 +1117,56 @@ class TagsSchema(Schema):
 
 class NewCampaignSchema(_Body):
     name = _required(fields.String)
-    kind = fields.String(metadata={"enum": ["request"]})
+    kind = fields.String(metadata={"enum": ["request", "signature"]})
     template = fields.String()
     items = fields.List(fields.Dict())
     due_date = _required(fields.Date)
     clients = fields.List(fields.String())
     client_filter = fields.Dict()
+    tax_ids = fields.List(
+        fields.String(), metadata={"description": "Clients by NIF/NIE/CIF (any spacing or case)"}
+    )
     space_kind = _required(fields.String)
     space_name = _required(fields.String)
+
+
+class NewCampaignFormSchema(_Body):
+    """The same fields as a multipart form, with the CSV of tax ids or the ZIP of PDFs;
+    ``items``, ``clients``, ``client_filter`` and ``tax_ids`` as JSON text."""
+
+    name = _required(fields.String)
+    kind = fields.String(metadata={"enum": ["request", "signature"]})
+    template = fields.String()
+    items = fields.String(metadata={"description": "JSON list of items"})
+    due_date = _required(fields.Date)
+    clients = fields.String(metadata={"description": "JSON list of client ids"})
+    client_filter = fields.String(metadata={"description": "JSON object {tag?, kind?}"})
+    clients_csv = fields.Raw(
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "CSV of tax ids (UTF-8 or Windows-1252; ; or ,)",
+        }
+    )
+    documents_zip = fields.Raw(
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "kind signature: a ZIP of PDFs named by each client's tax id",
+        }
+    )
+    space_kind = _required(fields.String)
+    space_name = _required(fields.String)
+
+
+class CloseCampaignSchema(_Body):
+    client_ids = fields.List(
+        fields.String(), metadata={"description": "Only these clients (all when left out)"}
+    )
+
+
+class RemoveCampaignClientsSchema(_Body):
+    client_ids = _required(fields.List, fields.String())
 
 
 class TagsBodySchema(_Body):

@@ -37,6 +37,8 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     space_kind: Mapped[str] = mapped_column(String(16))
     space_name: Mapped[str] = mapped_column(String(200))
     client_filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # what the CSV of tax ids or the ZIP of PDFs left out, and why (shown with the board)
+    notices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="queued")
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -59,6 +61,11 @@ class CampaignClient(db.Model):  # type: ignore[name-defined]
     client_id: Mapped[str] = mapped_column(ForeignKey("client.id"), index=True)
     space_id: Mapped[str | None] = mapped_column(ForeignKey("space.id"))
     request_id: Mapped[str | None] = mapped_column(ForeignKey("document_request.id"))
+    # signature campaigns: the client's PDF (a stored blob until the job files it as a
+    # document of the space) and the one signature request made on it
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("document.id"))
+    signature_request_id: Mapped[str | None] = mapped_column(ForeignKey("signature_request.id"))
     status: Mapped[str] = mapped_column(String(12), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -67,3 +74,4 @@ class CampaignClient(db.Model):  # type: ignore[name-defined]
     campaign = relationship("Campaign", back_populates="clients")
     client = relationship("Client")
     request = relationship("DocumentRequest")
+    signature_request = relationship("SignatureRequest")

@@ -386,6 +386,24 @@ def mark_not_applicable(actor: User, item_id: str, reason: str | None) -> Reques
     return item
 
 
+def close_missing(actor: User, request: DocumentRequest, reason: str) -> int:
+    """Stop asking for what is still missing (a campaign closed by staff, whose rights were
+    checked on the campaign): those items become «no aplica» with the reason; what was sent
+    stays for review. Returns how many items were closed."""
+    closed = 0
+    for item in _missing(request):
+        try:
+            new_status = rules.mark_not_applicable(ItemStatus(item.status), reason)
+        except rules.InvalidItemTransition:
+            continue
+        item.not_applicable_reason = reason
+        _set_status(item, new_status)
+        audit.record("request_item_not_applicable", actor, f"request_item:{item.id}", reason=reason)
+        closed += 1
+    db.session.flush()
+    return closed
+
+
 def review_item(actor: User, item_id: str, action: str, comment: str | None = None) -> RequestItem:
     item = _item_for(actor, item_id)
     require_staff(actor)

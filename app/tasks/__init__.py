@@ -10,6 +10,7 @@ from flask import Flask
 
 from app.extensions import celery, db
 from app.services import accounts, alerts, campaigns, mail, notifications, onboarding, requests
+from app.tasks import compare as compare_tasks  # noqa: F401 - registers the compare job
 from app.tasks import mail_in as mail_in_tasks  # noqa: F401 - registers the IMAP poll
 from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipeline
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
@@ -115,6 +116,8 @@ def run_campaign(campaign_id: str) -> int:
     from datetime import date
 
     made = 0
+    campaigns.start(campaign_id)
+    db.session.commit()
     for row_id in campaigns.pending_rows(campaign_id):
         campaigns.run_one(row_id, today=date.today())
         db.session.commit()

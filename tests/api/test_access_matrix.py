@@ -1409,6 +1409,22 @@ API_CASES += [
         (200, 200, 200, 403, 403, A),
     ),
     Case(
+        "close a campaign",
+        "POST",
+        "/api/v1/campaigns/<campaign_id>/close",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}/close",
+        (200, 200, 200, 403, 403, A),
+        body=lambda w: {"client_ids": [w.firm_a.id]},
+    ),
+    Case(
+        "take clients out of a campaign",
+        "POST",
+        "/api/v1/campaigns/<campaign_id>/remove",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}/remove",
+        (200, 200, 200, 403, 403, A),
+        body=lambda w: {"client_ids": [w.firm_a.id]},
+    ),
+    Case(
         "tag a client",
         "POST",
         "/api/v1/clients/<client_id>/tags",

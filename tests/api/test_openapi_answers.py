@@ -450,6 +450,15 @@ def test_every_route_answers_as_the_published_document_says(
     call("post", f"/api/v1/campaigns/{campaign['id']}/remind", 200, staff)
     call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=xlsx", 200, staff)
     call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=doc", 422, staff)
+    call("post", f"/api/v1/campaigns/{campaign['id']}/close", 422, staff, json={"client_ids": "x"})
+    call(
+        "post",
+        f"/api/v1/campaigns/{campaign['id']}/remove",
+        200,
+        staff,
+        json={"client_ids": [world.firm_a.id]},
+    )
+    call("post", f"/api/v1/campaigns/{campaign['id']}/close", 200, staff, json={})
 
     # ---------------------------------------------------------------- audit and the document
     call("get", "/api/v1/audit", 403, staff)
