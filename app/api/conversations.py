@@ -18,6 +18,7 @@ from app.api.schemas import (
 from app.models import Incident, Message, Thread, User
 from app.services import conversations, incidents, mail_addresses
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 def _summary(thread: Thread, unread: int) -> dict[str, Any]:
@@ -105,10 +106,9 @@ def create_thread(space_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/spaces/<space_id>/threads")
 def list_threads(space_id: str) -> Response:
-    rows = conversations.list_threads(caller(), space_id)
-    return jsonify(
-        dump_page(ThreadSummarySchema, [_summary(thread, unread) for thread, unread in rows])
-    )
+    rows = conversations.list_threads(caller(), space_id, page_args(request.args))
+    summaries = [_summary(thread, unread) for thread, unread in rows]
+    return jsonify(dump_page(ThreadSummarySchema, summaries, rows.next))
 
 
 @api_bp.get("/threads/<thread_id>")
@@ -161,8 +161,9 @@ def list_incidents() -> Response:
         caller(),
         status=request.args.get("status") or None,
         priority=request.args.get("priority") or None,
+        page=page_args(request.args),
     )
-    return jsonify(dump_page(IncidentSchema, [incident_view(i) for i in found]))
+    return jsonify(dump_page(IncidentSchema, [incident_view(i) for i in found], found.next))
 
 
 @api_bp.get("/incidents/<incident_id>")

@@ -11,6 +11,7 @@ from app.api.schemas import OnboardingSchema, ServiceSchema, TokenSchema, dump_p
 from app.extensions import limiter
 from app.services import catalogue, onboarding
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 def _login_limit() -> str:
@@ -32,7 +33,8 @@ PUBLIC.add("api.accept_invitation")
 
 @api_bp.get("/catalog")
 def list_catalog() -> Response:
-    return jsonify(dump_page(ServiceSchema, catalogue.list_services(caller())))
+    found = catalogue.list_services(caller(), page_args(request.args))
+    return jsonify(dump_page(ServiceSchema, found, found.next))
 
 
 @api_bp.post("/catalog")
@@ -75,8 +77,10 @@ def start_onboarding() -> tuple[Response, int]:
 
 @api_bp.get("/onboardings")
 def list_onboardings() -> Response:
-    found = onboarding.list_onboardings(caller(), status=request.args.get("status") or None)
-    return jsonify(dump_page(OnboardingSchema, found))
+    found = onboarding.list_onboardings(
+        caller(), status=request.args.get("status") or None, page=page_args(request.args)
+    )
+    return jsonify(dump_page(OnboardingSchema, found, found.next))
 
 
 @api_bp.get("/onboardings/<onboarding_id>")

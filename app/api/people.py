@@ -27,10 +27,10 @@ def create_client() -> tuple[Response, int]:
 def list_clients() -> Response:
     tag, kind = request.args.get("tag") or None, request.args.get("kind") or None
     if tag or kind:
-        found = campaigns.filter_clients(caller(), tag=tag, kind=kind)
+        found = campaigns.filter_clients(caller(), tag=tag, kind=kind, page=page_args(request.args))
     else:
         found = clients.list_clients(caller(), page_args(request.args))
-    return jsonify(dump_page(ClientSchema, found, getattr(found, "next", None)))
+    return jsonify(dump_page(ClientSchema, found, found.next))
 
 
 @api_bp.post("/users")

@@ -15,6 +15,7 @@ from app.api.schemas import (
 )
 from app.services import requests
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 @api_bp.post("/spaces/<space_id>/requests")
@@ -48,8 +49,8 @@ def create_request(space_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/spaces/<space_id>/requests")
 def list_requests(space_id: str) -> Response:
-    found = requests.list_requests(caller(), space_id)
-    return jsonify(dump_page(DocumentRequestSchema, found))
+    found = requests.list_requests(caller(), space_id, page_args(request.args))
+    return jsonify(dump_page(DocumentRequestSchema, found, found.next))
 
 
 @api_bp.get("/requests/<request_id>")
@@ -59,8 +60,8 @@ def get_request(request_id: str) -> Response:
 
 @api_bp.get("/request-templates")
 def list_request_templates() -> Response:
-    templates = requests.list_templates()
-    return jsonify(dump_page(RequestTemplateSchema, templates))
+    templates = requests.list_templates(page_args(request.args))
+    return jsonify(dump_page(RequestTemplateSchema, templates, templates.next))
 
 
 @api_bp.post("/request-items/<item_id>/upload")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
 from app.api.schemas import (
@@ -19,6 +19,7 @@ from app.api.schemas import (
 )
 from app.services import alerts, notifications, review, transmittals
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 
 
 @api_bp.post("/documents/<document_id>/review")
@@ -68,7 +69,8 @@ def add_comment(document_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/documents/<document_id>/comments")
 def list_comments(document_id: str) -> Response:
-    return jsonify(dump_page(CommentSchema, review.list_comments(caller(), document_id)))
+    found = review.list_comments(caller(), document_id, page_args(request.args))
+    return jsonify(dump_page(CommentSchema, found, found.next))
 
 
 @api_bp.post("/comments/<comment_id>/resolve")
@@ -79,16 +81,15 @@ def resolve_comment(comment_id: str) -> Response:
 
 @api_bp.get("/alerts")
 def list_alerts() -> Response:
-    return jsonify(dump_page(AlertSchema, alerts.open_alerts_for(caller())))
+    found = alerts.open_alerts_for(caller(), page_args(request.args))
+    return jsonify(dump_page(AlertSchema, found, found.next))
 
 
 @api_bp.get("/notifications")
 def list_notifications() -> Response:
     user = caller()
-    found = {
-        "items": notifications.list_notifications(user),
-        "unread": notifications.unread_count(user),
-    }
+    items = notifications.list_notifications(user, page_args(request.args))
+    found = {"items": items, "next": items.next, "unread": notifications.unread_count(user)}
     return jsonify(NotificationListSchema().dump(found))
 
 

@@ -20,6 +20,7 @@ from app.httputil import content_disposition
 from app.services import signature_evidence, signatures
 from app.services.access import get_document as load_document
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 from app.unit_of_work import commit_now, keep_on_error
 
 _SIGN_LIMIT = "20 per minute"
@@ -61,8 +62,8 @@ def create_signature_request(document_id: str) -> tuple[Response, int]:
 
 @api_bp.get("/documents/<document_id>/signature-requests")
 def list_signature_requests(document_id: str) -> Response:
-    found = signatures.list_requests(caller(), document_id)
-    return jsonify(dump_page(SignatureRequestSchema, found))
+    found = signatures.list_requests(caller(), document_id, page_args(request.args))
+    return jsonify(dump_page(SignatureRequestSchema, found, found.next))
 
 
 @api_bp.get("/signature-requests/<request_id>")

@@ -12,6 +12,7 @@ from app.models import Role
 from app.services import accounts, clients
 from app.services.access import get_client, require_staff
 from app.services.errors import ValidationFailed
+from app.services.paging import PageArgs
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -30,9 +31,10 @@ def index() -> Response | str:
         )
         flash(_("Cliente creado."), "success")
         return redirect(url_for("clients.detail", client_id=client.id))
-    return render_template(
-        "clients/index.html", clients=clients.list_clients(current_user), form=form
+    found = clients.list_clients(
+        current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
     )
+    return render_template("clients/index.html", clients=found, form=form)
 
 
 @bp.route("/<client_id>", methods=["GET", "POST"])

@@ -31,6 +31,7 @@ from app.services import (
 )
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import PageArgs
 
 bp = Blueprint("review", __name__)
 
@@ -245,7 +246,9 @@ def staff_overview() -> str:
 @bp.get("/notifications")
 @login_required
 def notification_list() -> str:
-    items = notifications.list_notifications(current_user)
+    items = notifications.list_notifications(
+        current_user, PageArgs(cursor=request.args.get("cursor") or None)
+    )
     return render_template(
         "review/notifications.html",
         items=items,

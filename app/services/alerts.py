@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, select, update
 from app.extensions import db
 from app.models import Alert, AlertRecipient, Document, DocumentVersion, Space, User
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset
 from workflows.review import ReviewState
 from workflows.schedule import ReviewSla, review_deadline, review_escalation_level
 
@@ -194,15 +195,15 @@ def _resolve_finished_reviews(now: datetime) -> None:
         )
 
 
-def open_alerts_for(user: User) -> list[Alert]:
-    return list(
-        db.session.execute(
-            select(Alert)
-            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-            .where(AlertRecipient.user_id == user.id, Alert.resolved_at.is_(None))
-            .order_by(Alert.due, Alert.created_at)
-        ).scalars()
+def open_alerts_for(user: User, page: PageArgs | None = None) -> Page[Alert]:
+    """The caller's open alerts, soonest due first (those without a due date last)."""
+    query = (
+        select(Alert)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(AlertRecipient.user_id == user.id, Alert.resolved_at.is_(None))
     )
+    order = (Key(Alert.due, nullable=True), Key(Alert.created_at), Key(Alert.id))
+    return keyset(query, order, page, scope="alerts")
 
 
 def count_open(space_ids: list[str]) -> dict[str, int]:

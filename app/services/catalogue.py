@@ -13,6 +13,7 @@ from app.models import Service, SpaceKind, User
 from app.services import audit, requests
 from app.services.access import require_admin
 from app.services.errors import NotFound, ValidationFailed
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.text import checked_text
 
 _LETTER = """## Hoja de encargo profesional
@@ -99,13 +100,13 @@ def ensure_catalogue() -> None:
     db.session.flush()
 
 
-def list_services(actor: User) -> list[Service]:
+def list_services(actor: User, page: PageArgs | None = None) -> Page[Service]:
     """The services the caller may take or offer, by name."""
     ensure_catalogue()
-    query = select(Service).order_by(Service.name)
+    query = select(Service)
     if not actor.is_staff:
         query = query.where(Service.active.is_(True))
-    return list(db.session.execute(query).scalars())
+    return keyset(query, (Key(Service.name), Key(Service.id)), page, scope="catalog")
 
 
 def get_service(key: str) -> Service:

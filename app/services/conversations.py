@@ -23,6 +23,7 @@ from app.services import audit, documents, mail_addresses
 from app.services.access import get_space, space_permission
 from app.services.errors import NotFound, ValidationFailed
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.review import space_people
 from app.services.text import checked_text
 
@@ -205,15 +206,22 @@ def _add_message(
     return message
 
 
-def list_threads(actor: User, space_id: str) -> list[tuple[Thread, int]]:
-    """The threads of a space the caller may see, latest first, each with its unread count."""
+def list_threads(
+    actor: User, space_id: str, page: PageArgs | None = None
+) -> Page[tuple[Thread, int]]:
+    """The threads of a space the caller may see, latest first, each with its unread count.
+
+    The order follows the last message: a thread that gets one while the caller pages moves
+    to the front, where a walk already past it does not see it again.
+    """
     space = get_space(actor, space_id, Permission.view)
     query = select(Thread).where(Thread.space_id == space.id)
     if not actor.is_staff:
         query = query.where(Thread.visibility == "shared")
-    threads = list(db.session.execute(query.order_by(Thread.last_message_at.desc())).scalars())
+    order = (Key(Thread.last_message_at, desc=True), Key(Thread.id, desc=True))
+    threads = keyset(query, order, page, scope=f"threads:{space.id}")
     counts = unread_by_thread(actor, [t.id for t in threads])
-    return [(thread, counts.get(thread.id, 0)) for thread in threads]
+    return Page(((thread, counts.get(thread.id, 0)) for thread in threads), threads.next)
 
 
 def unread_by_thread(actor: User, thread_ids: list[str]) -> dict[str, int]:

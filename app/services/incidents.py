@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from app.extensions import db
 from app.models import Incident, Permission, Thread, User
@@ -21,6 +21,7 @@ from app.services.access import get_space, space_permission, visible_spaces_quer
 from app.services.alerts import LateThing
 from app.services.errors import AccessDenied, NotFound, ValidationFailed
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.review import space_people
 from app.services.settings import get_setting
 from app.services.text import checked_text
@@ -101,8 +102,14 @@ def create_incident(
 
 
 def list_incidents(
-    actor: User, *, status: Any = None, priority: Any = None, space_id: str | None = None
-) -> list[Incident]:
+    actor: User,
+    *,
+    status: Any = None,
+    priority: Any = None,
+    space_id: str | None = None,
+    page: PageArgs | None = None,
+) -> Page[Incident]:
+    """Open ones first, each part soonest due first."""
     errors: dict[str, str] = {}
     if status not in (None, "", *STATUSES):
         errors["status"] = _("Ese estado no existe.")
@@ -118,8 +125,9 @@ def list_incidents(
         query = query.where(Incident.priority == priority)
     if space_id:
         query = query.where(Incident.space_id == space_id)
-    query = query.order_by(Incident.status == "resolved", Incident.due_at)
-    return list(db.session.execute(query).scalars())
+    resolved = case((Incident.status == "resolved", 1), else_=0)
+    order = (Key(resolved), Key(Incident.due_at), Key(Incident.id))
+    return keyset(query, order, page, scope="incidents")
 
 
 def update_incident(

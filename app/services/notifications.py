@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import Notification, User
 from app.services.mail import queue_mail
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
 
 EMAIL_MODES = ("immediate", "daily", "off")
@@ -143,15 +144,11 @@ def unread_count(user: User) -> int:
     ).scalar_one()
 
 
-def list_notifications(user: User, limit: int = 50) -> list[Notification]:
-    return list(
-        db.session.execute(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.created_at.desc())
-            .limit(limit)
-        ).scalars()
-    )
+def list_notifications(user: User, page: PageArgs | None = None) -> Page[Notification]:
+    """The person's notifications, newest first."""
+    query = select(Notification).where(Notification.user_id == user.id)
+    order = (Key(Notification.created_at, desc=True), Key(Notification.id, desc=True))
+    return keyset(query, order, page, scope="notifications")
 
 
 def mark_all_read(user: User) -> None:

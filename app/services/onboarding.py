@@ -58,6 +58,7 @@ from app.services.errors import (
     ValidationFailed,
 )
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
 from app.services.settings import get_setting
 from app.services.text import checked_text
@@ -105,15 +106,19 @@ def get_onboarding(actor: User, onboarding_id: str) -> Onboarding:
     return found
 
 
-def list_onboardings(actor: User, *, status: str | None = None) -> list[Onboarding]:
-    query = select(Onboarding).order_by(Onboarding.created_at.desc())
+def list_onboardings(
+    actor: User, *, status: str | None = None, page: PageArgs | None = None
+) -> Page[Onboarding]:
+    """Newest first: every one for the firm, a person's own for them."""
+    query = select(Onboarding)
     if not actor.is_staff:
         query = query.where(Onboarding.user_id == actor.id)
     if status:
         if status not in {s.value for s in OnboardingStatus}:
             raise ValidationFailed({"status": _("Ese estado no existe.")})
         query = query.where(Onboarding.status == status)
-    return list(db.session.execute(query).scalars())
+    order = (Key(Onboarding.created_at, desc=True), Key(Onboarding.id, desc=True))
+    return keyset(query, order, page, scope="onboardings")
 
 
 def open_onboarding_for(user: User) -> Onboarding | None:

@@ -35,6 +35,7 @@ from app.services.access import (
 from app.services.errors import InvalidTransition, NotFound, UnsupportedType, ValidationFailed
 from app.services.mail import queue_mail
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset, page_list
 from app.services.request_templates import BUILTIN
 from app.services.runtime import setting
 from app.services.text import checked_text
@@ -71,17 +72,18 @@ def _shipped(template: dict[str, Any]) -> RequestTemplate:
     )
 
 
-def list_templates() -> list[RequestTemplate]:
+def list_templates(page: PageArgs | None = None) -> Page[RequestTemplate]:
     """The checklists, by name: the firm's copies, and shipped ones not stored yet (read only:
     a page that lists them writes nothing; ``portal init`` or the first edit stores them)."""
-    stored = list(
-        db.session.execute(select(RequestTemplate).order_by(RequestTemplate.name)).scalars()
-    )
+    stored = list(db.session.execute(select(RequestTemplate)).scalars())
     keys = {template.key for template in stored}
     missing = [_shipped(template) for template in BUILTIN if template["key"] not in keys]
-    if not missing:
-        return stored
-    return sorted([*stored, *missing], key=lambda template: template.name)
+    return page_list(
+        [*stored, *missing],
+        lambda template: (template.name, template.key),
+        page,
+        scope="request-templates",
+    )
 
 
 def get_template(key: str) -> RequestTemplate | None:
@@ -274,16 +276,18 @@ def get_request(actor: User, request_id: str) -> DocumentRequest:
     return request
 
 
-def list_requests(actor: User, space_id: str) -> list[DocumentRequest]:
+def list_requests(
+    actor: User, space_id: str, page: PageArgs | None = None
+) -> Page[DocumentRequest]:
+    """A space's requests, soonest due first."""
     space = get_space(actor, space_id)
-    return list(
-        db.session.execute(
-            select(DocumentRequest)
-            .where(DocumentRequest.space_id == space.id)
-            .options(selectinload(DocumentRequest.items))  # every caller shows their progress
-            .order_by(DocumentRequest.due_date)
-        ).scalars()
+    query = (
+        select(DocumentRequest)
+        .where(DocumentRequest.space_id == space.id)
+        .options(selectinload(DocumentRequest.items))  # every caller shows their progress
     )
+    order = (Key(DocumentRequest.due_date), Key(DocumentRequest.id))
+    return keyset(query, order, page, scope=f"requests:{space.id}")
 
 
 def progress_of(request: DocumentRequest) -> rules.Progress:

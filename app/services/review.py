@@ -25,6 +25,7 @@ from app.services import audit
 from app.services.access import can_see_document, get_document
 from app.services.errors import AccessDenied, InvalidTransition, NotFound, ValidationFailed
 from app.services.notifications import notify
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.text import checked_text
 from workflows import review as rules
 from workflows.review import ReviewAction, ReviewState, Side
@@ -375,13 +376,12 @@ def add_comment(
     return comment
 
 
-def list_comments(actor: User, document_id: str) -> list[Comment]:
+def list_comments(actor: User, document_id: str, page: PageArgs | None = None) -> Page[Comment]:
+    """A document's comments, oldest first."""
     document = get_document(actor, document_id)
-    return list(
-        db.session.execute(
-            select(Comment).where(Comment.document_id == document.id).order_by(Comment.created_at)
-        ).scalars()
-    )
+    query = select(Comment).where(Comment.document_id == document.id)
+    order = (Key(Comment.created_at), Key(Comment.id))
+    return keyset(query, order, page, scope=f"comments:{document.id}")
 
 
 def resolve_comment(actor: User, comment_id: str) -> Comment:

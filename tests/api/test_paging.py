@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from portal_testing import api_token
+import pytest
+from portal_testing import api_token, pdf_bytes
+
+from app.api.openapi import ROUTES, _is_page
 
 API = "/api/v1"
 
@@ -146,3 +150,128 @@ def test_altered_made_up_or_borrowed_cursors_are_refused(client, world):
     assert borrowed.status_code == 422
     spaces = client.get(f"{API}/clients/{world.firm_a.id}/spaces", headers=staff)
     assert spaces.status_code == 200
+
+
+# ---------------------------------------------------------------- every list route
+
+
+def _seed_lists(app: Any, world: Any) -> None:
+    """At least two items in every list each caller of the walk reads."""
+    from app.extensions import db
+    from app.services import (
+        alerts,
+        clients,
+        conversations,
+        documents,
+        incidents,
+        onboarding,
+        review,
+    )
+    from app.services import requests as request_service
+    from app.services.signatures import requests as signature_requests
+
+    with _no_jobs(app):
+        clients.create_space(world.admin, world.firm_a.id, name="Otro espacio")
+        extra = clients.list_spaces(world.admin, world.firm_a.id)[-1]
+        clients.add_member(world.admin, extra.id, user_id=world.client_a.id, permission="view")
+        clients.add_member(world.admin, extra.id, user_id=world.staff.id, permission="manage")
+        documents.upload_version(
+            world.staff, world.shared.id, io.BytesIO(pdf_bytes("v2")), filename="contrato.pdf"
+        )
+        review.add_comment(world.staff, world.shared.id, body="Segunda nota")
+        request_service.create_request(
+            world.staff,
+            world.space_a.id,
+            title="Sociedades 2025",
+            due_date=datetime.now(UTC).date() + timedelta(days=10),
+            items=[{"title": "Balance"}],
+            today=datetime.now(UTC).date(),
+        )
+        for _ in range(2):  # one open at a time: each is cancelled
+            asked = signature_requests.request_signatures(
+                world.staff, world.shared.id, signer_ids=[world.client_a.id]
+            )
+            signature_requests.cancel_request(world.staff, asked.id)
+        for subject in ("Primera duda", "Segunda duda"):
+            conversations.create_thread(world.client_a, world.space_a.id, subject=subject, body="?")
+        for title in ("No carga", "No firma"):
+            incidents.create_incident(world.client_a, world.space_a.id, title=title, body="Error")
+        for n in range(2):
+            onboarding.start_onboarding(
+                world.staff,
+                email=f"alta{n}@example.com",
+                name=f"Alta {n}",
+                kind="person",
+                services=["renta"],
+            )
+        db.session.commit()
+        alerts.sweep(datetime.now(UTC) + timedelta(days=60))
+        db.session.commit()
+
+
+#: How the walk reaches each list: the caller's role and the path's ids from the world.
+LIST_ROUTES: dict[str, Callable[[Any], str]] = {
+    "/clients": lambda w: "/clients",
+    "/clients/{id}/spaces": lambda w: f"/clients/{w.firm_a.id}/spaces",
+    "/spaces/{id}/documents": lambda w: f"/spaces/{w.space_a.id}/documents",
+    "/documents/{id}/versions": lambda w: f"/documents/{w.shared.id}/versions",
+    "/documents/{id}/comments": lambda w: f"/documents/{w.shared.id}/comments",
+    "/alerts": lambda w: "/alerts",
+    "/spaces/{id}/requests": lambda w: f"/spaces/{w.space_a.id}/requests",
+    "/request-templates": lambda w: "/request-templates",
+    "/documents/{id}/signature-requests": lambda w: f"/documents/{w.shared.id}/signature-requests",
+    "/notifications": lambda w: "/notifications",
+    "/audit": lambda w: "/audit",
+    "/catalog": lambda w: "/catalog",
+    "/onboardings": lambda w: "/onboardings",
+    "/spaces/{id}/threads": lambda w: f"/spaces/{w.space_a.id}/threads",
+    "/incidents": lambda w: "/incidents",
+}
+#: Lists only the firm reads (and the audit trail, only its admins).
+STAFF_ONLY = {"/request-templates", "/onboardings", "/audit"}
+
+
+def _list_paths() -> list[str]:
+    return sorted(r.path for r in ROUTES if r.method == "get" and _is_page(r.answers.get("200")))
+
+
+def test_every_list_route_is_walked_and_documents_cursor_and_limit(client):
+    """A new list route must join LIST_ROUTES (and so the walk below) to pass."""
+    assert _list_paths() == sorted(LIST_ROUTES), "a list route the paging walk does not know"
+    spec = client.get(f"{API}/openapi.json").get_json()
+    for path in _list_paths():
+        params = {p["name"]: p for p in spec["paths"][API + path]["get"]["parameters"]}
+        assert params["limit"]["schema"]["maximum"] == 500, path
+        assert params["cursor"]["schema"]["type"] == "string", path
+
+
+@pytest.mark.parametrize("role", ["client_a", "staff"])
+def test_every_list_pages_to_the_same_items_as_one_big_page(app, client, world, role):
+    _seed_lists(app, world)
+    headers = api_token(client, getattr(world, role))
+    admin = api_token(client, world.admin)
+    short: list[str] = []
+    seen: set[str] = set()
+    for path, reach in sorted(LIST_ROUTES.items()):
+        if role != "staff" and path in STAFF_ONLY:
+            continue
+        who = admin if path == "/audit" else headers
+        url = API + reach(world)
+        whole = client.get(f"{url}?limit=500", headers=who)
+        assert whole.status_code == 200, (url, whole.get_json())
+        everything = whole.get_json()
+        assert everything["next"] is None, url
+        walked = walk(client, url, who)
+        assert [i.get("id", i) for i in walked] == [i.get("id", i) for i in everything["items"]], (
+            url
+        )
+        seen |= {i["id"] for i in walked if isinstance(i, dict) and "id" in i}
+        if len(everything["items"]) < 2 and not (role == "client_a" and path == "/clients"):
+            short.append(path)  # (a client sees one client: its own)
+    assert not short, f"lists with fewer than two items for {role}: the walk proves nothing"
+    if role == "staff":  # a filtered list pages too (the campaigns' filter of clients)
+        filtered = f"{API}/clients?kind=company"
+        assert len(walk(client, filtered, headers)) == len(walk(client, filtered, headers, 500))
+    if role == "client_a":  # nothing of the other client, nor the firm's internal memo
+        hidden = {world.firm_b.id, world.space_b.id, world.other_doc.id, world.internal.id}
+        assert not seen & hidden

@@ -32,6 +32,7 @@ from app.services import audit, documents, pki
 from app.services.access import can_see_document, get_document, require_staff
 from app.services.errors import AccessDenied, InvalidTransition, NotFound, ValidationFailed
 from app.services.mail import queue_mail
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import request_ip, setting
 from signing import EmptyPdf, EncryptedPdf, InvalidPdf, SigningError, page_boxes
 
@@ -64,14 +65,14 @@ def get_request(actor: User, request_id: str) -> SignatureRequest:
     return request
 
 
-def list_requests(actor: User, document_id: str) -> list[SignatureRequest]:
+def list_requests(
+    actor: User, document_id: str, page: PageArgs | None = None
+) -> Page[SignatureRequest]:
+    """A document's signature requests, newest first."""
     document = get_document(actor, document_id)
-    query = (
-        select(SignatureRequest)
-        .where(SignatureRequest.document_id == document.id)
-        .order_by(SignatureRequest.created_at.desc())
-    )
-    return list(db.session.execute(query).scalars())
+    query = select(SignatureRequest).where(SignatureRequest.document_id == document.id)
+    order = (Key(SignatureRequest.created_at, desc=True), Key(SignatureRequest.id, desc=True))
+    return keyset(query, order, page, scope=f"signature-requests:{document.id}")
 
 
 def signer_of(request: SignatureRequest, user: User) -> SignatureRequestSigner | None:
