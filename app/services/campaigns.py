@@ -14,10 +14,11 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -28,17 +29,19 @@ from app.models import (
     ClientTag,
     DocumentRequest,
     Permission,
+    SignatureRequest,
     Space,
     SpaceKind,
     SpaceMember,
     User,
 )
-from app.services import audit, clients, requests
+from app.services import audit, campaign_sources, clients, documents, requests, signatures
 from app.services.access import get_client, require_staff, visible_clients_query
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import DomainError, NotFound, ValidationFailed
 from app.services.paging import Page, PageArgs, keyset
-from app.services.runtime import enqueue_after_commit
+from app.services.runtime import enqueue_after_commit, store
 from app.services.text import checked_text
+from storage import StoredBlob
 
 RUN_TASK = "portal.run_campaign"
 MAX_CLIENTS = 5000
@@ -137,17 +140,24 @@ def create_campaign(
     due_date: Any,
     client_ids: Any = None,
     client_filter: Any = None,
+    tax_ids: Any = None,
+    clients_csv: BinaryIO | None = None,
+    documents_zip: BinaryIO | None = None,
     space_kind: Any,
     space_name: Any,
     today: date,
 ) -> Campaign:
-    """Store the campaign and one row per client; the job that makes the requests follows."""
+    """Store the campaign and one row per client; the job that makes the requests follows.
+
+    A request campaign asks each client for the template's (or the given) items; a signature
+    campaign asks each client to sign their own PDF, taken from a ZIP of PDFs named by tax id.
+    """
     require_staff(actor)
     errors: dict[str, str] = {}
     clean_name = checked_text(errors, "name", name, max_length=300, required=True)
     clean_space = checked_text(errors, "space_name", space_name, max_length=200, required=True)
-    if kind != "request":
-        errors["kind"] = _("Por ahora las campañas piden documentos (kind: request).")
+    if kind not in ("request", "signature"):
+        errors["kind"] = _("El tipo de campaña debe ser request o signature.")
     if space_kind not in {k.value for k in SpaceKind}:
         errors["space_kind"] = _("El tipo debe ser case, fiscal_year, project o general.")
     due = _parse_due(due_date)
@@ -155,43 +165,172 @@ def create_campaign(
         errors["due_date"] = _("Indique la fecha límite (AAAA-MM-DD).")
     elif due < today:
         errors["due_date"] = _("La fecha límite no puede estar en el pasado.")
-    if template is not None and (
-        not isinstance(template, str) or requests.get_template(template) is None
-    ):
-        errors["template"] = _("Esa plantilla no existe.")
-    if items is not None and not isinstance(items, list):
-        errors["items"] = _("Envíe los documentos como una lista.")
-    if not template and not items:
-        errors["items"] = _("Elija una plantilla o escriba la lista de documentos.")
-    chosen = _chosen_clients(actor, client_ids, client_filter, errors)
+    if kind == "request":
+        if template is not None and (
+            not isinstance(template, str) or requests.get_template(template) is None
+        ):
+            errors["template"] = _("Esa plantilla no existe.")
+        if items is not None and not isinstance(items, list):
+            errors["items"] = _("Envíe los documentos como una lista.")
+        if not template and not items:
+            errors["items"] = _("Elija una plantilla o escriba la lista de documentos.")
+    elif kind == "signature" and documents_zip is None:
+        errors["documents_zip"] = _("Suba un ZIP con un PDF por cliente, nombrado por su NIF.")
+    notices: list[dict[str, Any]] = []
+    chosen: list[Client] = []
+    if kind != "signature" or _selection_given(client_ids, client_filter, tax_ids, clients_csv):
+        chosen = _chosen_clients(
+            actor, client_ids, client_filter, tax_ids, clients_csv, errors, notices
+        )
     if errors:
         raise ValidationFailed(errors)
-    campaign = Campaign(
-        name=clean_name or "",
-        kind="request",
-        template=template or None,
-        items=list(items or []),
-        due_date=due,
-        space_kind=space_kind,
-        space_name=clean_space or "",
-        client_filter=client_filter if isinstance(client_filter, dict) else None,
-        status="queued",
-        created_by_id=actor.id,
+    pdfs: dict[str, campaign_sources.ZipFile] = {}
+    if kind == "signature":
+        assert documents_zip is not None
+        pdfs, chosen = _pdfs_for(actor, documents_zip, chosen, notices)
+    stored: list[str] = []
+    try:
+        campaign = Campaign(
+            name=clean_name or "",
+            kind=kind,
+            template=(template or None) if kind == "request" else None,
+            items=list(items or []) if kind == "request" else [],
+            due_date=due,
+            space_kind=space_kind,
+            space_name=clean_space or "",
+            client_filter=client_filter if isinstance(client_filter, dict) else None,
+            notices=notices or None,
+            status="queued",
+            created_by_id=actor.id,
+        )
+        db.session.add(campaign)
+        db.session.flush()
+        for client in chosen:
+            source = None
+            pdf = pdfs.get(client.id)
+            if pdf is not None:
+                blob = documents.store_blob(io.BytesIO(pdf.data))
+                stored.append(blob.key)
+                source = {
+                    "key": blob.key,
+                    "sha256": blob.sha256,
+                    "size": blob.size,
+                    "filename": pdf.name,
+                }
+            db.session.add(
+                CampaignClient(campaign_id=campaign.id, client_id=client.id, source=source)
+            )
+        db.session.flush()
+    except Exception:
+        for key in stored:
+            store().delete(key)
+        raise
+    audit.record(
+        "campaign_created",
+        actor,
+        f"campaign:{campaign.id}",
+        kind=kind,
+        clients=len(chosen),
+        left_out=len(notices),
     )
-    db.session.add(campaign)
-    db.session.flush()
-    for client in chosen:
-        db.session.add(CampaignClient(campaign_id=campaign.id, client_id=client.id))
-    db.session.flush()
-    audit.record("campaign_created", actor, f"campaign:{campaign.id}", clients=len(chosen))
     enqueue_after_commit(RUN_TASK, campaign.id)
     return campaign
 
 
+def _selection_given(*choices: Any) -> bool:
+    return any(c is not None and c != "" for c in choices)
+
+
+def _known_tax_ids(actor: User) -> dict[str, list[str]]:
+    """Every visible client's tax id in compact form (two clients may share one)."""
+    known: dict[str, list[str]] = {}
+    query = visible_clients_query(actor).where(Client.tax_id.is_not(None))
+    for client_id, tax_id in db.session.execute(
+        query.with_only_columns(Client.id, Client.tax_id)
+    ).all():
+        key = campaign_sources.compact(tax_id or "")
+        if key:
+            known.setdefault(key, []).append(client_id)
+    return known
+
+
+def _pdfs_for(
+    actor: User,
+    archive: BinaryIO,
+    chosen: list[Client],
+    notices: list[dict[str, Any]],
+) -> tuple[dict[str, campaign_sources.ZipFile], list[Client]]:
+    """Each client's PDF from the ZIP; only clients with one file (and in the selection, if any)."""
+    contents = campaign_sources.read_zip(
+        archive, _known_tax_ids(actor), max_pdf=signatures.MAX_PDF_SIZE
+    )
+    notices.extend(contents.left_out)
+    allowed = {c.id for c in chosen} if chosen else None
+    pdfs: dict[str, campaign_sources.ZipFile] = {}
+    for pdf in contents.files:
+        if allowed is not None and pdf.client_id not in allowed:
+            notices.append(
+                {
+                    "kind": "file",
+                    "value": pdf.name,
+                    "message": _("el cliente no está en la selección"),
+                }
+            )
+            continue
+        pdfs[pdf.client_id] = pdf
+    if not pdfs:
+        raise ValidationFailed(
+            {
+                "documents_zip": _(
+                    "Ningún PDF del ZIP es de un cliente: %(list)s",
+                    list=campaign_sources.listed(
+                        [f"{n['value']} ({n['message']})" for n in contents.left_out]
+                    )
+                    or _("el ZIP no tiene PDF"),
+                )
+            }
+        )
+    found = {
+        c.id: c
+        for c in db.session.execute(select(Client).where(Client.id.in_(list(pdfs)))).scalars()
+    }
+    return pdfs, sorted(found.values(), key=lambda c: c.name)
+
+
 def _chosen_clients(
-    actor: User, client_ids: Any, client_filter: Any, errors: dict[str, str]
+    actor: User,
+    client_ids: Any,
+    client_filter: Any,
+    tax_ids: Any,
+    clients_csv: BinaryIO | None,
+    errors: dict[str, str],
+    notices: list[dict[str, Any]],
 ) -> list[Client]:
-    if client_ids is not None:
+    if clients_csv is not None or tax_ids is not None:
+        field = "clients_csv" if clients_csv is not None else "tax_ids"
+        try:
+            if clients_csv is not None:
+                selection = campaign_sources.select_by_csv(clients_csv, _known_tax_ids(actor))
+            elif isinstance(tax_ids, list):
+                selection = campaign_sources.select_by_tax_ids(tax_ids, _known_tax_ids(actor))
+            else:
+                errors["tax_ids"] = _("Envíe una lista de NIF.")
+                return []
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+            return []
+        if selection.unknown:
+            errors[field] = campaign_sources.unknown_message(selection)
+            return []
+        notices.extend(selection.notices())
+        by_id = {
+            c.id: c
+            for c in db.session.execute(
+                select(Client).where(Client.id.in_(selection.client_ids))
+            ).scalars()
+        }
+        chosen = [by_id[i] for i in selection.client_ids if i in by_id]
+    elif client_ids is not None:
         if not isinstance(client_ids, list) or not all(isinstance(i, str) for i in client_ids):
             errors["clients"] = _("Envíe una lista de ids de clientes.")
             return []
@@ -208,7 +347,9 @@ def _chosen_clients(
             return []
         chosen = filter_clients(actor, tag=client_filter.get("tag"), kind=kind)
     else:
-        errors["clients"] = _("Elija los clientes: una lista, o una etiqueta o un tipo.")
+        errors["clients"] = _(
+            "Elija los clientes: una lista, una etiqueta o un tipo, o un CSV de NIF."
+        )
         return []
     if not chosen:
         errors.setdefault("clients", _("Ningún cliente cumple esa selección."))
@@ -240,27 +381,76 @@ def pending_rows(campaign_id: str) -> list[str]:
 def run_one(row_id: str, *, today: date) -> None:
     """Make one client's space (if missing) and request; nothing if it already has them."""
     row = db.session.get(CampaignClient, row_id)
-    if row is None or row.status in ("created", "removed"):
+    if row is None or row.status in ("created", "removed", "closed"):
         return
     campaign = row.campaign
     acting = campaign.created_by
     row.attempts += 1
     try:
         space = _space_for(acting, campaign, row.client_id)
-        request = requests.create_request(
+        if campaign.kind == "signature":
+            _sign_request_for(acting, campaign, row, space)
+        else:
+            request = requests.create_request(
+                acting,
+                space.id,
+                title=campaign.name,
+                due_date=campaign.due_date,
+                items=campaign.items or None,
+                template=campaign.template,
+                today=min(today, campaign.due_date),
+            )
+            row.request_id = request.id
+    except DomainError as exc:
+        errors = getattr(exc, "errors", None)
+        message = "; ".join(errors.values()) if errors else exc.detail
+        row.status, row.error = "failed", str(message)[:1000]
+        db.session.flush()
+        return
+    row.space_id, row.status, row.error = space.id, "created", None
+    db.session.flush()
+
+
+def _client_people(client_id: str) -> list[User]:
+    return list(
+        db.session.execute(
+            select(User)
+            .where(User.client_id == client_id, User.role == "client", User.active.is_(True))
+            .order_by(User.name)
+        ).scalars()
+    )
+
+
+def _sign_request_for(acting: User, campaign: Campaign, row: CampaignClient, space: Space) -> None:
+    """The client's PDF filed as a document of the space, and one request that its people sign."""
+    if row.document_id is None:
+        source = row.source or {}
+        if not source.get("key"):
+            raise ValidationFailed({"document": _("Este cliente no tiene PDF en el ZIP.")})
+        blob = StoredBlob(key=source["key"], sha256=source["sha256"], size=int(source["size"]))
+        document = documents.add_document_from_blob(
             acting,
             space.id,
+            blob,
+            filename=source.get("filename"),
             title=campaign.name,
-            due_date=campaign.due_date,
-            items=campaign.items or None,
-            template=campaign.template,
-            today=min(today, campaign.due_date),
+            visibility="shared",
         )
-    except ValidationFailed as exc:
-        row.status, row.error = "failed", "; ".join(exc.errors.values())[:1000]
-        return
-    row.space_id, row.request_id, row.status, row.error = space.id, request.id, "created", None
-    db.session.flush()
+        row.document_id = document.id
+        db.session.flush()
+    people = _client_people(row.client_id)
+    if not people:
+        raise ValidationFailed(
+            {"signers": _("El cliente no tiene ninguna persona con acceso al portal que firme.")}
+        )
+    signature = signatures.request_signatures(
+        acting,
+        row.document_id,
+        signer_ids=[u.id for u in people[: signatures.MAX_SIGNERS]],
+        due_date=campaign.due_date,
+        any_order=True,
+    )
+    row.signature_request_id = signature.id
 
 
 def _space_for(acting: User, campaign: Campaign, client_id: str) -> Space:
@@ -272,18 +462,18 @@ def _space_for(acting: User, campaign: Campaign, client_id: str) -> Space:
     ).scalar_one_or_none()
     if space is None:
         space = clients.create_space(acting, client_id, name=name, kind=campaign.space_kind)
-    if (
-        not acting.is_admin
-        and not db.session.execute(
-            select(SpaceMember.id).where(
-                SpaceMember.space_id == space.id, SpaceMember.user_id == acting.id
-            )
-        ).first()
-    ):
-        db.session.add(
-            SpaceMember(space_id=space.id, user_id=acting.id, permission=Permission.manage)
-        )
-        db.session.flush()
+    members = set(
+        db.session.execute(
+            select(SpaceMember.user_id).where(SpaceMember.space_id == space.id)
+        ).scalars()
+    )
+    wanted = [] if acting.is_admin else [(acting.id, Permission.manage)]
+    # the client's people see (and send to) the space their campaign is in
+    wanted += [(u.id, Permission.contribute) for u in _client_people(client_id)]
+    for user_id, permission in wanted:
+        if user_id not in members:
+            db.session.add(SpaceMember(space_id=space.id, user_id=user_id, permission=permission))
+    db.session.flush()
     return space
 
 
@@ -295,80 +485,211 @@ def finish(campaign_id: str) -> None:
         db.session.flush()
 
 
+def start(campaign_id: str) -> None:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is not None and campaign.status == "queued":
+        campaign.status = "running"
+        db.session.flush()
+
+
 @dataclass(frozen=True)
 class ClientProgress:
     client_id: str
     client_name: str
     request_id: str | None
-    status: str  # pending | done | overdue | open | failed | removed
+    status: str  # pending | done | overdue | open | failed | removed | closed | declined
     pending: int
     submitted: int
     accepted: int
     not_applicable: int
     total: int
     missing: list[str]
+    signature_request_id: str | None = None
+    signed: int = 0
+    signers: int = 0
+    error: str | None = None
+
+    @property
+    def is_signed(self) -> bool:
+        return bool(self.signers) and self.signed == self.signers
+
+
+def _row_status(row: CampaignClient) -> str | None:
+    """What the campaign's own row says, before the request's progress is read."""
+    if row.status in ("removed", "closed"):
+        return row.status
+    if row.status == "failed":
+        return "failed"
+    return None
 
 
 def board(actor: User, campaign_id: str, *, today: date) -> tuple[Campaign, list[ClientProgress]]:
     """One row per client, overdue first, then the least advanced."""
     campaign = get_campaign(actor, campaign_id)
-    rows = []
-    for row in campaign.clients:
-        request: DocumentRequest | None = row.request
-        if request is None:
-            rows.append(
-                ClientProgress(
-                    row.client_id,
-                    row.client.name,
-                    None,
-                    "failed" if row.status == "failed" else row.status,
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    [],
-                )
-            )
-            continue
-        counts = {"pending": 0, "submitted": 0, "accepted": 0, "not_applicable": 0}
-        for item in request.items:
-            counts[item.status] = counts.get(item.status, 0) + 1
-        missing = [
-            item.title for item in request.items if item.required and item.status == "pending"
-        ]
-        if request.completed_at is not None or not missing and not counts["submitted"]:
-            status = "done"
-        elif request.due_date < today:
-            status = "overdue"
-        else:
-            status = "open"
-        rows.append(
-            ClientProgress(
-                row.client_id,
-                row.client.name,
-                request.id,
-                status,
-                counts["pending"],
-                counts["submitted"],
-                counts["accepted"],
-                counts["not_applicable"],
-                len(request.items),
-                missing,
-            )
+    loaded = db.session.execute(
+        select(CampaignClient)
+        .where(CampaignClient.campaign_id == campaign.id)
+        .options(
+            selectinload(CampaignClient.client),
+            selectinload(CampaignClient.request).selectinload(DocumentRequest.items),
+            selectinload(CampaignClient.signature_request).selectinload(SignatureRequest.signers),
         )
-    order = {"overdue": 0, "failed": 1, "open": 2, "pending": 3, "done": 4, "removed": 5}
+    ).scalars()
+    rows = [_progress(row, today) for row in loaded]
+    order = {
+        "overdue": 0,
+        "failed": 1,
+        "declined": 1,
+        "open": 2,
+        "pending": 3,
+        "done": 4,
+        "closed": 5,
+        "removed": 6,
+    }
     rows.sort(key=lambda r: (order.get(r.status, 9), -r.pending, r.client_name))
     return campaign, rows
 
 
+def _progress(row: CampaignClient, today: date) -> ClientProgress:
+    own = _row_status(row)
+    signature: SignatureRequest | None = row.signature_request
+    if signature is not None:
+        signed = sum(s.status == "signed" for s in signature.signers)
+        if own:
+            status = own
+        elif signature.status == "completed":
+            status = "done"
+        elif signature.status in ("declined", "cancelled", "failed"):
+            status = "declined" if signature.status == "declined" else "failed"
+        elif signature.due_date is not None and signature.due_date < today:
+            status = "overdue"
+        else:
+            status = "open"
+        return ClientProgress(
+            row.client_id,
+            row.client.name,
+            None,
+            status,
+            0 if status == "done" else 1,
+            0,
+            0,
+            0,
+            1,
+            [] if status == "done" else [_("Firma")],
+            signature_request_id=signature.id,
+            signed=signed,
+            signers=len(signature.signers),
+            error=row.error,
+        )
+    request: DocumentRequest | None = row.request
+    if request is None:
+        return ClientProgress(
+            row.client_id,
+            row.client.name,
+            None,
+            own or row.status,
+            0,
+            0,
+            0,
+            0,
+            0,
+            [],
+            error=row.error,
+        )
+    counts = {"pending": 0, "submitted": 0, "accepted": 0, "not_applicable": 0}
+    for item in request.items:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    missing = [item.title for item in request.items if item.required and item.status == "pending"]
+    if own:
+        status = own
+    elif request.completed_at is not None or not missing and not counts["submitted"]:
+        status = "done"
+    elif request.due_date < today:
+        status = "overdue"
+    else:
+        status = "open"
+    return ClientProgress(
+        row.client_id,
+        row.client.name,
+        request.id,
+        status,
+        counts["pending"],
+        counts["submitted"],
+        counts["accepted"],
+        counts["not_applicable"],
+        len(request.items),
+        missing,
+        error=row.error,
+    )
+
+
 def totals(rows: list[ClientProgress]) -> dict[str, int]:
     return {
-        "clients": len(rows),
-        "done": sum(r.status == "done" for r in rows),
-        "pending": sum(r.status in ("open", "pending", "failed") for r in rows),
+        "clients": sum(r.status != "removed" for r in rows),
+        "done": sum(r.status in ("done", "closed") for r in rows),
+        "pending": sum(r.status in ("open", "pending", "failed", "declined") for r in rows),
         "overdue": sum(r.status == "overdue" for r in rows),
     }
+
+
+def _rows_of(campaign: Campaign, client_ids: Any) -> list[CampaignClient]:
+    if client_ids is None:
+        return list(campaign.clients)
+    if not isinstance(client_ids, list) or not all(isinstance(i, str) for i in client_ids):
+        raise ValidationFailed({"client_ids": _("Envíe una lista de ids de clientes.")})
+    by_client = {row.client_id: row for row in campaign.clients}
+    unknown = [i for i in client_ids if i not in by_client]
+    if unknown:
+        raise ValidationFailed(
+            {
+                "client_ids": _(
+                    "Estos clientes no están en la campaña: %(ids)s.", ids=", ".join(unknown[:5])
+                )
+            }
+        )
+    return [by_client[i] for i in dict.fromkeys(client_ids)]
+
+
+def close(actor: User, campaign_id: str, client_ids: Any = None) -> int:
+    """Stop asking the chosen clients (all, if none chosen): what is still missing is marked
+    «no aplica» (a signature request is cancelled); what they sent stays. Returns how many."""
+    campaign = get_campaign(actor, campaign_id)
+    closed = 0
+    reason = _("Campaña cerrada por el despacho.")
+    for row in _rows_of(campaign, client_ids):
+        if row.status in ("removed", "closed"):
+            continue
+        if row.request is not None:
+            requests.close_missing(actor, row.request, reason)
+        signature = row.signature_request
+        if signature is not None and signature.status in signatures.OPEN:
+            signatures.cancel_checked(actor, signature)
+        row.status = "closed"
+        closed += 1
+    db.session.flush()
+    audit.record("campaign_closed", actor, f"campaign:{campaign.id}", clients=closed)
+    return closed
+
+
+def remove_clients(actor: User, campaign_id: str, client_ids: Any) -> int:
+    """Take clients out of the campaign: the job skips them, the board shows them removed;
+    what was already made for them (space, request, documents) stays as it is."""
+    campaign = get_campaign(actor, campaign_id)
+    if not client_ids:
+        raise ValidationFailed({"client_ids": _("Elija los clientes que quiere quitar.")})
+    removed = 0
+    for row in _rows_of(campaign, client_ids):
+        if row.status != "removed":
+            row.status = "removed"
+            removed += 1
+    db.session.flush()
+    audit.record(
+        "campaign_clients_removed",
+        actor,
+        f"campaign:{campaign.id}",
+        clients=[str(i) for i in client_ids][:100],
+    )
+    return removed
 
 
 def remind(actor: User, campaign_id: str, *, today: date) -> int:
@@ -376,7 +697,7 @@ def remind(actor: User, campaign_id: str, *, today: date) -> int:
     _campaign, rows = board(actor, campaign_id, today=today)
     sent = 0
     for row in rows:
-        if row.request_id and row.missing:
+        if row.request_id and row.missing and row.status in ("open", "overdue"):
             request = db.session.get(DocumentRequest, row.request_id)
             if request is not None:
                 sent += requests.remind_now(request, today)
@@ -390,6 +711,7 @@ def export(actor: User, campaign_id: str, *, today: date, kind: str) -> tuple[by
     header = [
         _("Cliente"),
         _("Estado"),
+        _("Firmado"),
         _("Pendientes"),
         _("Enviados"),
         _("Aceptados"),
@@ -401,6 +723,7 @@ def export(actor: User, campaign_id: str, *, today: date, kind: str) -> tuple[by
         [
             r.client_name,
             r.status,
+            (_("sí") if r.is_signed else _("no")) if r.signers else "",
             r.pending,
             r.submitted,
             r.accepted,
