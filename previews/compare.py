@@ -260,6 +260,7 @@ class _Source:
         self.limits = limits
         self._pdf: Any = None
         self._image: Gray | None = None
+        self._words: dict[int, list[Word]] = {}
         if kind == PreviewKind.pdf:
             import pypdfium2 as pdfium
 
@@ -321,6 +322,11 @@ class _Source:
 
     def words(self, number: int) -> list[Word]:
         """The words of a PDF page with their boxes (fractions of the page)."""
+        if number not in self._words:
+            self._words[number] = self._read_words(number)
+        return self._words[number]
+
+    def _read_words(self, number: int) -> list[Word]:
         if self._pdf is None:
             return []
         import pypdfium2.raw as pdfium_c
@@ -424,15 +430,28 @@ def _likeness(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
     return float(np.sum(a * b))
 
 
+def _word_likeness(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
 def match_pages(
-    old: Sequence[npt.NDArray[np.float32]], new: Sequence[npt.NDArray[np.float32]]
+    old: Sequence[npt.NDArray[np.float32]],
+    new: Sequence[npt.NDArray[np.float32]],
+    old_words: Sequence[frozenset[str]] = (),
+    new_words: Sequence[frozenset[str]] = (),
 ) -> list[tuple[int | None, int | None, float]]:
     """Pairs (old index, new index, likeness) in the new file's order, unmatched ones too.
 
-    The most alike pairs are taken first; among equals the one that keeps the order
-    (same offset as the previous pair, or the same index) wins.
+    Pages are alike by their thumbnails and, when both have a text layer, by their words
+    (a sheet's title and number tell sheets apart that look nearly the same small). The
+    most alike pairs are taken first; among equals the one nearest its old place wins.
     """
     scores = [[_likeness(a, b) for b in new] for a in old]
+    if old_words and new_words:
+        for i, words_a in enumerate(old_words):
+            for j, words_b in enumerate(new_words):
+                if words_a and words_b:
+                    scores[i][j] = (scores[i][j] + _word_likeness(words_a, words_b)) / 2
     candidates = sorted(
         (
             (round(scores[i][j], 3), -abs(j - i), i, j)
@@ -764,7 +783,9 @@ def _compare_pages(
     else:
         old_thumbs = [_thumbnail(before.draw(n + 1, thumb_dpi)) for n in range(before.count)]
         new_thumbs = [_thumbnail(after.draw(n + 1, thumb_dpi)) for n in range(after.count)]
-        pairs = match_pages(old_thumbs, new_thumbs)
+        old_text = [frozenset(w.text for w in before.words(n + 1)) for n in range(before.count)]
+        new_text = [frozenset(w.text for w in after.words(n + 1)) for n in range(after.count)]
+        pairs = match_pages(old_thumbs, new_thumbs, old_text, new_text)
     tolerance = max(1, round(limits.dpi / 50))
     for i, j, score in pairs:
         change = PageChange(

@@ -105,6 +105,7 @@ from app.api import (  # noqa: E402,F401
     audit,
     auth,
     campaigns,
+    compare,
     conversations,
     documents,
     ocr,

@@ -396,6 +396,33 @@ ROUTES: list[Route] = [
     ),
     Route(
         "get",
+        "/documents/{id}/compare",
+        "What changed between two versions: status, then per page the changed areas, the "
+        "words added and removed and the overlay images' URLs (computed in the background: "
+        "queued or running until done; boxes are fractions of the page from its top left)",
+        {"200": s.CompareSchema},
+        errors=("503",),
+        query={
+            "from": "The older version's number (default: the one before `to`)",
+            "to": "The newer version's number (default: the current one)",
+        },
+    ),
+    Route(
+        "get",
+        "/documents/{id}/compare/image",
+        "One image of a finished compare, as its answer links it: `overlay-N.webp` (old ink "
+        "red, new ink blue, shared grey), `from-M-on-N.webp` (the old page aligned on the "
+        "new one), `to-N.webp`; 404 until the compare is done",
+        {"200": {"image/webp": {"schema": BINARY}}},
+        errors=("503",),
+        query={
+            "from": "The older version's number (default: the one before `to`)",
+            "to": "The newer version's number (default: the current one)",
+            "name": "The image's name",
+        },
+    ),
+    Route(
+        "get",
         "/documents/{id}/versions/{n}/text",
         "OCR status and text of each page",
         {"200": s.VersionTextSchema},

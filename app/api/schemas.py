@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_dump
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, pre_dump, validate
 
 from app.services import forms, notifications, onboarding, transmittals
 from app.services import ocr as ocr_service
@@ -383,6 +383,62 @@ class VersionTextSchema(Schema):
     mean_confidence = Number(allow_none=True)
     searchable_copy = fields.Boolean()
     pages = _required(fields.List, fields.Nested(OcrPageSchema))
+
+
+class CompareBoxSchema(Schema):
+    box = _required(
+        fields.List,
+        Number(),
+        metadata={"description": "[x0, y0, x1, y1], fractions of the page from its top left"},
+    )
+
+
+class CompareWordSchema(Schema):
+    text = _required(fields.String)
+    box = _required(fields.List, Number())
+
+
+class ComparePageSchema(Schema):
+    from_page = _nullable(fields.Integer, metadata={"description": "null: a page added"})
+    to_page = _nullable(fields.Integer, metadata={"description": "null: a page removed"})
+    changed_areas = _required(fields.List, fields.Nested(CompareBoxSchema))
+    words_added = _required(fields.List, fields.Nested(CompareWordSchema))
+    words_removed = _required(fields.List, fields.Nested(CompareWordSchema))
+    words_omitted = _required(fields.Integer)
+    overlay_url = _nullable(fields.String)
+    from_url = _nullable(fields.String)
+    to_url = _nullable(fields.String)
+    image_size = _nullable(fields.List, fields.Integer())
+
+
+class CompareEntitySchema(Schema):
+    handle = _required(fields.String)
+    type = _required(fields.String)
+    layer = _required(fields.String)
+    extents = _nullable(fields.List, Number())
+    box = _nullable(fields.List, Number())
+
+
+class CompareDxfSchema(Schema):
+    matched_by = _required(fields.String)
+    added = _required(fields.List, fields.Nested(CompareEntitySchema))
+    removed = _required(fields.List, fields.Nested(CompareEntitySchema))
+    changed = _required(fields.List, fields.Nested(CompareEntitySchema))
+
+
+class CompareSchema(Schema):
+    document_id = _required(fields.String)
+    from_ = _required(fields.Integer, data_key="from", attribute="from")
+    to = _required(fields.Integer)
+    status = _required(
+        fields.String, validate=validate.OneOf(["queued", "running", "done", "failed"])
+    )
+    error = _nullable(fields.String)
+    kind = _nullable(fields.String)
+    changed = _nullable(fields.Boolean)
+    pages = _required(fields.List, fields.Nested(ComparePageSchema))
+    overlay_urls = _required(fields.List, fields.String())
+    dxf = _nullable(fields.Nested, CompareDxfSchema)
 
 
 class LabelSchema(Schema):

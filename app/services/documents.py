@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import audit, file_types, integrity, quotas, review, search
+from app.services import compare as compare_service
 from app.services import ocr as ocr_service
 from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
@@ -126,6 +127,7 @@ def _new_version(
     review.version_started(document, version)
     ocr_service.version_added(document, version)  # index for search, queue OCR
     preview_service.version_added(version)  # thumbnails in the background
+    compare_service.version_added(document, version)  # what changed, in the background
     return version
 
 

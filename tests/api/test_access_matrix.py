@@ -1199,6 +1199,62 @@ for kind, doc, client_a_sees in (("shared", "shared", True), ("internal", "inter
     )
 
 
+# What changed between two versions: exactly the access of the document (the world's
+# documents have one version, compared with itself). The overlay image needs a real drawing:
+# a two-version PDF made next to the world's document, with its visibility.
+def _compared(world: World, doc: str) -> str:
+    from portal_testing import pdf_bytes
+
+    from app.extensions import db
+    from app.services import documents
+
+    source = getattr(world, doc)
+    document = documents.upload_document(
+        world.staff,
+        source.space_id,
+        io.BytesIO(pdf_bytes("Plano v1")),
+        filename="plano.pdf",
+        title="Plano",
+        visibility=source.visibility,
+    )
+    documents.upload_version(
+        world.staff, document.id, io.BytesIO(pdf_bytes("Plano v2")), filename="plano.pdf"
+    )
+    db.session.commit()
+    return str(document.id)
+
+
+for kind, doc, seen in (
+    ("shared", "shared", (200, 200, 404, 200, 404, A)),
+    ("internal", "internal", (200, 200, 404, 404, 404, A)),
+    ("other client's", "other_doc", (200, 404, 404, 404, 200, A)),
+):
+    API_CASES.append(
+        Case(
+            f"compare of {kind} document",
+            "GET",
+            "/api/v1/documents/<document_id>/compare",
+            lambda w, d=doc: f"/api/v1/documents/{getattr(w, d).id}/compare?from=1&to=1",
+            seen,
+        )
+    )
+for kind, doc, seen in (
+    ("shared", "shared", (200, 200, 404, 200, 404, A)),
+    ("internal", "internal", (200, 200, 404, 404, 404, A)),
+):
+    API_CASES.append(
+        Case(
+            f"compare image of {kind} document",
+            "GET",
+            "/api/v1/documents/<document_id>/compare/image",
+            lambda w, d=doc: (
+                f"/api/v1/documents/{_compared(w, d)}/compare/image?name=overlay-1.webp"
+            ),
+            seen,
+        )
+    )
+
+
 def _ocr_image_form(world: World) -> str:
     """A form on a small PNG in space A, so that its page image can be drawn."""
     from PIL import Image
@@ -1368,6 +1424,65 @@ def _incident(world: World) -> str:
     return str(incident.id)
 
 
+STAFF_PAGE = (200, 200, 200, 403, 403, L)
+STAFF_POST = (302, 302, 302, 403, 403, L)
+WEB_CASES += [
+    Case("campaigns", "GET", "/campaigns", lambda w: "/campaigns", STAFF_PAGE),
+    Case("new campaign form", "GET", "/campaigns/new", lambda w: "/campaigns/new", STAFF_PAGE),
+    Case(
+        "start a campaign on the web",
+        "POST",
+        "/campaigns/new",
+        lambda w: "/campaigns/new",
+        STAFF_POST,
+        body=lambda w: {
+            "name": "Renta",
+            "kind": "request",
+            "items": "DNI",
+            "due_date": "2099-06-30",
+            "space_kind": "fiscal_year",
+            "space_name": "Renta {year}",
+            "client_kind": "company",
+        },
+    ),
+    Case(
+        "a campaign's board",
+        "GET",
+        "/campaigns/<campaign_id>",
+        lambda w: f"/campaigns/{_campaign(w)}",
+        STAFF_PAGE,
+    ),
+    Case(
+        "remind a campaign on the web",
+        "POST",
+        "/campaigns/<campaign_id>/remind",
+        lambda w: f"/campaigns/{_campaign(w)}/remind",
+        STAFF_POST,
+    ),
+    Case(
+        "close clients of a campaign on the web",
+        "POST",
+        "/campaigns/<campaign_id>/close",
+        lambda w: f"/campaigns/{_campaign(w)}/close",
+        STAFF_POST,
+        body=lambda w: {"client_ids": w.firm_a.id},
+    ),
+    Case(
+        "take clients out of a campaign on the web",
+        "POST",
+        "/campaigns/<campaign_id>/remove",
+        lambda w: f"/campaigns/{_campaign(w)}/remove",
+        STAFF_POST,
+        body=lambda w: {"client_ids": w.firm_a.id},
+    ),
+    Case(
+        "export a campaign on the web",
+        "GET",
+        "/campaigns/<campaign_id>/export",
+        lambda w: f"/campaigns/{_campaign(w)}/export?format=xlsx",
+        STAFF_PAGE,
+    ),
+]
 SEE_SPACE_A = (200, 200, 404, 200, 404, A)
 ONB = "/api/v1/onboardings/<onboarding_id>"
 API_CASES += [
@@ -1826,6 +1941,7 @@ def _shareable(case: Case) -> bool:
             "<thread_id>",
             "<incident_id>",
             "<campaign_id>",
+            "compare/image",
         )
     )
 
