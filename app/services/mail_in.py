@@ -18,21 +18,32 @@ import email.errors
 import email.policy
 import html
 import re
+import secrets
+import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from io import BytesIO
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DocumentRequest, InboundMail, Permission, RequestItem
-from app.services import audit, conversations, documents, mail_addresses, requests
+from app.services import (
+    audit,
+    conversations,
+    documents,
+    mail_addresses,
+    mail_spool,
+    requests,
+)
 from app.services.access import space_permission
 from app.services.accounts import find_user_by_email
 from app.services.errors import DomainError
@@ -200,17 +211,36 @@ def _files(message: EmailMessage, depth: int = 0) -> Iterator[EmailMessage]:
             yield part
 
 
-def attachments(message: EmailMessage) -> list[conversations.Attachment]:
+def attachments(
+    message: EmailMessage, reading: _Reading | None = None
+) -> list[conversations.Attachment]:
+    """The message's files; those decoded to disk while reading it are streamed from there."""
     found = []
     for part in _files(message):
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes) or not payload:
-            continue
+        spooled = mail_spool.spooled_file(part, reading.spooled) if reading else None
+        stream: BinaryIO
+        if spooled is not None and reading is not None:
+            if not spooled.stat().st_size:
+                continue
+            stream = reading.files.enter_context(spooled.open("rb"))
+        else:
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes) or not payload:
+                continue
+            stream = BytesIO(payload)
         name = part.get_filename() or f"adjunto.{part.get_content_subtype()}"
-        found.append(conversations.Attachment(BytesIO(payload), name))
+        found.append(conversations.Attachment(stream, name))
         if len(found) > MAX_ATTACHMENTS:
             raise Refused(_("Como mucho %(n)s archivos por e-mail.", n=MAX_ATTACHMENTS), 552)
     return found
+
+
+@dataclass
+class _Reading:
+    """One e-mail being received: its skeleton's decoded files, open while it is stored."""
+
+    spooled: mail_spool.Spooled
+    files: ExitStack = field(default_factory=ExitStack)
 
 
 #: Defects after which a message cannot be read as its sender wrote it: its parts run
@@ -262,7 +292,7 @@ def _our(recipient: str) -> str | None:
 
 
 def receive(
-    raw: bytes,
+    raw: bytes | Path,
     *,
     recipients: list[str],
     envelope_sender: str | None = None,
@@ -270,18 +300,38 @@ def receive(
 ) -> Outcome:
     """Store one e-mail whole, or refuse it; the caller commits (and on refusal, keeps the audit).
 
-    ``size``: the message's whole size when ``raw`` holds only its headers (IMAP, a message
-    too big to fetch).
+    ``raw``: the message as it arrived, or the file the receiver spooled it to. Its attached
+    files are decoded to disk under the data directory and streamed to the store from there,
+    so that a large one is never held in memory. ``size``: the message's whole size when
+    ``raw`` holds only its headers (IMAP, a message too big to fetch).
     """
-    if (size or len(raw)) > int(setting("MAIL_IN_MAX_BYTES")):
+    if size is None:
+        size = raw.stat().st_size if isinstance(raw, Path) else len(raw)
+    if size > int(setting("MAIL_IN_MAX_BYTES")):
         head = _head(raw)
         return _refuse(
             head.get("Message-ID", "").strip()[:300],
             address_of(head.get("From")),
             Refused(_("El e-mail es demasiado grande."), 552, "too_large"),
         )
+    folder = spool_folder() / secrets.token_hex(8)
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        with raw.open("rb") if isinstance(raw, Path) else BytesIO(raw) as source:
+            reading = _Reading(mail_spool.split(source, folder))
+        with reading.files:
+            return _receive(reading, recipients, envelope_sender)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def spool_folder() -> Path:
+    """Where e-mails being received are kept on disk (under the data directory)."""
+    return Path(setting("DATA_DIR")) / "mail-in"
+
+
+def _receive(reading: _Reading, recipients: list[str], envelope_sender: str | None) -> Outcome:
+    try:
+        message = email.message_from_bytes(reading.spooled.skeleton, policy=email.policy.default)
         sender = address_of(str(message.get("From", "")))
         message_id = str(message.get("Message-ID", "")).strip()[:300]
     except Exception:  # noqa: BLE001 - any parser failure is a malformed message
@@ -290,7 +340,7 @@ def receive(
         return _refuse(
             None, sender, Refused(_("El e-mail no dice quién lo envía."), 550, "no_from")
         )
-    if _malformed(message):
+    if reading.spooled.broken or _malformed(message):
         return _refuse(
             message_id, sender, Refused(_("El e-mail está mal formado."), 550, "malformed")
         )
@@ -314,7 +364,7 @@ def receive(
             raise Refused(_("Esa dirección no existe."), 550, "unknown_recipient")
         stored: list[str] = []
         for local in dict.fromkeys(ours):
-            stored.extend(_deliver(local, message, sender, message_id))
+            stored.extend(_deliver(local, message, sender, message_id, reading))
     except Refused as exc:
         db.session.rollback()
         return _refuse(message_id, sender, exc)
@@ -327,10 +377,13 @@ def receive(
     return Outcome("stored", "", 250, stored)
 
 
-def _head(raw: bytes) -> dict[str, str]:
+def _head(raw: bytes | Path) -> dict[str, str]:
     """From and Message-ID of a message's headers, for the audit of one refused unread."""
     from email.parser import BytesHeaderParser
 
+    if isinstance(raw, Path):
+        with raw.open("rb") as source:
+            raw = source.read(64 * 1024)
     try:
         headers = BytesHeaderParser().parsebytes(raw[: 64 * 1024], headersonly=True)
         return {name: str(headers.get(name, "")) for name in ("From", "Message-ID")}
@@ -352,16 +405,20 @@ def _refuse(message_id: str | None, sender: str, exc: Refused) -> Outcome:
     return Outcome("refused", exc.detail, exc.smtp_code, sender=sender, tell_sender=tell)
 
 
-def _deliver(local: str, message: EmailMessage, sender: str, message_id: str) -> list[str]:
+def _deliver(
+    local: str, message: EmailMessage, sender: str, message_id: str, reading: _Reading
+) -> list[str]:
     if local.startswith(mail_addresses.REPLY_PREFIX):
-        return [_reply(local, message, sender, message_id)]
+        return [_reply(local, message, sender, message_id, reading)]
     space_id = mail_addresses.space_of_inbox(local)
     if space_id is not None:
-        return _to_inbox(space_id, message, sender)
+        return _to_inbox(space_id, message, sender, reading)
     raise Refused(_("Esa dirección no existe."), 550, "unknown_recipient")
 
 
-def _reply(local: str, message: EmailMessage, sender: str, message_id: str) -> str:
+def _reply(
+    local: str, message: EmailMessage, sender: str, message_id: str, reading: _Reading
+) -> str:
     token = mail_addresses.reply_token(local)
     if token is None:
         raise Refused(_("Esa dirección de respuesta no existe."), 550, "unknown_token")
@@ -376,7 +433,7 @@ def _reply(local: str, message: EmailMessage, sender: str, message_id: str) -> s
             _("Solo puede responder la persona a quien se envió el e-mail."), 550, "wrong_sender"
         )
     text = reply_text(body_text(message))
-    files = attachments(message)
+    files = attachments(message, reading)
     if not text and files:
         text = _("(archivos adjuntos)")
     created = conversations.post_message(
@@ -390,7 +447,7 @@ def _reply(local: str, message: EmailMessage, sender: str, message_id: str) -> s
     return created.id
 
 
-def _to_inbox(space_id: str, message: EmailMessage, sender: str) -> list[str]:
+def _to_inbox(space_id: str, message: EmailMessage, sender: str, reading: _Reading) -> list[str]:
     from app.models import Space
 
     space = db.session.get(Space, space_id)
@@ -406,7 +463,7 @@ def _to_inbox(space_id: str, message: EmailMessage, sender: str) -> list[str]:
             550,
             "not_a_member",
         )
-    files = attachments(message)
+    files = attachments(message, reading)
     if not files:
         raise Refused(_("El e-mail no trae ningún documento adjunto."), 550, "no_attachments")
     subject = one_line(str(message.get("Subject", "")))

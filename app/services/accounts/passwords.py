@@ -20,9 +20,18 @@ from app.services.mail import queue_mail
 from app.services.runtime import enqueue_after_commit, setting
 
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+# Verified against when the e-mail is unknown, so both answers take the same time. Made on
+# first use, not at import: a hash takes argon2's 64 MiB for a moment, and every process
+# (the mail receiver, a worker, a command) would otherwise peak there on starting.
+_DUMMY_HASH: str | None = None
 MIN_PASSWORD = 10
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH  # noqa: PLW0603 - made once, on first use
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+    return _DUMMY_HASH
 
 
 def hash_password(password: str) -> str:
@@ -39,7 +48,7 @@ def check_password_policy(password: str) -> None:
 def password_matches(password_hash: str | None, password: str) -> bool:
     """Check a password; without a hash, a dummy one is checked so the answer takes as long."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password or "")
+        return _hasher.verify(password_hash or _dummy_hash(), password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
