@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from portal_signing import annual_accounts_pdf, signature_request
@@ -31,6 +31,7 @@ NOT_PAGES = {
     "previews.page": "image of one PDF page (its alt text is checked on the pages)",
     "onboarding.image": "identity photo with the fields boxed (its alt text is on the page)",
     "conversations.incident": "a redirect to the incident's thread, which is a page of its own",
+    "campaigns.export": "CSV / XLSX of a campaign's board",
 }
 
 #: Pages no role reaches by a plain GET; each is checked by a step of its own below.
@@ -140,6 +141,18 @@ def _seed_world(app: Any) -> dict[str, Any]:
     ).id
     values["onboarding_id"] = onboarding.start_onboarding(
         world.staff, email="alta@example.com", name="Irene Alta", kind="person", services=["renta"]
+    ).id
+    from app.services import campaigns
+
+    values["campaign_id"] = campaigns.create_campaign(
+        world.staff,
+        name="Renta 2026",
+        items=[{"title": "Certificado de retenciones"}],
+        due_date=date.today() + timedelta(days=30),
+        client_ids=[world.firm_a.id],
+        space_kind="fiscal_year",
+        space_name="Renta {year}",
+        today=date.today(),
     ).id
     db.session.commit()
     enable_mfa(world.outsider)

@@ -50,6 +50,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import conversations  # threads, messages and incidents
 
     app.register_blueprint(conversations.bp)
+    from app.blueprints import campaigns  # one request or signature for many clients
+
+    app.register_blueprint(campaigns.bp)
 
     @app.before_request
     def enforce_staff_mfa():  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
@@ -764,3 +764,104 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
+
+
+# ---------------------------------------------------------------- pages
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    campaign: Campaign
+    clients: int
+    made: int
+    done: int
+
+
+def list_campaigns(actor: User) -> list[CampaignSummary]:
+    """Every campaign, newest first, with how many clients it has, made and done."""
+    require_staff(actor)
+    found = list(
+        db.session.execute(select(Campaign).order_by(Campaign.created_at.desc())).scalars()
+    )
+    if not found:
+        return []
+    ids = [c.id for c in found]
+    counts: dict[str, list[int]] = {i: [0, 0, 0] for i in ids}
+    rows = db.session.execute(
+        select(
+            CampaignClient.campaign_id,
+            CampaignClient.status,
+            DocumentRequest.completed_at,
+            SignatureRequest.status,
+        )
+        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
+        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
+        .where(CampaignClient.campaign_id.in_(ids))
+    ).all()
+    for campaign_id, status, completed_at, signature_status in rows:
+        if status == "removed":
+            continue
+        entry = counts[campaign_id]
+        entry[0] += 1
+        entry[1] += status in ("created", "closed")
+        entry[2] += (
+            status == "closed" or completed_at is not None or signature_status == "completed"
+        )
+    return [CampaignSummary(c, *counts[c.id]) for c in found]
+
+
+def job_progress(campaign: Campaign) -> tuple[int, int]:
+    """(rows the job has gone through, rows in all) for the progress bar while it runs."""
+    rows = db.session.execute(
+        select(CampaignClient.status).where(CampaignClient.campaign_id == campaign.id)
+    ).scalars()
+    statuses = list(rows)
+    return sum(s != "pending" for s in statuses), len(statuses)
+
+
+def progress_series(
+    campaign: Campaign, rows: list[ClientProgress], *, today: date
+) -> list[tuple[date, int]]:
+    """Clients complete at the end of each day, from the campaign's first day to today (or
+    its due date, if later): the board's chart."""
+    request_ids = [r.request_id for r in rows if r.request_id and r.status != "removed"]
+    signature_ids = [
+        r.signature_request_id for r in rows if r.signature_request_id and r.status != "removed"
+    ]
+    finished: list[datetime] = []
+    if request_ids:
+        finished += [
+            t
+            for t in db.session.execute(
+                select(DocumentRequest.completed_at).where(
+                    DocumentRequest.id.in_(request_ids), DocumentRequest.completed_at.is_not(None)
+                )
+            ).scalars()
+            if t is not None
+        ]
+    if signature_ids:
+        finished += [
+            t
+            for t in db.session.execute(
+                select(SignatureRequest.completed_at).where(
+                    SignatureRequest.id.in_(signature_ids),
+                    SignatureRequest.completed_at.is_not(None),
+                )
+            ).scalars()
+            if t is not None
+        ]
+    start = campaign.created_at.date()
+    end = max(today, start)
+    days = (end - start).days
+    step = max(1, days // 60 + 1)  # at most about 60 points
+    per_day: dict[date, int] = {}
+    for moment in finished:
+        per_day[moment.date()] = per_day.get(moment.date(), 0) + 1
+    series: list[tuple[date, int]] = []
+    total = sum(n for d, n in per_day.items() if d < start)
+    for offset in range(0, days + 1):
+        day = start + timedelta(days=offset)
+        total += per_day.get(day, 0)
+        if offset % step == 0 or offset == days:
+            series.append((day, total))
+    return series
