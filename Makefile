@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg dovecot-imapd
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng poppler-utils ghostscript qpdf softhsm2 chromium wrk ffmpeg dovecot-imapd nginx redis-server
 export PORTAL_DATA_DIR ?= var
 
 .PHONY: run test fuzz-ocr system-packages install lint clean assets
@@ -32,7 +32,8 @@ $(ASSETS) &: package.json package-lock.json
 	touch $(ASSETS)
 
 # Debian packages the portal needs (OCR, PDF tools, HSM for the seal, Chromium for browser tests,
-# wrk for bench/pages.py, Dovecot as the IMAP server the mail-in tests poll).
+# wrk for bench/pages.py, Dovecot as the IMAP server the mail-in tests poll, nginx and Redis for
+# the production topology the tests start: tests/topology).
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -51,7 +52,7 @@ test: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy storage signing ocr workflows previews app/services
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n auto --dist loadgroup
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "== database tests again on PostgreSQL =="; \
 	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q -n auto; \

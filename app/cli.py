@@ -187,12 +187,15 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
 
 @main.command()
 @click.option("--concurrency", default=None, type=int)
+@click.option("--name", default=None, help="Node name, for several workers on one host.")
 @click.option("--embedded", is_flag=True, hidden=True)
-def worker(concurrency: int | None, embedded: bool) -> None:
+def worker(concurrency: int | None, name: str | None, embedded: bool) -> None:
     """Run the Celery worker."""
     app = _app()
     celery = app.extensions["celery"]
     argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
+    if name:
+        argv.append(f"--hostname={name}@%h")
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if embedded:

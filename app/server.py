@@ -45,7 +45,11 @@ def proxy_networks(trusted_proxies: str) -> list[Network]:
 def drop_untrusted_forwarded_headers(
     wsgi_app: Callable[..., Iterable[bytes]], networks: list[Network]
 ) -> Callable[..., Iterable[bytes]]:
-    """WSGI middleware: remove X-Forwarded-* and Forwarded unless the peer is a trusted proxy."""
+    """WSGI middleware: X-Forwarded-* and Forwarded only from a trusted proxy, which names the peer.
+
+    From anyone else the headers are removed. From a trusted proxy, ``REMOTE_ADDR`` becomes the
+    address the proxy saw (the rightmost untrusted entry of X-Forwarded-For).
+    """
 
     def trusted(peer: str | None) -> bool:
         try:
@@ -54,10 +58,29 @@ def drop_untrusted_forwarded_headers(
             return False
         return any(address in network for network in networks)
 
+    def client_address(forwarded_for: str) -> str | None:
+        # The proxy appends the address it saw: read from the right, past our own proxies.
+        for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
+            if not hop:
+                continue
+            if not trusted(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return None  # a forged or garbled entry: keep the proxy's address
+        return None
+
     def middleware(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not trusted(environ.get("REMOTE_ADDR")):
             for key in [k for k in environ if k.startswith(FORWARDED_PREFIXES)]:
                 del environ[key]
+        else:
+            # Behind the proxy every request comes from the proxy: the login throttle, the
+            # rate limits and the audit trail must see the person's address instead.
+            client = client_address(environ.get("HTTP_X_FORWARDED_FOR", ""))
+            if client is not None:
+                environ["portal.proxy_addr"] = environ["REMOTE_ADDR"]
+                environ["REMOTE_ADDR"] = client
         return wsgi_app(environ, start_response)
 
     return middleware

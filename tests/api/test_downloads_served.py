@@ -242,18 +242,29 @@ def test_forwarded_headers_reach_the_app_only_from_configured_proxies():
 
     @Request.application
     def echo(request: Request) -> Response:
-        return Response(json.dumps({k: v for k, v in request.environ.items() if "FORWARDED" in k}))
+        seen = {k: v for k, v in request.environ.items() if "FORWARDED" in k}
+        return Response(json.dumps({**seen, "peer": request.remote_addr}))
 
     forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "Forwarded": "for=x"}
     wrapped = drop_untrusted_forwarded_headers(echo, proxy_networks("10.0.0.0/8, ::1"))
     client = Client(wrapped)
     untrusted = client.get("/", headers=forged, environ_base={"REMOTE_ADDR": "192.0.2.7"})
-    assert json.loads(untrusted.get_data()) == {}
+    assert json.loads(untrusted.get_data()) == {"peer": "192.0.2.7"}
     trusted = client.get("/", headers=forged, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert json.loads(trusted.get_data())["HTTP_X_FORWARDED_FOR"] == "203.0.113.9"
+    # behind the proxy, the throttle and the audit trail see the person, not the proxy
+    assert json.loads(trusted.get_data())["peer"] == "203.0.113.9"
+    # a person's own X-Forwarded-For is to the left of what the proxy appended: not believed
+    chained = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9, 10.9.9.9"}
+    hops = client.get("/", headers=chained, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert json.loads(hops.get_data())["peer"] == "203.0.113.9"
+    garbled = client.get(
+        "/", headers={"X-Forwarded-For": "<script>"}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
+    assert json.loads(garbled.get_data())["peer"] == "10.1.2.3"
     nobody = drop_untrusted_forwarded_headers(echo, proxy_networks(""))
     local = Client(nobody).get("/", headers=forged, environ_base={"REMOTE_ADDR": "127.0.0.1"})
-    assert json.loads(local.get_data()) == {}
+    assert json.loads(local.get_data()) == {"peer": "127.0.0.1"}
 
 
 def test_the_server_sends_files_with_sendfile():
