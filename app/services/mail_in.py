@@ -16,6 +16,7 @@ from __future__ import annotations
 import email
 import email.errors
 import email.policy
+import functools
 import html
 import re
 import secrets
@@ -331,7 +332,7 @@ def spool_folder() -> Path:
 
 def _receive(reading: _Reading, recipients: list[str], envelope_sender: str | None) -> Outcome:
     try:
-        message = email.message_from_bytes(reading.spooled.skeleton, policy=email.policy.default)
+        message = email.message_from_bytes(reading.spooled.skeleton, policy=_POLICY)
         sender = address_of(str(message.get("From", "")))
         message_id = str(message.get("Message-ID", "")).strip()[:300]
     except Exception:  # noqa: BLE001 - any parser failure is a malformed message
@@ -375,6 +376,25 @@ def _receive(reading: _Reading, recipients: list[str], envelope_sender: str | No
         db.session.add(InboundMail(message_id=message_id, sender=sender, outcome="stored"))
     db.session.flush()
     return Outcome("stored", "", 250, stored)
+
+
+class _Policy(email.policy.EmailPolicy):
+    """The standard policy, but a header is parsed once per message rather than on every read.
+
+    ``EmailMessage.get`` parses the header's text anew each time, and reading one message
+    asks for Content-Type and the like some fifty times over its parts.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        return _parsed_header(name, value)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_header(name: str, value: str) -> Any:
+    return email.policy.default.header_fetch_parse(name, value)
+
+
+_POLICY = _Policy()
 
 
 def _head(raw: bytes | Path) -> dict[str, str]:
