@@ -10,12 +10,15 @@ from typing import Any
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Notification, User
+from app.models import DocumentRequest, Notification, User
 from app.services.mail import queue_mail
 from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
+from workflows import requests as rules
+from workflows.requests import ItemStatus
 
 EMAIL_MODES = ("immediate", "daily", "off")
 
@@ -164,6 +167,60 @@ def set_email_mode(user: User, mode: str) -> None:
         user.notify_email = mode
 
 
+#: Notifications about a document request that the digest replaces by what is still missing.
+_REQUEST_KINDS = {"request_created", "alert_request", "request_item_rejected"}
+
+
+def _request_of(notification: Notification) -> str | None:
+    link = str((notification.payload or {}).get("link") or "")
+    if notification.kind in _REQUEST_KINDS and link.startswith("/requests/"):
+        return link.removeprefix("/requests/").split("/")[0] or None
+    return None
+
+
+def _digest_lines(items: list[Notification]) -> list[tuple[str, str]]:
+    """The digest's lines: a request is named once, with only the items it still lacks, and
+    not at all once complete (the person sent everything since the notification)."""
+    base = setting("BASE_URL")
+    wanted = {r for r in (_request_of(n) for n in items) if r}
+    found = {
+        r.id: r
+        for r in db.session.execute(
+            select(DocumentRequest)
+            .where(DocumentRequest.id.in_(wanted))
+            .options(selectinload(DocumentRequest.items))
+        ).scalars()
+    }
+    lines: list[tuple[str, str]] = []
+    named: set[str] = set()
+    for n in items:
+        request_id = _request_of(n)
+        request = found.get(request_id or "")
+        if request is None:
+            lines.append((describe(n), f"{base}{(n.payload or {}).get('link', '/')}"))
+            continue
+        if request.id in named:
+            continue
+        named.add(request.id)
+        missing = [
+            i.title for i in request.items if i.required and rules.is_missing(ItemStatus(i.status))
+        ]
+        if request.completed_at is not None or not missing:
+            continue
+        lines.append(
+            (
+                _(
+                    "Falta en «%(title)s» (vence el %(due)s): %(items)s.",
+                    title=request.title,
+                    due=format_date(request.due_date, "long"),
+                    items=", ".join(missing),
+                ),
+                f"{base}/requests/{request.id}",
+            )
+        )
+    return lines
+
+
 def send_daily_digests(now: datetime | None = None) -> int:
     """One e-mail per person who chose the digest, listing what they have not been e-mailed."""
     now = now or datetime.now(UTC)
@@ -187,12 +244,12 @@ def send_daily_digests(now: datetime | None = None) -> int:
         if user is None or not items:
             continue
         with force_locale(user.locale):
-            lines = [
-                (describe(n), f"{setting('BASE_URL')}{n.payload.get('link', '/')}") for n in items
-            ]
-        queue_mail([user.email], "digest", locale=user.locale, user=user, lines=lines)
+            lines = _digest_lines(items)
         for n in items:
             n.emailed_at = now
+        if not lines:
+            continue  # all it would have said is about requests complete since
+        queue_mail([user.email], "digest", locale=user.locale, user=user, lines=lines)
         sent += 1
     db.session.flush()
     return sent

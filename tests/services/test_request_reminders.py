@@ -189,3 +189,52 @@ def test_yearly_requests_start_again(app, world):
     created = requests.create_recurring(date(2027, 5, 20))
     assert [(r.title, r.due_date) for r in created] == [("Renta 2026", date(2027, 6, 30))]
     assert requests.create_recurring(date(2027, 5, 21)) == []
+
+
+def test_the_daily_digest_names_only_what_is_missing_and_nothing_once_complete(app, world):
+    from app.extensions import db
+    from app.services import notifications, requests
+
+    notifications.set_email_mode(world.client_a, "daily")
+    made = {
+        title: requests.create_request(
+            world.staff,
+            world.space_a.id,
+            title=title,
+            due_date=DUE,
+            items=[{"title": f"{title} uno"}, {"title": f"{title} dos"}],
+            today=date(2026, 6, 1),
+        )
+        for title in ("Renta", "Sociedades")
+    }
+    db.session.commit()
+    for item in [made["Renta"].items[0], *made["Sociedades"].items]:
+        requests.upload_to_item(world.client_a, item.id, io.BytesIO(b"x"), filename="x.pdf")
+        requests.review_item(world.staff, item.id, "accept")
+    db.session.commit()
+    assert notifications.send_daily_digests() == 1
+    db.session.commit()
+    body = _mails_to(world.client_a.email)[-1].body_text
+    assert "Renta dos" in body and "Renta uno" not in body and "Sociedades" not in body
+
+    # the client sends the last one: the next digest has nothing to say about requests
+    requests.upload_to_item(
+        world.client_a, made["Renta"].items[1].id, io.BytesIO(b"x"), filename="x.pdf"
+    )
+    requests.review_item(world.staff, made["Renta"].items[1].id, "accept")
+    requests.create_request(  # a new notification about a request the client then completes
+        world.staff,
+        world.space_a.id,
+        title="IBI",
+        due_date=DUE,
+        items=[{"title": "Recibo"}],
+        today=date(2026, 6, 1),
+    )
+    db.session.commit()
+    ibi = db.session.query(type(made["Renta"])).filter_by(title="IBI").one()
+    requests.upload_to_item(world.client_a, ibi.items[0].id, io.BytesIO(b"x"), filename="x.pdf")
+    requests.review_item(world.staff, ibi.items[0].id, "accept")
+    db.session.commit()
+    before = len(_mails_to(world.client_a.email))
+    assert notifications.send_daily_digests() == 0
+    assert len(_mails_to(world.client_a.email)) == before
