@@ -7,6 +7,7 @@ Runs standalone: ``.venv/bin/python bench/mail_in.py [--messages 150] [--big-mb 
    filesystem store, every reply checked, parsed and stored as a message with its document)
    and to a bare aiosmtpd receiver that only writes each message to a file (the floor). Target:
    the portal ≥ 0.5 × the bare receiver's messages per second.
+   The receivers' CPU time per reply is printed too: it does not move with the machine's load.
 2. Memory: the receiver's peak RSS (VmHWM) before and after one reply with a ``--big-mb``
    attachment. Target: under 150 MB.
 
@@ -73,6 +74,12 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"nothing answered on port {port}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -168,7 +175,9 @@ def main() -> int:
             wait_for_port(portal_port)
             wait_for_port(bare_port)
             send_all(portal_port, [reply(sender, address, pdf, "calentar.pdf")])  # warm up
-            times = {}
+            times: dict[str, list[float]] = {}
+            cpu: dict[str, float] = {"portal": 0.0, "bare": 0.0}
+            pids = {"portal": portal.pid, "bare": bare.pid}
             for round_number in range(2):
                 order = ("portal", "bare") if round_number % 2 == 0 else ("bare", "portal")
                 for which in order:
@@ -177,13 +186,20 @@ def main() -> int:
                         for n in range(args.messages)
                     ]
                     port = portal_port if which == "portal" else bare_port
+                    used = cpu_seconds(pids[which])
                     times.setdefault(which, []).append(send_all(port, batch))
+                    cpu[which] += cpu_seconds(pids[which]) - used
             portal_rate = args.messages / min(times["portal"])
             bare_rate = args.messages / min(times["bare"])
             ratio = portal_rate / bare_rate
             print(
                 f"replies stored: portal mail-in {portal_rate:.1f} msg/s, bare aiosmtpd writing "
                 f"files {bare_rate:.1f} msg/s: {ratio:.2f}x (target >= {RATIO_TARGET}x)"
+            )
+            per_message = {k: v / (2 * args.messages) * 1000 for k, v in cpu.items()}
+            print(
+                f"receiver CPU per reply: portal mail-in {per_message['portal']:.1f} ms, bare "
+                f"{per_message['bare']:.1f} ms"
             )
             if ratio < RATIO_TARGET:
                 failed = True
