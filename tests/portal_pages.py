@@ -32,6 +32,7 @@ NOT_PAGES = {
     "onboarding.image": "identity photo with the fields boxed (its alt text is on the page)",
     "conversations.incident": "a redirect to the incident's thread, which is a page of its own",
     "campaigns.export": "CSV / XLSX of a campaign's board",
+    "metrics.export": "CSV of the firm's monthly metrics",
 }
 
 #: Pages no role reaches by a plain GET; each is checked by a step of its own below.

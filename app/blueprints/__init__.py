@@ -53,6 +53,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import campaigns  # one request or signature for many clients
 
     app.register_blueprint(campaigns.bp)
+    from app.blueprints import metrics  # the firm's metrics (admin)
+
+    app.register_blueprint(metrics.bp)
 
     @app.before_request
     def enforce_staff_mfa():  # type: ignore[no-untyped-def]

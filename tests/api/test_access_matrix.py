@@ -1248,7 +1248,7 @@ for kind, doc, seen in (
             "GET",
             "/api/v1/documents/<document_id>/compare/image",
             lambda w, d=doc: (
-                f"/api/v1/documents/{_compared(w, d)}/compare/image?name=overlay-1.webp"
+                f"/api/v1/documents/{_compared(w, d)}/compare/image?name=overlay-1.jpg"
             ),
             seen,
         )
@@ -1474,6 +1474,20 @@ WEB_CASES += [
         lambda w: f"/campaigns/{_campaign(w)}/remove",
         STAFF_POST,
         body=lambda w: {"client_ids": w.firm_a.id},
+    ),
+    Case(
+        "metrics page",
+        "GET",
+        "/admin/metrics",
+        lambda w: "/admin/metrics",
+        (200, 403, 403, 403, 403, L),
+    ),
+    Case(
+        "metrics as CSV",
+        "GET",
+        "/admin/metrics.csv",
+        lambda w: "/admin/metrics.csv",
+        (200, 403, 403, 403, 403, L),
     ),
     Case(
         "export a campaign on the web",
