@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class PortalHandler:
             self.domain = mail_addresses.mail_domain()
             self.spool = mail_in.spool_folder() / "incoming"
         self.spool.mkdir(parents=True, exist_ok=True)
+        _forget_stale(self.spool.parent)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -81,6 +83,21 @@ class PortalHandler:
         reason = " ".join(outcome.reason.split())[:400]
         status = "5.3.4" if outcome.smtp_code == 552 else "5.7.1"
         return f"{outcome.smtp_code} {status} {reason}"
+
+
+def _forget_stale(folder: Path, hours: int = 24) -> None:
+    """Spool files a receiver that died left behind (their senders' servers send them again)."""
+    deadline = time.time() - hours * 3600
+    for path in sorted(folder.rglob("*"), reverse=True):
+        try:
+            if path.stat().st_mtime >= deadline or path.name == "incoming":
+                continue
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
+        except OSError:  # another receiver's, or already gone
+            continue
 
 
 class SpoolingSMTP(SMTP):

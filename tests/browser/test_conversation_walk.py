@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from portal_testing import DESKTOP, PASSWORD, PHONE, build_world
+from portal_testing import DESKTOP, PASSWORD, PHONE, _free_port, build_world
 
 pytestmark = pytest.mark.browser
 
@@ -22,12 +21,6 @@ DOMAIN = "portal.test"
 @pytest.fixture
 def live_server_config() -> dict[str, Any]:
     return {"MAIL_IN_DOMAIN": DOMAIN}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _login(page, base: str, user) -> None:

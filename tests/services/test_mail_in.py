@@ -31,6 +31,11 @@ def receiver(app) -> Iterator[int]:
     controller.start()
     yield port
     controller.stop()
+    # every message spooled to disk while received is gone, stored or refused
+    from pathlib import Path
+
+    spool = Path(app.config["DATA_DIR"]) / "mail-in"
+    assert [p for p in spool.rglob("*") if p.name != "incoming"] == []
 
 
 @pytest.fixture
