@@ -129,7 +129,7 @@ def split(source: BinaryIO, folder: Path) -> Spooled:
             headers = _headers(header_lines)
             in_headers = False
             if headers.get_content_maintype() == "multipart":
-                boundary = headers.get_param("boundary")
+                boundary = headers.get_boundary()
                 if isinstance(boundary, str) and boundary:
                     boundaries.append(boundary.encode("ascii", "replace"))
             elif headers.get_content_type() == "message/rfc822":
