@@ -23,6 +23,7 @@ from typing import Any
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted, MailMessageFlags
 
 from app.services import mail, mail_in
+from app.services.accounts import find_user_by_email
 from app.services.runtime import setting
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,10 @@ def receive(inbox: ImapInbox, item: Pending) -> mail_in.Outcome:
         outcome = mail_in.receive(
             inbox.raw(item.uid), recipients=recipients, envelope_sender=envelope_sender
         )
-    if not outcome.accepted and outcome.tell_sender:
-        # No sending server waits for an SMTP answer here: the sender is told by e-mail.
+    if not outcome.accepted and outcome.tell_sender and find_user_by_email(outcome.sender):
+        # No sending server waits for an SMTP answer here: the sender is told by e-mail, if
+        # they are someone the portal knows (spam to made-up addresses forges its From, and
+        # answering it would send the firm's mail to strangers).
         mail.queue_mail(
             [outcome.sender],
             "mail_refused",

@@ -106,11 +106,13 @@ def test_polled_mail_is_handled_once_and_moved_out_of_the_inbox(app, world, mail
     mailbox.append(_mail(world.client_b.email, address, "Soy Ana, de verdad."), "INBOX")
     auto = _mail(world.client_a.email, address, "Vuelvo el lunes.", Auto_Submitted="auto-replied")
     mailbox.append(auto, "INBOX")
+    spam = _mail("premios@example.com", "reply-inventado@portal.test", "Ha ganado")
+    mailbox.append(spam, "INBOX")  # refused, but its forged sender is not answered
     refused_before = _audits("mail_refused")
 
-    assert _poll() == 4
+    assert _poll() == 5
     assert _bodies(thread.id) == ["¿Nos envía la nómina?", "Aquí la tiene."]
-    assert _audits("mail_refused") == refused_before + 1
+    assert _audits("mail_refused") == refused_before + 2
     bounces = [
         m for m in db.session.execute(select(OutboxMail)).scalars() if "recibido" in m.subject
     ]
@@ -119,8 +121,8 @@ def test_polled_mail_is_handled_once_and_moved_out_of_the_inbox(app, world, mail
     assert _left(mailbox) == []  # nothing left for the next poll
     mailbox.folder.set("Procesados")
     done = list(mailbox.fetch(mark_seen=False))
-    assert len(done) == 4
-    assert sum("\\Flagged" in m.flags for m in done) == 1  # the refused one, for a person to see
+    assert len(done) == 5
+    assert sum("\\Flagged" in m.flags for m in done) == 2  # the refused ones, for a person
 
     # The poll died after storing the reply and before moving it: it is back in the inbox.
     mailbox.copy(done[0].uid, "INBOX")
