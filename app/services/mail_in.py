@@ -47,7 +47,7 @@ from app.services import (
 )
 from app.services.access import space_permission
 from app.services.accounts import find_user_by_email
-from app.services.errors import DomainError
+from app.services.errors import DomainError, NotFound
 from app.services.runtime import setting
 
 MAX_ATTACHMENTS = 10
@@ -452,6 +452,14 @@ def _reply(
         raise Refused(
             _("Solo puede responder la persona a quien se envió el e-mail."), 550, "wrong_sender"
         )
+    try:
+        conversations.get_thread(user, token.thread_id)
+    except NotFound:
+        raise Refused(
+            _("Usted ya no tiene acceso a esta conversación: su respuesta no se ha guardado."),
+            550,
+            "no_access",
+        ) from None
     text = reply_text(body_text(message))
     files = attachments(message, reading)
     if not text and files:

@@ -461,3 +461,22 @@ def test_malformed_mime_is_refused_audited_and_nothing_is_stored(app, world, rec
     assert refused.value.smtp_code == 550 and b"mal formado" in refused.value.smtp_error
     assert _counts(app) == before
     assert _refusals() == refusals + 1 and _last_audit("mail_refused")["reason"] == "malformed"
+
+
+def test_a_reply_from_someone_who_no_longer_sees_the_thread_is_refused(
+    app, world, thread, receiver
+):
+    """The address still names the person, but they left the space: nothing is posted."""
+    from app.extensions import db
+    from app.services import clients
+
+    address = _reply_address(thread, world.client_a)
+    clients.remove_member(world.staff, world.space_a.id, world.client_a.id)
+    db.session.commit()
+    before, refusals = _counts(app), _refusals()
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        _send(receiver, _plain(world.client_a.email, address, "Re", "¿Sigo aquí?"), address)
+    assert refused.value.smtp_code == 550
+    assert "ya no tiene acceso" in refused.value.smtp_error.decode()
+    assert _counts(app) == before
+    assert _refusals() == refusals + 1 and _last_audit("mail_refused")["reason"] == "no_access"
