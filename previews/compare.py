@@ -81,6 +81,10 @@ class CompareLimits:
 
     #: resolution pages are drawn and compared at
     dpi: float = 100.0
+    #: resolution the drawn pages are compared at: ``dpi`` divided by a whole number, down
+    #: to this (a 150 dpi drawing is compared at 75 dpi: a line moved by a third of a
+    #: millimetre still shows, and there are four times fewer pixels to go through)
+    analysis_dpi: float = 75.0
     #: pages of either file
     max_pages: int = 500
     #: pixels of one drawn page (A1 at 150 dpi is 17 million)
@@ -101,6 +105,8 @@ class CompareLimits:
     def __post_init__(self) -> None:
         if not 10 <= self.dpi <= 600:
             raise ValueError("dpi must be between 10 and 600")
+        if not 10 <= self.analysis_dpi <= 600:
+            raise ValueError("analysis_dpi must be between 10 and 600")
         if self.timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
 
@@ -285,13 +291,14 @@ class _Source:
         if self._pdf is not None:
             self._pdf.close()
 
-    def draw(self, number: int, dpi: float) -> Gray:
-        """Page ``number`` (from 1) as a grey picture at ``dpi`` (images: their own pixels)."""
+    def draw(self, number: int, dpi: float, step: int = 1) -> Gray:
+        """Page ``number`` (from 1) as a grey picture at ``dpi`` (images: their own pixels),
+        made ``step`` times smaller."""
         import numpy as np
 
         if self._image is not None:
             if dpi >= self.limits.dpi:
-                return self._image
+                return _shrink(self._image, step)
             import cv2
 
             scale = dpi / self.limits.dpi
@@ -313,8 +320,10 @@ class _Source:
                     f"limit of {self.limits.max_page_pixels}"
                 )
             bitmap = page.render(scale=scale, grayscale=True)
-            array = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
-            return array.reshape(array.shape[0], array.shape[1])
+            view = np.asarray(bitmap.to_numpy(), dtype=np.uint8)
+            view = view.reshape(view.shape[0], view.shape[1])
+            # the bitmap's memory goes with it: keep a copy (or the smaller picture)
+            return _shrink(view, step) if step > 1 else view.copy()
         except pdfium.PdfiumError as error:
             raise CorruptFile(f"cannot draw page {number}: {error}") from error
         finally:
@@ -484,7 +493,7 @@ def match_pages(
 # ------------------------------------------------------------------ aligning and diffing
 
 #: longest side of the pictures the alignment is estimated on
-_ALIGN_SIDE = 1000
+_ALIGN_SIDE = 600
 #: intensity difference that counts as a change
 _THRESHOLD = 64
 #: grey below this is ink (after a slight blur: thin lines too)
@@ -496,11 +505,11 @@ def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
     import cv2
     import numpy as np
 
-    factor = min(1.0, _ALIGN_SIDE / max(new.shape))
-    size = (max(8, round(new.shape[1] * factor)), max(8, round(new.shape[0] * factor)))
-    small_new = cv2.resize(new, size, interpolation=cv2.INTER_AREA)
-    old_size = (max(8, round(old.shape[1] * factor)), max(8, round(old.shape[0] * factor)))
-    small_old = cv2.resize(old, old_size, interpolation=cv2.INTER_AREA)
+    step = max(1, math.ceil(max(new.shape) / _ALIGN_SIDE))
+    small_new = _shrink(new, step)
+    small_old = _shrink(old, step)
+    size = (small_new.shape[1], small_new.shape[0])
+    old_size = (small_old.shape[1], small_old.shape[0])
     # same canvas (the top left stays put), as ink: white paper is zero
     canvas = np.zeros((size[1], size[0]), dtype=np.float32)
     h, w = min(size[1], old_size[1]), min(size[0], old_size[0])
@@ -513,7 +522,7 @@ def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
         (dx, dy), response = cv2.phaseCorrelate(ink_new, ink_old)
         if response > 0.05 and abs(dx) < size[0] / 4 and abs(dy) < size[1] / 4:
             warp[0, 2], warp[1, 2] = dx, dy
-        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 40, 1e-4)
         try:
             _score, estimate = cv2.findTransformECC(
                 ink_new, ink_old, warp.copy(), cv2.MOTION_AFFINE, criteria
@@ -523,7 +532,7 @@ def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
                 warp = np.asarray(found, dtype=np.float32)
         except cv2.error:
             pass  # no convergence: the phase correlation's shift stands
-    warp[:, 2] /= factor
+    warp[:, 2] *= step
     return warp
 
 
@@ -545,26 +554,35 @@ def _differences(old_aligned: Gray, new: Gray, tolerance: int) -> tuple[Gray, Gr
     Both pages are blurred a little first, so a thin line drawn across one pixel on one
     page and two on the other weighs the same. Ink is then compared twice, each within
     ``tolerance`` pixels: where there is any (a line the other page lacks) and how dark it
-    is (a fill or a tone that changed).
+    is (a fill or a tone that changed). Buffers are reused: a page at 150 dpi on A1 is
+    17 MB a picture.
     """
     import cv2
     import numpy as np
 
     kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), dtype=np.uint8)
-    old_soft = cv2.GaussianBlur(old_aligned, (3, 3), 0)
-    new_soft = cv2.GaussianBlur(new, (3, 3), 0)
+    old_soft = cv2.blur(old_aligned, (3, 3))
+    new_soft = cv2.blur(new, (3, 3))
     old_ink = cv2.threshold(old_soft, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
     new_ink = cv2.threshold(new_soft, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
-    # erode = the darkest pixel nearby, dilate of ink = ink nearby: moved by up to
-    # ``tolerance`` is still found
-    removed = cv2.bitwise_and(old_ink, cv2.bitwise_not(cv2.dilate(new_ink, kernel)))
-    added = cv2.bitwise_and(new_ink, cv2.bitwise_not(cv2.dilate(old_ink, kernel)))
-    darker_old = cv2.compare(cv2.add(old_soft, _THRESHOLD), cv2.erode(new_soft, kernel), cv2.CMP_LT)
-    darker_new = cv2.compare(cv2.add(new_soft, _THRESHOLD), cv2.erode(old_soft, kernel), cv2.CMP_LT)
-    return (
-        np.asarray(cv2.bitwise_or(removed, darker_old), dtype=np.uint8),
-        np.asarray(cv2.bitwise_or(added, darker_new), dtype=np.uint8),
-    )
+    # dilate of ink = ink nearby, erode of grey = the darkest pixel nearby: ink moved by up
+    # to ``tolerance`` is still found
+    near = cv2.dilate(new_ink, kernel)
+    cv2.bitwise_not(near, dst=near)
+    removed = cv2.bitwise_and(old_ink, near)
+    cv2.dilate(old_ink, kernel, dst=near)
+    cv2.bitwise_not(near, dst=near)
+    added = cv2.bitwise_and(new_ink, near)
+    del old_ink, new_ink
+    darker = cv2.add(old_soft, _THRESHOLD)
+    cv2.erode(new_soft, kernel, dst=near)
+    cv2.compare(darker, near, cv2.CMP_LT, dst=darker)
+    cv2.bitwise_or(removed, darker, dst=removed)
+    cv2.add(new_soft, _THRESHOLD, dst=darker)
+    cv2.erode(old_soft, kernel, dst=near)
+    cv2.compare(darker, near, cv2.CMP_LT, dst=darker)
+    cv2.bitwise_or(added, darker, dst=added)
+    return np.asarray(removed, dtype=np.uint8), np.asarray(added, dtype=np.uint8)
 
 
 def _areas(mask: Gray, dpi: float, words: Sequence[Box] = ()) -> list[ChangedArea]:
@@ -578,12 +596,9 @@ def _areas(mask: Gray, dpi: float, words: Sequence[Box] = ()) -> list[ChangedAre
 
     height, width = mask.shape
     step = max(1, round(dpi / 50))  # about half a millimetre per cell
-    cells = cv2.resize(
-        mask,
-        (max(1, width // step), max(1, height // step)),
-        interpolation=cv2.INTER_AREA,
+    cells = np.asarray(
+        cv2.threshold(_shrink(mask, step), 0, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8
     )
-    cells = np.asarray(cv2.threshold(cells, 0, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
     # strokes of one change lie within about 3 mm of each other
     reach = max(3, round(3 / 25.4 * dpi / step))
     closed = cv2.morphologyEx(
@@ -646,35 +661,55 @@ def _merge(boxes: list[list[int]], gap: int) -> list[list[int]]:
     return boxes
 
 
-def _overlay(old_aligned: Gray, new: Gray, removed: Gray, added: Gray) -> npt.NDArray[np.uint8]:
-    """Old-only ink red, new-only ink blue, shared ink light grey (BGR, for OpenCV)."""
+def _overlay(
+    old_aligned: Gray, new: Gray, removed: Gray, added: Gray, step: int
+) -> npt.NDArray[np.uint8]:
+    """Old-only ink red, new-only ink blue, shared ink light grey (BGR), ``step`` times smaller."""
     import cv2
     import numpy as np
 
-    both = cv2.min(old_aligned, new)
+    both = _shrink(np.asarray(cv2.min(old_aligned, new), dtype=np.uint8), step)
     grey = cv2.addWeighted(both, 0.4, both, 0, 255 * 0.6)
     picture = cv2.merge([grey, grey, grey])
-    picture[removed > 0] = (40, 40, 220)
-    picture[added > 0] = (220, 90, 20)
+    picture[_shrink(removed, step) > 0] = (40, 40, 220)
+    picture[_shrink(added, step) > 0] = (220, 90, 20)
     return np.asarray(picture, dtype=np.uint8)
 
 
-def _fit(picture: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+def _shrink(picture: npt.NDArray[np.uint8], step: int) -> npt.NDArray[np.uint8]:
+    """``picture`` made ``step`` times smaller by averaging (a whole factor: OpenCV's fast way).
+
+    The last rows and columns that do not fill a cell are left out: the top left stays put.
+    """
     import cv2
     import numpy as np
 
-    height, width = picture.shape[:2]
-    scale = min(1.0, side / max(height, width))
-    if scale >= 1.0:
+    if step <= 1:
         return picture
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(cv2.resize(picture, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    height, width = picture.shape[:2]
+    rows, columns = max(1, height // step), max(1, width // step)
+    cropped = picture[: rows * step, : columns * step]
+    # halving: bilinear samples fall mid-way in each 2×2 cell, so it averages the cell as
+    # area averaging does, several times quicker
+    method = cv2.INTER_LINEAR if step == 2 else cv2.INTER_AREA
+    return np.asarray(cv2.resize(cropped, (columns, rows), interpolation=method), dtype=np.uint8)
 
 
-def _write_webp(path: Path, picture: npt.NDArray[np.uint8]) -> None:
+def _fit(picture: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    """``picture`` with its longest side at most ``side`` pixels."""
+    return _shrink(picture, _step(picture, side))
+
+
+def _step(picture: npt.NDArray[np.uint8], side: int) -> int:
+    return max(1, math.ceil(int(max(picture.shape[:2])) / side))
+
+
+def _write_image(path: Path, picture: npt.NDArray[np.uint8]) -> None:
+    """JPEG at a high quality: a few times quicker to make than PNG at this size, and the
+    pictures are views of pages (the files themselves stay the reference)."""
     import cv2
 
-    ok, data = cv2.imencode(".webp", picture, [cv2.IMWRITE_WEBP_QUALITY, 80])
+    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, 88])
     if not ok:
         raise PreviewError("cannot encode the compare image")
     path.write_bytes(data.tobytes())
@@ -741,7 +776,7 @@ def compare(
     """Compare ``old`` with ``new`` in this process (``compare_contained`` for untrusted files).
 
     With ``output`` (a folder), each paired page's overlay, aligned old page and new page
-    are written there as WebP images named in ``PageChange.images``.
+    are written there as JPEG images named in ``PageChange.images``.
     """
     started = time.monotonic()
     if output is not None:
@@ -762,7 +797,7 @@ def compare(
                 before.count,
                 after.count,
             )
-            result.pages = list(_compare_pages(before, after, output, limits))
+            result.pages = _compare_pages(before, after, output, limits)
         finally:
             after.close()
     finally:
@@ -771,22 +806,71 @@ def compare(
     return result
 
 
+def _pair_likeness(
+    before: _Source, after: _Source, i: int, j: int, old: Gray, new: Gray
+) -> tuple[float, bool]:
+    """How alike two pages are, and whether they are plainly the same sheet.
+
+    Drawings of one set look much alike when small; their words (sheet title and number,
+    notes, dimensions) in the same order tell them apart, when both pages have a text layer.
+    """
+    picture = _likeness(_thumbnail(_fit(old, 256)), _thumbnail(_fit(new, 256)))
+    old_words = [w.text for w in before.words(i + 1)]
+    new_words = [w.text for w in after.words(j + 1)]
+    if old_words and new_words:
+        in_order = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False).ratio()
+        score = (picture + _word_likeness(frozenset(old_words), frozenset(new_words))) / 2
+        return score, in_order >= _SURELY_SAME_WORDS and picture >= _SAME_PAGE
+    return picture, picture >= _SURELY_SAME
+
+
+#: a page taken as the same sheet without matching (same page count) must be this alike,
+#: or have this share of its words in the same order
+_SURELY_SAME = 0.9
+_SURELY_SAME_WORDS = 0.85
+
+
 def _compare_pages(
     before: _Source, after: _Source, output: Path | None, limits: CompareLimits
-) -> Iterator[PageChange]:
+) -> list[PageChange]:
+    """Pages paired in order when both files have as many and each pair is plainly the same
+    sheet; otherwise paired by content first (small drawings of every page, and words)."""
+    if before.count == after.count:
+        in_order: list[tuple[int | None, int | None, float]] = [
+            (n, n, 1.0) for n in range(after.count)
+        ]
+        changes: list[PageChange] = []
+        for change in _compare_pairs(before, after, in_order, output, limits):
+            if change is None:
+                break  # a page is not its partner: match them all by content
+            changes.append(change)
+        else:
+            return changes
+    thumb_dpi = min(limits.dpi, 12.0)
+    old_thumbs = [_thumbnail(before.draw(n + 1, thumb_dpi)) for n in range(before.count)]
+    new_thumbs = [_thumbnail(after.draw(n + 1, thumb_dpi)) for n in range(after.count)]
+    old_text = [frozenset(w.text for w in before.words(n + 1)) for n in range(before.count)]
+    new_text = [frozenset(w.text for w in after.words(n + 1)) for n in range(after.count)]
+    pairs = match_pages(old_thumbs, new_thumbs, old_text, new_text)
+    return [c for c in _compare_pairs(before, after, pairs, output, limits, checked=True) if c]
+
+
+def _compare_pairs(
+    before: _Source,
+    after: _Source,
+    pairs: list[tuple[int | None, int | None, float]],
+    output: Path | None,
+    limits: CompareLimits,
+    checked: bool = False,
+) -> Iterator[PageChange | None]:
+    """Each pair compared; unless ``checked``, None (and stop) for a pair not plainly alike."""
     import cv2
     import numpy as np
 
-    thumb_dpi = min(limits.dpi, 12.0)
-    if before.count == 1 and after.count == 1:
-        pairs: list[tuple[int | None, int | None, float]] = [(0, 0, 1.0)]
-    else:
-        old_thumbs = [_thumbnail(before.draw(n + 1, thumb_dpi)) for n in range(before.count)]
-        new_thumbs = [_thumbnail(after.draw(n + 1, thumb_dpi)) for n in range(after.count)]
-        old_text = [frozenset(w.text for w in before.words(n + 1)) for n in range(before.count)]
-        new_text = [frozenset(w.text for w in after.words(n + 1)) for n in range(after.count)]
-        pairs = match_pages(old_thumbs, new_thumbs, old_text, new_text)
-    tolerance = max(1, round(limits.dpi / 50))
+    # pages are drawn at ``dpi`` and looked at in whole steps down to ``analysis_dpi``
+    step = max(1, math.floor(limits.dpi / limits.analysis_dpi))
+    seen_dpi = limits.dpi / step
+    tolerance = max(1, round(seen_dpi / 50))
     for i, j, score in pairs:
         change = PageChange(
             from_page=None if i is None else i + 1,
@@ -805,47 +889,61 @@ def _compare_pages(
                 side = "to" if j is not None else "from"
                 source = after if j is not None else before
                 picture = _fit(source.draw(number, limits.dpi), limits.image_side)
-                name = f"{side}-{number}.webp"
-                _write_webp(output / name, picture)
+                name = f"{side}-{number}.jpg"
+                _write_image(output / name, picture)
                 change.images = {side: name}
                 change.image_size = (int(picture.shape[1]), int(picture.shape[0]))
             yield change
             continue
-        old_picture = before.draw(i + 1, limits.dpi)
-        new_picture = after.draw(j + 1, limits.dpi)
+        old_picture = before.draw(i + 1, limits.dpi, step)
+        new_picture = after.draw(j + 1, limits.dpi, step)
+        if not checked and len(pairs) > 1:
+            score, sure = _pair_likeness(before, after, i, j, old_picture, new_picture)
+            if not sure:
+                yield None
+                return
+            change.similarity = round(score, 4)
         warp = _align(old_picture, new_picture)
-        aligned: Gray = np.asarray(
-            cv2.warpAffine(
-                old_picture,
-                warp,
-                (new_picture.shape[1], new_picture.shape[0]),
-                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_CONSTANT,
-                borderValue=255,
-            ),
-            dtype=np.uint8,
-        )
+        # the same plot: no warp (a tenth of a pixel at the far corner is none)
+        drift = np.abs(warp - np.eye(2, 3, dtype=np.float32))
+        drift[:, :2] *= max(new_picture.shape)
+        if old_picture.shape == new_picture.shape and float(drift.max()) < 0.1:
+            aligned: Gray = old_picture
+        else:
+            aligned = np.asarray(
+                cv2.warpAffine(
+                    old_picture,
+                    warp,
+                    (new_picture.shape[1], new_picture.shape[0]),
+                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=cv2.BORDER_CONSTANT,
+                    borderValue=255,
+                ),
+                dtype=np.uint8,
+            )
         change.transform = _fraction_transform(warp, old_picture, new_picture)
         del old_picture
         removed, added = _differences(aligned, new_picture, tolerance)
         change.words_added, change.words_removed, change.words_omitted = _word_changes(
             before.words(i + 1), after.words(j + 1), limits.max_words
         )
-        changed: Gray = np.asarray(cv2.bitwise_or(removed, added), dtype=np.uint8)
+        changed = np.asarray(cv2.bitwise_or(removed, added), dtype=np.uint8)
         word_boxes = [w.box for w in change.words_added] + [
             _carry(w.box, change.transform) for w in change.words_removed
         ]
-        change.changed_areas = _areas(changed, limits.dpi, word_boxes)
+        change.changed_areas = _areas(changed, seen_dpi, word_boxes)
         if output is not None:
-            overlay = _fit(_overlay(aligned, new_picture, removed, added), limits.image_side)
+            overlay = _overlay(
+                aligned, new_picture, removed, added, _step(new_picture, limits.image_side)
+            )
             names = {
-                "overlay": f"overlay-{j + 1}.webp",
-                "from": f"from-{i + 1}-on-{j + 1}.webp",
-                "to": f"to-{j + 1}.webp",
+                "overlay": f"overlay-{j + 1}.jpg",
+                "from": f"from-{i + 1}-on-{j + 1}.jpg",
+                "to": f"to-{j + 1}.jpg",
             }
-            _write_webp(output / names["overlay"], overlay)
-            _write_webp(output / names["from"], _fit(aligned, limits.image_side))
-            _write_webp(output / names["to"], _fit(new_picture, limits.image_side))
+            _write_image(output / names["overlay"], overlay)
+            _write_image(output / names["from"], _fit(aligned, limits.image_side))
+            _write_image(output / names["to"], _fit(new_picture, limits.image_side))
             change.images = names
             change.image_size = (int(overlay.shape[1]), int(overlay.shape[0]))
         yield change

@@ -41,7 +41,7 @@ def compare_image(document_id: str) -> Response:
             caller(), document_id, comparison.older.number, comparison.newer.number
         )
     chunks = compare.image_chunks(comparison, request.args.get("name", ""))
-    response = Response(chunks, mimetype="image/webp", direct_passthrough=True)
+    response = Response(chunks, mimetype="image/jpeg", direct_passthrough=True)
     response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"

@@ -410,10 +410,10 @@ ROUTES: list[Route] = [
     Route(
         "get",
         "/documents/{id}/compare/image",
-        "One image of a finished compare, as its answer links it: `overlay-N.webp` (old ink "
-        "red, new ink blue, shared grey), `from-M-on-N.webp` (the old page aligned on the "
-        "new one), `to-N.webp`; 404 until the compare is done",
-        {"200": {"image/webp": {"schema": BINARY}}},
+        "One image of a finished compare, as its answer links it: `overlay-N.jpg` (old ink "
+        "red, new ink blue, shared grey), `from-M-on-N.jpg` (the old page aligned on the "
+        "new one), `to-N.jpg`; 404 until the compare is done",
+        {"200": {"image/jpeg": {"schema": BINARY}}},
         errors=("503",),
         query={
             "from": "The older version's number (default: the one before `to`)",

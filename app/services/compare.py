@@ -55,7 +55,7 @@ STATUS = {
     PreviewStatus.failed: "failed",
     PreviewStatus.unsupported: "failed",
 }
-IMAGE_NAME = re.compile(r"^(overlay|from|to)-\d{1,6}(-on-\d{1,6})?\.webp$")
+IMAGE_NAME = re.compile(r"^(overlay|from|to)-\d{1,6}(-on-\d{1,6})?\.jpg$")
 
 
 def variant(from_number: int) -> str:

@@ -58,7 +58,7 @@ def test_a_new_version_is_compared_with_the_previous_one(client, world, plans):
     assert body["overlay_urls"] == [first["overlay_url"], moved["overlay_url"]]
 
     image = client.get(moved["overlay_url"], headers=customer)
-    assert image.status_code == 200 and image.mimetype == "image/webp"
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
     with Image.open(io.BytesIO(image.data)) as picture:
         assert list(picture.size) == moved["image_size"]
     # another client, or an outsider, does not learn the document exists

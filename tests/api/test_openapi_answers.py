@@ -338,7 +338,7 @@ def test_every_route_answers_as_the_published_document_says(
     assert compared["status"] == "done" and compared["changed"] is False, compared
     call("get", compared["overlay_urls"][0], 200, customer)
     call("get", f"/api/v1/documents/{mine['id']}/compare?from=x", 422, customer)
-    call("get", f"/api/v1/documents/{mine['id']}/compare/image?name=x.webp", 404, customer)
+    call("get", f"/api/v1/documents/{mine['id']}/compare/image?name=x.jpg", 404, customer)
     call("get", "/api/v1/form-templates", 200, customer)
     forms_url = f"/api/v1/spaces/{space_a}/forms"
     call("post", forms_url, 422, customer, json={"template": "nada", "document_id": mine["id"]})

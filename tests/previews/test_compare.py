@@ -101,6 +101,11 @@ def test_pages_inserted_removed_and_reordered_are_matched_by_content(
     assert [bool(p.changed_areas) for p in result.pages] == [False, False, False, False]
     assert result.pages[1].changed and "PLANTA" in [w.text for w in result.pages[1].words_added]
 
+    swapped = plan_set(folder / "swapped.pdf", [2, 1, 3])
+    result = compare(original, PDF, swapped, PDF, limits=LIMITS)
+    assert [(p.from_page, p.to_page) for p in result.pages] == [(2, 1), (1, 2), (3, 3)]
+    assert [_boxes(p) for p in result.pages] == [[], [], []]
+
     reordered = plan_set(folder / "reordered.pdf", [3, 1])
     result = compare(original, PDF, reordered, PDF, limits=LIMITS)
     assert [(p.from_page, p.to_page) for p in result.pages] == [(3, 1), (1, 2), (2, None)]
