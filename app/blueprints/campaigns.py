@@ -22,6 +22,7 @@ from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
 
 bp = Blueprint("campaigns", __name__)
+PAGE_SIZE = 50  # board rows per page: the most urgent first
 
 STATUS_LABELS = {
     "overdue": _l("Atrasado"),
@@ -155,6 +156,12 @@ def board(campaign_id: str) -> str:
         if (not chosen_status or r.status == chosen_status)
         and (not query or query in r.client_name.lower())
     ]
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(page, pages)
     made, all_rows = campaigns.job_progress(campaign)
     chart = charts.line_chart(
         [(d.strftime("%d/%m"), n) for d, n in series],
@@ -167,8 +174,11 @@ def board(campaign_id: str) -> str:
     return render_template(
         "campaigns/board.html",
         campaign=campaign,
-        rows=shown,
+        rows=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        shown_count=len(shown),
         all_count=len(rows),
+        page=page,
+        pages=pages,
         totals=totals,
         chart=chart,
         series=series,
