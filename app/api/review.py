@@ -114,8 +114,8 @@ def create_transmittal(space_id: str) -> tuple[Response, int]:
     transmittal = transmittals.create_transmittal(
         caller(),
         space_id,
-        document_ids=list(data.get("document_ids") or []),
-        recipient_ids=list(data.get("recipient_ids") or []),
+        document_ids=data.get("document_ids"),
+        recipient_ids=data.get("recipient_ids"),
         due_date=_date(data.get("due_date"), "due_date"),
         message=data.get("message"),
         today=date.today(),

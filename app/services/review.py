@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -202,16 +203,25 @@ def _apply(
 def review_document(
     actor: User,
     document_id: str,
-    action: str | None,
+    action: Any,
     *,
-    comment: str | None = None,
-    label: str | None = None,
+    comment: Any = None,
+    label: Any = None,
 ) -> DocumentVersion:
     """Check, validate or request changes on the current version (or answer with a label)."""
     document = get_document(actor, document_id)
     version = document.current_version
     if version is None:
         raise NotFound()
+    errors: dict[str, str] = {}
+    comment = checked_text(
+        errors, "comment", comment, max_length=COMMENT_MAX_LENGTH, multiline=True
+    )
+    for name, value in (("action", action), ("label", label)):
+        if value is not None and not isinstance(value, str):
+            errors[name] = _("Debe ser un texto.")
+    if errors:
+        raise ValidationFailed(errors)
     if label:
         try:
             answer = scheme_for(document.space).answer(label)
@@ -235,13 +245,13 @@ def review_document(
                 {"action": _("La acción debe ser check, validate o request_changes.")}
             )
     _apply(actor, document, version, chosen, comment=comment, label=label)
-    if comment and comment.strip():
+    if comment:
         db.session.add(
             Comment(
                 document_id=document.id,
                 version_number=version.number,
                 author_id=actor.id,
-                body=comment.strip(),
+                body=comment,
             )
         )
     return version

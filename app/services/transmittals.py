@@ -23,28 +23,44 @@ from app.services import audit
 from app.services.access import can_see_document, get_space, require_staff, space_permission
 from app.services.errors import NotFound, ValidationFailed
 from app.services.notifications import notify
+from app.services.text import checked_text
+
+
+def _ids(errors: dict[str, str], field: str, value: object) -> list[str]:
+    """A list of ids as sent; anything else (a number, a list of objects) is an invalid field."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        errors[field] = _("Envíe una lista de ids.")
+        return []
+    return list(value)
 
 
 def create_transmittal(
     actor: User,
     space_id: str,
     *,
-    document_ids: list[str],
-    recipient_ids: list[str],
+    document_ids: object,
+    recipient_ids: object,
     due_date: date | None,
-    message: str | None,
+    message: object,
     today: date | None = None,
 ) -> Transmittal:
     space = get_space(actor, space_id, Permission.contribute)
     require_staff(actor)
     errors: dict[str, str] = {}
-    found_documents = [db.session.get(Document, str(d)) for d in dict.fromkeys(document_ids or [])]
+    text = checked_text(errors, "message", message, max_length=5000, multiline=True)
+    asked_documents = _ids(errors, "document_ids", document_ids)
+    asked_recipients = _ids(errors, "recipient_ids", recipient_ids)
+    if errors:
+        raise ValidationFailed(errors)
+    found_documents = [db.session.get(Document, d) for d in dict.fromkeys(asked_documents)]
     documents = [
         d for d in found_documents if d is not None and d.space_id == space.id and not d.deleted_at
     ]
     if not documents or len(documents) < len(found_documents):
         errors["document_ids"] = _("Elija documentos de este espacio.")
-    found_recipients = [db.session.get(User, str(u)) for u in dict.fromkeys(recipient_ids or [])]
+    found_recipients = [db.session.get(User, u) for u in dict.fromkeys(asked_recipients)]
     recipients = [
         u for u in found_recipients if u is not None and space_permission(u, space) is not None
     ]
@@ -77,7 +93,7 @@ def create_transmittal(
         space_id=space.id,
         number=number,
         created_by_id=actor.id,
-        message=(message or "").strip() or None,
+        message=text,
         due_date=due_date,
     )
     db.session.add(transmittal)

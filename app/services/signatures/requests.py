@@ -198,6 +198,11 @@ def request_signatures(
     require_staff(actor)
     version = document.current_version
     errors: dict[str, str] = {}
+    for name, value in (("level", level), ("message", message), ("stamp_position", stamp_position)):
+        if value is not None and not isinstance(value, str):
+            errors[name] = _("Debe ser un texto.")
+    if errors:
+        raise ValidationFailed(errors)
     if version is None or not is_pdf(version):
         errors["document"] = _("Solo se pueden firmar documentos PDF.")
     chosen = [str(i).strip() for i in signer_ids if str(i).strip()]
