@@ -42,7 +42,9 @@ def test_a_renta_campaign_for_30_clients_completed_from_the_agenda(
     staff.get_by_label("O escriba los documentos").fill(
         "Certificado de retenciones\nRecibo del IBI"
     )
-    staff.get_by_label("Fecha límite", exact=True).fill((date.today() + timedelta(days=20)).isoformat())
+    staff.get_by_label("Fecha límite", exact=True).fill(
+        (date.today() + timedelta(days=20)).isoformat()
+    )
     staff.get_by_label("Clientes con la etiqueta").fill("renta")
     staff.get_by_role("button", name="Crear campaña").click()
     staff.get_by_text("Campaña creada").wait_for()

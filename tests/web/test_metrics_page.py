@@ -31,7 +31,9 @@ def test_monthly_metrics_as_charts_a_table_and_csv(client, web_app, world):
         )
         for title in ("A tiempo", "Tarde")
     ]
-    for request, done_day in zip(made, (due - timedelta(days=2), due + timedelta(days=5))):
+    for request, done_day in zip(
+        made, (due - timedelta(days=2), due + timedelta(days=5)), strict=True
+    ):
         request.created_at = datetime.combine(due - timedelta(days=10), datetime.min.time(), UTC)
         request.completed_at = datetime.combine(done_day, datetime.min.time(), UTC)
     signed_at = datetime.combine(_last_month(10), datetime.min.time(), UTC)
