@@ -123,12 +123,16 @@ def settings() -> Response | str:
 
 @bp.get("/audit")
 @login_required
-def audit_log() -> str:
+def audit_log() -> str | Response:
     require_admin(current_user)
-    events = audit.list_events(
-        target=request.args.get("target") or None,
-        actor=request.args.get("actor") or None,
-        page=PageArgs(cursor=request.args.get("cursor") or None, limit=100),
-    )
+    try:
+        events = audit.list_events(
+            target=request.args.get("target") or None,
+            actor=request.args.get("actor") or None,
+            page=PageArgs(cursor=request.args.get("cursor") or None, limit=100),
+        )
+    except ValidationFailed as exc:  # an altered "older" link: back to the newest
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("admin.audit_log"))
     check = audit.verify_chain() if request.args.get("verify") else None
     return render_template("admin/audit.html", events=events, check=check)

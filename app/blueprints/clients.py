@@ -31,9 +31,13 @@ def index() -> Response | str:
         )
         flash(_("Cliente creado."), "success")
         return redirect(url_for("clients.detail", client_id=client.id))
-    found = clients.list_clients(
-        current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
-    )
+    try:
+        found = clients.list_clients(
+            current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
+        )
+    except ValidationFailed as exc:  # an altered "more" link: back to the first page
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("clients.index"))
     return render_template("clients/index.html", clients=found, form=form)
 
 

@@ -245,10 +245,14 @@ def staff_overview() -> str:
 
 @bp.get("/notifications")
 @login_required
-def notification_list() -> str:
-    items = notifications.list_notifications(
-        current_user, PageArgs(cursor=request.args.get("cursor") or None)
-    )
+def notification_list() -> str | WerkzeugResponse:
+    try:
+        items = notifications.list_notifications(
+            current_user, PageArgs(cursor=request.args.get("cursor") or None)
+        )
+    except ValidationFailed as exc:  # an altered "older" link: back to the newest
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("review.notification_list"))
     return render_template(
         "review/notifications.html",
         items=items,

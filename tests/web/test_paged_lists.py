@@ -1,0 +1,57 @@
+"""The firm's long lists on the web a page at a time: clients and the audit trail follow a
+"more" link (the same signed cursor as the API); an altered link leads back to the first
+page, saying why."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from portal_testing import web_login
+
+NEXT_RE = re.compile(r'<a rel="next" href="([^"]+)"')
+CLIENT_RE = re.compile(r'<a href="/clients/[0-9a-f]+">([^<]+)</a>')
+
+
+def _next(page: str) -> str | None:
+    found = NEXT_RE.search(page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_client_list_and_the_audit_trail_go_on_page_by_page(client, world):
+    from app.extensions import db
+    from app.services import clients
+
+    for n in range(110):
+        clients.create_client(world.admin, name=f"Cliente {n:03d} S.L.")
+    db.session.commit()
+    expected = [c.name for c in clients.list_clients(world.admin)]
+    assert len(expected) == 112
+
+    web_login(client, world.admin)
+    first = client.get("/clients/").get_data(as_text=True)
+    shown = [html.unescape(name) for name in CLIENT_RE.findall(first)]
+    assert len(shown) == 100
+    more = _next(first)
+    assert more and "cursor=" in more
+    second = client.get(more).get_data(as_text=True)
+    shown += [html.unescape(name) for name in CLIENT_RE.findall(second)]
+    assert shown == expected
+    assert _next(second) is None and "Volver al principio" in second
+
+    altered = client.get(more[:-3] + "AAA", follow_redirects=True)
+    assert altered.request.path == "/clients/"  # back to the first page, saying why
+    page = altered.get_data(as_text=True)
+    assert "pida la lista de nuevo desde el principio" in page
+    assert [html.unescape(name) for name in CLIENT_RE.findall(page)] == expected[:100]
+
+    # 110 clients made and a login: well over the audit page's 100 events.
+    audit = client.get("/admin/audit").get_data(as_text=True)
+    older = _next(audit)
+    assert older and "cursor=" in older
+    assert client.get(older).status_code == 200
+    back = client.get("/admin/audit?cursor=nada", follow_redirects=True)
+    assert back.request.path == "/admin/audit"
+    assert "pida la lista de nuevo" in back.get_data(as_text=True)
+    back = client.get("/notifications?cursor=nada", follow_redirects=True)
+    assert back.request.path == "/notifications"
