@@ -730,10 +730,16 @@ def remind(actor: User, campaign_id: str, *, today: date) -> int:
     _campaign, rows = board(actor, campaign_id, today=today)
     sent = 0
     for row in rows:
-        if row.request_id and row.missing and row.status in ("open", "overdue"):
+        if row.status not in ("open", "overdue"):
+            continue
+        if row.request_id and row.missing:
             request = db.session.get(DocumentRequest, row.request_id)
             if request is not None:
                 sent += requests.remind_now(request, today)
+        elif row.signature_request_id:
+            signature = db.session.get(SignatureRequest, row.signature_request_id)
+            if signature is not None:
+                sent += signatures.remind_turn(signature)
     audit.record("campaign_reminded", actor, f"campaign:{campaign_id}", sent=sent)
     return sent
 

@@ -383,6 +383,21 @@ def _notify_turn(signer: SignatureRequestSigner) -> None:
     db.session.flush()
 
 
+def remind_turn(request: SignatureRequest) -> int:
+    """E-mail again the signers whose turn it is (a campaign's bulk reminder), at most once a
+    day each; returns how many were reminded."""
+    recent = _now() - timedelta(days=1)
+    reminded = 0
+    for signer in whose_turn(request):
+        notified = signer.notified_at
+        if notified is not None and notified.replace(tzinfo=notified.tzinfo or UTC) > recent:
+            continue
+        if signer.status == SignerStatus.pending:
+            _notify_turn(signer)
+            reminded += 1
+    return reminded
+
+
 def decline(actor: User, request_id: str, reason: str | None) -> SignatureRequest:
     """A signer refuses to sign, with a reason; the request ends and its creator is told."""
     request = get_request(actor, request_id)
