@@ -110,6 +110,21 @@ def _seed_world(app: Any) -> dict[str, Any]:
         title="Plano A-101",
     )
     review.add_comment(world.client_a, plan.id, body="Cota equivocada", page=1, x=0.5, y=0.5)
+    # two versions of a plan, a comment pinned on the first: the compare page has it all
+    compared = documents.upload_document(
+        world.staff,
+        world.space_a.id,
+        io.BytesIO(annual_accounts_pdf(1, "Plano A-102")),
+        filename="A-102.pdf",
+        title="Plano A-102",
+    )
+    review.add_comment(world.client_a, compared.id, body="Falta una cota", page=1, x=0.3, y=0.3)
+    documents.upload_version(
+        world.staff,
+        compared.id,
+        io.BytesIO(annual_accounts_pdf(2, "Plano A-102")),
+        filename="A-102-B.pdf",
+    )
     for user in (world.admin, world.staff, world.client_a):
         notifications.notify(
             [user], "review_requested", link=f"/documents/{plan.id}", title="Plano A-101", version=1
@@ -117,6 +132,7 @@ def _seed_world(app: Any) -> dict[str, Any]:
     values = {
         "document_id": world.shared.id,
         "plan_id": plan.id,  # a PDF with a comment pinned on its page
+        "compared_id": compared.id,  # a PDF in two versions, for the compare page
         "number": world.shared.current_version.number,
         "space_id": world.space_a.id,
         "client_id": world.firm_a.id,
@@ -179,6 +195,8 @@ def url_for_rule(rule: Any, seed: dict[str, Any]) -> str:
             path = path.replace(candidate, str(values[name]))
     if rule.endpoint == "ocr.search_page":
         path += "?q=nomina"
+    if rule.endpoint == "compare.page":
+        path = f"/documents/{seed['compared_id']}/compare"
     return path
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
-from app.api import api_bp, caller
+from app.api import SESSION_ENDPOINTS, api_bp, caller
 from app.api.schemas import CompareSchema
 from app.services import compare
 from app.unit_of_work import commit_now
@@ -46,6 +46,10 @@ def compare_image(document_id: str) -> Response:
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+# the compare page asks for the status and shows the images with the browser session
+SESSION_ENDPOINTS.update({"api.compare_versions", "api.compare_image"})
 
 
 def image_url(comparison: compare.Comparison, name: str | None) -> str | None:

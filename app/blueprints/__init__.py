@@ -44,6 +44,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import previews  # thumbnails and in-browser views
 
     app.register_blueprint(previews.bp)
+    from app.blueprints import compare  # what changed between two versions
+
+    app.register_blueprint(compare.bp)
     from app.blueprints import onboarding  # self-activation of new clients
 
     app.register_blueprint(onboarding.bp)

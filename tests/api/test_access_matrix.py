@@ -1361,6 +1361,22 @@ for kind, doc, seen in (
         ),
     ]
 
+# The compare page: the document's access (its one version compared with itself here).
+for kind, doc, seen in (
+    ("shared", "shared", (200, 200, 404, 200, 404, L)),
+    ("internal", "internal", (200, 200, 404, 404, 404, L)),
+    ("other client's", "other_doc", (200, 404, 404, 404, 200, L)),
+):
+    WEB_CASES.append(
+        Case(
+            f"compare page of {kind} document",
+            "GET",
+            "/documents/<document_id>/compare",
+            lambda w, d=doc: f"/documents/{getattr(w, d).id}/compare?from=1&to=1",
+            seen,
+        )
+    )
+
 
 # ---------------------------------------------------------------- onboarding, threads, incidents
 
