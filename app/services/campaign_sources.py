@@ -34,6 +34,7 @@ MAX_ZIP_ENTRIES = 5_000
 MAX_ZIP_TOTAL = 1024 * 1024 * 1024  # uncompressed bytes, all PDFs together
 MAX_RATIO = 200  # uncompressed / compressed: PDFs compress little; more is a ZIP bomb
 MAX_LISTED = 20  # problems named one by one in a message; the rest are counted
+MAX_NOTICES = 100  # repeated rows kept with the campaign, one by one
 
 _HEADERS = {"nif", "cif", "nie", "dni", "nifcif", "taxid", "identificadorfiscal", "documento"}
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -59,10 +60,15 @@ class Selection:
     seen: set[str] = field(default_factory=set)
 
     def notices(self) -> list[dict[str, Any]]:
-        return [
+        """The repeated rows, the first ``MAX_NOTICES`` by line, then how many more."""
+        found: list[dict[str, Any]] = [
             {"kind": "duplicate", "line": line, "value": value, "message": _("Repetido")}
-            for line, value in self.duplicates
+            for line, value in self.duplicates[:MAX_NOTICES]
         ]
+        if len(self.duplicates) > MAX_NOTICES:
+            more = len(self.duplicates) - MAX_NOTICES
+            found.append({"kind": "duplicate", "value": "…", "message": _("(y %(n)s más)", n=more)})
+        return found
 
 
 def listed(parts: list[str]) -> str:
@@ -116,19 +122,28 @@ def _take(selection: Selection, line: int, raw: str, known: dict[str, list[str]]
 
 
 def _text_lines(stream: BinaryIO) -> Iterator[str]:
-    """The file's lines as text: UTF-8 (BOM or not) if it decodes as such, else Windows-1252.
+    """The file's lines as text: UTF-8 (BOM or not) if all of it decodes as such, else
+    Windows-1252 (what Excel writes on Windows).
 
-    Decoded incrementally; a UTF-8 error anywhere starts again in Windows-1252 (the file is
-    seekable: an upload is spooled to disk once large).
+    The encoding is settled by a first pass that only checks the bytes, so that a stray
+    Windows-1252 byte far down the file never has the first rows read twice; both passes go
+    chunk by chunk (the upload is a seekable file, spooled to disk once large).
     """
     start = stream.tell()
+    checker = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    encoding = "utf-8-sig"
+    read = 0
     try:
-        yield from _decoded(stream, "utf-8-sig")
-        return
+        while chunk := stream.read(64 * 1024):
+            read += len(chunk)
+            if read > MAX_CSV_BYTES:
+                break  # _decoded refuses it with a message
+            checker.decode(chunk)
+        checker.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
+        encoding = "cp1252"
     stream.seek(start)
-    yield from _decoded(stream, "cp1252")
+    yield from _decoded(stream, encoding)
 
 
 def _decoded(stream: BinaryIO, encoding: str) -> Iterator[str]:

@@ -84,6 +84,19 @@ def test_an_excel_csv_of_tax_ids_chooses_the_clients_and_bad_rows_are_named(clie
     assert "línea 2: B00000000" in message and "línea 4: HOLA (no es un NIF válido)" in message
     assert "A28000008" not in message and _count_campaigns() == before
 
+    # a Windows-1252 byte far down a long file: read once, in that encoding
+    padding = "".join(f"A28000008;Obras {n}\r\n" for n in range(4000))  # about 90 KB
+    late = f"NIF;Nombre\r\n{padding}12345678Z;Lucía\r\n".encode("cp1252")
+    long_csv = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        data={**_form(), "clients_csv": (io.BytesIO(late), "largo.csv")},
+        content_type="multipart/form-data",
+    ).get_json()
+    assert len(long_csv["clients"]) == 2 and len(long_csv["notices"]) == 101
+    assert long_csv["notices"][-1]["message"] == "(y 3899 más)"
+    before += 1
+
     # the same as JSON, by tax ids
     by_list = client.post(
         "/api/v1/campaigns",
