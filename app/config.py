@@ -116,6 +116,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "RESET_TOKEN_MINUTES": 60,
         "INVITATION_DAYS": 7,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Redis restarting must not turn logins into errors: each process counts alone meanwhile
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN": "30 per minute",
         "BABEL_DEFAULT_LOCALE": "es",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Madrid",

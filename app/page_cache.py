@@ -38,7 +38,10 @@ from app.services.freshness import data_stamp
 __all__ = ["PageCache", "cached_page", "init_page_cache"]
 
 # Set again on every answer, by the session and the after-request hooks.
-_NOT_KEPT = {"set-cookie", "vary", "content-length"}
+_NOT_KEPT = {"set-cookie", "vary", "content-length", "x-page-cache"}
+# Says whether an answer came from the cache (hit) or was rendered and kept (miss): the
+# hit ratio under a real load is read from it (bench/topology.py).
+HIT_HEADER = "X-Page-Cache"
 _MARK = "portal_page_cache"
 
 
@@ -130,7 +133,7 @@ def serve_kept_page() -> Response | None:
     if page is None:
         g.portal_page_key = (key, stamp)  # for cached_page to keep what the view renders
         return None
-    return Response(page.body, status=200, headers=list(page.headers))
+    return Response(page.body, status=200, headers=[*page.headers, (HIT_HEADER, "hit")])
 
 
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -160,6 +163,7 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
             headers.append(("Cache-Control", "private, no-store"))
             body = response.get_data()
             cache.put(key, _Page(stamp, time.monotonic(), ends.timestamp(), tuple(headers), body))
+            response.headers[HIT_HEADER] = "miss"
         return response
 
     setattr(wrapper, _MARK, True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, g, make_response, render_template, request
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, gettext
 from flask_login import current_user
 
 from app.extensions import login_manager
@@ -78,6 +78,7 @@ def init_web(app: Flask) -> None:
 
     # After the hooks above, so that it runs before them on the way out (see app.unit_of_work).
     init_unit_of_work(app, domain_error)
+    _answer_outages(app, domain_error)
 
     from flask_wtf.csrf import CSRFError
 
@@ -124,3 +125,57 @@ def _install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _template_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def _answer_outages(app: Flask, domain_error: Any) -> None:
+    """The database, the object store or the broker gone for a moment: 503 with Retry-After.
+
+    A restart of PostgreSQL or Redis, or the object store down, must read as "try again in a
+    few seconds" (tus clients and browsers retry), never as a 500 page; the request's changes
+    are rolled back, so nothing half-made stays.
+    """
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+    from redis.exceptions import ConnectionError as RedisUnavailable
+    from sqlalchemy.exc import InterfaceError, OperationalError, PendingRollbackError
+
+    from app.extensions import db
+    from app.services.errors import TemporarilyUnavailable
+    from storage import StorageError
+
+    def unavailable(error: Exception) -> Response:
+        app.logger.warning("%s on %s: %s", type(error).__name__, request.path, error)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is gone; the pool drops it
+            db.session().invalidate()
+        if "_login_user" not in g:
+            # the page's header would load the person from the database that just failed
+            g._login_user = login_manager.anonymous_user()
+        return domain_error(  # type: ignore[no-any-return]
+            TemporarilyUnavailable(
+                gettext(
+                    "El servicio no está disponible ahora mismo. No se ha guardado nada; "
+                    "vuelva a intentarlo en unos segundos."
+                )
+            )
+        )
+
+    @app.teardown_appcontext
+    def drop_dead_connection(_exc: BaseException | None) -> None:
+        # Ending the session rolls its transaction back; on a connection the database
+        # dropped (a restart) that fails, and would turn the answer already made into a 500.
+        # Runs before Flask-SQLAlchemy's own teardown, which then finds the session closed.
+        try:
+            db.session.close()
+        except (OperationalError, InterfaceError, PendingRollbackError):
+            db.session().invalidate()
+
+    for error in (
+        OperationalError,
+        InterfaceError,
+        PendingRollbackError,
+        StorageError,
+        RedisUnavailable,
+        BrokerUnavailable,
+    ):
+        app.register_error_handler(error, unavailable)

@@ -69,7 +69,9 @@ def session_user() -> User | None:
         try:
             csrf.protect()
         except CSRFError as exc:
-            raise AccessDenied("The CSRF token (X-CSRFToken header) is missing or invalid.") from exc
+            raise AccessDenied(
+                "The CSRF token (X-CSRFToken header) is missing or invalid."
+            ) from exc
     return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
@@ -92,7 +94,10 @@ def domain_error(error: DomainError) -> Response:
     extra = dict(error.extra)
     if hasattr(error, "errors"):
         extra["errors"] = error.errors
-    return problem(error.status, error.title, error.detail, **extra)
+    response = problem(error.status, error.title, error.detail, **extra)
+    if error.status == 503:  # the database, the store or the broker gone for a moment
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 @api_bp.errorhandler(HTTPException)

@@ -30,7 +30,13 @@ from app.services import compare as compare_service
 from app.services import ocr as ocr_service
 from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
-from app.services.errors import NotFound, StorageUnavailable, TooLarge, ValidationFailed
+from app.services.errors import (
+    NotFound,
+    StorageUnavailable,
+    TemporarilyUnavailable,
+    TooLarge,
+    ValidationFailed,
+)
 from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting, store
 from app.services.text import checked_text
@@ -67,9 +73,20 @@ def _store_blob(stream: BinaryIO):  # type: ignore[no-untyped-def]
             _("No queda espacio en el almacenamiento. No se ha guardado nada.")
         ) from exc
     except StorageError as exc:
-        raise StorageUnavailable(
-            _("No se pudo guardar el archivo. No se ha guardado nada.")
+        raise TemporarilyUnavailable(
+            _(
+                "El almacenamiento no responde ahora mismo. No se ha guardado nada; "
+                "vuelva a intentarlo en unos segundos."
+            )
         ) from exc
+
+
+def _content_not_now() -> str:
+    """The store did not answer (restarting, unreachable): worth trying again shortly."""
+    return _(
+        "El contenido de esta versión no está disponible ahora mismo; "
+        "vuelva a intentarlo en unos segundos."
+    )
 
 
 def store_blob(stream: BinaryIO) -> StoredBlob:
@@ -575,7 +592,7 @@ class Download:
         try:
             return store().open_file(self.version.blob_key, self.start, self.length)
         except StorageError as exc:
-            raise StorageUnavailable(_("El contenido de esta versión no está disponible.")) from exc
+            raise TemporarilyUnavailable(_content_not_now()) from exc
 
     def presigned_url(self) -> str | None:
         """A short-lived direct URL to the blob (MinIO), or None when the app must stream it.
@@ -587,7 +604,7 @@ class Download:
                 self.version.blob_key, filename=self.version.filename, expires_seconds=60
             )
         except StorageError as exc:
-            raise StorageUnavailable(_("El contenido de esta versión no está disponible.")) from exc
+            raise TemporarilyUnavailable(_content_not_now()) from exc
 
 
 def open_version(
@@ -596,7 +613,11 @@ def open_version(
     """Access check, audit, and a lazy byte stream of a version (or a range of it)."""
     version = get_version(actor, document_id, number)
     integrity.ensure_intact(version)
-    if not store().exists(version.blob_key):
+    try:
+        present = store().exists(version.blob_key)
+    except StorageError as exc:
+        raise TemporarilyUnavailable(_content_not_now()) from exc
+    if not present:
         raise StorageUnavailable(_("El contenido de esta versión no está disponible."))
     if length is None:
         length = version.size - start

@@ -66,6 +66,14 @@ class StorageUnavailable(DomainError):
     title = "Storage unavailable"
 
 
+class TemporarilyUnavailable(DomainError):
+    """Something the portal needs (the database, the object store, the broker) does not answer
+    right now; nothing of the request was stored, and it may be sent again (503, Retry-After)."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 class ValidationFailed(DomainError):
     """Invalid fields; ``errors`` maps each field to its message."""
 

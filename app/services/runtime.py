@@ -6,6 +6,7 @@ Services use these instead of reaching into Flask themselves, and never import
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextvars import ContextVar
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import event
 from app.extensions import db
 from storage import BlobStore, ResumableUploads, build_resumable
 
+log = logging.getLogger(__name__)
 _request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
 _build_lock = threading.Lock()
 
@@ -66,8 +68,14 @@ def _flush_jobs(session: Any) -> None:
     for name, args in jobs:
         if runner is not None:
             runner(name, *args)
-        else:
+            continue
+        try:
             app.extensions["celery"].send_task(name, args=list(args))
+        except Exception:  # noqa: BLE001 - the broker is down (a Redis restart)
+            # What the job was for is committed already: the answer must not turn into an
+            # error. Every job is sent again by its sweeper (stalled OCR, a preview opened
+            # again, the alert and mail beats), and is idempotent when it arrives twice.
+            log.exception("job %s%r not sent: the broker did not take it", name, args)
 
 
 def _drop_jobs(session: Any) -> None:

@@ -33,11 +33,22 @@ def _record(entry: dict) -> None:
         ledger.write(json.dumps(entry) + "\n")
 
 
+_page_cache = {"hit": 0, "miss": 0}
+
+
+@events.quitting.add_listener
+def _page_cache_ratio(environment, **kw):  # type: ignore[no-untyped-def]
+    _record({"kind": "page-cache", **_page_cache})
+
+
 @events.request.add_listener
 def _server_errors(
     request_type, name, response_time, response_length, response=None, exception=None, **kw
 ):  # type: ignore[no-untyped-def]
     status = getattr(response, "status_code", 0)
+    seen = response.headers.get("X-Page-Cache") if response is not None else None
+    if seen in _page_cache:
+        _page_cache[seen] += 1
     if status >= 500:
         _record(
             {

@@ -133,7 +133,7 @@ class Topology:
     web_processes: int = 2
     workers: int = 2
     web_threads: int = 8
-    visibility_timeout: int = 30
+    visibility_timeout: int = 15
     processes: dict[str, Process] = field(default_factory=dict)
     pg_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
@@ -478,9 +478,9 @@ def portal_app(topology: Topology) -> Any:
         os.environ.update(saved)
 
 
-def run_locust(
+def locust_command(
     topology: Topology, *, users: int, seconds: int, max_upload: int, ledger: Path, csv: Path
-) -> subprocess.CompletedProcess[str]:
+) -> tuple[list[str], dict[str, str]]:
     env = {
         **os.environ,
         "TOPOLOGY_SEED": str(topology.root / "people.json"),
@@ -510,4 +510,13 @@ def run_locust(
         "--stop-timeout",
         "30",
     ]
+    return command, env
+
+
+def run_locust(
+    topology: Topology, *, users: int, seconds: int, max_upload: int, ledger: Path, csv: Path
+) -> subprocess.CompletedProcess[str]:
+    command, env = locust_command(
+        topology, users=users, seconds=seconds, max_upload=max_upload, ledger=ledger, csv=csv
+    )
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 300)  # noqa: S603

@@ -66,6 +66,18 @@ def test_a_page_seen_again_is_not_rendered_again(client, world, web_app) -> None
     assert "Contrato" in again
 
 
+def test_an_answer_says_whether_it_came_from_the_cache(client, world, web_app) -> None:
+    """X-Page-Cache: the hit ratio under a real load is read from it (bench/topology.py)."""
+    web_login(client, world.client_a)
+    seen = [
+        client.get(f"/spaces/{world.space_a.id}").headers.get("X-Page-Cache") for _ in range(20)
+    ]
+    assert seen[0] == "miss"  # rendered, then kept
+    assert "hit" in seen  # on PostgreSQL other workers' commits may force a few renders
+    account = client.get("/account/")
+    assert account.status_code == 200 and "X-Page-Cache" not in account.headers  # never kept
+
+
 def test_a_login_carries_its_form_token_so_the_first_view_is_kept(client, world, web_app) -> None:
     """The first page after login need not rewrite the cookie, so the next view is kept even
     for a client that never stores a cookie again (a load tool, a script)."""

@@ -1,0 +1,301 @@
+"""Faults during the load, each with what must have survived it.
+
+After each: every upload the portal answered 2xx for is in the store with its SHA-256, the
+audit chain verifies, and while the fault lasted the portal answered 503 with Retry-After
+(or the request succeeded), never a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from checks import check_audit, check_everything_kept, ledger
+from topology import Topology, locust_command
+
+pytestmark = [pytest.mark.topology, pytest.mark.xdist_group("topology")]
+
+
+class Load:
+    """A lighter locust load in the background while a fault is made."""
+
+    def __init__(self, topology: Topology, folder: Path, *, users: int = 40, seconds: int = 25):
+        self.ledger = folder / "ledger.jsonl"
+        command, env = locust_command(
+            topology,
+            users=users,
+            seconds=seconds,
+            max_upload=2 * 1024 * 1024,
+            ledger=self.ledger,
+            csv=folder / "load",
+        )
+        self.process = subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+
+    def finish(self) -> list[dict[str, Any]]:
+        _, err = self.process.communicate(timeout=600)
+        assert "Traceback" not in err, err[-3000:]
+        return ledger(self.ledger)
+
+
+def _no_500s(entries: list[dict[str, Any]]) -> None:
+    bad = [
+        e for e in entries if e["kind"] == "5xx" and not (e["status"] == 503 and e["retry_after"])
+    ]
+    assert bad == [], bad[:10]
+
+
+def _after(
+    topology: Topology, portal: Any, people: dict[str, Any], entries: list[dict[str, Any]]
+) -> None:
+    _no_500s(entries)
+    check_everything_kept(portal, entries)
+    _wait_healthy(topology)
+    check_audit(topology.url, people["admin"]["token"])
+
+
+def _wait_healthy(topology: Topology, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if all(
+                requests.get(f"{topology.web_url(i)}/healthz", timeout=5).status_code == 200
+                for i in range(len(topology.web_ports))
+            ):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the portal did not come back")
+
+
+def test_postgresql_restarted_during_the_load(topology, portal, people, tmp_path):
+    load = Load(topology, tmp_path)
+    time.sleep(6)
+    topology.restart("postgres", down_for=3)
+    _after(topology, portal, people, load.finish())
+
+
+def test_redis_restarted_during_the_load(topology, portal, people, tmp_path):
+    load = Load(topology, tmp_path)
+    time.sleep(6)
+    topology.restart("redis", down_for=3)
+    _after(topology, portal, people, load.finish())
+
+
+def test_the_s3_server_stopped_for_20_seconds(topology, portal, people, tmp_path):
+    load = Load(topology, tmp_path, seconds=35)
+    time.sleep(5)
+    topology.restart("s3", down_for=20)
+    _after(topology, portal, people, load.finish())
+
+
+def test_a_web_process_killed_mid_upload_the_upload_resumes_through_the_other(
+    topology: Topology, portal, people, tmp_path
+):
+    person = people["clients"][2]
+    api = {"Authorization": f"Bearer {person['token']}", "Tus-Resumable": "1.0.0"}
+    data = b"%PDF-1.4\n% plano\n" + os.urandom(48 * 1024 * 1024)
+    import base64
+
+    meta = ",".join(
+        f"{k} {base64.b64encode(v.encode()).decode()}"
+        for k, v in {"space_id": person["space_id"], "filename": "plano-grande.pdf"}.items()
+    )
+    created = requests.post(
+        f"{topology.url}/api/v1/uploads/",
+        headers={**api, "Upload-Length": str(len(data)), "Upload-Metadata": meta},
+        timeout=30,
+    )
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    url = location if location.startswith("http") else topology.url + location
+    offset, chunk, killed, failures = 0, 2 * 1024 * 1024, False, 0
+    answer = None
+    while offset < len(data):
+        if offset >= 8 * chunk and not killed:
+            topology.processes["web0"].kill()
+            killed = True
+        try:
+            answer = requests.patch(
+                url,
+                data=data[offset : offset + chunk],
+                headers={
+                    **api,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+                timeout=60,
+            )
+        except requests.RequestException:
+            answer = None
+        if answer is not None and answer.status_code == 204:
+            offset = int(answer.headers["Upload-Offset"])
+            continue
+        failures += 1
+        assert failures < 10, answer.text if answer is not None else "no answer"
+        # the proxy's 502 when the process died under the request, or no answer at all
+        assert answer is None or answer.status_code >= 500, answer.text
+        # as a tus client does: ask where the upload stands, go on from there
+        head = requests.head(url, headers=api, timeout=30)
+        assert head.status_code == 200, head.status_code
+        offset = int(head.headers["Upload-Offset"])
+    assert killed
+    document_id = answer.headers["Portal-Document-Id"]
+    topology.start_web(0)
+    entry = {
+        "kind": "upload-tus",
+        "document_id": document_id,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+    _after(topology, portal, people, [entry])
+
+
+def _scanned_pdf(pages: int) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=42)
+    images = []
+    for number in range(pages):
+        page = Image.new("L", (1240, 1754), 255)
+        draw = ImageDraw.Draw(page)
+        for line in range(12):
+            draw.text(
+                (100, 150 + line * 110), f"Pagina {number + 1} linea {line} factura", font=font
+            )
+        images.append(page)
+    out = io.BytesIO()
+    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=150)
+    return out.getvalue()
+
+
+def _ocr_rows(portal: Any, document_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import DocumentVersion, OcrResult
+
+    with portal.app_context():
+        return list(
+            db.session.execute(
+                select(OcrResult.status, OcrResult.page_count, OcrResult.text)
+                .join(DocumentVersion, DocumentVersion.id == OcrResult.version_id)
+                .where(DocumentVersion.document_id == document_id)
+            ).all()
+        )
+
+
+def _wait_for(check, timeout: float, what: str) -> Any:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_a_worker_killed_mid_ocr_the_job_is_redelivered_and_gives_one_result(
+    topology: Topology, portal, people
+):
+    person = people["clients"][3]
+    answer = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        files={"file": ("escaneo.pdf", _scanned_pdf(6), "application/pdf")},
+        timeout=60,
+    )
+    assert answer.status_code == 201
+    document_id = answer.json()["id"]
+    _wait_for(
+        lambda: [r for r in _ocr_rows(portal, document_id) if r.status == "running"],
+        60,
+        "OCR running",
+    )
+    for name in ("worker0", "worker1"):
+        topology.processes[name].kill()  # whichever held it, it is gone mid-page
+    for index in (0, 1):
+        topology.start_worker(index)
+    rows = _wait_for(
+        lambda: (
+            [r for r in _ocr_rows(portal, document_id) if r.status == "done"]
+            and _ocr_rows(portal, document_id)
+        ),
+        topology.visibility_timeout * 4 + 60,
+        "OCR done after the redelivery",
+    )
+    assert len(rows) == 1  # one result, not one per delivery
+    assert rows[0].page_count == 6
+    assert "factura" in rows[0].text.lower()
+
+
+def test_the_same_task_delivered_twice_gives_one_result(topology: Topology, portal, people):
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import DocumentPreview, DocumentVersion, OcrResult
+
+    person = people["clients"][4]
+    answer = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        files={"file": ("escaneo.pdf", _scanned_pdf(1), "application/pdf")},
+        timeout=60,
+    )
+    document_id = answer.json()["id"]
+    with portal.app_context():
+        version_id = db.session.execute(
+            select(DocumentVersion.id).where(DocumentVersion.document_id == document_id)
+        ).scalar_one()
+        celery = portal.extensions["celery"]
+        for _ in range(2):  # the broker hands the same jobs out again
+            celery.send_task("portal.ocr_version", args=[version_id])
+            celery.send_task("portal.render_preview", args=[version_id, "thumbnail"])
+
+    def settled() -> bool:
+        with portal.app_context():
+            ocr = (
+                db.session.execute(
+                    select(OcrResult.status).where(OcrResult.version_id == version_id)
+                )
+                .scalars()
+                .all()
+            )
+            thumbs = (
+                db.session.execute(
+                    select(DocumentPreview.status).where(DocumentPreview.version_id == version_id)
+                )
+                .scalars()
+                .all()
+            )
+            db.session.rollback()
+        return ocr == ["done"] and thumbs and all(s != "pending" for s in thumbs)
+
+    _wait_for(settled, 120, "OCR and thumbnail done")
+    time.sleep(3)  # the duplicates have run too by now
+    with portal.app_context():
+        assert (
+            db.session.execute(
+                select(func.count())
+                .select_from(OcrResult)
+                .where(OcrResult.version_id == version_id)
+            ).scalar_one()
+            == 1
+        )
+        variants = (
+            db.session.execute(
+                select(DocumentPreview.variant).where(DocumentPreview.version_id == version_id)
+            )
+            .scalars()
+            .all()
+        )
+        assert sorted(variants) == sorted(set(variants))
