@@ -109,3 +109,28 @@ def test_internal_documents_are_not_found_for_clients(client, world, plans):
     assert client.get(f"/api/v1/documents/{document}/compare", headers=staff).status_code == 200
     answer = client.get(f"/api/v1/documents/{document}/compare", headers=customer)
     assert answer.status_code == 404
+
+
+def test_drawings_are_compared_by_entity(client, world, plans, tmp_path):
+    import ezdxf
+
+    drawing = ezdxf.new()
+    model = drawing.modelspace()
+    wall = model.add_line((0, 0), (0, 300), dxfattribs={"layer": "MUROS"})
+    door = model.add_arc((50, 0), 40, 0, 90, dxfattribs={"layer": "PUERTAS"})
+    drawing.saveas(tmp_path / "1.dxf")
+    wall.dxf.end = (0, 350)
+    door.destroy()
+    model.add_text("COTA", dxfattribs={"layer": "COTAS", "insert": (100, 320)})
+    drawing.saveas(tmp_path / "2.dxf")
+    staff = api_token(client, world.staff)
+    document = _upload(client, staff, world.space_a.id, (tmp_path / "1.dxf").read_bytes(), "p.dxf")
+    _new_version(client, staff, document, (tmp_path / "2.dxf").read_bytes(), "p.dxf")
+
+    body = client.get(f"/api/v1/documents/{document}/compare", headers=staff).get_json()
+    assert (body["status"], body["kind"], body["pages"]) == ("done", "dxf", [])
+    changes = body["dxf"]
+    assert [(e["type"], e["layer"]) for e in changes["added"]] == [("TEXT", "COTAS")]
+    assert [(e["type"], e["layer"]) for e in changes["removed"]] == [("ARC", "PUERTAS")]
+    assert [(e["type"], e["layer"]) for e in changes["changed"]] == [("LINE", "MUROS")]
+    assert all(0 <= v <= 1 for e in changes["added"] for v in e["box"])

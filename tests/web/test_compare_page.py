@@ -62,3 +62,35 @@ def test_compare_page_access_and_bad_numbers(app, client, world, revised):
     assert bad.status_code == 422
     assert "El número de versión debe ser un entero" in bad.get_data(as_text=True)
     assert client.get(f"/documents/{revised}/compare?from=7").status_code == 404
+
+
+def test_drawing_changes_are_listed_over_the_new_drawing(app, client, world, tmp_path):
+    import ezdxf
+
+    from app.extensions import db
+    from app.services import documents
+
+    app.config.update(COMPARE_ON_UPLOAD=True)
+    drawing = ezdxf.new()
+    door = drawing.modelspace().add_arc((50, 0), 40, 0, 90, dxfattribs={"layer": "PUERTAS"})
+    drawing.modelspace().add_line((0, 0), (0, 300), dxfattribs={"layer": "MUROS"})
+    drawing.saveas(tmp_path / "1.dxf")
+    door.destroy()
+    drawing.saveas(tmp_path / "2.dxf")
+    plan = documents.upload_document(
+        world.staff,
+        world.space_a.id,
+        io.BytesIO((tmp_path / "1.dxf").read_bytes()),
+        filename="planta.dxf",
+        title="Planta",
+    )
+    db.session.commit()
+    documents.upload_version(
+        world.staff, plan.id, io.BytesIO((tmp_path / "2.dxf").read_bytes()), filename="planta.dxf"
+    )
+    db.session.commit()
+    web_login(client, world.client_a)
+    html = client.get(f"/documents/{plan.id}/compare").get_data(as_text=True)
+    assert "Entidades quitadas (1)" in html and "ARC · capa PUERTAS" in html
+    assert "Entidades añadidas (0)" in html
+    assert 'class="area removed"' in html and "/preview/view" in html
