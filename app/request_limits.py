@@ -5,14 +5,20 @@ deep nesting and accepts lone surrogates that no database can store; a path numb
 turned into a Python int of any size, which the database driver cannot bind. Each of these
 reached a view as a 500. Here they become ordinary bad requests (400), too-large bodies
 (413) or unknown paths (404) before a view runs.
+
+PostgreSQL cannot hold a NUL character in text, nor compare with one: an id, a filter or a
+name sent with one (which SQLite would simply not find) is answered 400 wherever it meets
+the database, rather than as a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 #: Deeper than any payload of the API (the deepest is a list of objects in an object).
@@ -82,6 +88,19 @@ def init_request_limits(app: Flask) -> None:
     app.json = PortalJSONProvider(app)
     app.url_map.converters["int"] = PathNumberConverter
     limit = int(app.config.get("MAX_JSON_SIZE", 1024 * 1024))
+
+    @app.errorhandler(DataError)
+    def nul_in_text(error: DataError) -> Response:
+        if "NUL" not in str(error.orig):
+            raise error
+        from app.extensions import db
+
+        db.session.rollback()
+        return app.handle_http_exception(  # type: ignore[return-value]
+            BadRequest(
+                "A text sent holds a NUL character, which the portal cannot store or look up."
+            )
+        )
 
     @app.before_request
     def cap_json_bodies() -> None:

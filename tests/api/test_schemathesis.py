@@ -139,3 +139,26 @@ def test_what_schemathesis_found_is_422_not_500(client, world):
         response = client.post(url, json=body, headers=staff)
         assert response.status_code == 422, (url, body, response.get_json())
         assert field in response.get_json()["errors"], (url, body, response.get_json())
+
+
+def test_a_nul_character_in_an_id_or_a_filter_is_a_4xx_on_every_database(client, world):
+    """PostgreSQL refuses NUL in text even to compare: 400 there, not found on SQLite."""
+    staff = api_token(client, world.staff)
+    space = f"/api/v1/spaces/{world.space_a.id}"
+    answers = [
+        client.post(
+            f"{space}/members", json={"user_id": "a\x00b", "permission": "view"}, headers=staff
+        ),
+        client.post(
+            f"{space}/transmittals",
+            json={"document_ids": ["\x00"], "recipient_ids": [world.client_a.id]},
+            headers=staff,
+        ),
+        client.get(f"{space}/documents?category=%00", headers=staff),
+        client.get("/api/v1/documents/a%00b", headers=staff),
+    ]
+    for response in answers:
+        assert response.status_code < 500, response.get_json()
+        if response.status_code >= 400:
+            assert response.mimetype == "application/problem+json"
+    assert client.get("/api/v1/me", headers=staff).status_code == 200  # the session goes on
