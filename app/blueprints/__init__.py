@@ -47,6 +47,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints import compare  # what changed between two versions
 
     app.register_blueprint(compare.bp)
+    app.register_blueprint(compare.files_bp)
     from app.blueprints import onboarding  # self-activation of new clients
 
     app.register_blueprint(onboarding.bp)

@@ -7,18 +7,24 @@ it is done (a compare that runs in the web process is done when the page is draw
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 
 from app.services import compare, previews
-from app.services.access import get_document
+from app.services.access import get_document, require_staff
 from app.services.errors import ValidationFailed
 from app.unit_of_work import commit_now
 
 bp = Blueprint("compare", __name__, url_prefix="/documents")
+#: two files dropped by staff, compared and shown, never stored
+files_bp = Blueprint("compare_files", __name__)
 
 
 @bp.get("/<document_id>/compare")
@@ -102,3 +108,57 @@ def _drawing_url(comparison: compare.Comparison) -> str | None:
         number=comparison.newer.number,
         variant=previews.VIEW,
     )
+
+
+class FilesForm(FlaskForm):
+    before = FileField(_l("Archivo anterior"), validators=[FileRequired(_l("Elija un archivo."))])
+    after = FileField(_l("Archivo nuevo"), validators=[FileRequired(_l("Elija un archivo."))])
+
+
+@files_bp.route("/compare", methods=["GET", "POST"])
+@login_required
+def files() -> tuple[str, int]:
+    require_staff(current_user)
+    form = FilesForm()
+    context: dict[str, Any] = {"form": form, "pages": [], "result": None}
+    if not form.validate_on_submit():
+        return render_template("compare/files.html", **context), 422 if form.errors else 200
+    before, after = form.before.data, form.after.data
+    try:
+        found = compare.compare_files(
+            current_user, (before.stream, before.filename), (after.stream, after.filename)
+        )
+    except ValidationFailed as error:
+        for name, message in error.errors.items():
+            getattr(form, name).errors = [message]
+        return render_template("compare/files.html", **context), 422
+
+    def inline(name: str | None) -> str | None:
+        if not name or name not in found.images:
+            return None
+        return "data:image/jpeg;base64," + base64.b64encode(found.images[name]).decode("ascii")
+
+    pages = []
+    for index, page in enumerate(found.result.pages):
+        pages.append(
+            {
+                "index": index,
+                "from_page": page.from_page,
+                "to_page": page.to_page,
+                "areas": [area.box for area in page.changed_areas],
+                "words_added": [w.text for w in page.words_added],
+                "words_removed": [w.text for w in page.words_removed],
+                "words_omitted": page.words_omitted,
+                "overlay": inline(page.images.get("overlay")),
+                "before": inline(page.images.get("from")),
+                "after": inline(page.images.get("to")),
+                "size": page.image_size,
+            }
+        )
+    context.update(
+        pages=pages,
+        result=found.result,
+        before_name=before.filename or _("anterior"),
+        after_name=after.filename or _("nuevo"),
+    )
+    return render_template("compare/files.html", **context), 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import re
 import shutil
 import tempfile
@@ -23,19 +24,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+import previews as render_lib
 from app.extensions import db
 from app.models import Comment, Document, DocumentPreview, DocumentVersion, PreviewStatus, User
 from app.models.base import utcnow
 from app.services import integrity
 from app.services import previews as preview_service
-from app.services.access import get_document
+from app.services.access import get_document, require_staff
 from app.services.errors import NotFound, StorageUnavailable, ValidationFailed
 from app.services.runtime import enqueue_after_commit, store
 from previews import PreviewError, PreviewKind, TooLarge, UnsupportedFile
@@ -369,3 +371,100 @@ def _finish(
     row.error = code[:40] if code else None
     row.error_detail = detail[:500] or None
     row.finished_at = utcnow()
+
+
+# ------------------------------------------------------------------ two files, not stored
+
+#: an ad hoc compare runs while the page waits: smaller caps than a version's
+ADHOC_MAX_BYTES = 50 * 1024 * 1024
+ADHOC_MAX_PAGES = 20
+
+
+@dataclass
+class FileComparison:
+    """A compare of two files sent by staff: nothing is stored; images kept in memory."""
+
+    result: CompareResult
+    images: dict[str, bytes]
+
+
+def compare_files(
+    actor: User, before: tuple[BinaryIO, str | None], after: tuple[BinaryIO, str | None]
+) -> FileComparison:
+    """Compare two files not in the portal (staff only), in the contained child process."""
+    require_staff(actor)
+    kinds = []
+    errors: dict[str, str] = {}
+    for field, (_stream, name) in (("before", before), ("after", after)):
+        kind = render_lib.kind_for(None, name)
+        if kind is None and name:
+            kind = render_lib.kind_for(mimetypes.guess_type(name)[0], name)
+        if kind not in RASTER and kind != PreviewKind.dxf:
+            errors[field] = _("Elija un PDF, una imagen o un plano DXF.")
+        kinds.append(kind)
+    if not errors and (kinds[0] == PreviewKind.dxf) != (kinds[1] == PreviewKind.dxf):
+        errors["after"] = _("Un plano DXF solo se compara con otro plano DXF.")
+    if errors:
+        raise ValidationFailed(errors)
+    folder = Path(tempfile.mkdtemp(prefix="portal-compare-files-"))
+    try:
+        paths = []
+        for field, (stream, _name) in (("before", before), ("after", after)):
+            path = folder / field
+            size = 0
+            with path.open("wb") as handle:
+                while chunk := stream.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > ADHOC_MAX_BYTES:
+                        raise ValidationFailed(
+                            {
+                                field: _(
+                                    "El archivo pasa de 50 MB: súbalo al portal para compararlo."
+                                )
+                            }
+                        )
+                    handle.write(chunk)
+            if size == 0:
+                raise ValidationFailed({field: _("El archivo está vacío.")})
+            paths.append(path)
+        base = limits()
+        caps = CompareLimits(
+            dpi=base.dpi,
+            max_pages=ADHOC_MAX_PAGES,
+            max_source_pixels=base.max_source_pixels,
+            max_dxf_entities=base.max_dxf_entities,
+            image_side=1200,
+            timeout_seconds=min(base.timeout_seconds, 120),
+            memory_bytes=base.memory_bytes,
+        )
+        output = folder / "out"
+        try:
+            result = compare_contained(
+                paths[0],
+                kinds[0] or PreviewKind.pdf,
+                paths[1],
+                kinds[1] or PreviewKind.pdf,
+                output,
+                caps,
+            )
+        except TooLarge:
+            raise ValidationFailed(
+                {
+                    "after": _(
+                        "Los archivos son demasiado grandes para compararlos aquí (hasta %(n)s páginas).",
+                        n=ADHOC_MAX_PAGES,
+                    )
+                }
+            ) from None
+        except PreviewError:
+            raise ValidationFailed(
+                {"after": _("No se pudieron leer los archivos para compararlos.")}
+            ) from None
+        images = {
+            name: (output / name).read_bytes()
+            for page in result.pages
+            for name in page.images.values()
+        }
+        return FileComparison(result, images)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1376,6 +1376,21 @@ for kind, doc, seen in (
             seen,
         )
     )
+# two files compared without storing them: staff only (sent empty here: the form's answer)
+WEB_CASES += [
+    Case(
+        "compare two files", "GET", "/compare", lambda w: "/compare", (200, 200, 200, 403, 403, L)
+    ),
+    Case(
+        "compare two files sent",
+        "POST",
+        "/compare",
+        lambda w: "/compare",
+        (422, 422, 422, 403, 403, L),
+        body=lambda w: {},
+        multipart=True,
+    ),
+]
 
 
 # ---------------------------------------------------------------- onboarding, threads, incidents

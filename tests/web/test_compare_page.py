@@ -94,3 +94,47 @@ def test_drawing_changes_are_listed_over_the_new_drawing(app, client, world, tmp
     assert "Entidades quitadas (1)" in html and "ARC · capa PUERTAS" in html
     assert "Entidades añadidas (0)" in html
     assert 'class="area removed"' in html and "/preview/view" in html
+
+
+def test_staff_compare_two_files_without_storing_them(app, client, world, tmp_path):
+    from app.extensions import db
+    from app.models import Document
+
+    before = plan_set(tmp_path / "A.pdf", [1, 2])
+    after = plan_set(tmp_path / "B.pdf", [1, 2], {2: ["removed_door"]})
+    documents_before = db.session.query(Document).count()
+    web_login(client, world.staff)
+    page = client.get("/compare")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    answer = client.post(
+        "/compare",
+        data={
+            "csrf_token": token.group(1),
+            "before": (io.BytesIO(before.read_bytes()), "A-101.pdf"),
+            "after": (io.BytesIO(after.read_bytes()), "A-101-B.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert "A-101.pdf → A-101-B.pdf" in html
+    assert "1 zona cambiada" in html and html.count("sin cambios") == 1
+    assert html.count('src="data:image/jpeg;base64,') == 6  # overlay, before, after per page
+    assert db.session.query(Document).count() == documents_before
+
+    wrong = client.post(
+        "/compare",
+        data={
+            "csrf_token": token.group(1),
+            "before": (io.BytesIO(b"hola"), "notas.txt"),
+            "after": (io.BytesIO(after.read_bytes()), "A-101-B.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert wrong.status_code == 422
+    assert "Elija un PDF, una imagen o un plano DXF." in wrong.get_data(as_text=True)
+
+    customer = app.test_client()
+    web_login(customer, world.client_a)
+    assert customer.get("/compare").status_code == 403
