@@ -208,7 +208,9 @@ def update_space(
         if name is not None
         else None
     )
-    if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
+    if label_scheme is not None and (
+        not isinstance(label_scheme, str) or label_scheme not in LABEL_SCHEMES
+    ):
         errors["label_scheme"] = _(
             "Las etiquetas deben ser %(schemes)s.", schemes=", ".join(sorted(LABEL_SCHEMES))
         )

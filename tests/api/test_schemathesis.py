@@ -114,7 +114,7 @@ def test_every_operation_answers_without_5xx_and_as_documented(app, web_app, cli
 
 
 def test_what_schemathesis_found_is_422_not_500(client, world):
-    """Fields of the wrong JSON type once reached code that expected text (TypeError, 500)."""
+    """Fields of the wrong JSON type once reached code that expected text (a 500)."""
     staff = api_token(client, world.staff)
     document = f"/api/v1/documents/{world.shared.id}"
     sent = [
@@ -135,6 +135,9 @@ def test_what_schemathesis_found_is_422_not_500(client, world):
         (f"{document}/signature-requests", {"signers": [], "level": 3}, "level"),
         (f"{document}/signature-requests", {"signers": [], "message": [1]}, "message"),
     ]
+    space = f"/api/v1/spaces/{world.space_a.id}"
+    response = client.patch(space, json={"label_scheme": {"a": 1}}, headers=staff)
+    assert response.status_code == 422 and "label_scheme" in response.get_json()["errors"]
     for url, body, field in sent:
         response = client.post(url, json=body, headers=staff)
         assert response.status_code == 422, (url, body, response.get_json())
