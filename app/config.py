@@ -135,6 +135,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # passphrase (generated once into DATA_DIR/pki_passphrase when not set).
         "PKI_PASSPHRASE": None,
         "TSA_URL": None,  # an external RFC 3161 TSA instead of the internal one
+        # a signature whose TSA does not answer waits and is tried again this often, this long
+        "SIGN_TSA_RETRY_SECONDS": 30,
+        "SIGN_TSA_RETRY_FOR_SECONDS": 3600,
         "SEAL_PKCS11_LIB": None,  # the firm's seal on a PKCS#11 token
         "SEAL_PKCS11_TOKEN": None,
         "SEAL_PKCS11_PIN": None,
@@ -184,6 +187,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OUTBOX_DIR": "OUTBOX_DIR",
         "PKI_PASSPHRASE": "PKI_PASSPHRASE",
         "TSA_URL": "TSA_URL",
+        "SIGN_TSA_RETRY_SECONDS": "SIGN_TSA_RETRY_SECONDS",
+        "SIGN_TSA_RETRY_FOR_SECONDS": "SIGN_TSA_RETRY_FOR_SECONDS",
         "SEAL_PKCS11_LIB": "SEAL_PKCS11_LIB",
         "SEAL_PKCS11_TOKEN": "SEAL_PKCS11_TOKEN",
         "SEAL_PKCS11_PIN": "SEAL_PKCS11_PIN",

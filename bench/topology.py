@@ -151,13 +151,37 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--max-upload", type=int, default=200 * 1024 * 1024)
+    parser.add_argument("--web", type=int, help=argparse.SUPPRESS)  # one round, in a child
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-topology-"))
+    if args.web:
+        # each round in a process of its own: the in-process app's Celery keeps the broker
+        # of the first topology it met
+        folder = Path(tempfile.mkdtemp(prefix="bench-topology-"))
+        try:
+            args.out.write_text(json.dumps(run(args.web, args, folder)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return 0
     failed = False
-    try:
-        results = {web: run(web, args, folder) for web in (2, 1)}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-topology-results-") as tmp:
+        for web in (2, 1):
+            out = Path(tmp) / f"{web}.json"
+            subprocess.run(  # noqa: S603
+                [
+                    sys.executable,
+                    __file__,
+                    f"--web={web}",
+                    f"--out={out}",
+                    f"--users={args.users}",
+                    f"--seconds={args.seconds}",
+                    f"--wrk-seconds={args.wrk_seconds}",
+                    f"--max-upload={args.max_upload}",
+                ],
+                check=True,
+            )
+            results[web] = json.loads(out.read_text())
     for web, result in results.items():
         total = result["stats"]["Aggregated"]
         print(f"\n== {web} web process(es), {args.users} users, {args.seconds} s ==")

@@ -70,7 +70,10 @@ def _flush_jobs(session: Any) -> None:
             runner(name, *args)
             continue
         try:
-            app.extensions["celery"].send_task(name, args=list(args))
+            # ignore_result: no one waits on a job's result here, and asking for it made each
+            # send subscribe to the result store, which a Redis restart broke for good
+            # ("Retry limit exceeded ... The Celery application must be restarted").
+            app.extensions["celery"].send_task(name, args=list(args), ignore_result=True)
         except Exception:  # noqa: BLE001 - the broker is down (a Redis restart)
             # What the job was for is committed already: the answer must not turn into an
             # error. Every job is sent again by its sweeper (stalled OCR, a preview opened

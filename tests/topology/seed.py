@@ -73,6 +73,7 @@ def seed(app: Any, out: Path, *, clients: int = 40, staff: int = 3, web_sessions
             token, _ = accounts.issue_api_token(user)
             people["clients"].append(
                 {
+                    "id": user.id,
                     "email": user.email,
                     "token": token,
                     "space_id": space.id,

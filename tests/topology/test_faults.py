@@ -299,3 +299,145 @@ def test_the_same_task_delivered_twice_gives_one_result(topology: Topology, port
             .all()
         )
         assert sorted(variants) == sorted(set(variants))
+
+
+# ------------------------------------------------------------------ signing with a remote TSA
+
+
+def _ask_signature(topology: Topology, portal: Any, people: dict[str, Any], index: int) -> tuple:
+    """A B-T signature request of a real PDF for one client, and their e-mailed code."""
+    import re
+
+    from portal_signing import annual_accounts_pdf
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import OutboxMail
+
+    staff = {"Authorization": f"Bearer {people['staff'][0]['token']}"}
+    person = people["clients"][index]
+    client = {"Authorization": f"Bearer {person['token']}"}
+    stored = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers=staff,
+        files={"file": ("cuentas-anuales.pdf", annual_accounts_pdf(), "application/pdf")},
+        timeout=60,
+    )
+    assert stored.status_code == 201, stored.text
+    document_id = stored.json()["id"]
+    asked = requests.post(
+        f"{topology.url}/api/v1/documents/{document_id}/signature-requests",
+        headers=staff,
+        json={"signers": [{"user_id": person["id"]}], "level": "B-T"},
+        timeout=60,
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["id"]
+    sent = requests.post(
+        f"{topology.url}/api/v1/signature-requests/{request_id}/email-code",
+        headers=client,
+        timeout=60,
+    )
+    assert sent.status_code == 202, sent.text
+
+    def code() -> str | None:
+        with portal.app_context():
+            mails = db.session.execute(
+                select(OutboxMail).order_by(OutboxMail.created_at.desc())
+            ).scalars()
+            for mail in mails:
+                if person["email"] in mail.to:
+                    found = re.search(r"\b(\d{6})\b", mail.body_text)
+                    return found.group(1) if found else None
+        return None
+
+    return document_id, request_id, client, _wait_for(code, 30, "the signing code by e-mail")
+
+
+def _signed_versions(portal: Any, document_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import DocumentVersion
+
+    with portal.app_context():
+        return db.session.execute(
+            select(func.count())
+            .select_from(DocumentVersion)
+            .where(
+                DocumentVersion.document_id == document_id, DocumentVersion.source == "signature"
+            )
+        ).scalar_one()
+
+
+def _valid_with_timestamp(topology: Topology, headers: dict, document_id: str) -> None:
+    versions = requests.get(
+        f"{topology.url}/api/v1/documents/{document_id}/versions", headers=headers, timeout=60
+    ).json()["items"]
+    newest = max(version["number"] for version in versions)
+    report = requests.get(
+        f"{topology.url}/api/v1/documents/{document_id}/versions/{newest}/validation",
+        headers=headers,
+        timeout=120,
+    ).json()
+    assert report["valid"] is True, report
+    assert all(signature["timestamp"] for signature in report["signatures"]), report
+
+
+def test_the_tsa_unreachable_during_b_t_signing_the_signature_waits_then_is_made(
+    topology: Topology, portal, people
+):
+    document_id, request_id, client, code = _ask_signature(topology, portal, people, 5)
+    assert topology.tsa is not None
+    topology.tsa.set("refuse")
+    try:
+        answer = requests.post(
+            f"{topology.url}/api/v1/signature-requests/{request_id}/sign",
+            headers=client,
+            json={"otp": code},
+            timeout=60,
+        )
+        assert answer.status_code == 202, answer.text
+        time.sleep(8)  # several tries of the job, each refused by the TSA
+        assert _signed_versions(portal, document_id) == 0  # never signed without its timestamp
+        waiting = requests.get(
+            f"{topology.url}/api/v1/signature-requests/{request_id}", headers=client, timeout=60
+        ).json()
+        assert [signer["status"] for signer in waiting["signers"]] == ["signing"], waiting
+    finally:
+        topology.tsa.set("pass")
+    _wait_for(lambda: _signed_versions(portal, document_id), 90, "signed once the TSA answers")
+    time.sleep(3)
+    assert _signed_versions(portal, document_id) == 1
+    _valid_with_timestamp(topology, client, document_id)
+
+
+def test_a_worker_killed_mid_signing_the_job_is_redelivered_and_signs_once(
+    topology: Topology, portal, people
+):
+    document_id, request_id, client, code = _ask_signature(topology, portal, people, 6)
+    assert topology.tsa is not None
+    topology.tsa.set("hang")  # the job waits on the TSA: the worker dies in the middle
+    try:
+        answer = requests.post(
+            f"{topology.url}/api/v1/signature-requests/{request_id}/sign",
+            headers=client,
+            json={"otp": code},
+            timeout=60,
+        )
+        assert answer.status_code == 202, answer.text
+        time.sleep(3)
+        for name in ("worker0", "worker1"):
+            topology.processes[name].kill()
+    finally:
+        topology.tsa.set("pass")
+    for index in (0, 1):
+        topology.start_worker(index)
+    _wait_for(
+        lambda: _signed_versions(portal, document_id),
+        topology.visibility_timeout * 4 + 90,
+        "signed after the redelivery",
+    )
+    time.sleep(topology.visibility_timeout + 5)  # a second delivery, if any, has run by now
+    assert _signed_versions(portal, document_id) == 1
+    _valid_with_timestamp(topology, client, document_id)

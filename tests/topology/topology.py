@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,68 @@ class Process:
             self.kill()
 
 
+class TcpGate:
+    """A TCP forwarder in this process that a test can open, close or make hang.
+
+    Stands between the portal and its time-stamping authority (the portal's own, served at
+    ``/pki/tsa`` through nginx, as an external TSA would be): ``refuse`` closes each new
+    connection at once (unreachable), ``hang`` accepts and never answers (a TSA that stalls),
+    ``pass`` forwards.
+    """
+
+    def __init__(self, port: int, target: int) -> None:
+        self.port, self.target, self.mode = port, target, "pass"
+        self._server = socket.create_server(("127.0.0.1", port))
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                peer, _ = self._server.accept()
+            except OSError:
+                return
+            if self.mode == "refuse":
+                peer.close()
+            elif self.mode == "hang":
+                self._held.append(peer)
+            else:
+                threading.Thread(target=self._forward, args=(peer,), daemon=True).start()
+
+    def _forward(self, peer: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=30)
+        except OSError:
+            peer.close()
+            return
+
+        def pump(source: socket.socket, sink: socket.socket) -> None:
+            try:
+                while data := source.recv(65536):
+                    sink.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for end in (source, sink):
+                    try:
+                        end.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pump, args=(upstream, peer), daemon=True).start()
+        pump(peer, upstream)
+
+    def set(self, mode: str) -> None:
+        self.mode = mode
+        if mode != "hang":
+            for held in self._held:
+                held.close()
+            self._held.clear()
+
+    def close(self) -> None:
+        self._server.close()
+
+
 @dataclass
 class Topology:
     root: Path
@@ -140,6 +203,8 @@ class Topology:
     s3_port: int = field(default_factory=free_port)
     smtp_port: int = field(default_factory=free_port)
     proxy_port: int = field(default_factory=free_port)
+    tsa_port: int = field(default_factory=free_port)
+    tsa: TcpGate | None = None
     web_ports: list[int] = field(default_factory=list)
     _cleanup: list[Path] = field(default_factory=list)
 
@@ -188,6 +253,9 @@ class Topology:
             PORTAL_BROKER_VISIBILITY_TIMEOUT=str(self.visibility_timeout),
             PORTAL_SECRET_KEY="topology-secret-key-shared-by-every-process",
             PORTAL_PKI_PASSPHRASE="topology-pki-passphrase",
+            # an external TSA, as production has: the portal's own through a gate tests close
+            PORTAL_TSA_URL=f"http://127.0.0.1:{self.tsa_port}/pki/tsa",
+            PORTAL_SIGN_TSA_RETRY_SECONDS="2",
             MALLOC_ARENA_MAX="2",
             OMP_THREAD_LIMIT="1",
             PYTHONUNBUFFERED="1",
@@ -207,6 +275,7 @@ class Topology:
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.tsa = TcpGate(self.tsa_port, self.proxy_port)
             self._start_postgres()
             self._start_redis()
             self._start_s3()
@@ -445,6 +514,8 @@ class Topology:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.processes[name].stop()
+        if self.tsa is not None:
+            self.tsa.close()
         for folder in self._cleanup:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -23,6 +23,7 @@ from app.services.signatures.jobs import (
     MAX_PKCS12_SIZE,
     SIGN_TASK,
     SigningFailed,
+    TimestampNotYet,
     archive_expiry,
     get_job,
     job_status,
@@ -31,6 +32,7 @@ from app.services.signatures.jobs import (
     sign_and_validate,
     signer_after_job,
     signing_failed,
+    waiting_for_timestamp,
 )
 from app.services.signatures.overdue import (
     SIGNATURE_ESCALATE_AFTER_DAYS,
@@ -78,6 +80,7 @@ __all__ = [
     "OverdueSignature",
     "PdfFacts",
     "SecondFactorRejected",
+    "TimestampNotYet",
     "SigningFailed",
     "archive_expiry",
     "cancel_checked",
@@ -106,5 +109,6 @@ __all__ = [
     "signing_failed",
     "target_of",
     "waiting_for",
+    "waiting_for_timestamp",
     "whose_turn",
 ]

@@ -80,6 +80,14 @@ MAX_PKCS12_SIZE = 1024 * 1024
 ARCHIVE_MARGIN = timedelta(days=180)
 
 
+class TimestampNotYet(Exception):
+    """The time-stamping authority did not answer: the signature waits and is tried again.
+
+    Nothing is stored and the signer stays ``signing``: a B-T or higher signature is never
+    made, nor marked signed, without its timestamp.
+    """
+
+
 class SigningFailed(ValidationFailed):
     """The signature could not be made; nothing was stored (HTTP 422, field ``signature``)."""
 
@@ -209,10 +217,24 @@ def perform_signature(signer_id: str) -> bool:
             _sign_now(signer, source, certificate=certificate)
         finally:
             source.close()
+    except SigningFailed as exc:
+        if isinstance(exc.__cause__, TimestampUnavailable):
+            raise TimestampNotYet(exc.detail) from exc
+        signing_failed(signer.id, exc.detail)
+        return False
     except DomainError as exc:
         signing_failed(signer.id, exc.detail)
         return False
     return True
+
+
+def waiting_for_timestamp(signer_id: str, message: str) -> None:
+    """Say why the signature is not made yet; it stays ``signing`` and its job is tried again."""
+    signer = db.session.get(SignatureRequestSigner, str(signer_id))
+    if signer is None or signer.status != SignerStatus.signing:
+        return
+    signer.last_error = message[:500]
+    db.session.flush()
 
 
 def signing_failed(signer_id: str, message: str) -> None:
