@@ -403,7 +403,8 @@ ROUTES: list[Route] = [
         {"200": s.CompareSchema},
         errors=("503",),
         query={
-            "from": "The older version's number (default: the one before `to`)",
+            "from": "The older version's number (default: the last one before `to` the caller "
+            "reviewed, else the one just before `to`)",
             "to": "The newer version's number (default: the current one)",
         },
     ),
@@ -416,7 +417,8 @@ ROUTES: list[Route] = [
         {"200": {"image/jpeg": {"schema": BINARY}}},
         errors=("503",),
         query={
-            "from": "The older version's number (default: the one before `to`)",
+            "from": "The older version's number (default: the last one before `to` the caller "
+            "reviewed, else the one just before `to`)",
             "to": "The newer version's number (default: the current one)",
             "name": "The image's name",
         },

@@ -33,7 +33,15 @@ from sqlalchemy.exc import IntegrityError
 
 import previews as render_lib
 from app.extensions import db
-from app.models import Comment, Document, DocumentPreview, DocumentVersion, PreviewStatus, User
+from app.models import (
+    Comment,
+    Document,
+    DocumentPreview,
+    DocumentVersion,
+    PreviewStatus,
+    ReviewEvent,
+    User,
+)
 from app.models.base import utcnow
 from app.services import integrity
 from app.services import previews as preview_service
@@ -177,14 +185,16 @@ class Comparison:
 
 
 def versions_to_compare(
-    document: Document, from_value: Any = None, to_value: Any = None
+    document: Document, from_value: Any = None, to_value: Any = None, actor: User | None = None
 ) -> tuple[DocumentVersion, DocumentVersion]:
-    """The two versions: ``to`` defaults to the current one, ``from`` to the one before it."""
+    """The two versions: ``to`` defaults to the current one; ``from`` to the last version
+    before it that ``actor`` reviewed (checked, validated, asked changes on), else the one
+    just before it."""
     by_number = {v.number: v for v in document.versions}
     to_number = _number(to_value, "to") or document.current_version_number
     from_number = _number(from_value, "from")
     if from_number is None:
-        from_number = to_number - 1
+        from_number = _last_reviewed(document, to_number, actor) or to_number - 1
         if from_number < 1:
             raise ValidationFailed({"from": _("No hay una versión anterior con la que comparar.")})
     if from_number not in by_number or to_number not in by_number:
@@ -192,12 +202,28 @@ def versions_to_compare(
     return by_number[from_number], by_number[to_number]
 
 
+def _last_reviewed(document: Document, before: int, actor: User | None) -> int | None:
+    if actor is None:
+        return None
+    earlier = {v.id: v.number for v in document.versions if v.number < before}
+    if not earlier:
+        return None
+    reviewed = db.session.scalars(
+        select(ReviewEvent.version_id).where(
+            ReviewEvent.actor_id == actor.id,
+            ReviewEvent.version_id.in_(list(earlier)),
+            ReviewEvent.action != "open",
+        )
+    ).all()
+    return max((earlier[v] for v in reviewed), default=None)
+
+
 def request_compare(
     actor: User, document_id: str, from_value: Any = None, to_value: Any = None
 ) -> Comparison:
     """The compare of two versions the caller may open (404 otherwise), queued if not made."""
     document = get_document(actor, document_id)
-    older, newer = versions_to_compare(document, from_value, to_value)
+    older, newer = versions_to_compare(document, from_value, to_value, actor)
     integrity.ensure_intact(older)
     integrity.ensure_intact(newer)
     row = ensure(older, newer)

@@ -134,3 +134,22 @@ def test_drawings_are_compared_by_entity(client, world, plans, tmp_path):
     assert [(e["type"], e["layer"]) for e in changes["removed"]] == [("ARC", "PUERTAS")]
     assert [(e["type"], e["layer"]) for e in changes["changed"]] == [("LINE", "MUROS")]
     assert all(0 <= v <= 1 for e in changes["added"] for v in e["box"])
+
+
+def test_by_default_from_the_last_version_the_caller_reviewed(client, world, plans):
+    staff = api_token(client, world.staff)
+    customer = api_token(client, world.client_a)
+    document = _upload(client, staff, world.space_a.id, plans[0])
+    asked = client.post(
+        f"/api/v1/documents/{document}/review",
+        headers=customer,
+        json={"action": "request_changes", "comment": "Falta la puerta"},
+    )
+    assert asked.status_code == 200, asked.get_json()
+    _new_version(client, staff, document, plans[1])
+    _new_version(client, staff, document, plans[1], "planta-C.pdf")
+
+    mine = client.get(f"/api/v1/documents/{document}/compare", headers=customer).get_json()
+    assert (mine["from"], mine["to"], mine["changed"]) == (1, 3, True)
+    theirs = client.get(f"/api/v1/documents/{document}/compare", headers=staff).get_json()
+    assert (theirs["from"], theirs["to"], theirs["changed"]) == (2, 3, False)
