@@ -106,6 +106,7 @@ def notify(
     *,
     link: str,
     reply_to: Callable[[User], str] | None = None,
+    flush: bool = True,
     **payload: Any,
 ) -> list[Notification]:
     """Tell each person once; e-mail now, in tomorrow's digest, or not, as each prefers.
@@ -121,7 +122,6 @@ def notify(
         seen.add(user.id)
         notification = Notification(user_id=user.id, kind=kind, payload={**payload, "link": link})
         db.session.add(notification)
-        db.session.flush()
         created.append(notification)
         if user.notify_email == "immediate":
             with force_locale(user.locale):
@@ -136,6 +136,8 @@ def notify(
                 link=f"{setting('BASE_URL')}{link}",
             )
             notification.emailed_at = datetime.now(UTC)
+    if flush:  # a campaign telling hundreds of people flushes once, after the last
+        db.session.flush()
     return created
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -168,9 +169,20 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- requests
 
 
-def create_request(
-    actor: User,
-    space_id: str,
+@dataclass(frozen=True)
+class RequestPlan:
+    """A request checked once, ready to be made in one space or in many (a campaign)."""
+
+    title: str
+    message: str | None
+    due_date: date
+    reminders: dict[str, Any]
+    template_key: str | None
+    recurrence: str | None
+    items: list[dict[str, Any]]
+
+
+def plan_request(
     *,
     title: str | None,
     due_date: date | None,
@@ -180,10 +192,8 @@ def create_request(
     recurrence: str | None = None,
     message: str | None = None,
     today: date,
-    previous_id: str | None = None,
-) -> DocumentRequest:
-    space = get_space(actor, space_id, Permission.contribute)
-    require_staff(actor)
+) -> RequestPlan:
+    """Check what a new request says (``ValidationFailed`` naming each bad field)."""
     errors: dict[str, str] = {}
     chosen = None
     if template:
@@ -214,44 +224,126 @@ def create_request(
         cleaned = []
     if errors:
         raise ValidationFailed(errors)
-    request = DocumentRequest(
-        space_id=space.id,
+    assert due_date is not None
+    return RequestPlan(
         title=clean_title or (chosen.name if chosen else "Solicitud de documentos"),
         message=clean_message,
         due_date=due_date,
         reminders={**policy.to_dict(), "escalate_after_days": escalate_after},
         template_key=chosen.key if chosen else None,
         recurrence=recurrence or (chosen.recurrence if chosen else None),
-        owner_id=actor.id,
-        previous_id=previous_id,
+        items=cleaned,
     )
-    db.session.add(request)
-    db.session.flush()
-    for position, item in enumerate(cleaned):
-        db.session.add(
-            RequestItem(
-                request_id=request.id,
-                position=position,
-                title=item["title"],
-                description=item["description"] or None,
-                required=item["required"],
-                accepted_types=item["accepted_types"] or None,
-                status=ItemStatus.PENDING.value,
-            )
-        )
-    db.session.flush()
-    audit.record(
-        "request_created", actor, f"space:{space.id}", request_id=request.id, items=len(cleaned)
+
+
+def create_request(
+    actor: User,
+    space_id: str,
+    *,
+    title: str | None,
+    due_date: date | None,
+    items: list[dict[str, Any]] | None = None,
+    template: str | None = None,
+    reminders: dict[str, Any] | None = None,
+    recurrence: str | None = None,
+    message: str | None = None,
+    today: date,
+    previous_id: str | None = None,
+) -> DocumentRequest:
+    space = get_space(actor, space_id, Permission.contribute)
+    require_staff(actor)
+    plan = plan_request(
+        title=title,
+        due_date=due_date,
+        items=items,
+        template=template,
+        reminders=reminders,
+        recurrence=recurrence,
+        message=message,
+        today=today,
     )
+    (request,) = _make_requests(actor, [space.id], plan, previous_id=previous_id)
     notify(
         _client_people(request),
         "request_created",
         link=f"/requests/{request.id}",
         title=request.title,
         due=request.due_date.isoformat(),
-        count=len(cleaned),
+        count=len(plan.items),
     )
     return request
+
+
+def create_requests(
+    actor: User, people_by_space: dict[str, list[User]], plan: RequestPlan
+) -> dict[str, DocumentRequest]:
+    """The same request in many spaces at once (a campaign's batch), by space id; each
+    space's client people (given, as the caller already read them) are told as for one."""
+    require_staff(actor)
+    made = _make_requests(actor, list(people_by_space), plan)
+    for request in made:
+        notify(
+            people_by_space[request.space_id],
+            "request_created",
+            link=f"/requests/{request.id}",
+            flush=False,
+            title=request.title,
+            due=request.due_date.isoformat(),
+            count=len(plan.items),
+        )
+    db.session.flush()
+    return {request.space_id: request for request in made}
+
+
+def _make_requests(
+    actor: User, space_ids: list[str], plan: RequestPlan, *, previous_id: str | None = None
+) -> list[DocumentRequest]:
+    made = [
+        DocumentRequest(
+            space_id=space_id,
+            title=plan.title,
+            message=plan.message,
+            due_date=plan.due_date,
+            reminders=dict(plan.reminders),
+            template_key=plan.template_key,
+            recurrence=plan.recurrence,
+            owner_id=actor.id,
+            previous_id=previous_id,
+        )
+        for space_id in space_ids
+    ]
+    db.session.add_all(made)
+    db.session.flush()
+    now = _now()
+    db.session.execute(
+        insert(RequestItem),
+        [
+            {
+                "request_id": request.id,
+                "position": position,
+                "title": item["title"],
+                "description": item["description"] or None,
+                "required": item["required"],
+                "accepted_types": item["accepted_types"] or None,
+                "status": ItemStatus.PENDING.value,
+                "updated_at": now,
+            }
+            for request in made
+            for position, item in enumerate(plan.items)
+        ],
+    )
+    audit.record_many(
+        [
+            (
+                "request_created",
+                actor,
+                f"space:{request.space_id}",
+                {"request_id": request.id, "items": len(plan.items)},
+            )
+            for request in made
+        ]
+    )
+    return made
 
 
 def _client_people(request: DocumentRequest) -> list[User]:
