@@ -259,6 +259,7 @@ def test_a_client_removed_half_way_is_skipped_and_closing_stops_the_reminders(
     statuses = {r["client_id"]: r["status"] for r in board["clients"]}
     assert statuses[made["Lucía Gil"]] == "removed" and board["status"] == "done"
     assert db.session.query(DocumentRequest).filter_by(title="Renta 2026").count() == 2
+    assert client.get("/api/v1/audit/verify", headers=admin).get_json()["ok"] is True
     # the campaign's space is the client's: its people are members and see the request
     agenda = client.get("/api/v1/me/agenda", headers=api_token(client, people["Ñandú S.L."]))
     assert any(i["title"] == "Modelo 100" for i in agenda.get_json()["items"])
