@@ -145,7 +145,7 @@ def new() -> Response | tuple[str, int]:
 @login_required
 def board(campaign_id: str) -> str:
     today = date.today()
-    campaign, rows = campaigns.board(current_user, campaign_id, today=today)
+    campaign, rows = campaigns.board(current_user, campaign_id, today=today, with_missing=False)
     totals = campaigns.totals(rows)
     series = campaigns.progress_series(campaign, rows, today=today)
     chosen_status = request.args.get("status", "")
@@ -174,7 +174,7 @@ def board(campaign_id: str) -> str:
     return render_template(
         "campaigns/board.html",
         campaign=campaign,
-        rows=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        rows=campaigns.with_missing_titles(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]),
         shown_count=len(shown),
         all_count=len(rows),
         page=page,

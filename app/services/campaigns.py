@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import (
@@ -625,7 +625,9 @@ class ClientProgress:
         return bool(self.signers) and self.signed == self.signers
 
 
-def board(actor: User, campaign_id: str, *, today: date) -> tuple[Campaign, list[ClientProgress]]:
+def board(
+    actor: User, campaign_id: str, *, today: date, with_missing: bool = True
+) -> tuple[Campaign, list[ClientProgress]]:
     """One row per client, overdue first, then the least advanced.
 
     Read as plain columns (a few queries whatever the number of clients, no ORM objects per
@@ -644,13 +646,18 @@ def board(actor: User, campaign_id: str, *, today: date) -> tuple[Campaign, list
             ).where(DocumentRequest.id.in_(mine))
         )
     }
-    items: dict[str, list[Any]] = {}
-    for item in db.session.execute(
-        select(RequestItem.request_id, RequestItem.status, RequestItem.required, RequestItem.title)
+    # items counted by the database: a row per request and status, not per item
+    counts: dict[str, dict[str, int]] = {}
+    for request_id, status, required, number in db.session.execute(
+        select(RequestItem.request_id, RequestItem.status, RequestItem.required, func.count())
         .where(RequestItem.request_id.in_(mine))
-        .order_by(RequestItem.request_id, RequestItem.position)
+        .group_by(RequestItem.request_id, RequestItem.status, RequestItem.required)
     ):
-        items.setdefault(item.request_id, []).append(item)
+        found = counts.setdefault(request_id, {})
+        found[status] = found.get(status, 0) + number
+        found["total"] = found.get("total", 0) + number
+        if required and status == "pending":
+            found["missing"] = found.get("missing", 0) + number
     signatures_of = {
         r.id: r
         for r in db.session.execute(
@@ -682,7 +689,7 @@ def board(actor: User, campaign_id: str, *, today: date) -> tuple[Campaign, list
         _progress(
             row,
             requests_of.get(row.request_id or ""),
-            items.get(row.request_id or "", []),
+            counts.get(row.request_id or "", {}),
             signatures_of.get(row.signature_request_id or ""),
             signers.get(row.signature_request_id or "", []),
             today,
@@ -700,11 +707,37 @@ def board(actor: User, campaign_id: str, *, today: date) -> tuple[Campaign, list
         "removed": 6,
     }
     rows.sort(key=lambda r: (order.get(r.status, 9), -r.pending, r.client_name))
+    if with_missing:
+        rows = with_missing_titles(rows)
     return campaign, rows
 
 
+def with_missing_titles(rows: list[ClientProgress]) -> list[ClientProgress]:
+    """The rows with the titles of what each client still lacks (the board counts them only;
+    a page fills in the rows it shows, reminders and exports all of them)."""
+    wanted = [r.request_id for r in rows if r.request_id and r.pending]
+    titles: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), 500):
+        for request_id, title in db.session.execute(
+            select(RequestItem.request_id, RequestItem.title)
+            .where(
+                RequestItem.request_id.in_(wanted[start : start + 500]),
+                RequestItem.required.is_(True),
+                RequestItem.status == "pending",
+            )
+            .order_by(RequestItem.request_id, RequestItem.position)
+        ):
+            titles.setdefault(request_id, []).append(title)
+    return [replace(r, missing=titles.get(r.request_id, [])) if r.request_id else r for r in rows]
+
+
 def _progress(  # noqa: PLR0913 - one client's row and what it points at
-    row: Any, request: Any, items: list[Any], signature: Any, signer_states: list[str], today: date
+    row: Any,
+    request: Any,
+    counts: dict[str, int],
+    signature: Any,
+    signer_states: list[str],
+    today: date,
 ) -> ClientProgress:
     own = row.status if row.status in ("removed", "closed", "failed") else None
     if signature is not None:
@@ -739,13 +772,10 @@ def _progress(  # noqa: PLR0913 - one client's row and what it points at
         return ClientProgress(
             row.client_id, row.name, None, own or row.status, 0, 0, 0, 0, 0, [], error=row.error
         )
-    counts = {"pending": 0, "submitted": 0, "accepted": 0, "not_applicable": 0}
-    for item in items:
-        counts[item.status] = counts.get(item.status, 0) + 1
-    missing = [item.title for item in items if item.required and item.status == "pending"]
+    submitted = counts.get("submitted", 0)
     if own:
         status = own
-    elif request.completed_at is not None or not missing and not counts["submitted"]:
+    elif request.completed_at is not None or not counts.get("missing") and not submitted:
         status = "done"
     elif request.due_date < today:
         status = "overdue"
@@ -756,12 +786,12 @@ def _progress(  # noqa: PLR0913 - one client's row and what it points at
         row.name,
         request.id,
         status,
-        counts["pending"],
-        counts["submitted"],
-        counts["accepted"],
-        counts["not_applicable"],
-        len(items),
-        missing,
+        counts.get("pending", 0),
+        submitted,
+        counts.get("accepted", 0),
+        counts.get("not_applicable", 0),
+        counts.get("total", 0),
+        [],
         error=row.error,
     )
 
