@@ -149,6 +149,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PREVIEW_MAX_PIXELS": 100_000_000,  # of a source image or video frame (bombs)
         "PREVIEW_MEMORY_BYTES": 3 * GB,  # address space of the drawing process; 0: no cap
         "PREVIEW_PDFJS_MAX_BYTES": 50 * 1024**2,  # larger PDFs are viewed page by page
+        # Compares of two versions (app/services/compare.py), in the same kind of child process.
+        "COMPARE_DPI": 100,  # resolution pages are drawn and compared at
+        "COMPARE_TIMEOUT": 600,  # seconds for one compare, all its pages
         # Busy pages (dashboard, space, search) kept as rendered while the database has not
         # changed, at most this many seconds (0: off) and bytes per web worker (app/page_cache.py).
         "PAGE_CACHE_SECONDS": 30,
@@ -199,6 +202,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PREVIEW_MAX_PIXELS": "PREVIEW_MAX_PIXELS",
         "PREVIEW_MEMORY_BYTES": "PREVIEW_MEMORY_BYTES",
         "PREVIEW_PDFJS_MAX_BYTES": "PREVIEW_PDFJS_MAX_BYTES",
+        "COMPARE_DPI": "COMPARE_DPI",
+        "COMPARE_TIMEOUT": "COMPARE_TIMEOUT",
         "PAGE_CACHE_SECONDS": "PAGE_CACHE_SECONDS",
         "PAGE_CACHE_BYTES": "PAGE_CACHE_BYTES",
     }
