@@ -518,6 +518,8 @@ def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
     ink_old = np.asarray(cv2.GaussianBlur(canvas, (0, 0), 1.5), dtype=np.float32)
     ink_new = np.asarray(cv2.GaussianBlur(ink_new, (0, 0), 1.5), dtype=np.float32)
     warp = np.eye(2, 3, dtype=np.float32)
+    if old_size == size and _in_register(small_old, small_new):
+        return warp  # the same plot (most pages of a revision): nothing to estimate
     if ink_new.any() and ink_old.any():
         (dx, dy), response = cv2.phaseCorrelate(ink_new, ink_old)
         if response > 0.05 and abs(dx) < size[0] / 4 and abs(dy) < size[1] / 4:
@@ -534,6 +536,24 @@ def _align(old: Gray, new: Gray) -> npt.NDArray[np.float32]:
             pass  # no convergence: the phase correlation's shift stands
     warp[:, 2] *= step
     return warp
+
+
+def _in_register(old: Gray, new: Gray) -> bool:
+    """Whether two small pages already line up: nearly all the ink of each is ink on the
+    other too (a plot shifted or scaled even by a fraction of a pixel here moves the edges of
+    most of its strokes; a page changed in places keeps the rest in place)."""
+    import cv2
+
+    old_ink = cv2.threshold(old, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
+    new_ink = cv2.threshold(new, _INK - 1, 255, cv2.THRESH_BINARY_INV)[1]
+    for ink, other in ((old_ink, new_ink), (new_ink, old_ink)):
+        total = cv2.countNonZero(ink)
+        if total == 0:
+            return cv2.countNonZero(other) == 0
+        astray = cv2.countNonZero(cv2.bitwise_and(ink, cv2.bitwise_not(other)))
+        if astray > 0.01 * total:
+            return False
+    return True
 
 
 def _plausible(warp: npt.NDArray[np.float32], size: tuple[int, int]) -> bool:
