@@ -908,7 +908,7 @@ def _compare_pairs(
                 number = (j if j is not None else i) + 1  # type: ignore[operator]
                 side = "to" if j is not None else "from"
                 source = after if j is not None else before
-                picture = _fit(source.draw(number, limits.dpi), limits.image_side)
+                picture = _fit(source.draw(number, limits.dpi, step), limits.image_side)
                 name = f"{side}-{number}.jpg"
                 _write_image(output / name, picture)
                 change.images = {side: name}
