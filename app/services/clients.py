@@ -16,6 +16,7 @@ from app.models import (
     SpaceMember,
     User,
 )
+from app.models.base import new_id
 from app.services import audit
 from app.services.access import (
     get_client,
@@ -110,8 +111,8 @@ def create_spaces(actor: User, client_ids: list[str], *, name: str, kind: str) -
     missing = [i for i in client_ids if i not in visible]
     if missing:
         raise NotFound()
-    made = {
-        client_id: Space(client_id=client_id, name=clean_name, kind=kind)
+    made = {  # ids known before the insert: the ORM writes them in one statement
+        client_id: Space(id=new_id(), client_id=client_id, name=clean_name, kind=kind)
         for client_id in client_ids
     }
     db.session.add_all(made.values())

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import DocumentRequest, Notification, User
+from app.models.base import new_id
 from app.services.mail import queue_mail
 from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
@@ -120,7 +121,9 @@ def notify(
         if user.id in seen or not user.active:
             continue
         seen.add(user.id)
-        notification = Notification(user_id=user.id, kind=kind, payload={**payload, "link": link})
+        notification = Notification(
+            id=new_id(), user_id=user.id, kind=kind, payload={**payload, "link": link}
+        )
         db.session.add(notification)
         created.append(notification)
         if user.notify_email == "immediate":

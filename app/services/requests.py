@@ -26,6 +26,7 @@ from app.models import (
     SpaceMember,
     User,
 )
+from app.models.base import new_id
 from app.services import alerts, audit, documents
 from app.services.access import (
     get_space,
@@ -300,6 +301,7 @@ def _make_requests(
 ) -> list[DocumentRequest]:
     made = [
         DocumentRequest(
+            id=new_id(),  # known before the insert: the ORM writes them in one statement
             space_id=space_id,
             title=plan.title,
             message=plan.message,
@@ -314,9 +316,11 @@ def _make_requests(
     ]
     db.session.add_all(made)
     db.session.flush()
-    now = _now()
+    now, pending = _now(), ItemStatus.PENDING.value
+    # the table's own insert: one statement for all (the ORM's bulk insert starts a new one
+    # at each change in which columns are left empty)
     db.session.execute(
-        insert(RequestItem),
+        insert(RequestItem.__table__),
         [
             {
                 "request_id": request.id,
@@ -325,7 +329,7 @@ def _make_requests(
                 "description": item["description"] or None,
                 "required": item["required"],
                 "accepted_types": item["accepted_types"] or None,
-                "status": ItemStatus.PENDING.value,
+                "status": pending,
                 "updated_at": now,
             }
             for request in made
