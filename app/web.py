@@ -148,9 +148,9 @@ def _answer_outages(app: Flask, domain_error: Any) -> None:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection is gone; the pool drops it
             db.session().invalidate()
-        if "_login_user" not in g:
-            # the page's header would load the person from the database that just failed
-            g._login_user = login_manager.anonymous_user()
+        # The error page must not touch the database that just failed: the person (loaded, or
+        # expired by the rollback above) would be read again for the header and the language.
+        g._login_user = login_manager.anonymous_user()
         return domain_error(  # type: ignore[no-any-return]
             TemporarilyUnavailable(
                 gettext(

@@ -105,7 +105,7 @@ class ClientUser(HttpUser):
         self.client.get("/", headers=headers, name="page: home")
         self.client.get(f"/spaces/{self.me['space_id']}", headers=headers, name="page: space")
 
-    @task(3)
+    @task(2)
     def upload_multipart(self) -> None:
         data = _pdf(_size())
         answer = self.client.post(
@@ -188,7 +188,7 @@ class ClientUser(HttpUser):
             name="api: comment",
         )
 
-    @task(2)
+    @task(1)
     def complete_item(self) -> None:
         item = _random.choice(self.me["item_ids"])
         data = _pdf(_random.randint(1024, 32 * 1024))

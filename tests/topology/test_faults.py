@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -75,6 +76,158 @@ def _wait_healthy(topology: Topology, timeout: float = 120) -> None:
             pass
         time.sleep(0.5)
     raise AssertionError("the portal did not come back")
+
+
+def _queue_drained(topology: Topology, timeout: float = 420) -> None:
+    """Wait until the workers have taken every queued job (the loads leave a backlog of
+    thumbnails and text to read), so that a test's own job is not timed behind it."""
+    import redis
+
+    broker = redis.Redis.from_url(topology.redis_url(0))
+    _wait_for(lambda: broker.llen("celery") == 0, timeout, "the job queue drained")
+
+
+def _scanned_pdf(pages: int) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=42)
+    images = []
+    for number in range(pages):
+        page = Image.new("L", (1240, 1754), 255)
+        draw = ImageDraw.Draw(page)
+        for line in range(12):
+            draw.text(
+                (100, 150 + line * 110), f"Pagina {number + 1} linea {line} factura", font=font
+            )
+        images.append(page)
+    out = io.BytesIO()
+    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=150)
+    return out.getvalue()
+
+
+def _ocr_rows(portal: Any, document_id: str) -> list[Any]:
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import DocumentVersion, OcrResult
+
+    with portal.app_context():
+        return list(
+            db.session.execute(
+                select(OcrResult.status, OcrResult.page_count, OcrResult.text)
+                .join(DocumentVersion, DocumentVersion.id == OcrResult.version_id)
+                .where(DocumentVersion.document_id == document_id)
+            ).all()
+        )
+
+
+def _wait_for(check, timeout: float, what: str) -> Any:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_a_worker_killed_mid_ocr_the_job_is_redelivered_and_gives_one_result(
+    topology: Topology, portal, people
+):
+    _queue_drained(topology)
+    person = people["clients"][3]
+    answer = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        files={"file": ("escaneo.pdf", _scanned_pdf(6), "application/pdf")},
+        timeout=60,
+    )
+    assert answer.status_code == 201
+    document_id = answer.json()["id"]
+    _wait_for(
+        lambda: [r for r in _ocr_rows(portal, document_id) if r.status == "running"],
+        60,
+        "OCR running",
+    )
+    for name in ("worker0", "worker1"):
+        topology.processes[name].kill()  # whichever held it, it is gone mid-page
+    for index in (0, 1):
+        topology.start_worker(index)
+    rows = _wait_for(
+        lambda: (
+            [r for r in _ocr_rows(portal, document_id) if r.status == "done"]
+            and _ocr_rows(portal, document_id)
+        ),
+        topology.visibility_timeout * 4 + 60,
+        "OCR done after the redelivery",
+    )
+    assert len(rows) == 1  # one result, not one per delivery
+    assert rows[0].page_count == 6
+    assert "factura" in rows[0].text.lower()
+
+
+def test_the_same_task_delivered_twice_gives_one_result(topology: Topology, portal, people):
+    _queue_drained(topology)
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import DocumentPreview, DocumentVersion, OcrResult
+
+    person = people["clients"][4]
+    answer = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        files={"file": ("escaneo.pdf", _scanned_pdf(1), "application/pdf")},
+        timeout=60,
+    )
+    document_id = answer.json()["id"]
+    with portal.app_context():
+        version_id = db.session.execute(
+            select(DocumentVersion.id).where(DocumentVersion.document_id == document_id)
+        ).scalar_one()
+        celery = portal.extensions["celery"]
+        for _ in range(2):  # the broker hands the same jobs out again
+            celery.send_task("portal.ocr_version", args=[version_id])
+            celery.send_task("portal.render_preview", args=[version_id, "thumbnail"])
+
+    def settled() -> bool:
+        with portal.app_context():
+            ocr = (
+                db.session.execute(
+                    select(OcrResult.status).where(OcrResult.version_id == version_id)
+                )
+                .scalars()
+                .all()
+            )
+            thumbs = (
+                db.session.execute(
+                    select(DocumentPreview.status).where(DocumentPreview.version_id == version_id)
+                )
+                .scalars()
+                .all()
+            )
+            db.session.rollback()
+        return ocr == ["done"] and thumbs and all(s != "pending" for s in thumbs)
+
+    _wait_for(settled, 120, "OCR and thumbnail done")
+    time.sleep(3)  # the duplicates have run too by now
+    with portal.app_context():
+        assert (
+            db.session.execute(
+                select(func.count())
+                .select_from(OcrResult)
+                .where(OcrResult.version_id == version_id)
+            ).scalar_one()
+            == 1
+        )
+        variants = (
+            db.session.execute(
+                select(DocumentPreview.variant).where(DocumentPreview.version_id == version_id)
+            )
+            .scalars()
+            .all()
+        )
+        assert sorted(variants) == sorted(set(variants))
 
 
 def test_postgresql_restarted_during_the_load(topology, portal, people, tmp_path):
@@ -158,147 +311,6 @@ def test_a_web_process_killed_mid_upload_the_upload_resumes_through_the_other(
         "size": len(data),
     }
     _after(topology, portal, people, [entry])
-
-
-def _scanned_pdf(pages: int) -> bytes:
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=42)
-    images = []
-    for number in range(pages):
-        page = Image.new("L", (1240, 1754), 255)
-        draw = ImageDraw.Draw(page)
-        for line in range(12):
-            draw.text(
-                (100, 150 + line * 110), f"Pagina {number + 1} linea {line} factura", font=font
-            )
-        images.append(page)
-    out = io.BytesIO()
-    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=150)
-    return out.getvalue()
-
-
-def _ocr_rows(portal: Any, document_id: str) -> list[Any]:
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models import DocumentVersion, OcrResult
-
-    with portal.app_context():
-        return list(
-            db.session.execute(
-                select(OcrResult.status, OcrResult.page_count, OcrResult.text)
-                .join(DocumentVersion, DocumentVersion.id == OcrResult.version_id)
-                .where(DocumentVersion.document_id == document_id)
-            ).all()
-        )
-
-
-def _wait_for(check, timeout: float, what: str) -> Any:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
-def test_a_worker_killed_mid_ocr_the_job_is_redelivered_and_gives_one_result(
-    topology: Topology, portal, people
-):
-    person = people["clients"][3]
-    answer = requests.post(
-        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
-        headers={"Authorization": f"Bearer {person['token']}"},
-        files={"file": ("escaneo.pdf", _scanned_pdf(6), "application/pdf")},
-        timeout=60,
-    )
-    assert answer.status_code == 201
-    document_id = answer.json()["id"]
-    _wait_for(
-        lambda: [r for r in _ocr_rows(portal, document_id) if r.status == "running"],
-        60,
-        "OCR running",
-    )
-    for name in ("worker0", "worker1"):
-        topology.processes[name].kill()  # whichever held it, it is gone mid-page
-    for index in (0, 1):
-        topology.start_worker(index)
-    rows = _wait_for(
-        lambda: (
-            [r for r in _ocr_rows(portal, document_id) if r.status == "done"]
-            and _ocr_rows(portal, document_id)
-        ),
-        topology.visibility_timeout * 4 + 60,
-        "OCR done after the redelivery",
-    )
-    assert len(rows) == 1  # one result, not one per delivery
-    assert rows[0].page_count == 6
-    assert "factura" in rows[0].text.lower()
-
-
-def test_the_same_task_delivered_twice_gives_one_result(topology: Topology, portal, people):
-    from sqlalchemy import func, select
-
-    from app.extensions import db
-    from app.models import DocumentPreview, DocumentVersion, OcrResult
-
-    person = people["clients"][4]
-    answer = requests.post(
-        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
-        headers={"Authorization": f"Bearer {person['token']}"},
-        files={"file": ("escaneo.pdf", _scanned_pdf(1), "application/pdf")},
-        timeout=60,
-    )
-    document_id = answer.json()["id"]
-    with portal.app_context():
-        version_id = db.session.execute(
-            select(DocumentVersion.id).where(DocumentVersion.document_id == document_id)
-        ).scalar_one()
-        celery = portal.extensions["celery"]
-        for _ in range(2):  # the broker hands the same jobs out again
-            celery.send_task("portal.ocr_version", args=[version_id])
-            celery.send_task("portal.render_preview", args=[version_id, "thumbnail"])
-
-    def settled() -> bool:
-        with portal.app_context():
-            ocr = (
-                db.session.execute(
-                    select(OcrResult.status).where(OcrResult.version_id == version_id)
-                )
-                .scalars()
-                .all()
-            )
-            thumbs = (
-                db.session.execute(
-                    select(DocumentPreview.status).where(DocumentPreview.version_id == version_id)
-                )
-                .scalars()
-                .all()
-            )
-            db.session.rollback()
-        return ocr == ["done"] and thumbs and all(s != "pending" for s in thumbs)
-
-    _wait_for(settled, 120, "OCR and thumbnail done")
-    time.sleep(3)  # the duplicates have run too by now
-    with portal.app_context():
-        assert (
-            db.session.execute(
-                select(func.count())
-                .select_from(OcrResult)
-                .where(OcrResult.version_id == version_id)
-            ).scalar_one()
-            == 1
-        )
-        variants = (
-            db.session.execute(
-                select(DocumentPreview.variant).where(DocumentPreview.version_id == version_id)
-            )
-            .scalars()
-            .all()
-        )
-        assert sorted(variants) == sorted(set(variants))
 
 
 # ------------------------------------------------------------------ signing with a remote TSA
@@ -387,6 +399,7 @@ def _valid_with_timestamp(topology: Topology, headers: dict, document_id: str) -
 def test_the_tsa_unreachable_during_b_t_signing_the_signature_waits_then_is_made(
     topology: Topology, portal, people
 ):
+    _queue_drained(topology)
     document_id, request_id, client, code = _ask_signature(topology, portal, people, 5)
     assert topology.tsa is not None
     topology.tsa.set("refuse")
@@ -415,6 +428,7 @@ def test_the_tsa_unreachable_during_b_t_signing_the_signature_waits_then_is_made
 def test_a_worker_killed_mid_signing_the_job_is_redelivered_and_signs_once(
     topology: Topology, portal, people
 ):
+    _queue_drained(topology)
     document_id, request_id, client, code = _ask_signature(topology, portal, people, 6)
     assert topology.tsa is not None
     topology.tsa.set("hang")  # the job waits on the TSA: the worker dies in the middle
@@ -441,3 +455,37 @@ def test_a_worker_killed_mid_signing_the_job_is_redelivered_and_signs_once(
     time.sleep(topology.visibility_timeout + 5)  # a second delivery, if any, has run by now
     assert _signed_versions(portal, document_id) == 1
     _valid_with_timestamp(topology, client, document_id)
+
+
+def test_the_disk_full_while_uploads_arrive(topology: Topology, portal, people, tmp_path):
+    if not topology.disk_mounted:
+        pytest.skip("filling a disk needs a tmpfs of the test's own (mount, as root)")
+    filler = topology.disk / "filler"
+    free = shutil.disk_usage(topology.disk).free
+    with filler.open("wb") as handle:  # all but 2 MiB of the disk that holds data and blobs
+        handle.truncate(0)
+        block = b"\0" * (8 * 1024 * 1024)
+        left = free - 2 * 1024 * 1024
+        while left > 0:
+            handle.write(block[: min(len(block), left)])
+            left -= len(block)
+    try:
+        load = Load(topology, tmp_path, users=30, seconds=15)
+        entries = load.finish()
+    finally:
+        filler.unlink()
+    refused = [e for e in entries if e["kind"] == "5xx"]
+    assert refused, "the full disk refused no upload: the fault did not bite"
+    # refused as full (507) or as unavailable for now (503 with Retry-After), never a 500
+    assert all(e["status"] in (503, 507) for e in refused), refused[:10]
+    assert all(e["retry_after"] for e in refused if e["status"] == 503), refused[:10]
+    _after(topology, portal, people, [e for e in entries if e["kind"] != "5xx"])
+    # with room again, uploads are taken as before
+    person = people["clients"][7]
+    again = requests.post(
+        f"{topology.url}/api/v1/spaces/{person['space_id']}/documents",
+        headers={"Authorization": f"Bearer {person['token']}"},
+        files={"file": ("factura.pdf", b"%PDF-1.4 despues", "application/pdf")},
+        timeout=60,
+    )
+    assert again.status_code == 201, again.text

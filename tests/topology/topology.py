@@ -205,6 +205,8 @@ class Topology:
     proxy_port: int = field(default_factory=free_port)
     tsa_port: int = field(default_factory=free_port)
     tsa: TcpGate | None = None
+    disk_size: str = "3g"
+    disk_mounted: bool = False
     web_ports: list[int] = field(default_factory=list)
     _cleanup: list[Path] = field(default_factory=list)
 
@@ -227,8 +229,14 @@ class Topology:
         return f"redis://127.0.0.1:{self.redis_port}/{db}"
 
     @property
+    def disk(self) -> Path:
+        """Where the data directory and the S3 server's files live: a tmpfs of its own when this
+        process may mount one (root), so that a test can fill it up."""
+        return self.root / "disk"
+
+    @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        return self.disk / "data"
 
     @property
     def env(self) -> dict[str, str]:
@@ -273,6 +281,15 @@ class Topology:
 
     def start(self) -> Topology:
         (self.root / "logs").mkdir(parents=True, exist_ok=True)
+        self.disk.mkdir(parents=True, exist_ok=True)
+        self.disk_mounted = (
+            os.geteuid() == 0
+            and subprocess.run(  # noqa: S603
+                ["mount", "-t", "tmpfs", "-o", f"size={self.disk_size}", "tmpfs", str(self.disk)],
+                capture_output=True,
+            ).returncode
+            == 0
+        )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.tsa = TcpGate(self.tsa_port, self.proxy_port)
@@ -430,7 +447,7 @@ class Topology:
                 "--port",
                 str(self.s3_port),
                 "--data-dir",
-                str(self.root / "s3"),
+                str(self.disk / "s3"),
                 "--no-access-log",
                 "--log-level",
                 "warning",
@@ -516,6 +533,8 @@ class Topology:
             self.processes[name].stop()
         if self.tsa is not None:
             self.tsa.close()
+        if getattr(self, "disk_mounted", False):
+            subprocess.run(["umount", "-l", str(self.disk)], capture_output=True)  # noqa: S603
         for folder in self._cleanup:
             shutil.rmtree(folder, ignore_errors=True)
 
