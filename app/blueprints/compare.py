@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from app.models import PreviewStatus
 from app.services import compare, previews
 from app.services.access import get_document, require_staff
 from app.services.errors import ValidationFailed
@@ -58,7 +59,7 @@ def page(document_id: str) -> tuple[str, int]:
             document_id=document.id,
             **{"from": comparison.older.number, "to": comparison.newer.number},
         ),
-        drawing_url=_drawing_url(comparison),
+        drawing=_drawing(comparison),
         problem=None,
     ), 200
 
@@ -97,17 +98,19 @@ def _pages(comparison: compare.Comparison) -> list[dict[str, Any]]:
     return pages
 
 
-def _drawing_url(comparison: compare.Comparison) -> str | None:
-    """The newer drawing's SVG preview, for a DXF compare (its boxes are drawn over it)."""
+def _drawing(comparison: compare.Comparison) -> dict[str, Any] | None:
+    """The newer drawing's SVG preview for a DXF compare (its boxes are drawn over it), and
+    whether it is still being drawn (the page then asks until it is)."""
     if comparison.result is None or comparison.result.dxf is None:
         return None
-    previews.ensure(comparison.newer, previews.VIEW)
-    return url_for(
+    row = previews.ensure(comparison.newer, previews.VIEW)
+    url = url_for(
         "previews.rendition",
         document_id=comparison.document.id,
         number=comparison.newer.number,
         variant=previews.VIEW,
     )
+    return {"url": url, "pending": row.status == PreviewStatus.pending}
 
 
 class FilesForm(FlaskForm):

@@ -183,3 +183,26 @@ for (const button of document.querySelectorAll("button[data-zoom-to]")) {
 
 // a new width (a phone turned, the window resized) keeps each page in its frame
 window.addEventListener("resize", () => views.forEach((state) => apply(state)));
+
+// a drawing's SVG preview still being drawn: ask until it is ready, then show it
+for (const image of document.querySelectorAll(".compare-drawing img[data-pending]")) {
+  let attempt = 0;
+  const ask = async () => {
+    attempt += 1;
+    try {
+      const answer = await fetch(image.src, { method: "HEAD", credentials: "same-origin" });
+      const state = answer.headers.get("X-Preview-Status");
+      if (state === "ready") {
+        const url = new URL(image.src);
+        url.searchParams.set("ready", String(attempt));
+        image.src = url.toString();
+        return;
+      }
+      if (state && state !== "pending") return;
+    } catch (error) {
+      // offline for a moment: ask again later
+    }
+    if (attempt < 40) setTimeout(ask, Math.min(1500 + attempt * 500, 8000));
+  };
+  ask();
+}
