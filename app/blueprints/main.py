@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from app.page_cache import cached_page
 from app.services import agenda, clients, onboarding, requests
+from app.services.errors import ValidationFailed
+from app.services.paging import PageArgs
+
+#: Spaces listed on the home page at a time (a "more" link shows the next ones).
+HOME_SPACES = 50
 
 bp = Blueprint("main", __name__)
 
@@ -14,16 +20,23 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 @cached_page
-def dashboard() -> str:
-    spaces = clients.list_spaces(current_user)
-    client_list = clients.list_clients(current_user) if current_user.is_staff else []
+def dashboard() -> str | Response:
+    try:
+        spaces = clients.list_spaces(
+            current_user,
+            page=PageArgs(cursor=request.args.get("cursor") or None, limit=HOME_SPACES),
+        )
+    except ValidationFailed as exc:  # an altered "more" link: back to the first spaces
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("main.dashboard"))
+    client_count = clients.count_clients(current_user) if current_user.is_staff else 0
     missing = requests.missing_by_client(current_user) if current_user.is_client else {}
     joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
     return render_template(
         "main/dashboard.html",
         agenda=agenda.agenda_for(current_user),
         spaces=spaces,
-        clients=client_list,
+        client_count=client_count,
         missing=missing,
         joining=joining,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
@@ -57,6 +57,12 @@ SPACE_ORDER = (Key(Space.name), Key(Space.id))
 
 def list_clients(actor: User, page: PageArgs | None = None) -> Page[Client]:
     return keyset(visible_clients_query(actor), CLIENT_ORDER, page, scope="clients")
+
+
+def count_clients(actor: User) -> int:
+    """How many clients the caller sees (counted by the database, none loaded)."""
+    visible = visible_clients_query(actor).order_by(None).subquery()
+    return db.session.execute(select(func.count()).select_from(visible)).scalar_one()
 
 
 def list_client_users(actor: User, client_id: str) -> list[User]:

@@ -1,6 +1,6 @@
-"""The firm's long lists on the web a page at a time: clients and the audit trail follow a
-"more" link (the same signed cursor as the API); an altered link leads back to the first
-page, saying why."""
+"""The firm's long lists on the web a page at a time: the home page's spaces, clients and the
+audit trail follow a "more" link (the same signed cursor as the API); an altered link leads
+back to the first page, saying why."""
 
 from __future__ import annotations
 
@@ -55,3 +55,25 @@ def test_the_client_list_and_the_audit_trail_go_on_page_by_page(client, world):
     assert "pida la lista de nuevo" in back.get_data(as_text=True)
     back = client.get("/notifications?cursor=nada", follow_redirects=True)
     assert back.request.path == "/notifications"
+
+
+SPACE_RE = re.compile(r'<li><a href="/spaces/([0-9a-f]+)">')
+
+
+def test_the_home_page_lists_spaces_a_page_at_a_time(client, world):
+    from app.extensions import db
+    from app.services import clients
+
+    for n in range(55):
+        clients.create_space(world.admin, world.firm_a.id, name=f"Obra {n:02d}")
+    db.session.commit()
+    expected = [s.id for s in clients.list_spaces(world.admin)]
+    assert len(expected) == 57
+
+    web_login(client, world.admin)
+    first = client.get("/").get_data(as_text=True)
+    assert SPACE_RE.findall(first) == expected[:50]
+    assert "2 clientes" in first  # counted, not listed
+    second = client.get(_next(first)).get_data(as_text=True)
+    assert SPACE_RE.findall(second) == expected[50:]
+    assert _next(second) is None and "Volver al principio" in second
