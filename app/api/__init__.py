@@ -20,6 +20,9 @@ PUBLIC = {"api.issue_token", "api.openapi"}
 # token they accept the browser session, with the CSRF token in a header for anything
 # that changes state. Filled by the modules that define them.
 SESSION_ENDPOINTS: set[str] = set()
+# What a person the firm requires a second factor of may call before enrolling one (the
+# token from their invitation): who they are, the enrolment itself, signing out.
+ENROL_ENDPOINTS = {"api.me", "api.start_totp", "api.confirm_totp", "api.revoke_token"}
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
@@ -51,6 +54,8 @@ def authenticate() -> Response | None:
         response = problem(401, "Not authenticated", "A valid bearer token is required.")
         response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
         return response
+    if request.endpoint not in ENROL_ENDPOINTS and accounts.second_factor_missing(user):
+        return domain_error(accounts.enrolment_required(user, holding_token=True))
     g.api_user = user
     g.api_token = token
     return None

@@ -10,6 +10,7 @@ from app.api import PUBLIC, api_bp, body, caller
 from app.api.schemas import OnboardingSchema, ServiceSchema, TokenSchema, dump_page
 from app.extensions import limiter
 from app.services import catalogue, onboarding
+from app.services.accounts import second_factor_missing
 from app.services.errors import ValidationFailed
 from app.services.paging import page_args
 
@@ -25,7 +26,10 @@ def _login_limit() -> str:
 def accept_invitation() -> Response:
     data = body()
     user, token, expires = onboarding.accept_invitation(data.get("token"), data.get("password"))
-    return jsonify(TokenSchema().dump({"token": token, "expires_at": expires, "user": user}))
+    answer = {"token": token, "expires_at": expires, "user": user}
+    if second_factor_missing(user):  # the token serves only to enrol it (app/api/__init__.py)
+        answer["mfa_enrolment_required"] = True
+    return jsonify(TokenSchema().dump(answer))
 
 
 PUBLIC.add("api.accept_invitation")

@@ -77,7 +77,8 @@ ROUTES: list[Route] = [
     Route(
         "post",
         "/auth/token",
-        "Issue a bearer token; 401 with mfa_required when a second factor is needed",
+        "Issue a bearer token; 401 with mfa_required when a second factor is needed, 403 with "
+        "mfa_enrolment_required when the firm requires one the person has not enrolled yet",
         {"200": s.TokenSchema},
         s.TokenRequestSchema,
         errors=("429",),
@@ -503,7 +504,9 @@ ROUTES: list[Route] = [
     Route(
         "post",
         "/auth/invitation",
-        "Accept an invitation: choose a password and get a bearer token",
+        "Accept an invitation: choose a password and get a bearer token (with "
+        "mfa_enrolment_required when the firm requires a second factor of clients: the token "
+        "then serves only /me and /me/mfa/totp until the code is confirmed)",
         {"200": s.TokenSchema},
         s.InvitationAcceptSchema,
         errors=("429",),

@@ -104,6 +104,12 @@ class TokenSchema(Schema):
     token = _required(fields.String)
     expires_at = _nullable(fields.DateTime)
     user = _required(fields.Nested, UserSchema)
+    mfa_enrolment_required = fields.Boolean(
+        metadata={
+            "description": "Present when the token serves only to enrol the second factor the "
+            "firm requires (POST /me/mfa/totp, then /me/mfa/totp/confirm)"
+        }
+    )
 
 
 class TotpStartSchema(Schema):

@@ -70,7 +70,9 @@ def register_blueprints(app: Flask) -> None:
         ):
             return None
         if accounts.second_factor_missing(current_user):
-            return redirect(url_for("account.mfa_setup", required=1))
+            # where the person was going: they get there once enrolled
+            back = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("account.mfa_setup", required=1, next=back))
         return None
 
     @app.context_processor

@@ -21,7 +21,6 @@ from app.blueprints.forms import (
 )
 from app.services import accounts, notifications
 from app.services.errors import ValidationFailed
-from app.services.settings import get_setting
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -69,8 +68,11 @@ def index() -> Response | str:
             flash(_("Contraseña cambiada. Las demás sesiones se han cerrado."), "success")
             return redirect(url_for("account.index"))
     if request.method == "POST" and "off-code" in request.form and disable_form.validate():
-        if get_setting("require_mfa_for_staff") and current_user.is_staff:
-            flash(_("El despacho exige el segundo factor para el personal."), "error")
+        if accounts.second_factor_required(current_user):
+            if current_user.is_staff:
+                flash(_("El despacho exige el segundo factor para el personal."), "error")
+            else:
+                flash(_("El despacho exige el segundo factor a sus clientes."), "error")
         else:
             try:
                 accounts.disable_totp(current_user, disable_form.code.data or "")
@@ -106,7 +108,11 @@ def mfa_setup() -> Response | str:
         except ValidationFailed as exc:
             errors_onto_form(form, exc, default="code")
         else:
-            return render_template("account/recovery_codes.html", codes=codes)
+            return render_template(
+                "account/recovery_codes.html",
+                codes=codes,
+                next_url=_local(request.args.get("next")),
+            )
     return render_template(
         "account/mfa_setup.html",
         form=form,
@@ -114,3 +120,10 @@ def mfa_setup() -> Response | str:
         qr=_qr_svg(uri),
         required=request.args.get("required"),
     )
+
+
+def _local(target: str | None) -> str:
+    """Where to go on after enrolling: a path of this site only, else the home page."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("main.dashboard")

@@ -113,9 +113,12 @@ def revoke_certificate(certificate_id: str) -> Response | tuple[str, int]:
 @login_required
 def settings() -> Response | str:
     require_admin(current_user)
-    form = SettingsForm(require_mfa_for_staff=get_setting("require_mfa_for_staff"))
+    keys = ("require_mfa_for_staff", "require_mfa_for_clients")
+    form = SettingsForm(**{key: get_setting(key) for key in keys})
     if form.validate_on_submit():
-        update_setting(current_user, "require_mfa_for_staff", bool(form.require_mfa_for_staff.data))
+        for key in keys:
+            if bool(form[key].data) != bool(get_setting(key)):
+                update_setting(current_user, key, bool(form[key].data))
         flash(_("Ajustes guardados."), "success")
         return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form)

@@ -207,6 +207,9 @@ class SettingsForm(FlaskForm):
     require_mfa_for_staff = BooleanField(
         _l("Exigir el segundo factor a todo el personal del despacho")
     )
+    require_mfa_for_clients = BooleanField(
+        _l("Exigir a los clientes un segundo factor (código TOTP de una aplicación)")
+    )
 
 
 class ReviewForm(FlaskForm):

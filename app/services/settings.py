@@ -11,6 +11,8 @@ from app.services.access import require_admin
 
 DEFAULTS: dict[str, Any] = {
     "require_mfa_for_staff": False,
+    # clients (and new clients from an invitation) enrol TOTP before going any further
+    "require_mfa_for_clients": False,
     # onboarding: a second staff member approves each identity (four eyes)
     "onboarding_four_eyes": False,
     # an onboarding waiting this many days: remind the person, tell its owner, let it expire

@@ -16,7 +16,9 @@ from app.services.accounts.login import (
     check_second_factor,
     check_throttle,
     complete_login,
+    enrolment_required,
     second_factor_missing,
+    second_factor_required,
 )
 from app.services.accounts.passwords import (
     MIN_PASSWORD,
@@ -58,6 +60,8 @@ __all__ = [
     "accept_invitation",
     "authenticate",
     "second_factor_missing",
+    "second_factor_required",
+    "enrolment_required",
     "begin_totp",
     "change_password",
     "check_credentials",

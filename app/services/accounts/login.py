@@ -86,15 +86,49 @@ def check_second_factor(user: User, code: str) -> None:
         raise AuthFailed(_("Código de verificación incorrecto o ya utilizado."))
 
 
+def second_factor_required(user: User) -> bool:
+    """Whether the firm requires a second factor of ``user`` (a setting for staff, one for clients)."""
+    from app.services.settings import get_setting
+
+    return bool(
+        get_setting("require_mfa_for_staff" if user.is_staff else "require_mfa_for_clients")
+    )
+
+
 def second_factor_missing(user: User) -> bool:
     """Whether the firm requires a second factor of ``user`` and they have none yet.
 
     Every channel asks this one question: the web lets such a person in only to enrol,
-    a bearer token is not issued to them at all.
+    a bearer token is not issued to them at all (or, from an invitation, only to enrol).
     """
-    from app.services.settings import get_setting
+    return not user.mfa_enabled and second_factor_required(user)
 
-    return user.is_staff and not user.mfa_enabled and bool(get_setting("require_mfa_for_staff"))
+
+def enrolment_required(user: User, *, holding_token: bool = False) -> MfaEnrolmentRequired:
+    """The refusal for a person who must enrol a second factor first, saying how.
+
+    ``holding_token``: they hold a token (their invitation's, or one from before the firm
+    required it), which serves to enrol over the API; otherwise they enrol on the web.
+    """
+    if user.is_staff:
+        detail = _(
+            "El despacho exige un segundo factor al personal. Actívelo en el portal web "
+            "(Mi cuenta, «Activar el segundo factor») y vuelva a pedir el token con su código."
+        )
+    elif holding_token:
+        detail = _(
+            "El despacho exige un segundo factor a sus clientes. Este token solo sirve para "
+            "activarlo: POST /api/v1/me/mfa/totp y, con el código de su aplicación, "
+            "POST /api/v1/me/mfa/totp/confirm; después podrá seguir."
+        )
+    else:
+        detail = _(
+            "El despacho exige un segundo factor a sus clientes. Actívelo en el portal web "
+            "(se le pide al entrar) y vuelva a pedir el token con su código."
+        )
+    return MfaEnrolmentRequired(
+        detail, mfa_enrolment_required=True, enrol_url=f"{setting('BASE_URL')}/account/mfa"
+    )
 
 
 def authenticate(email: str, password: str, otp: str | None = None) -> User:
@@ -106,14 +140,7 @@ def authenticate(email: str, password: str, otp: str | None = None) -> User:
         check_second_factor(user, otp)
     elif second_factor_missing(user):
         audit.record("login_refused", user, f"user:{user.id}", reason="second_factor_not_enrolled")
-        raise MfaEnrolmentRequired(
-            _(
-                "El despacho exige un segundo factor al personal. Actívelo en el portal web "
-                "(Mi cuenta, «Activar el segundo factor») y vuelva a pedir el token con su código."
-            ),
-            mfa_enrolment_required=True,
-            enrol_url=f"{setting('BASE_URL')}/account/mfa",
-        )
+        raise enrolment_required(user)
     complete_login(user)
     return user
 
