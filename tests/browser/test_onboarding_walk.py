@@ -136,3 +136,45 @@ def test_a_new_client_goes_from_the_invitation_to_an_active_space(
     expect(mobile.locator("main")).to_contain_text("Declaración de la renta")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
     phone.close()
+
+
+def test_a_firm_requiring_a_second_factor_has_the_new_client_enrol_it_on_the_phone(
+    app, live_server, browser
+):
+    import pyotp
+
+    from app.extensions import db
+    from app.services import onboarding
+    from app.services.settings import update_setting
+
+    staff = make_user("staff")
+    update_setting(make_user("admin"), "require_mfa_for_clients", True)
+    onboarding.start_onboarding(
+        staff, email="con.totp@example.com", name="Ana Pérez", kind="person", services=["renta"]
+    )
+    db.session.commit()
+    invitation = _mails(Path(app.config["OUTBOX_DIR"]), "con.totp@example.com")[-1]
+    link = re.search(r"(/invitation/\S+)", _text(invitation)).group(1)
+
+    phone = browser.new_context(**PHONE, locale="es-ES")
+    mobile = phone.new_page()
+    mobile.goto(live_server + link)
+    mobile.get_by_label("Nueva contraseña").fill("mi-contraseña-segura")
+    mobile.get_by_label("Repita la contraseña").fill("mi-contraseña-segura")
+    mobile.get_by_role("button", name="Crear mi acceso").click()
+    # the QR and the key to type, before any step
+    mobile.get_by_role("heading", name="Activar la verificación en dos pasos").wait_for()
+    expect(
+        mobile.get_by_role("img", name="Código QR para la aplicación de autenticación")
+    ).to_be_visible()
+    secret = mobile.get_by_test_id("totp-secret").inner_text()
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
+    mobile.get_by_label("Código de verificación").fill("000000")
+    mobile.get_by_role("button", name="Activar").click()
+    mobile.get_by_text("Código incorrecto.").wait_for()
+    mobile.get_by_label("Código de verificación").fill(pyotp.TOTP(secret).now())
+    mobile.get_by_role("button", name="Activar").click()
+    expect(mobile.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    mobile.get_by_role("link", name="Los he guardado, continuar").click()
+    mobile.get_by_role("heading", name="Su documento de identidad").wait_for()
+    phone.close()
