@@ -169,4 +169,6 @@ def _mark_written(state: Any) -> None:
 
 
 def _mark_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: what the request changed is not committed yet
     session.info.pop(_CHANGED, None)

@@ -60,6 +60,11 @@ def enqueue_after_commit(task_name: str, *args: Any) -> None:
 
 
 def _flush_jobs(session: Any) -> None:
+    if session.in_nested_transaction():
+        # SQLAlchemy calls after_commit for a SAVEPOINT released too (begin_nested): the
+        # outer transaction is not committed yet, and a worker would not find the rows its
+        # job is about (every upload's OCR job was lost that way on a real broker).
+        return
     jobs = session.info.pop("portal_jobs", [])
     if not jobs:
         return
@@ -82,6 +87,8 @@ def _flush_jobs(session: Any) -> None:
 
 
 def _drop_jobs(session: Any) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT rolled back: the jobs queued before it still stand
     session.info.pop("portal_jobs", None)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -78,6 +79,24 @@ def init_celery(app: Flask) -> None:
     )
     celery.flask_app = app  # type: ignore[attr-defined]
     app.extensions["celery"] = celery
+
+
+@worker_process_init.connect
+def _own_connections(**_: Any) -> None:
+    """Each pool process of a worker opens its own database connections.
+
+    The pool processes are forked from the worker's main process after the app was made (and
+    may have connected): a connection inherited through the fork is a socket shared with the
+    other processes, on which two of them would read each other's answers (SQLAlchemy's advice
+    for forked processes). The inherited pool is dropped without closing it, which would close
+    the parent's sockets too; as gunicorn's workers do (app/server.py).
+    """
+    flask_app = getattr(celery, "flask_app", None)
+    if flask_app is None:
+        return
+    with flask_app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def _redis_redelivery(visibility_timeout: int) -> dict[str, Any]:
