@@ -14,6 +14,9 @@ from app.services.errors import DomainError
 from app.services.runtime import set_request_ip
 from app.unit_of_work import init_unit_of_work
 
+#: request bodies up to this size are read to their end before an error answer goes out
+DRAIN_LIMIT = 16 * 1024 * 1024
+
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
@@ -48,6 +51,23 @@ def init_web(app: Flask) -> None:
     @app.before_request
     def remember_ip() -> None:
         set_request_ip(request.remote_addr)
+
+    @app.after_request
+    def read_what_was_sent(response: Response) -> Response:
+        """An error answered before the body was read: read the rest of a small body first.
+
+        Otherwise the server closes the connection while the reverse proxy is still sending
+        the body, and the proxy answers 502 in place of the app's 503 or 422 (an upload while
+        the database restarts, seen through nginx under load). Large bodies are not read.
+        """
+        length = request.content_length or 0
+        if response.status_code >= 400 and 0 < length <= DRAIN_LIMIT:
+            try:
+                while request.stream.read(1024 * 1024):
+                    pass
+            except Exception as error:  # noqa: BLE001 - gone, over a limit, read another way
+                app.logger.debug("request body not read to its end: %s", error)
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -47,17 +47,17 @@ class Load:
         return ledger(self.ledger)
 
 
-def _no_500s(entries: list[dict[str, Any]]) -> None:
+def _no_500s(topology: Topology, entries: list[dict[str, Any]]) -> None:
     bad = [
         e for e in entries if e["kind"] == "5xx" and not (e["status"] == 503 and e["retry_after"])
     ]
-    assert bad == [], bad[:10]
+    assert bad == [], f"{bad[:10]}\n{topology.diagnostics()}"
 
 
 def _after(
     topology: Topology, portal: Any, people: dict[str, Any], entries: list[dict[str, Any]]
 ) -> None:
-    _no_500s(entries)
+    _no_500s(topology, entries)
     check_everything_kept(portal, entries)
     _wait_healthy(topology)
     check_audit(topology.url, people["admin"]["token"])

@@ -123,7 +123,7 @@ def test_two_hundred_users_and_nothing_acknowledged_is_lost(
     total = rows["Aggregated"]
     assert int(total["Request Count"]) > 200, total  # the load really ran
     entries = ledger(record)
-    assert server_errors(entries) == []
+    assert server_errors(entries) == [], topology.diagnostics()
     assert check_everything_kept(portal, entries) > 10
     check_audit(topology.url, people["admin"]["token"])
     for name in ("web0", "web1", "worker0", "worker1", "beat", "nginx"):

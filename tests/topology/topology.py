@@ -498,9 +498,11 @@ class Topology:
               fastcgi_temp_path {folder}/fastcgi;
               uwsgi_temp_path {folder}/uwsgi;
               scgi_temp_path {folder}/scgi;
+              # No kept-alive connections to the web processes: gunicorn closes an idle one
+              # after 5 s, and nginx reusing it at that moment answers 502 to a POST it
+              # may not send again (seen under load on a busy machine).
               upstream portal {{
             {upstream}
-                keepalive 32;
               }}
               server {{
                 listen 127.0.0.1:{port};
@@ -513,7 +515,6 @@ class Topology:
                 location / {{
                   proxy_pass http://portal;
                   proxy_set_header Host $http_host;
-                  proxy_set_header Connection "";
                   proxy_set_header X-Forwarded-For $remote_addr;
                   proxy_set_header X-Forwarded-Proto $scheme;
                 }}
@@ -551,6 +552,27 @@ class Topology:
 
     def log(self, name: str) -> str:
         return self.processes[name].log.read_text(errors="replace")
+
+    def diagnostics(self) -> str:
+        """What a failed check prints: nginx's errors and the web processes' last errors."""
+        parts = []
+        errors = self.root / "nginx" / "logs" / "error.log"
+        if errors.exists():
+            parts.append(
+                "nginx: " + "\n".join(errors.read_text(errors="replace").splitlines()[-15:])
+            )
+        for name in ("web0", "web1"):
+            if name in self.processes:
+                lines = [
+                    line
+                    for line in self.log(name).splitlines()
+                    if "ERROR" in line
+                    or "Error" in line[:60]
+                    or "WORKER" in line
+                    or "Booting" in line
+                ]
+                parts.append(f"{name}: " + "\n".join(lines[-10:]))
+        return "\n\n".join(parts)
 
 
 def portal_app(topology: Topology) -> Any:
