@@ -52,7 +52,9 @@ test: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy storage signing ocr workflows previews app/services
-	$(VENV)/bin/pytest -n auto --dist loadgroup
+	$(VENV)/bin/pytest -n auto --ignore=tests/topology
+	@echo "== the production topology (one process: it starts its own servers) =="
+	$(VENV)/bin/pytest tests/topology -q -n 0
 	@if [ -n "$$PORTAL_TEST_DATABASE_URL" ]; then \
 	  echo "== database tests again on PostgreSQL =="; \
 	  PORTAL_TEST_BACKEND=postgres $(VENV)/bin/pytest tests/api tests/services tests/web -m "not browser" -q -n auto; \

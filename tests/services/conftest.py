@@ -27,4 +27,11 @@ def redis_url() -> str:
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.RedisError as exc:
         pytest.fail(f"Redis at {REDIS_URL} is not reachable: {exc}")
+    # One Redis database per xdist worker: two real workers on one queue take each other's
+    # jobs (a worker attached to another test's database finds nothing, and the job is gone).
+    base, _, number = REDIS_URL.rpartition("/")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    if number.isdigit():
+        return f"{base}/{(int(number) - index) % 16}"
     return REDIS_URL
