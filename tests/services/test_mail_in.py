@@ -217,10 +217,10 @@ def test_expired_and_unknown_reply_addresses_are_refused(app, world, thread, rec
     from datetime import UTC, datetime, timedelta
 
     from app.extensions import db
-    from app.models import ReplyToken
+    from app.services import mail_addresses
 
     address = _reply_address(thread, world.client_a)
-    token = db.session.execute(select(ReplyToken)).scalars().all()[-1]
+    token = mail_addresses.reply_token(address.split("@")[0])
     token.expires_at = datetime.now(UTC) - timedelta(days=1)
     db.session.commit()
     with pytest.raises(smtplib.SMTPDataError) as expired:
