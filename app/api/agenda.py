@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 
 from app.api import api_bp, caller
-from app.api.schemas import AgendaSchema
+from app.api.relationship_schemas import AgendaSchema
 from app.services import agenda
 
 

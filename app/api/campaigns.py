@@ -10,7 +10,7 @@ from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from app.api import api_bp, body, caller
-from app.api.schemas import CampaignSchema, RemindedSchema, TagsSchema
+from app.api.relationship_schemas import CampaignSchema, RemindedSchema, TagsSchema
 from app.services import campaigns
 from app.services.errors import ValidationFailed
 

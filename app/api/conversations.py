@@ -8,13 +8,13 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from app.api import api_bp, body, caller
-from app.api.schemas import (
+from app.api.relationship_schemas import (
     InboxAddressSchema,
     IncidentSchema,
     ThreadSchema,
     ThreadSummarySchema,
-    dump_page,
 )
+from app.api.schemas import dump_page
 from app.models import Incident, Message, Thread, User
 from app.services import conversations, incidents, mail_addresses
 from app.services.errors import ValidationFailed
@@ -129,7 +129,7 @@ def post_message(thread_id: str) -> tuple[Response, int]:
         internal=_flag(data.get("internal")),
     )
     receipts = conversations.read_receipts(caller(), message.thread)
-    from app.api.schemas import MessageSchema
+    from app.api.relationship_schemas import MessageSchema
 
     return jsonify(MessageSchema().dump(_message(message, receipts))), 201
 

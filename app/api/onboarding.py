@@ -7,7 +7,8 @@ from datetime import date
 from flask import Response, jsonify, request
 
 from app.api import PUBLIC, api_bp, body, caller
-from app.api.schemas import OnboardingSchema, ServiceSchema, TokenSchema, dump_page
+from app.api.relationship_schemas import OnboardingSchema, ServiceSchema
+from app.api.schemas import TokenSchema, dump_page
 from app.extensions import limiter
 from app.services import catalogue, onboarding
 from app.services.accounts import second_factor_missing

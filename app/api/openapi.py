@@ -16,6 +16,7 @@ from flask import Response, jsonify
 from marshmallow import Schema
 
 from app.api import api_bp
+from app.api import relationship_schemas as r
 from app.api import schemas as s
 
 OPENAPI_VERSION = "3.1.0"
@@ -508,42 +509,42 @@ ROUTES: list[Route] = [
         "mfa_enrolment_required when the firm requires a second factor of clients: the token "
         "then serves only /me and /me/mfa/totp until the code is confirmed)",
         {"200": s.TokenSchema},
-        s.InvitationAcceptSchema,
+        r.InvitationAcceptSchema,
         errors=("429",),
         public=True,
     ),
-    Route("get", "/catalog", "Services the caller may take", {"200": s.page_of(s.ServiceSchema)}),
+    Route("get", "/catalog", "Services the caller may take", {"200": s.page_of(r.ServiceSchema)}),
     Route(
-        "post", "/catalog", "Add a service (admin)", {"201": s.ServiceSchema}, s.NewServiceSchema
+        "post", "/catalog", "Add a service (admin)", {"201": r.ServiceSchema}, r.NewServiceSchema
     ),
     Route(
         "post",
         "/catalog/{id}/subscribe",
         "Take one more service (an active client): only the addendum is signed",
-        {"201": s.OnboardingSchema},
+        {"201": r.OnboardingSchema},
         errors=("409",),
     ),
     Route(
         "post",
         "/onboardings",
         "Invite a new client (staff)",
-        {"201": s.OnboardingSchema},
-        s.NewOnboardingSchema,
+        {"201": r.OnboardingSchema},
+        r.NewOnboardingSchema,
     ),
     Route(
         "get",
         "/onboardings",
         "Onboardings the caller may see",
-        {"200": s.page_of(s.OnboardingSchema)},
+        {"200": s.page_of(r.OnboardingSchema)},
         query={"status": "Only those in this status"},
     ),
-    Route("get", "/onboardings/{id}", "An onboarding", {"200": s.OnboardingSchema}),
+    Route("get", "/onboardings/{id}", "An onboarding", {"200": r.OnboardingSchema}),
     Route(
         "post",
         "/onboardings/{id}/identity",
         "Photos or a PDF of the identity document, read at once",
-        {"201": s.OnboardingSchema},
-        s.IdentityUploadSchema,
+        {"201": r.OnboardingSchema},
+        r.IdentityUploadSchema,
         form=True,
         errors=("409", "413", "415"),
     ),
@@ -551,114 +552,114 @@ ROUTES: list[Route] = [
         "post",
         "/onboardings/{id}/identity/confirm",
         "The person confirms (or corrects) what was read",
-        {"200": s.OnboardingSchema},
-        s.IdentityFieldsSchema,
+        {"200": r.OnboardingSchema},
+        r.IdentityFieldsSchema,
         errors=("409",),
     ),
     Route(
         "post",
         "/onboardings/{id}/approve",
         "Approve the identity (staff); the engagement letter goes out for signature",
-        {"200": s.OnboardingSchema},
-        s.IdentityFieldsSchema,
+        {"200": r.OnboardingSchema},
+        r.IdentityFieldsSchema,
         errors=("409",),
     ),
     Route(
         "post",
         "/onboardings/{id}/reject",
         "Reject an onboarding (staff)",
-        {"200": s.OnboardingSchema},
-        s.RejectSchema,
+        {"200": r.OnboardingSchema},
+        r.RejectSchema,
         errors=("409",),
     ),
     Route(
         "post",
         "/spaces/{id}/threads",
         "Open a thread with its first message",
-        {"201": s.ThreadSchema},
-        s.NewThreadSchema,
+        {"201": r.ThreadSchema},
+        r.NewThreadSchema,
     ),
     Route(
         "get",
         "/spaces/{id}/threads",
         "Threads of a space the caller may see, with unread counts",
-        {"200": s.page_of(s.ThreadSummarySchema)},
+        {"200": s.page_of(r.ThreadSummarySchema)},
     ),
     Route(
         "get",
         "/threads/{id}",
         "A thread and its messages (marks them read)",
-        {"200": s.ThreadSchema},
+        {"200": r.ThreadSchema},
     ),
     Route(
         "post",
         "/threads/{id}/messages",
         "Post a message; each file becomes a document of the space",
-        {"201": s.MessageSchema},
-        s.NewMessageSchema,
+        {"201": r.MessageSchema},
+        r.NewMessageSchema,
         errors=("413", "415"),
     ),
     Route(
         "get",
         "/spaces/{id}/inbox-address",
         "Where the space's people may e-mail documents",
-        {"200": s.InboxAddressSchema},
+        {"200": r.InboxAddressSchema},
     ),
     Route(
         "post",
         "/spaces/{id}/incidents",
         "Open an incident (a client or staff)",
-        {"201": s.IncidentSchema},
-        s.NewIncidentSchema,
+        {"201": r.IncidentSchema},
+        r.NewIncidentSchema,
     ),
     Route(
         "get",
         "/incidents",
         "Incidents the caller may see, overdue first",
-        {"200": s.page_of(s.IncidentSchema)},
+        {"200": s.page_of(r.IncidentSchema)},
         query={"status": "Only those in this status", "priority": "Only those of this priority"},
     ),
-    Route("get", "/incidents/{id}", "An incident", {"200": s.IncidentSchema}),
+    Route("get", "/incidents/{id}", "An incident", {"200": r.IncidentSchema}),
     Route(
         "patch",
         "/incidents/{id}",
         "Change status, assignee or priority (staff; a client may resolve or reopen)",
-        {"200": s.IncidentSchema},
-        s.IncidentChangesSchema,
+        {"200": r.IncidentSchema},
+        r.IncidentChangesSchema,
     ),
     Route(
         "get",
         "/me/agenda",
         "What waits for the caller, most urgent first, and what is new since their last visit",
-        {"200": s.AgendaSchema},
+        {"200": r.AgendaSchema},
     ),
     Route(
         "post",
         "/campaigns",
         "Send one request (or signature request) to many clients (staff): made in the background",
-        {"202": s.CampaignSchema},
-        s.NewCampaignSchema,
+        {"202": r.CampaignSchema},
+        r.NewCampaignSchema,
     ),
-    Route("get", "/campaigns/{id}", "A campaign's board", {"200": s.CampaignSchema}),
+    Route("get", "/campaigns/{id}", "A campaign's board", {"200": r.CampaignSchema}),
     Route(
         "post",
         "/campaigns/{id}/close",
         "Stop asking the chosen clients (all when none): what is missing becomes not applicable",
-        {"200": s.CampaignSchema},
-        s.CloseCampaignSchema,
+        {"200": r.CampaignSchema},
+        r.CloseCampaignSchema,
     ),
     Route(
         "post",
         "/campaigns/{id}/remove",
         "Take clients out of a campaign: shown as removed, what was made for them stays",
-        {"200": s.CampaignSchema},
-        s.RemoveCampaignClientsSchema,
+        {"200": r.CampaignSchema},
+        r.RemoveCampaignClientsSchema,
     ),
     Route(
         "post",
         "/campaigns/{id}/remind",
         "Remind each client still missing something of what is missing",
-        {"200": s.RemindedSchema},
+        {"200": r.RemindedSchema},
     ),
     Route(
         "get",
@@ -678,8 +679,8 @@ ROUTES: list[Route] = [
         "post",
         "/clients/{id}/tags",
         "Set a client's tags (staff)",
-        {"200": s.TagsSchema},
-        s.TagsBodySchema,
+        {"200": r.TagsSchema},
+        r.TagsBodySchema,
     ),
 ]
 
@@ -733,12 +734,12 @@ def _request_body(route: Route) -> dict[str, Any] | None:
                 "multipart/form-data": {"schema": s.SignWithCertificateSchema},
             }
         }
-    if route.body is s.NewCampaignSchema:
+    if route.body is r.NewCampaignSchema:
         # The clients by a CSV of tax ids, or the PDFs to sign as a ZIP: a form with files.
         return {
             "content": {
-                **_json(s.NewCampaignSchema),
-                "multipart/form-data": {"schema": s.NewCampaignFormSchema},
+                **_json(r.NewCampaignSchema),
+                "multipart/form-data": {"schema": r.NewCampaignFormSchema},
             }
         }
     media = "multipart/form-data" if route.form else "application/json"

@@ -466,13 +466,14 @@ def _spaces_of(
     if missing:
         spaces.update(clients.create_spaces(acting, missing, name=name, kind=campaign.space_kind))
     people = _people_by_client(client_ids)
-    members = set(
-        db.session.execute(
+    members = {
+        (space_id, user_id)
+        for space_id, user_id in db.session.execute(
             select(SpaceMember.space_id, SpaceMember.user_id).where(
                 SpaceMember.space_id.in_([s.id for s in spaces.values()])
             )
-        ).tuples()
-    )
+        )
+    }
     added = []
     for client_id in client_ids:
         space = spaces[client_id]
