@@ -150,7 +150,9 @@ def claim(version_id: str) -> OcrResult | None:
     version = db.session.get(DocumentVersion, version_id)
     if version is None:
         return None
-    result = result_for(version_id)
+    result = db.session.scalars(
+        select(OcrResult).where(OcrResult.version_id == version_id).with_for_update()
+    ).first()
     if result is None:
         result = OcrResult(version_id=version_id, status=OcrStatus.queued, pages=[])
         db.session.add(result)
@@ -196,7 +198,17 @@ def _next_step(result: OcrResult) -> str | None:
 
 
 def run_next_step(result: OcrResult, source: Path) -> bool:
-    """Run one step; False once the result is finished (done or failed)."""
+    """Run one step; False once the result is finished (done or failed).
+
+    The step holds the result's row lock until the caller commits it (PostgreSQL): a
+    second delivery of the same job, which the broker may hand to another worker
+    while this one is alive, waits for the step and then goes on from what it did
+    instead of doing it again (two workers writing one searchable copy would spoil it).
+    A worker that dies drops its lock with its connection.
+    """
+    db.session.refresh(result, with_for_update=True)
+    if result.status in FINISHED:
+        return False
     step = _next_step(result)
     try:
         if step == "inspect":

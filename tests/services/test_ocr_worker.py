@@ -14,7 +14,7 @@ from pathlib import Path
 import ocr_samples as samples
 import pytest
 from PIL import Image, ImageDraw
-from portal_testing import make_app
+from portal_testing import BACKEND, make_app
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -168,3 +168,80 @@ def test_a_worker_killed_mid_ocr_gives_exactly_one_result_after_redelivery(
                 except subprocess.TimeoutExpired:
                     kill_group(worker, signal.SIGKILL)
                     worker.wait(timeout=10)
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres",
+    reason="row locks are PostgreSQL's: the embedded SQLite mode runs one worker on a broker "
+    "that never delivers a job twice",
+)
+def test_the_same_ocr_job_on_two_live_workers_at_once_gives_one_result(
+    tmp_path, database_url, app, world, redis_url
+):
+    """The broker hands a job out again while its first worker is still alive on it."""
+    from app.extensions import celery, db
+    from app.services import documents
+    from app.services import ocr as ocr_service
+
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "PORTAL_BROKER_URL": redis_url,
+        "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
+        "PORTAL_SECRET_KEY": "test-secret",
+        "OMP_THREAD_LIMIT": "1",
+    }
+    env.pop("PORTAL_SMTP_HOST", None)
+    queue = f"ocr-twice-{uuid.uuid4().hex}"
+    make_app(tmp_path, database_url, CELERY_BROKER_URL=redis_url)
+    root = tmp_path / "blobs"
+    before = blob_keys(root)
+    workers = [
+        start_worker(env, queue, name, tmp_path / f"{name}.log") for name in ("one", "two")
+    ]
+    try:
+        document = documents.upload_document(
+            world.client_a,
+            world.space_a.id,
+            io.BytesIO(scanned_pdf(WORDS)),
+            filename="acta.pdf",
+            title="Acta de inspección",
+        )
+        db.session.commit()
+        version_id = document.current_version.id
+        original_key = document.current_version.blob_key
+        for _ in range(2):
+            celery.send_task(ocr_service.TASK, args=[version_id], queue=queue)
+
+        def logs() -> str:
+            return "\n".join((tmp_path / f"{n}.log").read_text() for n in ("one", "two"))
+
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            row = ocr_service.result_for(version_id)
+            if (
+                row is not None
+                and row.status in ocr_service.FINISHED
+                and logs().count("succeeded in") >= 2
+            ):
+                break
+            time.sleep(0.5)
+        db.session.rollback()
+        row = ocr_service.result_for(version_id)
+        assert row is not None and row.status == "done", (row and row.error_detail, logs())
+        assert logs().count("succeeded in") == 2  # both deliveries ran, each on its worker
+        assert row.attempts == 2
+        assert [page["number"] for page in row.pages] == [1, 2, 3, 4]
+        assert blob_keys(root) - before == {original_key, row.searchable_blob_key}
+        assert not list(root.glob(".uploads/*"))
+    finally:
+        for worker in workers:
+            kill_group(worker, signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill_group(worker, signal.SIGKILL)
+                worker.wait(timeout=10)

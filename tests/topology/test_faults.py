@@ -166,12 +166,6 @@ def test_a_worker_killed_mid_ocr_the_job_is_redelivered_and_gives_one_result(
     assert "factura" in rows[0].text.lower()
 
 
-@pytest.mark.xfail(
-    reason="known defect found by this test: two deliveries of one OCR job running at the same "
-    "moment on two workers can end the result as failed (claim takes no row lock; a fresh "
-    "heartbeat does not make the second one wait); each alone is idempotent",
-    strict=False,
-)
 def test_the_same_task_delivered_twice_gives_one_result(topology: Topology, portal, people):
     _queue_drained(topology)
     from sqlalchemy import func, select
