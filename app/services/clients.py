@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -145,7 +146,8 @@ def create_spaces(actor: User, client_ids: list[str], *, name: str, kind: str) -
 def list_spaces(
     actor: User, client_id: str | None = None, page: PageArgs | None = None
 ) -> Page[Space]:
-    query = visible_spaces_query(actor)
+    # the client's name is shown beside each space: read with the page, not one by one
+    query = visible_spaces_query(actor).options(joinedload(Space.client))
     if client_id is not None:
         get_client(actor, client_id)
         query = query.where(Space.client_id == client_id)

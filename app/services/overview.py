@@ -86,12 +86,9 @@ def waiting_for(
     actor: User, client_id: str | None = None
 ) -> list[tuple[Document, DocumentVersion]]:
     """Current versions this person's side must review, in spaces they can see."""
-    query_spaces = visible_spaces_query(actor)
+    spaces = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
     if client_id:
-        query_spaces = query_spaces.where(Space.client_id == client_id)
-    spaces = [s.id for s in db.session.execute(query_spaces).scalars()]
-    if not spaces:
-        return []
+        spaces = spaces.where(Space.client_id == client_id)
     query = (
         select(Document, DocumentVersion)
         .join(DocumentVersion, DocumentVersion.document_id == Document.id)

@@ -49,6 +49,26 @@ def test_the_dashboard_reads_as_often_with_one_open_request_as_with_six(client, 
     assert len(six) == len(one), "\n".join(six)
 
 
+def test_the_staff_dashboard_reads_as_often_with_ten_clients_more(client, world, web_app):
+    """The spaces listed show their client's name: read with the page, not one query each."""
+    from app.extensions import db
+    from app.services import clients
+
+    web_login(client, world.staff)
+    client.get("/")
+    with counted_queries(web_app) as before:
+        client.get("/")
+    for n in range(10):
+        new = clients.create_client(world.staff, name=f"Cliente nuevo {n}")
+        clients.create_space(world.staff, new.id, name=f"Renta nueva {n}")
+    db.session.commit()
+    with counted_queries(web_app) as after:
+        page = client.get("/").get_data(as_text=True)
+    for n in range(10):
+        assert f"Cliente nuevo {n}" in page and f"Renta nueva {n}" in page
+    assert len(after) == len(before), "\n".join(after)
+
+
 def test_a_space_reads_as_often_with_one_request_as_with_six(client, world, web_app):
     web_login(client, world.client_a)
     path = f"/spaces/{world.space_a.id}"
