@@ -16,6 +16,7 @@ from app.api.relationship_schemas import (
 )
 from app.api.schemas import dump_page
 from app.models import Incident, Message, Thread, User
+from app.models.base import as_utc
 from app.services import conversations, incidents, mail_addresses
 from app.services.errors import ValidationFailed
 from app.services.paging import page_args
@@ -59,7 +60,7 @@ def thread_view(actor: User, thread: Thread, messages: list[Message]) -> dict[st
 
 
 def incident_view(incident: Incident) -> dict[str, Any]:
-    due = incident.due_at if incident.due_at.tzinfo else incident.due_at.replace(tzinfo=UTC)
+    due = as_utc(incident.due_at)
     return {
         "id": incident.id,
         "title": incident.title,

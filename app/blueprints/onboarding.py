@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.blueprints.forms import ConfirmForm, errors_onto_form, flash_refusal
 from app.models import Onboarding
+from app.models.base import as_utc
 from app.services import catalogue, onboarding
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
@@ -155,8 +156,8 @@ def board() -> Response | str:
         {
             "item": item,
             "step": STATUS_LABELS.get(item.status, item.status),
-            "age_days": (now - _aware(item.created_at)).days,
-            "waiting_days": (now - _aware(item.status_since)).days,
+            "age_days": (now - as_utc(item.created_at)).days,
+            "waiting_days": (now - as_utc(item.status_since)).days,
             "waiting_on": onboarding.waiting_on(item),
         }
         for item in items
@@ -164,10 +165,6 @@ def board() -> Response | str:
     return render_template(
         "onboarding/board.html", rows=rows, status=status, statuses=STATUS_LABELS
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.route("/new", methods=["GET", "POST"])

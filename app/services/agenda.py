@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Document, Message, Onboarding, Space, Thread, User, Visibility
+from app.models.base import as_utc
 from app.services import conversations, incidents, overview, requests, signatures
 from app.services.access import visible_spaces_query
 
@@ -149,7 +150,7 @@ def _incidents(actor: User) -> list[AgendaItem]:
             continue
         if actor.is_staff and incident.assignee_id not in (None, actor.id):
             continue
-        due_at = incident.due_at if incident.due_at.tzinfo else incident.due_at.replace(tzinfo=UTC)
+        due_at = as_utc(incident.due_at)
         found.append(
             AgendaItem(
                 "incident",
@@ -209,7 +210,7 @@ def previous_visit(actor: User) -> datetime | None:
     if len(rows) < 2:
         return None
     moment = rows[1]
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def _new_since(actor: User, since: datetime) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Message, Permission, Space, Thread, ThreadRead, User
+from app.models.base import as_utc
 from app.services import audit, documents, mail_addresses
 from app.services.access import get_space, space_permission
 from app.services.errors import NotFound, ValidationFailed
@@ -289,13 +290,9 @@ def _mark_read(actor: User, thread: Thread, until: datetime) -> None:
     ).scalar_one_or_none()
     if row is None:
         db.session.add(ThreadRead(thread_id=thread.id, user_id=actor.id, read_at=until))
-    elif _aware(row.read_at) < _aware(until):
+    elif as_utc(row.read_at) < as_utc(until):
         row.read_at = until
     db.session.flush()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def read_receipts(actor: User, thread: Thread) -> dict[str, list[str]]:
@@ -310,7 +307,7 @@ def read_receipts(actor: User, thread: Thread) -> dict[str, list[str]]:
             user_id
             for user_id, read_at in rows
             if user_id != message.author_id
-            and _aware(read_at) >= _aware(message.created_at)
+            and as_utc(read_at) >= as_utc(message.created_at)
             and (user_id in people or user_id == actor.id)
             and (not message.internal or (people.get(user_id) and people[user_id].is_staff))
         ]

@@ -16,6 +16,7 @@ from sqlalchemy import case, select
 
 from app.extensions import db
 from app.models import Incident, Permission, Thread, User
+from app.models.base import as_utc
 from app.services import alerts, audit, conversations
 from app.services.access import get_space, space_permission, visible_spaces_query
 from app.services.alerts import LateThing
@@ -34,10 +35,6 @@ CLIENT_STATUSES = ("open", "resolved")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def due_after(priority: str) -> timedelta:
@@ -165,12 +162,12 @@ def update_incident(
         changes["status"] = [incident.status, status]
         incident.status = status
         incident.resolved_at = _now() if status == "resolved" else None
-        if status == "open" and _aware(incident.due_at) < _now():
+        if status == "open" and as_utc(incident.due_at) < _now():
             incident.due_at = _now() + due_after(incident.priority)  # reopened: a fresh due time
     if priority is not None and priority != incident.priority:
         changes["priority"] = [incident.priority, priority]
         incident.priority = priority
-        incident.due_at = _aware(incident.created_at) + due_after(priority)
+        incident.due_at = as_utc(incident.created_at) + due_after(priority)
     if assignee is not None and assignee.id != incident.assignee_id:
         changes["assignee"] = [incident.assignee_id, assignee.id]
         incident.assignee_id = assignee.id
@@ -203,7 +200,7 @@ def _late_incidents(now: datetime) -> list[LateThing]:
     ).scalars()
     late = []
     for incident in rows:
-        overdue = now - _aware(incident.due_at)
+        overdue = now - as_utc(incident.due_at)
         level = 2 if overdue >= due_after(incident.priority) else 1
 
         def recipients(level: int, incident: Incident = incident) -> list[User]:
@@ -223,7 +220,7 @@ def _late_incidents(now: datetime) -> list[LateThing]:
                 target_id=incident.id,
                 space_id=incident.space_id,
                 level=level,
-                due=_aware(incident.due_at).date() if incident.due_at else date.today(),
+                due=as_utc(incident.due_at).date() if incident.due_at else date.today(),
                 summary=incident.title,
                 link=f"/incidents/{incident.id}",
                 recipients=recipients,

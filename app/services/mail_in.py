@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DocumentRequest, InboundMail, Permission, RequestItem
+from app.models.base import as_utc
 from app.services import (
     audit,
     conversations,
@@ -442,7 +443,7 @@ def _reply(
     token = mail_addresses.reply_token(local)
     if token is None:
         raise Refused(_("Esa dirección de respuesta no existe."), 550, "unknown_token")
-    expires = token.expires_at if token.expires_at.tzinfo else token.expires_at.replace(tzinfo=UTC)
+    expires = as_utc(token.expires_at)
     if expires < datetime.now(UTC):
         raise Refused(
             _("Esta dirección de respuesta ha caducado: conteste desde el portal."), 550, "expired"

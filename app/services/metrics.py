@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Client, DocumentRequest, SignatureRequest, User
+from app.models.base import as_utc
 from app.services.access import require_admin
 
 MONTHS = 12
@@ -59,12 +60,8 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _days(start: datetime, end: datetime) -> float:
-    return (_aware(end) - _aware(start)).total_seconds() / 86400
+    return (as_utc(end) - as_utc(start)).total_seconds() / 86400
 
 
 def _median(values: list[float]) -> float | None:
@@ -93,13 +90,13 @@ def monthly(actor: User, *, today: date, months: int = MONTHS) -> list[Month]:
         on_time = [
             r
             for r in due
-            if r.completed_at is not None and _aware(r.completed_at).date() <= r.due_date
+            if r.completed_at is not None and as_utc(r.completed_at).date() <= r.due_date
         ]
         done = [
-            r for r in requests if r.completed_at and start <= _aware(r.completed_at).date() < end
+            r for r in requests if r.completed_at and start <= as_utc(r.completed_at).date() < end
         ]
         signatures = [
-            s for s in signed if s.completed_at and start <= _aware(s.completed_at).date() < end
+            s for s in signed if s.completed_at and start <= as_utc(s.completed_at).date() < end
         ]
         clients = db.session.execute(
             select(func.count(Client.id)).where(Client.created_at < _moment(end))

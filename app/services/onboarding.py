@@ -37,6 +37,7 @@ from app.models import (
     SpaceMember,
     User,
 )
+from app.models.base import as_utc
 from app.services import alerts, audit, clients, documents, events, requests, signatures
 from app.services.access import require_staff
 from app.services.accounts import (
@@ -900,7 +901,7 @@ def _open_onboardings() -> list[Onboarding]:
 
 def _since(item: Onboarding) -> datetime:
     since = item.status_since
-    return since if since.tzinfo else since.replace(tzinfo=UTC)
+    return as_utc(since)
 
 
 def _stalled(now: datetime) -> list[LateThing]:
