@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.blueprints import charts
 from app.blueprints.forms import errors_onto_form, flash_refusal
-from app.models import ClientKind
+from app.models import ClientKind, User
 from app.services import campaigns, requests
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
@@ -206,44 +207,50 @@ def remind(campaign_id: str) -> Response:
     return redirect(url_for("campaigns.board", campaign_id=campaign_id))
 
 
-@bp.post("/campaigns/<campaign_id>/close")
-@login_required
-def close(campaign_id: str) -> Response:
+def _bulk(
+    campaign_id: str,
+    act: Callable[[User, str, list[str]], int],
+    none_chosen: str,
+    done: Callable[[int], str],
+) -> Response:
+    """A board action on the clients ticked: ``act`` does it, the board says how many."""
     campaigns.get_campaign(current_user, campaign_id)  # staff only; unknown ones are 404
     chosen = _selected()
     if FlaskForm().validate_on_submit():
         if not chosen:
-            flash(_("Marque los clientes que quiere cerrar."), "error")
+            flash(none_chosen, "error")
         else:
             try:
-                closed = campaigns.close(current_user, campaign_id, chosen)
+                count = act(current_user, campaign_id, chosen)
             except DomainError as exc:
                 if exc.status == 404:
                     raise
                 flash_refusal(exc)
             else:
-                flash(_("Cerrados: %(n)s clientes.", n=closed), "success")
+                flash(done(count), "success")
     return redirect(url_for("campaigns.board", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<campaign_id>/close")
+@login_required
+def close(campaign_id: str) -> Response:
+    return _bulk(
+        campaign_id,
+        campaigns.close,
+        _("Marque los clientes que quiere cerrar."),
+        lambda n: _("Cerrados: %(n)s clientes.", n=n),
+    )
 
 
 @bp.post("/campaigns/<campaign_id>/remove")
 @login_required
 def remove(campaign_id: str) -> Response:
-    campaigns.get_campaign(current_user, campaign_id)  # staff only; unknown ones are 404
-    chosen = _selected()
-    if FlaskForm().validate_on_submit():
-        if not chosen:
-            flash(_("Marque los clientes que quiere quitar."), "error")
-        else:
-            try:
-                removed = campaigns.remove_clients(current_user, campaign_id, chosen)
-            except DomainError as exc:
-                if exc.status == 404:
-                    raise
-                flash_refusal(exc)
-            else:
-                flash(_("Quitados de la campaña: %(n)s clientes.", n=removed), "success")
-    return redirect(url_for("campaigns.board", campaign_id=campaign_id))
+    return _bulk(
+        campaign_id,
+        campaigns.remove_clients,
+        _("Marque los clientes que quiere quitar."),
+        lambda n: _("Quitados de la campaña: %(n)s clientes.", n=n),
+    )
 
 
 @bp.get("/campaigns/<campaign_id>/export")
