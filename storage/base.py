@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO, Protocol, runtime_checkable
 from urllib.parse import quote, unquote, urlsplit
 
@@ -20,6 +22,7 @@ __all__ = [
     "StoredBlob",
     "build_store",
     "content_disposition",
+    "is_blob_key",
     "new_key",
 ]
 
@@ -63,6 +66,14 @@ def new_key() -> str:
     """A fresh, unguessable, path-safe blob key (never derived from a filename)."""
     token = secrets.token_hex(16)
     return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+_KEY_SHAPE = re.compile(r"([0-9a-f]{2})/([0-9a-f]{2})/\1\2[0-9a-f]{28}")
+
+
+def is_blob_key(name: str) -> bool:
+    """Whether `name` has the shape `new_key` gives: what a store's listing counts as a blob."""
+    return _KEY_SHAPE.fullmatch(name) is not None
 
 
 # RFC 8187 attr-char: what may stay unescaped in an ext-value such as filename*.
@@ -121,6 +132,15 @@ class BlobStore(Protocol):
 
         For servers that send files themselves (``wsgi.file_wrapper``); None when the
         backend has no local files. The caller closes it.
+        """
+        ...
+
+    def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
+        """Every stored blob's key with its last-modified time (aware, UTC), as listed.
+
+        Streams: a store of a million blobs is never held as a list. Only names of the
+        shape `new_key` gives are blobs; the store's own temporary files and the
+        resumable uploads' bytes and state are not listed.
         """
         ...
 

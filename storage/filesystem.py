@@ -7,8 +7,10 @@ import errno
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -19,6 +21,7 @@ from storage.base import (
     StorageError,
     StorageFull,
     StoredBlob,
+    is_blob_key,
     new_key,
 )
 
@@ -28,6 +31,8 @@ __all__ = ["FileSpan", "FilesystemStore"]
 # page cache only, not this process's memory.
 READ_AHEAD = 64 * 1024 * 1024
 _HAS_FADVISE = hasattr(os, "posix_fadvise")
+# The two folder levels of a key (new_key: "ab/cd/abcd…").
+_FAN_OUT = re.compile(r"[0-9a-f]{2}")
 
 
 class FileSpan(io.RawIOBase):
@@ -259,3 +264,39 @@ class FilesystemStore:
 
     def presigned_url(self, key: str, *, filename: str, expires_seconds: int = 60) -> str | None:
         return None
+
+    def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob's key and modification time, folder by folder (never the whole list).
+
+        Only the two levels of key folders are walked: ``.tmp`` (writes in progress),
+        ``.uploads`` (resumable uploads) and anything else under the root are not blobs.
+        """
+        for first, first_path in self._key_folders(self.root):
+            for second, second_path in self._key_folders(first_path):
+                try:
+                    entries = os.scandir(second_path)
+                except FileNotFoundError:
+                    continue  # removed since it was listed
+                with entries:
+                    for entry in entries:
+                        key = f"{first}/{second}/{entry.name}"
+                        if not is_blob_key(key) or not entry.is_file(follow_symlinks=False):
+                            continue
+                        try:
+                            modified = entry.stat(follow_symlinks=False).st_mtime
+                        except FileNotFoundError:
+                            continue  # deleted since it was listed
+                        yield key, datetime.fromtimestamp(modified, UTC)
+
+    @staticmethod
+    def _key_folders(folder: str | os.PathLike[str]) -> list[tuple[str, str]]:
+        """(name, path) of the key folders (two hex digits) in `folder`: at most 256."""
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(
+                    (entry.name, entry.path)
+                    for entry in entries
+                    if _FAN_OUT.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+                )
+        except FileNotFoundError:
+            return []

@@ -30,6 +30,7 @@ from storage.base import (
     StorageFull,
     StoredBlob,
     content_disposition,
+    is_blob_key,
     new_key,
 )
 
@@ -319,6 +320,14 @@ class MinioBucket:
                 for item in self.client.list_objects(self.name, prefix=prefix, recursive=recursive)
                 if item.object_name is not None
             ]
+
+    def iter_objects(self) -> Iterator[tuple[str, datetime | None]]:
+        """Every object's name and last-modified time, read page by page as the server lists."""
+        self.ensure()
+        with _translated():
+            for item in self.client.list_objects(self.name, recursive=True):
+                if item.object_name is not None and not item.is_dir:
+                    yield item.object_name, item.last_modified
 
     def create_multipart(self, name: str) -> str:
         """Start a multipart upload; returns its id."""
@@ -630,6 +639,17 @@ class MinioStore:
         for chunk in self.open_range(key):
             digest.update(chunk)
         return digest.hexdigest()
+
+    def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
+        """Every blob's key and last-modified time, streamed from the bucket's listing.
+
+        The resumable uploads' chunks and state (under ``uploads/``) are not blobs; an
+        object the server gives no time for is left out (its age cannot be told).
+        """
+        for name, modified in self.objects.iter_objects():
+            if name.startswith("uploads/") or modified is None or not is_blob_key(name):
+                continue
+            yield name, modified
 
     def abort_stale_uploads(self, before: datetime, keep: Collection[str] = ()) -> int:
         """Abort multipart uploads started before `before` (e.g. a put cut off by a crash).
