@@ -107,6 +107,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_IN_IMAP_SSL": True,
         "MAIL_IN_IMAP_SECONDS": 60,
         "REPLY_TOKEN_DAYS": 60,
+        # A blob no row names is deleted once this old (a crash between a write and its
+        # commit leaves one); a write commits within seconds, a tus upload within its 24 h.
+        "BLOB_ORPHAN_GRACE_HOURS": 24,
         "FIRM_NAME": "Portal",
         "TOKEN_HOURS": 12,
         "SESSION_HOURS": 12,
@@ -185,6 +188,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAIL_IN_IMAP_SSL": "MAIL_IN_IMAP_SSL",
         "MAIL_IN_IMAP_SECONDS": "MAIL_IN_IMAP_SECONDS",
         "REPLY_TOKEN_DAYS": "REPLY_TOKEN_DAYS",
+        "BLOB_ORPHAN_GRACE_HOURS": "BLOB_ORPHAN_GRACE_HOURS",
         "FIRM_NAME": "FIRM_NAME",
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
         "OUTBOX_DIR": "OUTBOX_DIR",

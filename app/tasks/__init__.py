@@ -19,7 +19,7 @@ from app.tasks import ocr as ocr_tasks  # noqa: F401 - registers the OCR pipelin
 from app.tasks import previews as preview_tasks  # noqa: F401 - registers the preview tasks
 from app.tasks import (
     signing,  # noqa: F401 - registers the signing tasks
-    uploads,  # noqa: F401 - upload expiry, blob integrity
+    uploads,  # noqa: F401 - upload expiry, blob integrity, orphan blobs
 )
 
 
@@ -69,6 +69,10 @@ def init_celery(app: Flask) -> None:
             "resume-stalled-ocr": {"task": "portal.resume_stalled_ocr", "schedule": 900.0},
             "expire-uploads": {"task": "portal.expire_uploads", "schedule": 3600.0},
             "check-integrity": {"task": "portal.check_integrity", "schedule": 3600.0},
+            "sweep-orphan-blobs": {
+                "task": "portal.sweep_orphan_blobs",
+                "schedule": crontab(hour=3, minute=30),
+            },
             "request-reminders": {
                 "task": "portal.request_reminders",
                 "schedule": crontab(hour=8, minute=0),

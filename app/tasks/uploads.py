@@ -1,9 +1,9 @@
-"""Upkeep of uploads and blobs: expire unfinished uploads, re-hash a sample of blobs."""
+"""Upkeep of uploads and blobs: expire unfinished uploads, re-hash blobs, delete orphan blobs."""
 
 from __future__ import annotations
 
 from app.extensions import celery, db
-from app.services import integrity, uploads
+from app.services import integrity, orphan_blobs, uploads
 
 
 @celery.task(name="portal.expire_uploads")
@@ -20,3 +20,11 @@ def check_integrity() -> int:
     report = integrity.check_sample()
     db.session.commit()
     return len(report.corrupted)
+
+
+@celery.task(name="portal.sweep_orphan_blobs")
+def sweep_orphan_blobs() -> int:
+    """Delete the blobs no row names, once past BLOB_ORPHAN_GRACE_HOURS (a crash's leftovers)."""
+    removed = orphan_blobs.sweep()
+    db.session.commit()
+    return removed
