@@ -14,8 +14,7 @@ grey pictures with OpenCV:
    page's own ink in red, the new page's in blue and what both share in grey;
 4. a PDF's words (pdfium's text layer, with their boxes) are compared with difflib.
 
-DXF drawings are compared by entity: added, removed and changed (same handle, other
-geometry), with their extents in drawing units.
+DXF drawings are compared by entity (``previews.compare_dxf``, whose names are here too).
 
 Boxes are fractions of the page (``[x0, y0, x1, y1]``, 0..1, origin top left), like the
 pins of comments: changed areas and words added on the new page, words removed on the
@@ -28,10 +27,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
-import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,15 +36,29 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from previews.rendering import (
+from previews.compare_dxf import (
+    MAX_DXF_ENTITIES,
+    Box,
+    DxfChanges,
+    DxfEntity,
+    box_of,
+    compare_dxf,
+    fraction,
+)
+from previews.contained import (
     CorruptFile,
     EncryptedFile,
     PreviewError,
-    PreviewKind,
-    RenderTimeout,
     TooLarge,
     UnsupportedFile,
+    answer_of,
+    death_error,
+    error_for,
+    last_json_line,
+    run_contained,
+    set_caps,
 )
+from previews.rendering import PreviewKind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,8 +81,6 @@ __all__ = [
     "match_pages",
 ]
 
-Box = tuple[float, float, float, float]
-
 
 @dataclass(frozen=True)
 class CompareLimits:
@@ -92,7 +99,7 @@ class CompareLimits:
     #: pixels of a source image (header)
     max_source_pixels: int = 100_000_000
     #: entities of a DXF model space
-    max_dxf_entities: int = 300_000
+    max_dxf_entities: int = MAX_DXF_ENTITIES
     #: longest side of the overlay and page images written out
     image_side: int = 1600
     #: words listed per page and side (the rest are counted)
@@ -157,27 +164,6 @@ class PageChange:
         )
 
 
-@dataclass(frozen=True)
-class DxfEntity:
-    handle: str
-    type: str
-    layer: str
-    #: extents in drawing units (x0, y0, x1, y1), None when it has none
-    extents: Box | None
-    #: the same extents as fractions of the new drawing's extents (y from the top)
-    box: Box | None
-
-
-@dataclass
-class DxfChanges:
-    added: list[DxfEntity] = field(default_factory=list)
-    removed: list[DxfEntity] = field(default_factory=list)
-    changed: list[DxfEntity] = field(default_factory=list)
-    #: how entities were paired: "handle" or "geometry" (re-saved files get new handles)
-    matched_by: str = "handle"
-    extents: Box | None = None
-
-
 @dataclass
 class CompareResult:
     kind: str
@@ -204,10 +190,10 @@ class CompareResult:
                 to_page=p["to_page"],
                 similarity=p.get("similarity", 0.0),
                 changed_areas=[
-                    ChangedArea(_box(a["box"]), int(a["pixels"])) for a in p["changed_areas"]
+                    ChangedArea(box_of(a["box"]), int(a["pixels"])) for a in p["changed_areas"]
                 ],
-                words_added=[Word(w["text"], _box(w["box"])) for w in p["words_added"]],
-                words_removed=[Word(w["text"], _box(w["box"])) for w in p["words_removed"]],
+                words_added=[Word(w["text"], box_of(w["box"])) for w in p["words_added"]],
+                words_removed=[Word(w["text"], box_of(w["box"])) for w in p["words_removed"]],
                 words_omitted=int(p.get("words_omitted", 0)),
                 transform=p.get("transform"),
                 images=dict(p.get("images") or {}),
@@ -215,43 +201,18 @@ class CompareResult:
             )
             for p in data.get("pages", [])
         ]
-        dxf = None
-        if data.get("dxf") is not None:
-            raw = data["dxf"]
-            dxf = DxfChanges(
-                added=[_dxf_entity(e) for e in raw["added"]],
-                removed=[_dxf_entity(e) for e in raw["removed"]],
-                changed=[_dxf_entity(e) for e in raw["changed"]],
-                matched_by=raw.get("matched_by", "handle"),
-                extents=_box(raw["extents"]) if raw.get("extents") else None,
-            )
         return cls(
             kind=data["kind"],
             from_pages=int(data["from_pages"]),
             to_pages=int(data["to_pages"]),
             pages=pages,
-            dxf=dxf,
+            dxf=DxfChanges.from_dict(data["dxf"]) if data.get("dxf") is not None else None,
             seconds=float(data.get("seconds", 0.0)),
         )
 
 
 def _size(values: Sequence[int] | None) -> tuple[int, int] | None:
     return (int(values[0]), int(values[1])) if values else None
-
-
-def _box(values: Sequence[float]) -> Box:
-    x0, y0, x1, y1 = (float(v) for v in values)
-    return (x0, y0, x1, y1)
-
-
-def _dxf_entity(data: dict[str, Any]) -> DxfEntity:
-    return DxfEntity(
-        handle=data["handle"],
-        type=data["type"],
-        layer=data["layer"],
-        extents=_box(data["extents"]) if data.get("extents") else None,
-        box=_box(data["box"]) if data.get("box") else None,
-    )
 
 
 # ------------------------------------------------------------------ sources
@@ -376,15 +337,11 @@ def _page_box(box: list[float], width: float, height: float) -> Box:
     """A PDF box (points, origin bottom left) as fractions of the page from the top left."""
     left, bottom, right, top = box
     return (
-        _clip(left / width),
-        _clip(1 - top / height),
-        _clip(right / width),
-        _clip(1 - bottom / height),
+        fraction(left / width),
+        fraction(1 - top / height),
+        fraction(right / width),
+        fraction(1 - bottom / height),
     )
-
-
-def _clip(value: float) -> float:
-    return round(min(1.0, max(0.0, value)), 4)
 
 
 def _read_image(path: Path, limits: CompareLimits) -> Gray:
@@ -649,7 +606,12 @@ def _areas(mask: Gray, dpi: float, words: Sequence[Box] = ()) -> list[ChangedAre
         if pixels >= least or holds_word:
             found.append(
                 ChangedArea(
-                    (_clip(x0 / width), _clip(y0 / height), _clip(x1 / width), _clip(y1 / height)),
+                    (
+                        fraction(x0 / width),
+                        fraction(y0 / height),
+                        fraction(x1 / width),
+                        fraction(y1 / height),
+                    ),
                     pixels,
                 )
             )
@@ -758,10 +720,10 @@ def _carry(box: Box, transform: list[list[float]]) -> Box:
         corners.append(((e * u - b * v) / det, (a * v - d * u) / det))
     (x0, y0), (x1, y1) = corners
     return (
-        _clip(min(x0, x1)),
-        _clip(min(y0, y1)),
-        _clip(max(x0, x1)),
-        _clip(max(y0, y1)),
+        fraction(min(x0, x1)),
+        fraction(min(y0, y1)),
+        fraction(max(x0, x1)),
+        fraction(max(y0, y1)),
     )
 
 
@@ -803,7 +765,11 @@ def compare(
         output.mkdir(parents=True, exist_ok=True)
     if old_kind == PreviewKind.dxf and new_kind == PreviewKind.dxf:
         return CompareResult(
-            "dxf", 1, 1, dxf=compare_dxf(old, new, limits), seconds=time.monotonic() - started
+            "dxf",
+            1,
+            1,
+            dxf=compare_dxf(old, new, limits.max_dxf_entities),
+            seconds=time.monotonic() - started,
         )
     raster = {PreviewKind.pdf, PreviewKind.image}
     if old_kind not in raster or new_kind not in raster:
@@ -969,111 +935,6 @@ def _compare_pairs(
         yield change
 
 
-# ------------------------------------------------------------------ DXF
-
-
-def compare_dxf(old: Path, new: Path, limits: CompareLimits = DEFAULT_COMPARE_LIMITS) -> DxfChanges:
-    """Entities added, removed and changed between two DXF drawings' model spaces."""
-    before = _dxf_entities(old, limits)
-    after = _dxf_entities(new, limits)
-    extents = _extents([e for e, _s in after.values()] or [e for e, _s in before.values()])
-    shared = set(before) & set(after)
-    changes = DxfChanges(extents=extents)
-    if before and after and len(shared) < 0.5 * min(len(before), len(after)):
-        # handles renumbered (the file was re-saved by another program): match by geometry
-        changes.matched_by = "geometry"
-        old_by_signature: dict[str, list[str]] = {}
-        for handle, (_entity, signature) in before.items():
-            old_by_signature.setdefault(signature, []).append(handle)
-        for entity, signature in after.values():
-            if old_by_signature.get(signature):
-                old_by_signature[signature].pop()
-            else:
-                changes.added.append(_describe(entity, extents))
-        for handles in old_by_signature.values():
-            changes.removed.extend(_describe(before[h][0], extents) for h in handles)
-        return changes
-    for handle, (entity, signature) in after.items():
-        if handle not in before:
-            changes.added.append(_describe(entity, extents))
-        elif before[handle][1] != signature:
-            changes.changed.append(_describe(entity, extents))
-    for handle, (entity, _signature) in before.items():
-        if handle not in after:
-            changes.removed.append(_describe(entity, extents))
-    return changes
-
-
-def _dxf_entities(path: Path, limits: CompareLimits) -> dict[str, tuple[Any, str]]:
-    from ezdxf import recover
-    from ezdxf.lldxf.const import DXFError
-
-    try:
-        document, _auditor = recover.readfile(path)
-    except (OSError, DXFError, UnicodeError, ValueError) as error:
-        raise CorruptFile(f"cannot read DXF: {error}") from error
-    model = document.modelspace()
-    if len(model) > limits.max_dxf_entities:
-        raise TooLarge(f"{len(model)} entities, over the limit of {limits.max_dxf_entities}")
-    return {str(e.dxf.handle): (e, _signature(e)) for e in model}
-
-
-def _signature(entity: Any) -> str:
-    """The entity's type, layer and geometry as text, numbers rounded (handles left out)."""
-    attributes = {
-        key: value
-        for key, value in entity.dxfattribs().items()
-        if key not in ("handle", "owner", "reactors")
-    }
-    extra: list[Any] = []
-    kind = entity.dxftype()
-    if kind == "LWPOLYLINE":
-        extra = [list(p) for p in entity.get_points()]
-    elif kind == "POLYLINE":
-        extra = [list(v.dxf.location) for v in entity.vertices]
-    elif kind == "SPLINE":
-        extra = [list(p) for p in entity.control_points]
-    elif kind in ("MTEXT",):
-        extra = [entity.text]
-    return json.dumps([kind, _rounded(attributes), _rounded(extra)], sort_keys=True, default=str)
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
-    if hasattr(value, "x") and hasattr(value, "y"):  # ezdxf vectors
-        return [round(float(value.x), 6), round(float(value.y), 6), round(float(value.z), 6)]
-    return value
-
-
-def _extents(entities: list[Any]) -> Box | None:
-    from ezdxf import bbox
-
-    box = bbox.extents(entities, fast=True)
-    if not box.has_data:
-        return None
-    return (float(box.extmin.x), float(box.extmin.y), float(box.extmax.x), float(box.extmax.y))
-
-
-def _describe(entity: Any, drawing: Box | None) -> DxfEntity:
-    extents = _extents([entity])
-    box: Box | None = None
-    if extents is not None and drawing is not None:
-        x0, y0, x1, y1 = drawing
-        width, height = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
-        box = (
-            _clip((extents[0] - x0) / width),
-            _clip((y1 - extents[3]) / height),
-            _clip((extents[2] - x0) / width),
-            _clip((y1 - extents[1]) / height),
-        )
-    return DxfEntity(str(entity.dxf.handle), entity.dxftype(), str(entity.dxf.layer), extents, box)
-
-
 # ------------------------------------------------------------------ contained compares
 
 
@@ -1105,64 +966,25 @@ def compare_contained(
         # -m with the package's parent as the working folder: the child imports this
         # package (and what drawing needs), nothing of the caller's
         root = Path(__file__).resolve().parent.parent
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "previews.compare", json.dumps(job)],
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
+        command = [sys.executable, "-m", "previews.compare", json.dumps(job)]
+        code, out, err = run_contained(
+            command, limits.timeout_seconds, "compare", grace=10, cwd=root
         )
-        try:
-            out, err = process.communicate(timeout=limits.timeout_seconds + 10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            raise RenderTimeout(f"compare not done after {limits.timeout_seconds:.0f} s") from None
-        if process.returncode < 0:
-            name = signal.Signals(-process.returncode).name
-            if name == "SIGXCPU":
-                raise RenderTimeout("compare used up its CPU time")
-            raise CorruptFile(f"the compare died with {name}")
-        answer = _last_json_line(out)
+        answer = last_json_line(out) if code >= 0 else None
         if answer is None:
-            tail = err.decode("utf-8", "replace").strip()[-300:]
-            raise CorruptFile(f"the compare failed: {tail or process.returncode}")
+            raise death_error(code, "compare", err.decode("utf-8", "replace").strip()[-300:])
         if "error" in answer:
-            raise _error_class(answer["error"])(answer.get("detail", ""))
+            raise error_for(answer["error"])(answer.get("detail", ""))
         data: dict[str, Any] = json.loads(manifest.read_text("utf-8"))
         return CompareResult.from_dict(data)
-
-
-def _error_class(code: str) -> type[PreviewError]:
-    for cls in (UnsupportedFile, TooLarge, CorruptFile, EncryptedFile, RenderTimeout):
-        if cls.code == code:
-            return cls
-    return PreviewError
-
-
-def _last_json_line(out: bytes) -> dict[str, Any] | None:
-    for line in reversed(out.decode("utf-8", "replace").splitlines()):
-        if line.startswith("{"):
-            try:
-                found = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(found, dict):
-                return found
-    return None
 
 
 def _child(job: dict[str, Any]) -> dict[str, Any]:
     """The child side of ``compare_contained``: caps, compare, write, answer one JSON line."""
     limits = CompareLimits(**job["limits"])
-    if limits.memory_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    cpu = int(limits.timeout_seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limits.timeout_seconds)
-    try:
+    set_caps(limits.memory_bytes, int(limits.timeout_seconds) + 1, "compare")
+
+    def work() -> dict[str, Any]:
         import cv2
 
         cv2.setNumThreads(1)  # one compare, one core: workers scale by process
@@ -1174,20 +996,10 @@ def _child(job: dict[str, Any]) -> dict[str, Any]:
             Path(job["output"]),
             limits,
         )
-    except PreviewError as error:
-        return {"error": error.code, "detail": str(error)[:500]}
-    except MemoryError:
-        return {"error": TooLarge.code, "detail": "out of memory while comparing"}
-    except Exception as error:  # noqa: BLE001 - any decoder failure on a bad file
-        return {"error": CorruptFile.code, "detail": f"{type(error).__name__}: {error}"[:500]}
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    Path(job["manifest"]).write_text(json.dumps(result.to_dict()), "utf-8")
-    return {"ok": True, "pages": len(result.pages)}
+        Path(job["manifest"]).write_text(json.dumps(result.to_dict()), "utf-8")
+        return {"ok": True, "pages": len(result.pages)}
 
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise RenderTimeout("compare not done in time")
+    return answer_of(work, limits.timeout_seconds, "comparing")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ a ``PreviewError`` whose ``code`` a caller can keep as a status.
 
 ``render_contained`` runs each render in a child process with a time limit and a memory
 cap: a file that hangs a decoder, or crashes one written in C (pdfium, ffmpeg), then
-ends as a ``PreviewError`` instead of taking the calling worker down with it.
+ends as a ``PreviewError`` instead of taking the calling worker down with it. The errors
+and the child's caps are ``previews.contained``'s (the compares' children share them); the
+errors are importable from here too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import atexit
 import json
 import os
 import re
-import resource
 import select
 import shutil
 import signal
@@ -30,6 +31,24 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from io import BytesIO
 from pathlib import Path
+from typing import Any
+
+from previews.contained import (
+    CorruptFile,
+    EncryptedFile,
+    PageOutOfRange,
+    PreviewError,
+    RenderTimeout,
+    TooLarge,
+    ToolUnavailable,
+    UnsupportedFile,
+    answer_of,
+    death_error,
+    error_for,
+    last_json_line,
+    run_contained,
+    set_caps,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -57,69 +76,6 @@ class PreviewKind(StrEnum):
     image = "image"
     dxf = "dxf"
     video = "video"
-
-
-class PreviewError(Exception):
-    """Base class of every preview failure; ``code`` is short and stable."""
-
-    code = "preview_failed"
-
-
-class UnsupportedFile(PreviewError):
-    """Nothing here can draw this kind of file."""
-
-    code = "unsupported"
-
-
-class ToolUnavailable(UnsupportedFile):
-    """The external program this kind needs (ffmpeg) is not installed."""
-
-    code = "tool_unavailable"
-
-
-class TooLarge(PreviewError):
-    """Over a limit (pixels, drawing entities, output size): a bomb or just too big."""
-
-    code = "too_large"
-
-
-class CorruptFile(PreviewError):
-    """The file cannot be decoded."""
-
-    code = "corrupt"
-
-
-class EncryptedFile(PreviewError):
-    """A password-protected PDF."""
-
-    code = "encrypted"
-
-
-class PageOutOfRange(PreviewError):
-    """The PDF has no such page."""
-
-    code = "no_such_page"
-
-
-class RenderTimeout(PreviewError):
-    """The render did not finish within the time limit."""
-
-    code = "timeout"
-
-
-_ERRORS: dict[str, type[PreviewError]] = {
-    cls.code: cls
-    for cls in (
-        PreviewError,
-        UnsupportedFile,
-        ToolUnavailable,
-        TooLarge,
-        CorruptFile,
-        EncryptedFile,
-        PageOutOfRange,
-        RenderTimeout,
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -371,24 +327,12 @@ def _render_video(
 
 
 def _run_contained(command: list[str], timeout: float) -> tuple[int, str]:
-    """Run ``command`` in its own process group; kill the whole group on timeout."""
-    process = subprocess.Popen(  # noqa: S603 - a fixed program with our own arguments
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        out, err = process.communicate(timeout=max(timeout, 0.001))
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise RenderTimeout(f"render not done after {timeout:.0f} s") from None
+    """Run ``command`` contained (its whole group killed on timeout): code and output."""
+    code, out, err = run_contained(command, max(timeout, 0.001), "render")
     text = err.decode("utf-8", "replace")
     if out:
         text = out.decode("utf-8", "replace") + "\n" + text
-    return process.returncode, text
+    return code, text
 
 
 # ------------------------------------------------------------------ contained renders
@@ -435,7 +379,7 @@ def render_contained(
         else:
             child.close()
     if "error" in answer:
-        raise _ERRORS.get(answer["error"], PreviewError)(answer.get("detail", ""))
+        raise error_for(answer["error"])(answer.get("detail", ""))
     return Rendition(
         data,
         answer["media_type"],
@@ -458,8 +402,9 @@ class _Child:
         self.pid_of_parent = os.getpid()
         self.renders = 0
         self.folder = Path(tempfile.mkdtemp(prefix="portal-preview-"))
-        # the file itself rather than ``-m previews.rendering``: the child then imports only
-        # what drawing needs, not the previews package (-P: its folder stays off sys.path)
+        # the file itself rather than ``-m previews.rendering`` (-P: its folder stays off
+        # sys.path): the child imports what drawing needs and, for ``previews.contained``,
+        # the previews package, whose modules load only the standard library until they draw
         command = [
             sys.executable,
             "-P",
@@ -501,7 +446,7 @@ class _Child:
             self.kill()
             raise RenderTimeout(f"render not done after {limits.timeout_seconds:.0f} s")
         line = self.process.stdout.readline()
-        answer = _last_json_line(line)
+        answer = last_json_line(line)
         if answer is None:
             raise self._died()
         try:
@@ -512,13 +457,7 @@ class _Child:
 
     def _died(self) -> PreviewError:
         self.kill()
-        code = self.process.returncode
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            if name == "SIGXCPU":
-                return RenderTimeout("render used up its CPU time")
-            return CorruptFile(f"the renderer died with {name}")
-        return CorruptFile(f"the renderer failed: {code}")
+        return death_error(self.process.returncode, "render")
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -549,27 +488,12 @@ def _close_children() -> None:
         child.close()
 
 
-def _last_json_line(out: bytes) -> dict | None:  # type: ignore[type-arg]
-    for line in reversed(out.decode("utf-8", "replace").splitlines()):
-        if line.startswith("{"):
-            try:
-                found = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(found, dict):
-                return found
-    return None
-
-
 def _serve(limits_json: str) -> None:
     """The child side of ``render_contained``: caps once, then one render per input line."""
     limits = PreviewLimits(**json.loads(limits_json))
-    if limits.memory_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     # CPU time adds up over the child's life: enough for every render it may do
     cpu = int(limits.timeout_seconds + 1) * RENDERS_PER_CHILD
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    signal.signal(signal.SIGALRM, _on_alarm)
+    set_caps(limits.memory_bytes, cpu, "render")
     # answers go to the original stdout; whatever a library prints goes to stderr instead
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
@@ -579,30 +503,20 @@ def _serve(limits_json: str) -> None:
         answers.flush()
 
 
-def _render_job(job: dict, limits: PreviewLimits) -> dict:  # type: ignore[type-arg]
+def _render_job(job: dict[str, Any], limits: PreviewLimits) -> dict[str, Any]:
     request = PreviewRequest(**{**job["request"], "kind": PreviewKind(job["request"]["kind"])})
-    signal.setitimer(signal.ITIMER_REAL, limits.timeout_seconds)
-    try:
+
+    def work() -> dict[str, Any]:
         rendition = render(Path(job["source"]), request, limits)
-    except PreviewError as error:
-        return {"error": error.code, "detail": str(error)[:500]}
-    except MemoryError:
-        return {"error": TooLarge.code, "detail": "out of memory while rendering"}
-    except Exception as error:  # noqa: BLE001 - any decoder failure on a bad file
-        return {"error": CorruptFile.code, "detail": f"{type(error).__name__}: {error}"[:500]}
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    Path(job["output"]).write_bytes(rendition.data)
-    return {
-        "media_type": rendition.media_type,
-        "width": rendition.width,
-        "height": rendition.height,
-        "page_count": rendition.page_count,
-    }
+        Path(job["output"]).write_bytes(rendition.data)
+        return {
+            "media_type": rendition.media_type,
+            "width": rendition.width,
+            "height": rendition.height,
+            "page_count": rendition.page_count,
+        }
 
-
-def _on_alarm(signum: int, frame: object) -> None:
-    raise RenderTimeout("render not done in time")
+    return answer_of(work, limits.timeout_seconds, "rendering")
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--serve"]:
