@@ -73,7 +73,7 @@ class DocumentVersion(db.Model):  # type: ignore[name-defined]
     id: Mapped[str] = id_column()
     document_id: Mapped[str] = mapped_column(ForeignKey("document.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    blob_key: Mapped[str] = mapped_column(String(128))
+    blob_key: Mapped[str] = mapped_column(String(128), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     filename: Mapped[str] = mapped_column(String(300))

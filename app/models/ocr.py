@@ -63,7 +63,7 @@ class OcrResult(db.Model):  # type: ignore[name-defined]
     pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     text: Mapped[str | None] = mapped_column(Text)
     mean_confidence: Mapped[float | None] = mapped_column(Float)
-    searchable_blob_key: Mapped[str | None] = mapped_column(String(128))
+    searchable_blob_key: Mapped[str | None] = mapped_column(String(128), index=True)
     searchable_error: Mapped[str | None] = mapped_column(String(40))
     #: The resumable upload writing the searchable copy, recorded before its first byte.
     searchable_upload_id: Mapped[str | None] = mapped_column(String(32))

@@ -33,7 +33,7 @@ class DocumentPreview(db.Model):  # type: ignore[name-defined]
     version_id: Mapped[str] = mapped_column(ForeignKey("document_version.id"), index=True)
     variant: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), default=PreviewStatus.pending, index=True)
-    blob_key: Mapped[str | None] = mapped_column(String(128))
+    blob_key: Mapped[str | None] = mapped_column(String(128), index=True)
     media_type: Mapped[str | None] = mapped_column(String(40))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
