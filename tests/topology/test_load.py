@@ -128,3 +128,22 @@ def test_two_hundred_users_and_nothing_acknowledged_is_lost(
     check_audit(topology.url, people["admin"]["token"])
     for name in ("web0", "web1", "worker0", "worker1", "beat", "nginx"):
         assert topology.processes[name].alive(), topology.log(name)[-3000:]
+
+
+def test_a_worker_that_exits_on_its_own_is_started_again(topology: Topology):
+    """As compose's ``restart: unless-stopped`` does: a worker that exits by itself (Celery
+    gives up when a broker reconnection fails) comes back, ready to take jobs again."""
+    import signal
+    import time
+
+    worker = topology.processes["worker1"]
+    assert worker.popen is not None
+    before = worker.popen.pid
+    readies = topology.log("worker1").count(" ready.")
+    os.killpg(before, signal.SIGKILL)  # not through the test's own stop: an exit of its own
+    deadline = time.monotonic() + 90
+    while topology.log("worker1").count(" ready.") == readies:
+        assert time.monotonic() < deadline, topology.log("worker1")[-2000:]
+        time.sleep(0.5)
+    assert worker.popen.pid != before and worker.alive()
+    assert any(line.startswith("worker1 exited") for line in topology.restarts)

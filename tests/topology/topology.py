@@ -81,8 +81,13 @@ class Process:
     port: int | None = None
     popen: subprocess.Popen[bytes] | None = None
     user: str | None = None
+    #: started again when it exits on its own, as compose's ``restart: unless-stopped`` does
+    supervised: bool = False
+    #: a test stopped or killed it on purpose: not started again behind its back
+    stopped: bool = False
 
     def start(self, wait: bool = True) -> None:
+        self.stopped = False
         command = self.command
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
@@ -113,11 +118,13 @@ class Process:
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crash or the OOM killer would."""
+        self.stopped = True
         self.signal(signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait(30)
 
     def stop(self, timeout: float = 20) -> None:
+        self.stopped = True
         if not self.alive():
             return
         self.signal(signal.SIGTERM)
@@ -208,7 +215,10 @@ class Topology:
     disk_size: str = "3g"
     disk_mounted: bool = False
     web_ports: list[int] = field(default_factory=list)
+    #: the portal's processes that exited on their own and were started again
+    restarts: list[str] = field(default_factory=list)
     _cleanup: list[Path] = field(default_factory=list)
+    _watching: threading.Event = field(default_factory=threading.Event, repr=False)
 
     # ------------------------------------------------------------------ addresses
 
@@ -322,8 +332,9 @@ class Topology:
                 self.start_web(index)
             for index in range(self.workers):
                 self.start_worker(index)
-            self._add("beat", [sys.executable, "-m", "app.cli", "beat"]).start()
+            self._add("beat", [sys.executable, "-m", "app.cli", "beat"], supervised=True).start()
             self._start_nginx()
+            threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
         except BaseException:
             self.stop()
             raise
@@ -471,13 +482,28 @@ class Topology:
                 "--trusted-proxies=127.0.0.1",
             ],
             port,
+            supervised=True,
         ).start()
 
     def start_worker(self, index: int) -> None:
         self._add(
             f"worker{index}",
             [sys.executable, "-m", "app.cli", "worker", "--concurrency=2", f"--name=worker{index}"],
+            supervised=True,
         ).start()
+
+    def _supervise(self) -> None:
+        """Start again a portal process that exited without a test stopping it, as compose's
+        restart policy does in production; each restart is kept in ``restarts``."""
+        while not self._watching.wait(1.0):
+            for name, process in list(self.processes.items()):
+                popen = process.popen
+                if process.supervised and not process.stopped and popen is not None:
+                    code = popen.poll()
+                    # read again: a test may have stopped it since the first look
+                    if code is not None and not process.stopped and not self._watching.is_set():
+                        self.restarts.append(f"{name} exited with {code}")
+                        process.start(wait=False)
 
     def _start_nginx(self) -> None:
         folder = self.root / "nginx"
@@ -530,6 +556,7 @@ class Topology:
         ).start()
 
     def stop(self) -> None:
+        self._watching.set()
         for name in reversed(list(self.processes)):
             self.processes[name].stop()
         if self.tsa is not None:
@@ -572,6 +599,8 @@ class Topology:
                     or "Booting" in line
                 ]
                 parts.append(f"{name}: " + "\n".join(lines[-10:]))
+        if self.restarts:
+            parts.append("restarted after exiting on their own: " + "; ".join(self.restarts))
         return "\n\n".join(parts)
 
 
