@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 import ocr
 from app.extensions import db
@@ -150,12 +151,17 @@ def claim(version_id: str) -> OcrResult | None:
     version = db.session.get(DocumentVersion, version_id)
     if version is None:
         return None
-    result = db.session.scalars(
-        select(OcrResult).where(OcrResult.version_id == version_id).with_for_update()
-    ).first()
+    result = _locked_result(version_id)
     if result is None:
-        result = OcrResult(version_id=version_id, status=OcrStatus.queued, pages=[])
-        db.session.add(result)
+        candidate = OcrResult(version_id=version_id, status=OcrStatus.queued, pages=[])
+        try:
+            with db.session.begin_nested():
+                db.session.add(candidate)
+            result = candidate
+        except IntegrityError:  # another delivery of this job made it first
+            result = _locked_result(version_id)
+            if result is None:
+                raise
     if result.status in FINISHED:
         return None
     if not is_readable(version):
@@ -170,6 +176,13 @@ def claim(version_id: str) -> OcrResult | None:
     result.engine_version = engine_version()
     db.session.flush()
     return result
+
+
+def _locked_result(version_id: str) -> OcrResult | None:
+    """The version's result under its row lock (PostgreSQL): one delivery claims at a time."""
+    return db.session.scalars(
+        select(OcrResult).where(OcrResult.version_id == version_id).with_for_update()
+    ).first()
 
 
 @contextmanager
