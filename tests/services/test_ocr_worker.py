@@ -54,6 +54,34 @@ def start_worker(env: dict[str, str], queue: str, name: str, log: Path) -> subpr
         )
 
 
+def worker_env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:
+    """The settings of a worker process on this test's database, blobs and Redis."""
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "PORTAL_BROKER_URL": redis_url,
+        "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
+        "PORTAL_SECRET_KEY": "test-secret",
+        "OMP_THREAD_LIMIT": "1",
+    }
+    env.pop("PORTAL_SMTP_HOST", None)
+    return env
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    """A warm stop for each worker still running; a kill for one that does not stop."""
+    for worker in workers:
+        if worker.poll() is None:
+            kill_group(worker, signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill_group(worker, signal.SIGKILL)
+                worker.wait(timeout=10)
+
+
 def kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
     """Signal the worker with its pool process and any tesseract it started."""
     try:
@@ -78,18 +106,8 @@ def test_a_worker_killed_mid_ocr_gives_exactly_one_result_after_redelivery(
     from app.services import documents, search
     from app.services import ocr as ocr_service
 
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(tmp_path),
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
-        "PORTAL_BROKER_URL": redis_url,
-        "PORTAL_BROKER_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-        "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
-        "PORTAL_SECRET_KEY": "test-secret",
-        "OMP_THREAD_LIMIT": "1",
-    }
-    env.pop("PORTAL_SMTP_HOST", None)
+    env = worker_env(tmp_path, database_url, redis_url)
+    env["PORTAL_BROKER_VISIBILITY_TIMEOUT"] = str(VISIBILITY_TIMEOUT)
     queue = f"ocr-test-{uuid.uuid4().hex}"  # other runs on the same Redis never take it
     workers: list[subprocess.Popen[bytes]] = []
     make_app(tmp_path, database_url, CELERY_BROKER_URL=redis_url)  # sends go to Redis now
@@ -160,14 +178,7 @@ def test_a_worker_killed_mid_ocr_gives_exactly_one_result_after_redelivery(
         hits = search.search_documents(world.staff, WORDS[-1])
         assert [hit.document.id for hit in hits] == [document.id]
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                kill_group(worker, signal.SIGTERM)
-                try:
-                    worker.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    kill_group(worker, signal.SIGKILL)
-                    worker.wait(timeout=10)
+        stop_workers(workers)
 
 
 @pytest.mark.skipif(
@@ -183,24 +194,12 @@ def test_the_same_ocr_job_on_two_live_workers_at_once_gives_one_result(
     from app.services import documents
     from app.services import ocr as ocr_service
 
-    env = {
-        **os.environ,
-        "PORTAL_DATA_DIR": str(tmp_path),
-        "PORTAL_DATABASE_URL": database_url,
-        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
-        "PORTAL_BROKER_URL": redis_url,
-        "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
-        "PORTAL_SECRET_KEY": "test-secret",
-        "OMP_THREAD_LIMIT": "1",
-    }
-    env.pop("PORTAL_SMTP_HOST", None)
+    env = worker_env(tmp_path, database_url, redis_url)
     queue = f"ocr-twice-{uuid.uuid4().hex}"
     make_app(tmp_path, database_url, CELERY_BROKER_URL=redis_url)
     root = tmp_path / "blobs"
     before = blob_keys(root)
-    workers = [
-        start_worker(env, queue, name, tmp_path / f"{name}.log") for name in ("one", "two")
-    ]
+    workers = [start_worker(env, queue, name, tmp_path / f"{name}.log") for name in ("one", "two")]
     try:
         document = documents.upload_document(
             world.client_a,
@@ -238,10 +237,4 @@ def test_the_same_ocr_job_on_two_live_workers_at_once_gives_one_result(
         assert blob_keys(root) - before == {original_key, row.searchable_blob_key}
         assert not list(root.glob(".uploads/*"))
     finally:
-        for worker in workers:
-            kill_group(worker, signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                kill_group(worker, signal.SIGKILL)
-                worker.wait(timeout=10)
+        stop_workers(workers)
