@@ -196,10 +196,8 @@ def worker(concurrency: int | None, name: str | None, embedded: bool) -> None:
     argv = ["worker", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
     if name:
         argv.append(f"--hostname={name}@%h")
-    if concurrency:
-        argv.append(f"--concurrency={concurrency}")
-    if embedded:
-        argv.append("--concurrency=2")
+    if concurrency or embedded:
+        argv.append(f"--concurrency={concurrency or 2}")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     celery.worker_main(argv)
 

@@ -10,12 +10,15 @@ filled before the space is useful. Here:
    data directory): ``--documents`` one-page text PDFs are uploaded through
    ``POST /api/v1/spaces/{id}/documents`` (the jobs are queued, nothing is processed yet).
 2. The embedded worker (``portal worker --embedded``, the process ``portal run`` starts) is
-   started and timed until every document has its text, its thumbnail and its search entry.
+   started and timed until every document has its text, its thumbnail and its search entry:
+   from the moment it says it is ready (a running portal's worker is up before an archive
+   arrives) and, for the record, from the moment it was started (imports and pool included).
 3. The floor: the same thumbnails drawn by pdfium and the same text read by pypdf, one file
    after another in one process.
 
-Prints documents per second for both, the ratio (portal / floor; target ≥ 0.5) and the time
-for all documents (target under 4 minutes), and the worker's peak memory. Exits 1 on a miss.
+Prints documents per second for both, the ratio (portal from ready / floor; target ≥ 0.5),
+the time for all documents from the start (target under 4 minutes), and the worker's peak
+memory. Exits 1 on a miss.
 """
 
 from __future__ import annotations
@@ -111,7 +114,9 @@ def build_portal(folder: Path, files: list[bytes]) -> tuple[str, list[str]]:
             content_type="multipart/form-data",
         )
         if stored.status_code != 201:
-            raise SystemExit(f"upload {number} answered {stored.status_code}: {stored.data[:200]!r}")
+            raise SystemExit(
+                f"upload {number} answered {stored.status_code}: {stored.data[:200]!r}"
+            )
         versions.append(stored.get_json()["id"])
     return space["id"], versions
 
@@ -131,7 +136,9 @@ def processed(folder: Path, version_ids: list[str]) -> tuple[int, int, int]:
                 " 'unsupported') AND variant = 'thumbnail'"
             )
         ).scalar_one()
-        indexed = connection.execute(text("SELECT count(*) FROM search_entry WHERE body != ''")).scalar_one()
+        indexed = connection.execute(
+            text("SELECT count(*) FROM search_entry WHERE body != ''")
+        ).scalar_one()
     engine.dispose()
     return texts, thumbs, indexed
 
@@ -148,45 +155,60 @@ def main() -> int:
         env = {**os.environ, "PORTAL_DATA_DIR": str(folder), "OMP_THREAD_LIMIT": "1"}
         os.environ["PORTAL_DATA_DIR"] = str(folder)
         _space, versions = build_portal(folder, files)
+        log_path = folder / "worker.log"
         started = time.perf_counter()
-        worker = subprocess.Popen(  # noqa: S603 - our own command
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "worker",
-                "--embedded",
-                f"--concurrency={args.concurrency}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(  # noqa: S603 - our own command
+                [
+                    sys.executable,
+                    "-m",
+                    "app.cli",
+                    "worker",
+                    "--embedded",
+                    f"--concurrency={args.concurrency}",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         counts = (0, 0, 0)
+        ready_at: float | None = None
         try:
             while time.perf_counter() - started < 3 * TOTAL_TARGET_SECONDS:
+                if ready_at is None and b" ready." in log_path.read_bytes():
+                    ready_at = time.perf_counter()  # Celery's "celery@host ready." line
                 counts = processed(folder, versions)
                 if min(counts) >= len(versions):
                     break
-                time.sleep(0.5)
-            elapsed = time.perf_counter() - started
+                time.sleep(0.1)
+            finished = time.perf_counter()
         finally:
             worker.terminate()
             worker.wait(timeout=30)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    portal_rate = len(files) / elapsed
+    elapsed = finished - started
+    working = finished - (ready_at if ready_at is not None else started)
+    portal_rate = len(files) / working
     floor_rate = len(files) / floor
     ratio = portal_rate / floor_rate
     print(f"documents: {len(files)} one-page text PDFs, worker concurrency {args.concurrency}")
-    print(f"floor (pdfium thumbnail + pypdf text, one process): {floor:.1f} s, {floor_rate:.1f} docs/s")
     print(
-        f"portal (embedded worker: text, thumbnail, search index): {elapsed:.1f} s,"
+        f"floor (pdfium thumbnail + pypdf text, one process): {floor:.1f} s, {floor_rate:.1f} docs/s"
+    )
+    print(
+        f"portal (embedded worker: text, thumbnail, search index), from ready: {working:.1f} s,"
         f" {portal_rate:.1f} docs/s; done: text {counts[0]}, thumbnails {counts[1]},"
         f" indexed {counts[2]}"
     )
+    print(
+        f"portal from the worker's start (imports and pool start-up included): {elapsed:.1f} s,"
+        f" {len(files) / elapsed:.1f} docs/s, {len(files) / elapsed / floor_rate:.2f}x the floor"
+    )
     print(f"ratio portal/floor: {ratio:.2f}x (target >= {RATIO_TARGET})")
-    print(f"all documents: {elapsed:.0f} s (target under {TOTAL_TARGET_SECONDS:.0f} s)")
+    print(
+        f"all documents: {elapsed:.0f} s from the start (target under {TOTAL_TARGET_SECONDS:.0f} s)"
+    )
     print(f"peak memory of the worker's largest process: {peak:.0f} MiB")
     failed = min(counts) < len(files) or ratio < RATIO_TARGET or elapsed > TOTAL_TARGET_SECONDS
     return 1 if failed else 0

@@ -142,35 +142,40 @@ def _looks_garbled(characters: str) -> bool:
 def _words_from_textpage(
     page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, width: int, height: int
 ) -> list[Word]:
-    """Group the text page's characters into words with boxes in rendered-page pixels."""
+    """Group the text page's characters into words with boxes in rendered-page pixels.
+
+    A word's box is taken in page points from its characters' boxes and turned into pixels
+    once: PageToDevice (the page's own /Rotate and crop box, like rendering) keeps boxes
+    upright and is monotonic along each axis, so the corners of the box in points land on
+    the corners of the box in pixels, as if every character had been turned on its own.
+    """
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     device_x, device_y = ctypes.c_int(), ctypes.c_int()
+    text_raw = textpage.raw
+    get_unicode = _PDFIUM.FPDFText_GetUnicode
+    get_box = _PDFIUM.FPDFText_GetCharBox
 
     def to_device(x: float, y: float) -> tuple[int, int]:
-        # PageToDevice applies the page's own /Rotate and crop box, like rendering does.
         _PDFIUM.FPDF_PageToDevice(page.raw, 0, 0, width, height, 0, x, y, device_x, device_y)
         return device_x.value, device_y.value
 
     words: list[Word] = []
     chars: list[str] = []
-    boxes: list[tuple[int, int, int, int]] = []
+    # the word's extent in page points: smallest left and bottom, largest right and top
+    x0 = y0 = x1 = y1 = 0.0
     line = 0
     new_line = False
 
     def flush() -> None:
         if chars:
-            box = (
-                min(b[0] for b in boxes),
-                min(b[1] for b in boxes),
-                max(b[2] for b in boxes),
-                max(b[3] for b in boxes),
-            )
+            a_x, a_y = to_device(x0, y0)
+            b_x, b_y = to_device(x1, y1)
+            box = (min(a_x, b_x), min(a_y, b_y), max(a_x, b_x), max(a_y, b_y))
             words.append(Word("".join(chars), 100.0, box, f"t{line}"))
             chars.clear()
-            boxes.clear()
 
     for index in range(textpage.count_chars()):
-        code = _PDFIUM.FPDFText_GetUnicode(textpage.raw, index)
+        code = get_unicode(text_raw, index)
         char = chr(code) if 0 < code < 0x110000 else ""
         if char in ("\r", "\n"):
             flush()
@@ -182,11 +187,19 @@ def _words_from_textpage(
         if new_line:
             line += 1
             new_line = False
-        _PDFIUM.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top)
-        x0, y0 = to_device(left.value, top.value)
-        x1, y1 = to_device(right.value, bottom.value)
+        get_box(text_raw, index, left, right, bottom, top)
+        if chars:
+            if left.value < x0:
+                x0 = left.value
+            if bottom.value < y0:
+                y0 = bottom.value
+            if right.value > x1:
+                x1 = right.value
+            if top.value > y1:
+                y1 = top.value
+        else:
+            x0, y0, x1, y1 = left.value, bottom.value, right.value, top.value
         chars.append(char)
-        boxes.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
     flush()
     return words
 

@@ -16,6 +16,7 @@ from storage.base import (
     StoredBlob,
     build_store,
     content_disposition,
+    local_file,
     new_key,
 )
 from storage.filesystem import FilesystemStore
@@ -58,6 +59,7 @@ __all__ = [
     "UploadTooLarge",
     "build_resumable",
     "build_store",
+    "local_file",
     "content_disposition",
     "new_key",
 ]

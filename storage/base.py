@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
+import tempfile
 import unicodedata
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 from urllib.parse import quote, unquote, urlsplit
 
@@ -23,6 +27,7 @@ __all__ = [
     "build_store",
     "content_disposition",
     "is_blob_key",
+    "local_file",
     "new_key",
 ]
 
@@ -135,6 +140,10 @@ class BlobStore(Protocol):
         """
         ...
 
+    def local_path(self, key: str) -> Path | None:
+        """The file holding `key` on this machine, to read only; None when the backend is remote."""
+        ...
+
     def iter_blobs(self) -> Iterator[tuple[str, datetime]]:
         """Every stored blob's key with its last-modified time (aware, UTC), as listed.
 
@@ -143,6 +152,29 @@ class BlobStore(Protocol):
         resumable uploads' bytes and state are not listed.
         """
         ...
+
+
+@contextmanager
+def local_file(store: BlobStore, key: str) -> Iterator[Path]:
+    """The blob `key` as a file on this machine for the length of the block, to read only.
+
+    Tools that want a path (pdfium, tesseract, a contained renderer) read a filesystem
+    store's own file, with nothing copied; a remote store's blob is downloaded, in chunks,
+    into a temporary folder removed afterwards. Nobody may write to the path.
+    """
+    own = store.local_path(key)
+    if own is not None:
+        yield own
+        return
+    folder = Path(tempfile.mkdtemp(prefix="blob-"))
+    try:
+        path = folder / "blob"
+        with path.open("wb") as handle:
+            for chunk in store.open_range(key):
+                handle.write(chunk)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def build_store(url: str, *, public_url: str | None = None) -> BlobStore:

@@ -208,6 +208,12 @@ class FilesystemStore:
             raise BlobNotFound(key) from exc
         return self._iterate(handle, start, length)
 
+    def local_path(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFound(key)
+        return path
+
     def open_file(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
         """The blob's bytes from `start`, `length` of them (or to the end), as a seekable file."""
         path = self._path(key)

@@ -611,6 +611,9 @@ class MinioStore:
         """Yield the bytes of `key` from `start`, `length` bytes (or to the end), via a ranged GET."""
         return self.objects.stream(_check_key(key), start, length)
 
+    def local_path(self, key: str) -> None:
+        return None  # the blob is on the object server: read it through open_range
+
     def open_file(self, key: str, start: int = 0, length: int | None = None) -> None:
         """No local files: downloads go through presigned URLs or `open_range`."""
         return None

@@ -20,6 +20,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
@@ -50,7 +51,7 @@ from app.services.errors import NotFound, StorageUnavailable, ValidationFailed
 from app.services.runtime import enqueue_after_commit, store
 from previews import PreviewError, PreviewKind, TooLarge, UnsupportedFile
 from previews.compare import CompareLimits, CompareResult, compare_contained
-from storage import StorageError
+from storage import StorageError, local_file
 
 log = logging.getLogger(__name__)
 
@@ -342,9 +343,10 @@ def run(row: DocumentPreview) -> None:
         _finish(row, PreviewStatus.failed, TooLarge.code, "a file is over the size limit")
         return
     folder = Path(tempfile.mkdtemp(prefix="portal-compare-"))
+    sources = ExitStack()
     try:
-        old_path = _copy(older, folder / "old")
-        new_path = _copy(newer, folder / "new")
+        old_path = sources.enter_context(local_file(store(), older.blob_key))
+        new_path = sources.enter_context(local_file(store(), newer.blob_key))
         output = folder / "out"
         result = compare_contained(
             old_path,
@@ -376,18 +378,12 @@ def run(row: DocumentPreview) -> None:
         _finish(row, PreviewStatus.failed, "internal_error", repr(error))
         return
     finally:
+        sources.close()
         shutil.rmtree(folder, ignore_errors=True)
     row.blob_key = blob.key
     row.media_type = "application/json"
     row.page_count = len(result.pages)
     _finish(row, PreviewStatus.ready)
-
-
-def _copy(version: DocumentVersion, path: Path) -> Path:
-    with path.open("wb") as handle:
-        for chunk in store().open_range(version.blob_key):
-            handle.write(chunk)
-    return path
 
 
 def _finish(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from typing import Any
 
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from app.services import ocr as ocr_service
 from app.services.access import get_document, get_space
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 from app.services.runtime import store
+from storage import local_file
 
 MAX_VALUE_LENGTH = 500
 #: Width of the page pictures shown beside the fields.
@@ -185,13 +185,10 @@ def field_picture(actor: User, form_id: str, name: str) -> bytes:
     version = form.version
     if version.size > limits.max_bytes:
         raise NotFound()
-    with tempfile.NamedTemporaryFile(prefix="portal-form-") as source:
-        for chunk in store().open_range(version.blob_key):
-            source.write(chunk)
-        source.flush()
+    with local_file(store(), version.blob_key) as source:
         try:
             page = ocr.page_image(
-                source.name, int(field["page"]), options=ocr.OcrOptions(dpi=100), limits=limits
+                str(source), int(field["page"]), options=ocr.OcrOptions(dpi=100), limits=limits
             )
         except ocr.OcrError:
             raise NotFound() from None

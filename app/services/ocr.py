@@ -1,9 +1,11 @@
 """The OCR pipeline of document versions, as small steps a task runs one by one.
 
 Each step reads what the previous ones stored on the version's single ``OcrResult``
-row and adds to it; the task commits after every step. A worker killed half way
-leaves the row ``running`` with the pages read so far, and the redelivered task
-carries on from there, so a version never gets two results. The library's limits
+row and adds to it; the task commits whenever the steps since its last commit took
+``checkpoint_seconds()`` (every slow step, such as a page read by tesseract, and a run of
+quick ones such as text-layer pages together). A worker killed half way leaves the row
+``running`` with the pages read up to its last commit, and the redelivered task carries on
+from there, so a version never gets two results. The library's limits
 (``too_many_pages``, ``image_too_large``, ``ocr_timeout``…) end the row as ``failed``
 with that code instead of crashing the worker.
 """
@@ -11,7 +13,6 @@ with that code instead of crashing the worker.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
 import ocr
@@ -32,12 +34,16 @@ from app.services import search
 from app.services.access import get_document
 from app.services.errors import NotFound
 from app.services.runtime import enqueue_after_commit, resumable, store
-from storage import UploadError, UploadExpired, UploadNotFound
+from storage import UploadError, UploadExpired, UploadNotFound, local_file
 
 log = logging.getLogger(__name__)
 
 TASK = "portal.ocr_version"
 FINISHED = {OcrStatus.done, OcrStatus.failed, OcrStatus.skipped}
+#: Steps committed as soon as they end, however quick: what they record (the upload that will
+#: hold the searchable copy, then its blob) must be known before the next step writes to the
+#: store, or a crash would leave bytes that no row names.
+DURABLE_STEPS = frozenset({"reserve_copy", "searchable_copy"})
 
 
 # Raster images the OCR engine opens. Drawings and vector files named image/* by their type
@@ -82,6 +88,11 @@ def limits() -> ocr.OcrLimits:
         ),
         max_bytes=int(config.get("OCR_MAX_BYTES", defaults.max_bytes)),
     )
+
+
+def checkpoint_seconds() -> float:
+    """Work a crash may cost again: the task commits once its uncommitted steps took this long."""
+    return float(current_app.config.get("OCR_CHECKPOINT_SECONDS", 0.25))
 
 
 @cache
@@ -186,17 +197,10 @@ def _locked_result(version_id: str) -> OcrResult | None:
 
 
 @contextmanager
-def local_source(result: OcrResult) -> Iterator[Path]:
-    """The version's blob as a local file for the steps (the blob store may be remote)."""
-    workdir = Path(tempfile.mkdtemp(prefix="portal-ocr-"))
-    try:
-        path = workdir / "source"
-        with path.open("wb") as handle:
-            for chunk in store().open_range(result.version.blob_key):
-                handle.write(chunk)
+def local_source(blob_key: str) -> Iterator[Path]:
+    """A version's blob as a local file for the steps, to read only (the store may be remote)."""
+    with local_file(store(), blob_key) as path:
         yield path
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _next_step(result: OcrResult) -> str | None:
@@ -210,18 +214,20 @@ def _next_step(result: OcrResult) -> str | None:
     return "index"
 
 
-def run_next_step(result: OcrResult, source: Path) -> bool:
-    """Run one step; False once the result is finished (done or failed).
+def run_next_step(result: OcrResult, source: Path) -> str | None:
+    """Run one step and name it; None once the result is finished (done or failed).
 
     The step holds the result's row lock until the caller commits it (PostgreSQL): a
     second delivery of the same job, which the broker may hand to another worker
     while this one is alive, waits for the step and then goes on from what it did
     instead of doing it again (two workers writing one searchable copy would spoil it).
-    A worker that dies drops its lock with its connection.
+    A worker that dies drops its lock with its connection. Between two commits the row is
+    still locked and still read: it is read again (and locked) only after a commit.
     """
-    db.session.refresh(result, with_for_update=True)
+    if sa_inspect(result).expired:  # a commit expired the whole row
+        db.session.refresh(result, with_for_update=True)
     if result.status in FINISHED:
-        return False
+        return None
     step = _next_step(result)
     try:
         if step == "inspect":
@@ -238,17 +244,16 @@ def run_next_step(result: OcrResult, source: Path) -> bool:
             _make_searchable_copy(result, source)
         else:
             _finish(result)
-            return False
+            return None
     except ocr.OcrError as error:
         fail(result, error.code, str(error))
-        return False
+        return None
     except Exception as error:  # noqa: BLE001 - a bad file must not take the worker down
         log.exception("OCR of version %s failed", result.version_id)
         fail(result, "internal_error", repr(error))
-        return False
-    result.heartbeat_at = utcnow()
-    db.session.flush()
-    return True
+        return None
+    result.heartbeat_at = utcnow()  # written with the commit (or the next statement)
+    return step
 
 
 def _reserve_searchable_copy(result: OcrResult) -> None:
@@ -280,16 +285,17 @@ def _make_searchable_copy(result: OcrResult, source: Path) -> None:
         uploads.terminate(upload_id)
         result.searchable_upload_id = None
         return
-    target = source.with_name("searchable.pdf")
-    try:
-        ocr.make_searchable_pdf(source, target, limits=limits())
-    except (ocr.SearchablePdfFailed, ocr.OcrTimeout, ocr.EngineUnavailable) as error:
-        # The text is read already; only the copy is missing, which search does not need.
-        result.searchable_error = error.code
-        _forget_upload(result)
-        return
-    with target.open("rb") as handle:
-        uploads.append(upload_id, 0, handle, length=target.stat().st_size)
+    with tempfile.TemporaryDirectory(prefix="portal-ocr-") as workdir:
+        target = Path(workdir) / "searchable.pdf"  # never beside the source: it may be the blob
+        try:
+            ocr.make_searchable_pdf(source, target, limits=limits())
+        except (ocr.SearchablePdfFailed, ocr.OcrTimeout, ocr.EngineUnavailable) as error:
+            # The text is read already; only the copy is missing, which search does not need.
+            result.searchable_error = error.code
+            _forget_upload(result)
+            return
+        with target.open("rb") as handle:
+            uploads.append(upload_id, 0, handle, length=target.stat().st_size)
     result.searchable_blob_key = uploads.finish(upload_id).key
 
 

@@ -12,14 +12,10 @@ stores the result with ``store().put``: a new key, never a version's blob.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -35,7 +31,7 @@ from app.services.access import get_document
 from app.services.errors import NotFound, StorageUnavailable
 from app.services.runtime import enqueue_after_commit, store
 from previews import PreviewKind
-from storage import StorageError
+from storage import StorageError, local_file
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +290,7 @@ def render(row: DocumentPreview) -> None:
         page = int(row.variant[len(PAGE_PREFIX) :])
     request = render_lib.PreviewRequest(kind, max_side=side, page=page)
     try:
-        with _local_copy(version) as source:
+        with local_file(store(), version.blob_key) as source:
             rendition = render_lib.render_contained(source, request, limits())
     except render_lib.UnsupportedFile as error:
         _finish(row, PreviewStatus.unsupported, error.code, str(error))
@@ -331,17 +327,3 @@ def _finish(
     row.error = code[:40] if code else None
     row.error_detail = detail[:500] or None
     row.finished_at = utcnow()
-
-
-@contextmanager
-def _local_copy(version: DocumentVersion) -> Iterator[Path]:
-    """The version's blob as a local file (the store may be remote); removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="portal-preview-src-"))
-    try:
-        path = folder / "source"
-        with path.open("wb") as handle:
-            for chunk in store().open_range(version.blob_key):
-                handle.write(chunk)
-        yield path
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -27,7 +27,16 @@ def init_celery(app: Flask) -> None:
     data = Path(app.config["DATA_DIR"])
     broker = app.config["CELERY_BROKER_URL"]
     options: dict[str, Any] = {}
+    transport = None
+    # On a real broker each process takes one job at a time: a job taken is one another
+    # worker cannot take, and it would wait behind a long one. The embedded broker serves
+    # the one worker of `portal run`, which gives the jobs it holds to whichever of its
+    # processes is free; holding four per process keeps them busy between quick jobs
+    # instead of idle until the next look at the queue folder.
+    prefetch = 1
     if broker.startswith("filesystem"):
+        transport = "app.tasks.filesystem_broker:Transport"
+        prefetch = 4
         folder = data / "broker"
         for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -46,12 +55,13 @@ def init_celery(app: Flask) -> None:
         options = _redis_redelivery(int(app.config["BROKER_VISIBILITY_TIMEOUT"]))
     celery.conf.update(
         broker_url=broker,
+        broker_transport=transport,
         broker_transport_options=options,
         result_backend=app.config["CELERY_RESULT_BACKEND"],
         task_ignore_result=app.config["CELERY_RESULT_BACKEND"] is None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=prefetch,
         broker_connection_retry_on_startup=True,
         beat_schedule_filename=str(data / "celerybeat-schedule"),
         beat_schedule={

@@ -13,6 +13,8 @@ def render_preview(version_id: str, variant: str) -> str | None:
     db.session.commit()  # the attempt counts even if this worker dies while drawing
     if row is not None:
         previews.render(row)
+        status = row.status
         db.session.commit()
+        return status
     found = previews.preview_for(version_id, variant)
     return found.status if found is not None else None

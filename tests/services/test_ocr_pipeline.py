@@ -72,6 +72,18 @@ def many_pages_pdf(pages: int) -> bytes:
     return out.getvalue()
 
 
+def text_pdf(pages: list[str]) -> bytes:
+    """A PDF with a text layer: one page per entry of ``pages``."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=14)
+    for words in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 8, f"{words}\n" + "Texto de la pagina. " * 20)
+    return bytes(pdf.output())
+
+
 def upload(world, data: bytes, filename: str, *, user=None, title: str | None = None, **kwargs):
     from app.extensions import db
     from app.services import documents
@@ -146,6 +158,7 @@ def test_a_worker_killed_mid_ocr_leaves_exactly_one_result_after_redelivery(
     from app.tasks import ocr as ocr_tasks
 
     app.config["OCR_ON_UPLOAD"] = False
+    app.config["OCR_CHECKPOINT_SECONDS"] = 0  # every step is committed as it ends
     document = upload(world, small_page("Escritura de Villalobos"), "escritura.png")
     version_id = document.current_version.id
     real_read_page = ocr.read_page
@@ -168,6 +181,40 @@ def test_a_worker_killed_mid_ocr_leaves_exactly_one_result_after_redelivery(
     assert len(rows) == 1
     assert rows[0].status == "done" and rows[0].attempts == 2 and len(rows[0].pages) == 1
     assert "Villalobos" in rows[0].text
+
+
+def test_quick_steps_are_committed_together_and_a_crash_repeats_only_them(app, world, monkeypatch):
+    """A text-layer PDF is read in a few milliseconds: its steps share one commit."""
+    import ocr
+    from app.extensions import db
+    from app.models import OcrResult
+    from app.tasks import ocr as ocr_tasks
+
+    app.config["OCR_ON_UPLOAD"] = False
+    document = upload(world, text_pdf(["Acta primera", "Acta segunda", "Acta tercera"]), "acta.pdf")
+    version_id = document.current_version.id
+    real_read_page = ocr.read_page
+    calls = []
+
+    def dies_on_the_last_page(source, number, **kwargs):
+        calls.append(number)
+        if number == 3 and len(calls) == 3:
+            raise KeyboardInterrupt("worker killed")
+        return real_read_page(source, number, **kwargs)
+
+    monkeypatch.setattr(ocr, "read_page", dies_on_the_last_page)
+    with pytest.raises(KeyboardInterrupt):
+        ocr_tasks.ocr_version.run(version_id)
+    db.session.rollback()
+    first = db.session.query(OcrResult).filter_by(version_id=version_id).one()
+    # Only the claim was committed: the two quick pages read before the crash are read again.
+    assert (first.status, first.attempts, first.page_count, first.pages) == ("running", 1, None, [])
+    assert ocr_tasks.ocr_version.run(version_id) == "done"
+    assert calls == [1, 2, 3, 1, 2, 3]
+    result = db.session.query(OcrResult).filter_by(version_id=version_id).one()
+    assert result.attempts == 2 and [page["number"] for page in result.pages] == [1, 2, 3]
+    assert {page["method"] for page in result.pages} == {"text_layer"}
+    assert "Acta segunda" in result.text
 
 
 def test_an_ocr_whose_worker_died_is_sent_again_and_ends_with_one_result(app, world):

@@ -1,0 +1,157 @@
+"""The embedded broker of `portal run`: a queue folder, read once per batch, and its worker."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+from app.tasks import filesystem_broker
+
+TRANSPORT = "app.tasks.filesystem_broker:Transport"
+
+
+def connection(folder: Path) -> Connection:
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return Connection(
+        "filesystem://",
+        transport=TRANSPORT,
+        transport_options={
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+        },
+    )
+
+
+def test_messages_come_out_oldest_first_once_each_across_two_consumers(tmp_path):
+    with connection(tmp_path) as first, connection(tmp_path) as second:
+        jobs = first.SimpleQueue("jobs")
+        others = first.SimpleQueue("jobs.other")  # a queue whose name ends like another's
+        for number in range(6):
+            jobs.put({"n": number})
+            time.sleep(0.002)  # names carry the millisecond they were written
+        others.put({"n": "other"})
+        taken_by_second = second.SimpleQueue("jobs")
+        got = []
+        # each consumer lists the folder once; the second one takes messages that are in the
+        # first one's listing, which the first then skips instead of reading twice
+        for queue in (jobs, taken_by_second, taken_by_second, jobs, jobs, taken_by_second):
+            message = queue.get(timeout=2)
+            got.append(message.payload["n"])
+            message.ack()
+        assert got == [0, 1, 2, 3, 4, 5]
+        with pytest.raises(jobs.Empty):
+            jobs.get(timeout=0.2)
+        # a message written after the listing is found by the next one
+        jobs.put({"n": 6})
+        assert jobs.get(timeout=2).payload == {"n": 6}
+        assert others.get(timeout=2).payload == {"n": "other"}
+        assert not list((tmp_path / "queue").iterdir())
+        assert not list((tmp_path / "processed").iterdir())  # nothing kept once read
+        jobs.close()
+        others.close()
+        taken_by_second.close()
+
+
+def test_the_folder_is_listed_once_for_a_backlog_not_once_per_message(tmp_path, monkeypatch):
+    listings = []
+    real_listdir = os.listdir
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        listings.append(args)
+        return real_listdir(*args)
+
+    with connection(tmp_path) as conn:
+        # a queue name of its own: kombu keeps the filesystem transport's declarations
+        # in one state for the whole process, which would skip this folder's binding
+        queue = conn.SimpleQueue("backlog")
+        for number in range(50):
+            queue.put({"n": number})
+        monkeypatch.setattr(filesystem_broker.os, "listdir", counted)
+        got = [queue.get(timeout=2).payload["n"] for _ in range(50)]
+        queue.close()
+    assert sorted(got) == list(range(50))
+    assert len(listings) <= 2
+
+
+@pytest.mark.celery
+@pytest.mark.timeout(300)
+def test_the_embedded_worker_reads_and_draws_an_uploaded_archive(tmp_path, database_url):
+    """`portal run`'s worker on the queue folder: every upload gets its text and thumbnail."""
+    from fpdf import FPDF
+    from portal_testing import build_world, make_app
+
+    from app.extensions import db
+    from app.models import DocumentPreview, OcrResult
+    from app.services import documents, search
+
+    web = make_app(tmp_path, database_url, OCR_ON_UPLOAD=True, PREVIEWS_ON_UPLOAD=True)
+    web.extensions.pop("portal_job_runner")  # the jobs go to the queue folder
+    names = ["Zuera", "Tauste", "Borja", "Caspe", "Ejea", "Alagón"]
+    with web.app_context():
+        world = build_world()
+        versions_documents = []
+        for name in names:
+            pdf = FPDF(format="A4")
+            pdf.add_page()
+            pdf.set_font("Helvetica", size=14)
+            pdf.multi_cell(0, 8, f"Acta de replanteo de la obra de {name}")
+            document = documents.upload_document(
+                world.staff,
+                world.space_a.id,
+                io.BytesIO(bytes(pdf.output())),
+                filename=f"{name}.pdf",
+            )
+            db.session.commit()
+            versions_documents.append(document.id)
+        # nothing read or drawn yet: the jobs wait in the queue folder
+        assert {r.status for r in db.session.query(OcrResult)} == {"queued"}
+        assert {p.status for p in db.session.query(DocumentPreview)} == {"pending"}
+        assert len(list((tmp_path / "broker" / "queue").iterdir())) >= 2 * len(names)
+        env = {
+            **os.environ,
+            "PORTAL_DATA_DIR": str(tmp_path),
+            "PORTAL_DATABASE_URL": database_url,
+            "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+            "PORTAL_SECRET_KEY": "test-secret",
+            "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
+        }
+        env.pop("PORTAL_BROKER_URL", None)
+        worker = subprocess.Popen(  # noqa: S603 - our own command
+            [sys.executable, "-m", "app.cli", "worker", "--embedded"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                db.session.expire_all()
+                texts = db.session.query(OcrResult).filter(OcrResult.status == "done").count()
+                thumbs = (
+                    db.session.query(DocumentPreview)
+                    .filter(
+                        DocumentPreview.variant == "thumbnail", DocumentPreview.status == "ready"
+                    )
+                    .count()
+                )
+                if texts == thumbs == len(names):
+                    break
+                time.sleep(0.3)
+            assert (texts, thumbs) == (len(names), len(names))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+        hits = search.search_documents(world.staff, "replanteo Caspe")
+        assert [hit.document.id for hit in hits] == [versions_documents[names.index("Caspe")]]
+        assert "Caspe" in hits[0].snippet  # found in the text the worker read
+        assert not list((tmp_path / "broker" / "queue").iterdir())
