@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -15,6 +14,25 @@ from kombu import Connection
 from app.tasks import filesystem_broker
 
 TRANSPORT = "app.tasks.filesystem_broker:Transport"
+#: A web process's uploads: ``staff_id space_id name...``, each file read from ``<name>.pdf``.
+UPLOADER = """
+import io, os, sys
+from pathlib import Path
+from app import create_app
+from app.extensions import db
+from app.models import User
+from app.services import documents
+app = create_app({"OCR_ON_UPLOAD": True, "PREVIEWS_ON_UPLOAD": True})
+folder = Path(os.environ["PORTAL_DATA_DIR"])
+with app.app_context():
+    staff = db.session.get(User, sys.argv[1])
+    for name in sys.argv[3:]:
+        data = (folder / f"{name}.pdf").read_bytes()
+        documents.upload_document(
+            staff, sys.argv[2], io.BytesIO(data), filename=f"{name}.pdf", title=name
+        )
+        db.session.commit()  # the jobs go to the queue folder after each commit
+"""
 
 
 def connection(folder: Path) -> Connection:
@@ -91,41 +109,46 @@ def test_the_embedded_worker_reads_and_draws_an_uploaded_archive(tmp_path, datab
     from portal_testing import build_world, make_app
 
     from app.extensions import db
-    from app.models import DocumentPreview, OcrResult
-    from app.services import documents, search
+    from app.models import Document, DocumentPreview, OcrResult
+    from app.services import search
 
-    web = make_app(tmp_path, database_url, OCR_ON_UPLOAD=True, PREVIEWS_ON_UPLOAD=True)
-    web.extensions.pop("portal_job_runner")  # the jobs go to the queue folder
+    web = make_app(tmp_path, database_url)
     names = ["Zuera", "Tauste", "Borja", "Caspe", "Ejea", "Alagón"]
+    env = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(tmp_path),
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
+        "PORTAL_SECRET_KEY": "test-secret",
+        "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
+    }
+    env.pop("PORTAL_BROKER_URL", None)
     with web.app_context():
         world = build_world()
-        versions_documents = []
+        # The uploads are made by a process of their own, as the web process of `portal run`
+        # makes them: this test process's Celery keeps the broker folder of the first test
+        # that sent a job from it, and kombu's declarations with it.
         for name in names:
             pdf = FPDF(format="A4")
             pdf.add_page()
             pdf.set_font("Helvetica", size=14)
             pdf.multi_cell(0, 8, f"Acta de replanteo de la obra de {name}")
-            document = documents.upload_document(
-                world.staff,
-                world.space_a.id,
-                io.BytesIO(bytes(pdf.output())),
-                filename=f"{name}.pdf",
-            )
-            db.session.commit()
-            versions_documents.append(document.id)
+            (tmp_path / f"{name}.pdf").write_bytes(bytes(pdf.output()))
+        subprocess.run(  # noqa: S603 - our own interpreter and code
+            [sys.executable, "-c", UPLOADER, world.staff.id, world.space_a.id, *names],
+            env=env,
+            cwd=Path(__file__).resolve().parents[2],
+            check=True,
+            timeout=120,
+        )
+        documents_by_name = {
+            d.title: d.id for d in db.session.query(Document).filter(Document.title.in_(names))
+        }
+        assert sorted(documents_by_name) == sorted(names)
         # nothing read or drawn yet: the jobs wait in the queue folder
         assert {r.status for r in db.session.query(OcrResult)} == {"queued"}
         assert {p.status for p in db.session.query(DocumentPreview)} == {"pending"}
         assert len(list((tmp_path / "broker" / "queue").iterdir())) >= 2 * len(names)
-        env = {
-            **os.environ,
-            "PORTAL_DATA_DIR": str(tmp_path),
-            "PORTAL_DATABASE_URL": database_url,
-            "PORTAL_STORAGE_URL": f"file://{tmp_path / 'blobs'}",
-            "PORTAL_SECRET_KEY": "test-secret",
-            "PORTAL_OUTBOX_DIR": str(tmp_path / "worker-outbox"),
-        }
-        env.pop("PORTAL_BROKER_URL", None)
         worker = subprocess.Popen(  # noqa: S603 - our own command
             [sys.executable, "-m", "app.cli", "worker", "--embedded"],
             env=env,
@@ -152,6 +175,6 @@ def test_the_embedded_worker_reads_and_draws_an_uploaded_archive(tmp_path, datab
             worker.terminate()
             worker.wait(timeout=30)
         hits = search.search_documents(world.staff, "replanteo Caspe")
-        assert [hit.document.id for hit in hits] == [versions_documents[names.index("Caspe")]]
+        assert [hit.document.id for hit in hits] == [documents_by_name["Caspe"]]
         assert "Caspe" in hits[0].snippet  # found in the text the worker read
         assert not list((tmp_path / "broker" / "queue").iterdir())
