@@ -16,6 +16,7 @@ from app.models import FormStatus
 from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.errors import ValidationFailed
+from app.services.paging import page_args
 from app.unit_of_work import commit_now
 
 
@@ -28,7 +29,8 @@ def version_text(document_id: str, number: int) -> Response:
 
 @api_bp.get("/form-templates")
 def form_templates() -> Response:
-    return jsonify(FormTemplatesSchema().dump({"items": forms.templates()}))
+    found = forms.templates(page_args(request.args))
+    return jsonify(FormTemplatesSchema().dump({"items": found, "next": found.next}))
 
 
 @api_bp.post("/spaces/<space_id>/forms")
@@ -80,5 +82,5 @@ def export_form(form_id: str) -> Response:
 @api_bp.get("/search")
 def search_documents() -> Response:
     query = request.args.get("q", "")
-    hits = search.search_documents(caller(), query)
-    return jsonify(SearchResultsSchema().dump({"query": query, "items": hits}))
+    hits = search.search_page(caller(), query, page_args(request.args))
+    return jsonify(SearchResultsSchema().dump({"query": query, "items": hits, "next": hits.next}))

@@ -258,6 +258,7 @@ class NewSinceSchema(Schema):
 
 class AgendaSchema(Schema):
     items = _required(fields.List, fields.Nested(AgendaItemSchema))
+    next = _nullable(fields.String, dump_default=None)
     counts = _required(fields.Dict, keys=fields.String(), values=fields.Integer())
     new_since_last_visit = _required(fields.Nested, NewSinceSchema)
 

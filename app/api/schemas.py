@@ -469,6 +469,7 @@ class FormTemplateSchema(Schema):
 
 class FormTemplatesSchema(Schema):
     items = _required(fields.List, fields.Nested(FormTemplateSchema))
+    next = _nullable(fields.String, dump_default=None)
 
 
 def _form_field(field: type[fields.Field], *args: Any, **kwargs: Any) -> Any:
@@ -549,6 +550,7 @@ class SearchHitSchema(Schema):
 class SearchResultsSchema(Schema):
     query = _required(fields.String)
     items = _required(fields.List, fields.Nested(SearchHitSchema))
+    next = _nullable(fields.String, dump_default=None)
 
 
 # ------------------------------------------------------------------ signing and validation

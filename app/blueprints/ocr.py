@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 import ocr
@@ -12,7 +12,8 @@ from app.page_cache import cached_page
 from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.access import get_document
-from app.services.errors import DomainError
+from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import PageArgs
 from app.unit_of_work import discard_changes
 
 bp = Blueprint("ocr", __name__)
@@ -21,9 +22,15 @@ bp = Blueprint("ocr", __name__)
 @bp.get("/search")
 @login_required
 @cached_page
-def search_page() -> str:
+def search_page() -> str | Response:
     query = request.args.get("q", "").strip()
-    hits = search.search_documents(current_user, query) if query else []
+    try:
+        hits = search.search_page(
+            current_user, query, PageArgs(cursor=request.args.get("cursor") or None)
+        )
+    except ValidationFailed as exc:  # an altered "more results" link: the first page again
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("ocr.search_page", q=query))
     return render_template("ocr/search.html", query=query, hits=hits)
 
 

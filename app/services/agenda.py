@@ -19,6 +19,7 @@ from app.models import AuditEvent, Document, Message, Onboarding, Space, Thread,
 from app.models.base import as_utc
 from app.services import conversations, incidents, overview, requests, signatures
 from app.services.access import visible_spaces_query
+from app.services.paging import PageArgs, page_list
 
 #: When two things are due the same day, the order a person would deal with them in.
 KIND_ORDER = ("signature", "request_item", "review", "incident", "onboarding", "message")
@@ -44,17 +45,21 @@ class Agenda:
     new_documents: int = 0
     new_messages: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    #: The cursor of the next page of ``items`` (None: the last page, or the whole list).
+    next: str | None = None
 
 
-def _order(item: AgendaItem) -> tuple[int, date, int]:
+def _order(item: AgendaItem) -> tuple[int, date, int, str]:
     return (
         0 if item.overdue else 1,
         item.due or date.max,
         KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER),
+        item.target,  # unique: the position of a page's last item in the whole agenda
     )
 
 
-def agenda_for(actor: User, *, today: date | None = None) -> Agenda:
+def agenda_for(actor: User, *, today: date | None = None, page: PageArgs | None = None) -> Agenda:
+    """What waits for ``actor``; ``page`` None: every item (the counts are always of all)."""
     today = today or datetime.now(UTC).date()
     items: list[AgendaItem] = []
     items += _request_items(actor, today)
@@ -63,12 +68,12 @@ def agenda_for(actor: User, *, today: date | None = None) -> Agenda:
     items += _messages(actor)
     items += _incidents(actor)
     items += _onboardings(actor)
-    items.sort(key=_order)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
     since = previous_visit(actor)
-    agenda = Agenda(items=items, since=since, counts=counts)
+    shown = page_list(items, _order, page, scope=f"agenda:{actor.id}")
+    agenda = Agenda(items=list(shown), since=since, counts=counts, next=shown.next)
     if since is not None:
         agenda.new_documents, agenda.new_messages = _new_since(actor, since)
     return agenda

@@ -22,6 +22,7 @@ from app.services import audit
 from app.services import ocr as ocr_service
 from app.services.access import get_document, get_space
 from app.services.errors import InvalidTransition, NotFound, ValidationFailed
+from app.services.paging import Page, PageArgs, page_list
 from app.services.runtime import store
 from storage import local_file
 
@@ -30,8 +31,9 @@ MAX_VALUE_LENGTH = 500
 PICTURE_WIDTH = 900
 
 
-def templates() -> list[dict[str, Any]]:
-    return ocr.list_templates()
+def templates(page: PageArgs | None = None) -> Page[dict[str, Any]]:
+    """The form templates, by name; ``page`` None: all of them."""
+    return page_list(ocr.list_templates(), lambda t: (t["name"],), page, scope="form-templates")
 
 
 def template_of(name: str) -> ocr.FormTemplate:

@@ -90,7 +90,7 @@ def page_args(query: Mapping[str, Any]) -> PageArgs:
 # ---------------------------------------------------------------- the cursor
 
 
-def _bad_cursor() -> ValidationFailed:
+def bad_cursor() -> ValidationFailed:
     return ValidationFailed(
         {"cursor": _("Ese cursor no es válido: pida la lista de nuevo desde el principio.")}
     )
@@ -132,17 +132,17 @@ def encode_cursor(scope: str, values: Sequence[Any]) -> str:
 def decode_cursor(scope: str, cursor: str, size: int | None) -> list[Any]:
     """The key values a cursor of ``scope`` carries; anything else is 422."""
     if not isinstance(cursor, str) or len(cursor) > _MAX_CURSOR:
-        raise _bad_cursor()
+        raise bad_cursor()
     payload, _dot, mac = cursor.partition(".")
     if not payload or not hmac.compare_digest(mac.encode(), _mac(scope, payload).encode()):
-        raise _bad_cursor()
+        raise bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         values = [_typed(v) for v in json.loads(raw)]
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError):
-        raise _bad_cursor() from None
+        raise bad_cursor() from None
     if size is not None and len(values) != size:
-        raise _bad_cursor()
+        raise bad_cursor()
     return values
 
 
@@ -210,7 +210,7 @@ def page_list(
         try:
             ordered = [item for item in ordered if key(item) > position]
         except TypeError:
-            raise _bad_cursor() from None
+            raise bad_cursor() from None
     if len(ordered) <= page.limit:
         return Page(ordered)
     shown = ordered[: page.limit]

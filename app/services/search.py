@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import and_, bindparam, or_, select, text
 
 from app.extensions import db
 from app.models import Document, SearchEntry, Space, User, Visibility
 from app.models.base import utcnow
 from app.services.access import visible_documents, visible_spaces_query
+from app.services.paging import Page, PageArgs, bad_cursor, decode_cursor, encode_cursor
 
 #: Marks around matched words inside snippets; never present in extracted text.
 MATCH_START = "\x02"
@@ -113,11 +114,32 @@ def _visible_space_ids(user: User) -> list[str] | None:
     return list(db.session.scalars(visible_spaces_query(user).with_only_columns(Space.id)))
 
 
-def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class _Match:
+    document_id: str
+    snippet: str
+    #: Lower is better on both engines (SQLite's bm25 is negative; PostgreSQL's rank is negated).
+    rank: float
+
+
+def _full_text(
+    user: User,
+    terms: list[str],
+    limit: int,
+    *,
+    after: tuple[float, str] | None = None,
+    only: list[str] | None = None,
+) -> list[_Match]:
+    """The best ``limit`` index matches the user may see, after ``after`` (rank, id) in order.
+
+    ``only``: among those documents only (the snippet is then left out).
+    """
     spaces = _visible_space_ids(user)
-    if spaces == []:
+    if spaces == [] or only == []:
         return []
     params: dict[str, object] = {"limit": limit}
+    if after is not None:
+        params["after_rank"], params["after_id"] = after
     if _dialect() == "sqlite":
         words = " ".join('"' + term.replace('"', "") + '"' for term in terms)
         # Access is filtered inside the index (migrations 0006b, 0009), not by joining each
@@ -126,19 +148,30 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
         match = "{title body} : (" + words + ") AND audience : " + audience
         if spaces is not None:
             match += " AND " + _fts_ids("space_id", spaces)
+        if only is not None:
+            match += " AND " + _fts_ids("document_id", only)
         params["match"] = match
         params["start"], params["end"] = MATCH_START, MATCH_END
+        later = (
+            "WHERE rank > :after_rank OR (rank = :after_rank AND document_id > :after_id) "
+            if after is not None
+            else ""
+        )
+        snippet = (
+            "''" if only is not None else "snippet(search_entry_fts, 2, :start, :end, '…', 16)"
+        )
         # Rank every match, but make snippets only for the best ones: SQLite computes the
         # selected columns before ORDER BY ... LIMIT. The id, space and audience columns
         # weigh nothing in the rank.
-        sql = (
-            "WITH best AS (SELECT rowid AS row, "
+        sql = (  # constant fragments only; every value is a bound parameter
+            "WITH ranked AS (SELECT rowid AS row, document_id, "  # noqa: S608
             "bm25(search_entry_fts, 0.0, 1.0, 1.0, 0.0, 0.0) AS rank "
-            "FROM search_entry_fts WHERE search_entry_fts MATCH :match "
-            "ORDER BY rank LIMIT :limit) "
-            "SELECT f.document_id, snippet(search_entry_fts, 2, :start, :end, '…', 16) "
+            "FROM search_entry_fts WHERE search_entry_fts MATCH :match), "
+            f"best AS (SELECT row, rank FROM ranked {later}"
+            "ORDER BY rank, document_id LIMIT :limit) "
+            f"SELECT f.document_id, {snippet}, best.rank "
             "FROM best JOIN search_entry_fts f ON f.rowid = best.row "
-            "WHERE search_entry_fts MATCH :match ORDER BY best.rank"
+            "WHERE search_entry_fts MATCH :match ORDER BY best.rank, f.document_id"
         )
         statement = text(sql)
     else:
@@ -146,6 +179,9 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
         if spaces is not None:
             filters += " AND d.space_id IN :spaces"
             params["spaces"] = spaces
+        if only is not None:
+            filters += " AND d.id IN :only"
+            params["only"] = only
         if user.is_client:
             filters += " AND d.visibility = :shared"
             params["shared"] = Visibility.shared.value
@@ -153,59 +189,144 @@ def _full_text(user: User, terms: list[str], limit: int) -> list[tuple[str, str]
         params["options"] = (
             f'StartSel="{MATCH_START}", StopSel="{MATCH_END}", MaxWords=30, MinWords=10'
         )
-        # Rank on the stored vector (migration 0006d); headlines only for the best ones.
+        later = (
+            "WHERE rank > :after_rank OR (rank = :after_rank AND document_id > :after_id) "
+            if after is not None
+            else ""
+        )
+        headline = (
+            "''"
+            if only is not None
+            else "ts_headline('spanish', e.body, plainto_tsquery('spanish', :query), :options)"
+        )
+        # Rank on the stored vector (migration 0006d), negated so that lower is better as on
+        # SQLite, and as double precision so that a cursor's rank compares equal to itself;
+        # headlines only for the best ones.
         sql = (  # constant fragments only; every value is a bound parameter
-            "WITH best AS (SELECT e.document_id, ts_rank(e.search_vector, q) AS rank "  # noqa: S608
+            "WITH ranked AS (SELECT e.document_id, "  # noqa: S608
+            "-CAST(ts_rank(e.search_vector, q) AS double precision) AS rank "
             "FROM search_entry e JOIN document d ON d.id = e.document_id, "
             "plainto_tsquery('spanish', :query) q "
-            f"WHERE e.search_vector @@ q AND {filters} "
-            "ORDER BY rank DESC LIMIT :limit) "
-            "SELECT best.document_id, "
-            "ts_headline('spanish', e.body, plainto_tsquery('spanish', :query), :options) "
+            f"WHERE e.search_vector @@ q AND {filters}), "
+            f"best AS (SELECT document_id, rank FROM ranked {later}"
+            "ORDER BY rank, document_id LIMIT :limit) "
+            f"SELECT best.document_id, {headline}, best.rank "
             "FROM best JOIN search_entry e ON e.document_id = best.document_id "
-            "ORDER BY best.rank DESC"
+            "ORDER BY best.rank, best.document_id"
         )
         statement = text(sql)
         if spaces is not None:
             statement = statement.bindparams(bindparam("spaces", expanding=True))
-    return [(row[0], row[1] or "") for row in db.session.execute(statement, params)]
+        if only is not None:
+            statement = statement.bindparams(bindparam("only", expanding=True))
+    return [
+        _Match(row[0], row[1] or "", float(row[2])) for row in db.session.execute(statement, params)
+    ]
 
 
 def search_documents(user: User, query: str, *, limit: int = 50) -> list[SearchHit]:
-    """Documents whose title or text holds every word of ``query``, that ``user`` may see."""
+    """The best ``limit`` documents whose title or text hold every word of ``query``."""
+    return list(search_page(user, query, PageArgs(limit=limit)))
+
+
+def search_page(user: User, query: str, page: PageArgs) -> Page[SearchHit]:
+    """One page of the documents ``user`` may see whose title or text hold every word of ``query``.
+
+    First the index's matches, best first (rank, then id); then the documents whose title holds
+    the words as typed (part of a word, a title not indexed yet) that the index did not match,
+    by title. The cursor names the part and the last row's place in it, and belongs to this
+    query; each page is the caller's own query, with its access rules.
+    """
     terms = query_terms(query)
     if not terms:
-        return []
+        return Page()
+    scope = "search:" + " ".join(terms).casefold()
+    by_rank: tuple[float, str] | None = None  # after this (rank, id) among the index's matches
+    by_title: tuple[str, str] | None = None  # after this (title, id) among the titles
+    if page.cursor is not None:
+        part, key, document_id = decode_cursor(scope, page.cursor, 3)
+        if part == 0 and isinstance(key, int | float) and isinstance(document_id, str):
+            by_rank = (float(key), document_id)
+        elif part == 1 and isinstance(key, str | None) and isinstance(document_id, str):
+            by_title = (key or "", document_id)
+        else:
+            raise bad_cursor()
     hits: list[SearchHit] = []
-    seen: set[str] = set()
-    found = _full_text(user, terms, limit)
+    room = page.limit
+    if by_title is None:
+        if by_rank is not None:
+            # The rank of the previous page's last document, read again: SQLite's bm25 weighs
+            # each match against the whole index, so every rank moves a little as documents
+            # arrive, while their order does not. The cursor's own figure serves only when
+            # that document no longer matches.
+            again = _full_text(user, terms, 1, only=[by_rank[1]])
+            if again:
+                by_rank = (again[0].rank, again[0].document_id)
+        found = _full_text(user, terms, room + 1, after=by_rank)
+        shown = found[:room]
+        hits += _indexed_hits(user, shown)
+        if len(found) > room:
+            last = shown[-1]
+            return Page(hits, encode_cursor(scope, [0, last.rank, last.document_id]))
+        room -= len(shown)
+    titled = _title_only(user, terms, room + 1, after=by_title)
+    hits += [SearchHit(document) for document in titled[:room]]
+    if len(titled) <= room:
+        return Page(hits)
+    if room == 0:  # the index's matches end exactly here: the titles start the next page
+        return Page(hits, encode_cursor(scope, [1, None, ""]))
+    last_titled = titled[room - 1]
+    return Page(hits, encode_cursor(scope, [1, last_titled.title, last_titled.id]))
+
+
+def _indexed_hits(user: User, found: list[_Match]) -> list[SearchHit]:
     by_id = {
         d.id: d
         for d in db.session.scalars(
-            select(Document).where(Document.id.in_([document_id for document_id, _ in found]))
+            select(Document).where(Document.id.in_([match.document_id for match in found]))
         )
     }
     # The SQL already filters by access; this is the one rule of access.py, checked again.
     allowed = {d.id for d in visible_documents(user, by_id.values())}
-    for document_id, snippet in found:
-        if document_id not in allowed or document_id in seen:
-            continue
-        seen.add(document_id)
-        hits.append(SearchHit(by_id[document_id], _parts(snippet)))
-    if len(hits) < limit:
-        # Titles changed since they were indexed, and documents not indexed at all.
-        phrase = " ".join(terms).replace("\\", "").replace("%", "").replace("_", "")
-        by_title = select(Document).where(
-            Document.title.ilike(f"%{phrase}%"), Document.deleted_at.is_(None)
-        )
-        spaces = _visible_space_ids(user)
-        if spaces is not None:
-            by_title = by_title.where(Document.space_id.in_(spaces))
-        if user.is_client:
-            by_title = by_title.where(Document.visibility == Visibility.shared)
-        by_title_found = db.session.scalars(by_title.order_by(Document.title).limit(limit))
-        for document in visible_documents(user, by_title_found):
-            if document.id not in seen:
-                seen.add(document.id)
-                hits.append(SearchHit(document))
-    return hits[:limit]
+    return [
+        SearchHit(by_id[match.document_id], _parts(match.snippet))
+        for match in found
+        if match.document_id in allowed
+    ]
+
+
+def _title_only(
+    user: User, terms: list[str], limit: int, *, after: tuple[str, str] | None
+) -> list[Document]:
+    """Up to ``limit`` documents, by title after ``after``, whose title holds the words as
+    typed and that the index did not match (those came first)."""
+    phrase = " ".join(terms).replace("\\", "").replace("%", "").replace("_", "")
+    by_title = select(Document).where(
+        Document.title.ilike(f"%{phrase}%"), Document.deleted_at.is_(None)
+    )
+    spaces = _visible_space_ids(user)
+    if spaces is not None:
+        by_title = by_title.where(Document.space_id.in_(spaces))
+    if user.is_client:
+        by_title = by_title.where(Document.visibility == Visibility.shared)
+    by_title = by_title.order_by(Document.title, Document.id).limit(limit)
+    found: list[Document] = []
+    while len(found) < limit:
+        batch_query = by_title
+        if after is not None:
+            title, document_id = after
+            batch_query = batch_query.where(
+                or_(
+                    Document.title > title, and_(Document.title == title, Document.id > document_id)
+                )
+            )
+        batch = list(db.session.scalars(batch_query))
+        if not batch:
+            break
+        ids = [document.id for document in batch]
+        indexed = {match.document_id for match in _full_text(user, terms, len(ids), only=ids)}
+        found += [d for d in visible_documents(user, batch) if d.id not in indexed]
+        after = (batch[-1].title, batch[-1].id)
+        if len(batch) < limit:
+            break
+    return found[:limit]

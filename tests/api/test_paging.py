@@ -21,6 +21,8 @@ from portal_testing import api_token, pdf_bytes
 from app.api.openapi import ROUTES, _is_page
 
 API = "/api/v1"
+#: The word the walk of /search looks for (seeded in documents of both clients and the firm).
+SEARCHED = "Quintanilla"
 
 
 @contextmanager
@@ -166,6 +168,7 @@ def _seed_lists(app: Any, world: Any) -> None:
         incidents,
         onboarding,
         review,
+        search,
     )
     from app.services import requests as request_service
     from app.services.signatures import requests as signature_requests
@@ -204,6 +207,10 @@ def _seed_lists(app: Any, world: Any) -> None:
                 kind="person",
                 services=["renta"],
             )
+        # Found by their text (the index), and by a title that holds the word (no index match).
+        for document in (world.shared, world.internal, world.other_doc):
+            search.index_document(document, body=f"Expediente {SEARCHED} del cliente")
+        _upload(world.staff, world.space_a.id, f"Notas {SEARCHED}ito")
         db.session.commit()
         alerts.sweep(datetime.now(UTC) + timedelta(days=60))
         db.session.commit()
@@ -226,6 +233,9 @@ LIST_ROUTES: dict[str, Callable[[Any], str]] = {
     "/onboardings": lambda w: "/onboardings",
     "/spaces/{id}/threads": lambda w: f"/spaces/{w.space_a.id}/threads",
     "/incidents": lambda w: "/incidents",
+    "/me/agenda": lambda w: "/me/agenda",
+    "/form-templates": lambda w: "/form-templates",
+    "/search": lambda w: f"/search?q={SEARCHED}",
 }
 #: Lists only the firm reads (and the audit trail, only its admins).
 STAFF_ONLY = {"/request-templates", "/onboardings", "/audit"}
@@ -257,7 +267,8 @@ def test_every_list_pages_to_the_same_items_as_one_big_page(app, client, world, 
             continue
         who = admin if path == "/audit" else headers
         url = API + reach(world)
-        whole = client.get(f"{url}?limit=500", headers=who)
+        sep = "&" if "?" in url else "?"
+        whole = client.get(f"{url}{sep}limit=500", headers=who)
         assert whole.status_code == 200, (url, whole.get_json())
         everything = whole.get_json()
         assert everything["next"] is None, url
@@ -266,6 +277,7 @@ def test_every_list_pages_to_the_same_items_as_one_big_page(app, client, world, 
             url
         )
         seen |= {i["id"] for i in walked if isinstance(i, dict) and "id" in i}
+        seen |= {i["document_id"] for i in walked if isinstance(i, dict) and "document_id" in i}
         if len(everything["items"]) < 2 and not (role == "client_a" and path == "/clients"):
             short.append(path)  # (a client sees one client: its own)
     assert not short, f"lists with fewer than two items for {role}: the walk proves nothing"

@@ -140,3 +140,51 @@ def test_upgrading_from_0008_keeps_documents_findable_by_those_who_may(tmp_path)
         assert sorted(found(db.session.get(User, staff_id))) == sorted([shared_id, internal_id])
         db.session.remove()
         db.engine.dispose()
+
+
+def test_results_page_by_rank_then_by_title_and_arrivals_neither_repeat_nor_hide(world):
+    """Walk the results three at a time while documents that match arrive between pages."""
+    from app.extensions import db
+    from app.services import search
+    from app.services.errors import ValidationFailed
+    from app.services.paging import PageArgs
+
+    indexed = []
+    for n in range(7):
+        document = upload(world, f"Escrito {n}")
+        index(document, n + 1)
+        indexed.append(document)
+    # Part of a longer word (a prefix: Spanish stemming on PostgreSQL drops suffixes).
+    titled = [upload(world, f"Carpeta {prefix}{WORD}") for prefix in ("Pre", "Sub", "Anti")]
+    db.session.commit()
+    whole = [
+        hit.document.id for hit in search.search_page(world.client_a, WORD, PageArgs(limit=500))
+    ]
+    # Most mentions first, then the titles that only hold the word as part of another.
+    assert whole[:7] == [d.id for d in reversed(indexed)]
+    assert set(whole[7:]) == {d.id for d in titled}
+
+    seen: list[str] = []
+    arrived: list[str] = []
+    cursor = None
+    while True:
+        page = search.search_page(world.client_a, WORD, PageArgs(cursor=cursor, limit=3))
+        assert len(page) <= 3
+        seen += [hit.document.id for hit in page]
+        cursor = page.next
+        if cursor is None:
+            break
+        best = upload(world, f"Nuevo {len(arrived)}")
+        index(best, 20)  # better than everything: it belongs before the pages already read
+        arrived.append(best.id)
+        arrived.append(upload(world, f"Anexo Pre{WORD} {len(arrived)}").id)
+        db.session.commit()
+    assert len(seen) == len(set(seen)), "a result came twice"
+    assert [i for i in seen if i in whole] == whole, "a result went missing or moved"
+    assert set(seen) - set(whole) <= set(arrived)
+
+    # The cursor belongs to its query; the same words in another case are the same query.
+    first = search.search_page(world.client_a, WORD, PageArgs(limit=1))
+    assert search.search_page(world.client_a, WORD.upper(), PageArgs(cursor=first.next, limit=1))
+    with pytest.raises(ValidationFailed):
+        search.search_page(world.client_a, "Expediente", PageArgs(cursor=first.next, limit=1))

@@ -77,3 +77,44 @@ def test_the_home_page_lists_spaces_a_page_at_a_time(client, world):
     second = client.get(_next(first)).get_data(as_text=True)
     assert SPACE_RE.findall(second) == expected[50:]
     assert _next(second) is None and "Volver al principio" in second
+
+
+RESULT_RE = re.compile(r'<li>\s*<a href="/documents/([0-9a-f]+)">')
+
+
+def test_search_results_go_on_page_by_page_for_a_client(client, world):
+    import io
+
+    from app.extensions import db
+    from app.services import documents, search
+
+    made = []
+    for n in range(55):
+        document = documents.upload_document(
+            world.staff,
+            world.space_a.id,
+            io.BytesIO(b"%PDF-1.4 texto"),
+            filename="texto.pdf",
+            title=f"Escrito {n:02d}",
+        )
+        search.index_document(document, body="Expediente Quintanilla " * (n % 5 + 1))
+        made.append(document.id)
+    search.index_document(world.internal, body="Expediente Quintanilla")  # not for the client
+    db.session.commit()
+
+    web_login(client, world.client_a)
+    first = client.get("/search?q=quintanilla").get_data(as_text=True)
+    shown = RESULT_RE.findall(first)
+    assert len(shown) == 50
+    more = _next(first)
+    assert more and "cursor=" in more and "q=quintanilla" in more
+    second = client.get(more).get_data(as_text=True)
+    shown += RESULT_RE.findall(second)
+    assert sorted(shown) == sorted(made)  # each once, and never the firm's internal memo
+    assert _next(second) is None and "Volver a los mejores resultados" in second
+
+    altered = client.get(more[:-3] + "AAA", follow_redirects=True)
+    assert altered.request.path == "/search"
+    page = altered.get_data(as_text=True)
+    assert "pida la lista de nuevo desde el principio" in page
+    assert RESULT_RE.findall(page) == shown[:50]
