@@ -156,6 +156,7 @@ def main() -> int:
         os.environ["PORTAL_DATA_DIR"] = str(folder)
         _space, versions = build_portal(folder, files)
         log_path = folder / "worker.log"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with log_path.open("wb") as log:
             worker = subprocess.Popen(  # noqa: S603 - our own command
@@ -186,7 +187,10 @@ def main() -> int:
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = after.ru_maxrss / 1024
+    # every process of the worker (pool, rendering children), reaped when it stopped
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     elapsed = finished - started
     working = finished - (ready_at if ready_at is not None else started)
     portal_rate = len(files) / working
@@ -208,6 +212,12 @@ def main() -> int:
     print(f"ratio portal/floor: {ratio:.2f}x (target >= {RATIO_TARGET})")
     print(
         f"all documents: {elapsed:.0f} s from the start (target under {TOTAL_TARGET_SECONDS:.0f} s)"
+    )
+    print(
+        f"CPU used by the worker and its processes: {cpu:.1f} s over {elapsed:.1f} s from its start"
+        f" ({cpu / elapsed:.2f} of this machine's {os.cpu_count()} CPUs busy on average);"
+        f" the floor's CPU per document {floor / len(files) * 1000:.1f} ms, the portal's"
+        f" {cpu / len(files) * 1000:.1f} ms"
     )
     print(f"peak memory of the worker's largest process: {peak:.0f} MiB")
     failed = min(counts) < len(files) or ratio < RATIO_TARGET or elapsed > TOTAL_TARGET_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -148,7 +149,13 @@ def test_the_embedded_worker_reads_and_draws_an_uploaded_archive(tmp_path, datab
         # nothing read or drawn yet: the jobs wait in the queue folder
         assert {r.status for r in db.session.query(OcrResult)} == {"queued"}
         assert {p.status for p in db.session.query(DocumentPreview)} == {"pending"}
-        assert len(list((tmp_path / "broker" / "queue").iterdir())) >= 2 * len(names)
+        # one job per upload: its thumbnail and its text together (and the mail about it)
+        queued = [
+            json.loads(message.read_text())["headers"]["task"]
+            for message in (tmp_path / "broker" / "queue").iterdir()
+        ]
+        assert sorted(set(queued)) == ["portal.deliver_mail", "portal.process_version"]
+        assert queued.count("portal.process_version") == len(names)
         worker = subprocess.Popen(  # noqa: S603 - our own command
             [sys.executable, "-m", "app.cli", "worker", "--embedded"],
             env=env,

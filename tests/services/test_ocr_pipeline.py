@@ -394,3 +394,67 @@ def test_a_generated_payslip_fills_datos_nomina_with_boxes(ocr_on, world):
             )
             x0, y0, x1, y1 = form.fields[name]["box"]
             assert 0 <= x0 < x1 and 0 <= y0 < y1 and form.fields[name]["page"] == 1
+
+
+def test_one_job_draws_the_thumbnail_and_reads_the_text_and_a_redelivery_makes_no_second(
+    app, world, monkeypatch
+):
+    """What the broker gets for a new version when both were queued by its upload's commit."""
+    import ocr
+    from app.extensions import db
+    from app.models import DocumentPreview, OcrResult
+    from app.services import search
+    from app.services.runtime import store
+    from app.tasks import ocr as ocr_tasks
+
+    sent = []
+    app.config["OCR_ON_UPLOAD"] = app.config["PREVIEWS_ON_UPLOAD"] = True
+    app.extensions["portal_job_runner"] = lambda name, *args: sent.append((name, args))
+    document = upload(world, text_pdf(["Acta de replanteo de Calatayud"]), "acta.pdf")
+    version_id = document.current_version.id
+    assert ("portal.ocr_version", (version_id,)) in sent  # (a test's runner sees each job)
+    assert ("portal.render_preview", (version_id, "thumbnail")) in sent
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("worker killed")
+
+    real_read_page = ocr.read_page
+    monkeypatch.setattr(ocr, "read_page", killed)
+    with pytest.raises(KeyboardInterrupt):
+        ocr_tasks.process_version.run(version_id, ["thumbnail"])
+    db.session.rollback()
+    # The thumbnail was kept although the worker died while reading.
+    thumbnail = db.session.query(DocumentPreview).filter_by(version_id=version_id).one()
+    assert (thumbnail.status, thumbnail.attempts) == ("ready", 1)
+    drawn = thumbnail.blob_key
+    assert store().exists(drawn)
+
+    monkeypatch.setattr(ocr, "read_page", real_read_page)
+    assert ocr_tasks.process_version.run(version_id, ["thumbnail"]) == "done"  # redelivered
+    assert ocr_tasks.process_version.run(version_id, ["thumbnail"]) == "done"  # twice
+    previews = db.session.query(DocumentPreview).filter_by(version_id=version_id).all()
+    assert [(p.status, p.blob_key, p.attempts) for p in previews] == [("ready", drawn, 1)]
+    results = db.session.query(OcrResult).filter_by(version_id=version_id).all()
+    assert len(results) == 1 and results[0].status == "done" and results[0].attempts == 2
+    hits = search.search_documents(world.client_a, "Calatayud")
+    assert [hit.document.id for hit in hits] == [document.id]
+
+
+def test_the_commit_sends_one_job_per_new_version_to_the_broker():
+    from app.services.runtime import _one_job_per_version
+
+    jobs = [
+        ("portal.ocr_version", ("v1",)),
+        ("portal.render_preview", ("v1", "thumbnail")),
+        ("portal.deliver_mail", ()),
+        ("portal.render_preview", ("v2", "thumbnail")),  # an image without OCR on upload
+        ("portal.ocr_version", ("v3",)),  # a scan whose thumbnail was drawn already
+        ("portal.render_preview", ("v1", "page-2")),
+    ]
+    assert _one_job_per_version(jobs) == [
+        ("portal.process_version", ("v1", ["thumbnail", "page-2"])),
+        ("portal.deliver_mail", ()),
+        ("portal.render_preview", ("v2", "thumbnail")),
+        ("portal.ocr_version", ("v3",)),
+    ]
+    assert _one_job_per_version(jobs[2:5]) == jobs[2:5]
