@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.page_cache import cached_page
-from app.services import agenda, clients, onboarding, requests
+from app.services import agenda, clients, onboarding
 from app.services.errors import ValidationFailed
 from app.services.paging import PageArgs
 
@@ -30,14 +30,14 @@ def dashboard() -> str | Response:
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("main.dashboard"))
     client_count = clients.count_clients(current_user) if current_user.is_staff else 0
-    missing = requests.missing_by_client(current_user) if current_user.is_client else {}
     joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
+    waiting = agenda.agenda_for(current_user)
     return render_template(
         "main/dashboard.html",
-        agenda=agenda.agenda_for(current_user),
+        agenda=waiting,
         spaces=spaces,
         client_count=client_count,
-        missing=missing,
+        missing=waiting.missing,
         joining=joining,
     )
 

@@ -15,7 +15,17 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Document, Message, Onboarding, Space, Thread, User, Visibility
+from app.models import (
+    AuditEvent,
+    Document,
+    Message,
+    Onboarding,
+    RequestItem,
+    Space,
+    Thread,
+    User,
+    Visibility,
+)
 from app.models.base import as_utc
 from app.services import conversations, incidents, overview, requests, signatures
 from app.services.access import visible_spaces_query
@@ -47,6 +57,8 @@ class Agenda:
     counts: dict[str, int] = field(default_factory=dict)
     #: The cursor of the next page of ``items`` (None: the last page, or the whole list).
     next: str | None = None
+    #: What a client person still owes, by request (``requests.missing_by_client``).
+    missing: dict[str, list[RequestItem]] = field(default_factory=dict)
 
 
 def _order(item: AgendaItem) -> tuple[int, date, int, str]:
@@ -61,8 +73,9 @@ def _order(item: AgendaItem) -> tuple[int, date, int, str]:
 def agenda_for(actor: User, *, today: date | None = None, page: PageArgs | None = None) -> Agenda:
     """What waits for ``actor``; ``page`` None: every item (the counts are always of all)."""
     today = today or datetime.now(UTC).date()
+    missing = requests.missing_by_client(actor) if actor.is_client else {}
     items: list[AgendaItem] = []
-    items += _request_items(actor, today)
+    items += _request_items(missing, today)
     items += _signatures(actor, today)
     items += _reviews(actor)
     items += _messages(actor)
@@ -73,17 +86,15 @@ def agenda_for(actor: User, *, today: date | None = None, page: PageArgs | None 
         counts[item.kind] = counts.get(item.kind, 0) + 1
     since = previous_visit(actor)
     shown = page_list(items, _order, page, scope=f"agenda:{actor.id}")
-    agenda = Agenda(items=list(shown), since=since, counts=counts, next=shown.next)
+    agenda = Agenda(items=list(shown), since=since, counts=counts, next=shown.next, missing=missing)
     if since is not None:
         agenda.new_documents, agenda.new_messages = _new_since(actor, since)
     return agenda
 
 
-def _request_items(actor: User, today: date) -> list[AgendaItem]:
-    if not actor.is_client:
-        return []
+def _request_items(missing: dict[str, list[RequestItem]], today: date) -> list[AgendaItem]:
     found = []
-    for request_items in requests.missing_by_client(actor).values():
+    for request_items in missing.values():
         for item in request_items:
             due = item.request.due_date
             found.append(
