@@ -15,7 +15,8 @@ from app.blueprints.forms import errors_onto_form, flash_refusal
 from app.models import Thread
 from app.services import conversations, incidents
 from app.services.access import get_space
-from app.services.errors import DomainError
+from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import PageArgs
 
 bp = Blueprint("conversations", __name__)
 
@@ -98,7 +99,13 @@ def space_threads(space_id: str) -> Response | tuple[str, int]:
                 return redirect(url_for("conversations.thread", thread_id=thread.id))
         else:
             status = 422
-    rows = conversations.list_threads(current_user, space.id)
+    try:
+        rows = conversations.list_threads(
+            current_user, space.id, PageArgs(cursor=request.args.get("cursor") or None)
+        )
+    except ValidationFailed as exc:  # an altered "more" link: the latest threads
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        rows = conversations.list_threads(current_user, space.id, PageArgs())
     return render_template("conversations/space.html", space=space, rows=rows, form=form), status
 
 
@@ -161,13 +168,19 @@ def post_message(thread_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/incidents")
 @login_required
-def incident_queue() -> str:
+def incident_queue() -> str | Response:
     status = request.args.get("status") or None
     priority = request.args.get("priority") or None
+    page = PageArgs(cursor=request.args.get("cursor") or None)
     try:
-        rows = incidents.list_incidents(current_user, status=status, priority=priority)
-    except DomainError:
-        rows, status, priority = incidents.list_incidents(current_user), None, None
+        rows = incidents.list_incidents(current_user, status=status, priority=priority, page=page)
+    except ValidationFailed as exc:
+        if "cursor" in exc.errors:  # an altered "more" link: the first page, same filters
+            flash(exc.errors["cursor"], "error")
+            return redirect(
+                url_for("conversations.incident_queue", status=status, priority=priority)
+            )
+        rows, status, priority = incidents.list_incidents(current_user, page=PageArgs()), None, None
     return render_template(
         "conversations/incidents.html",
         rows=rows,

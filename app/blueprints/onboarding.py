@@ -26,6 +26,7 @@ from app.models.base import as_utc
 from app.services import catalogue, onboarding
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import PageArgs
 from ocr.identity import IDENTITY_FIELDS
 
 bp = Blueprint("onboarding", __name__, url_prefix="/onboarding")
@@ -147,10 +148,14 @@ def board() -> Response | str:
             return redirect(url_for("main.dashboard"))
         return redirect(url_for("onboarding.detail", onboarding_id=mine.id))
     status = request.args.get("status") or None
+    page = PageArgs(cursor=request.args.get("cursor") or None)
     try:
-        items = onboarding.list_onboardings(current_user, status=status)
-    except ValidationFailed:
-        items, status = onboarding.list_onboardings(current_user), None
+        items = onboarding.list_onboardings(current_user, status=status, page=page)
+    except ValidationFailed as exc:
+        if "cursor" in exc.errors:  # an altered "more" link: the newest, same filter
+            flash(exc.errors["cursor"], "error")
+            return redirect(url_for("onboarding.board", status=status))
+        items, status = onboarding.list_onboardings(current_user, page=PageArgs()), None
     now = datetime.now(UTC)
     rows = [
         {
@@ -163,7 +168,11 @@ def board() -> Response | str:
         for item in items
     ]
     return render_template(
-        "onboarding/board.html", rows=rows, status=status, statuses=STATUS_LABELS
+        "onboarding/board.html",
+        rows=rows,
+        page=items,
+        status=status,
+        statuses=STATUS_LABELS,
     )
 
 

@@ -46,6 +46,9 @@ class AgendaItem:
     overdue: bool
     link: str
     context: str = ""
+    #: Its place among things of its kind due the same day (a request's items in the order
+    #: the firm listed them), before the tie is broken by ``target``.
+    place: str = ""
 
 
 @dataclass
@@ -61,11 +64,12 @@ class Agenda:
     missing: dict[str, list[RequestItem]] = field(default_factory=dict)
 
 
-def _order(item: AgendaItem) -> tuple[int, date, int, str]:
+def _order(item: AgendaItem) -> tuple[int, date, int, str, str]:
     return (
         0 if item.overdue else 1,
         item.due or date.max,
         KIND_ORDER.index(item.kind) if item.kind in KIND_ORDER else len(KIND_ORDER),
+        item.place,
         item.target,  # unique: the position of a page's last item in the whole agenda
     )
 
@@ -106,6 +110,7 @@ def _request_items(missing: dict[str, list[RequestItem]], today: date) -> list[A
                     due is not None and due < today,
                     f"/requests/{item.request_id}",
                     item.request.title,
+                    f"{item.request.created_at.isoformat()} {item.request_id} {item.position:06d}",
                 )
             )
     return found

@@ -93,3 +93,36 @@ def test_new_since_last_visit_counts_what_others_added(client, world):
     agenda = client.get("/api/v1/me/agenda", headers=api_token(client, world.client_a)).get_json()
     new = agenda["new_since_last_visit"]
     assert new["since"] and new["documents"] == 1 and new["messages"] == 1
+
+
+def test_a_requests_items_due_the_same_day_come_in_the_firms_order_on_every_page(client, world):
+    from app.extensions import db
+    from app.services import requests
+
+    due = date.today() + timedelta(days=3)
+    titles = [f"Documento {letter}" for letter in "ZYXWVUTSRQ"]  # ids and titles in no order
+    for first, second in ((titles[:5], "Renta 2026"), (titles[5:], "Sociedades 2026")):
+        requests.create_request(
+            world.staff,
+            world.space_a.id,
+            title=second,
+            due_date=due,
+            items=[{"title": title} for title in first],
+            today=date.today(),
+        )
+    db.session.commit()
+    headers = api_token(client, world.client_a)
+    whole = client.get("/api/v1/me/agenda?limit=500", headers=headers).get_json()
+    mine = [i["title"] for i in whole["items"] if i["title"] in titles]
+    assert mine == titles  # the first request's items as listed, then the second's
+    walked, cursor = [], None
+    while True:
+        page = client.get(
+            "/api/v1/me/agenda?limit=3" + (f"&cursor={cursor}" if cursor else ""), headers=headers
+        ).get_json()
+        walked += [i["title"] for i in page["items"]]
+        assert page["counts"] == whole["counts"]  # the counts are of the whole agenda
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert walked == [i["title"] for i in whole["items"]]

@@ -118,3 +118,84 @@ def test_search_results_go_on_page_by_page_for_a_client(client, world):
     page = altered.get_data(as_text=True)
     assert "pida la lista de nuevo desde el principio" in page
     assert RESULT_RE.findall(page) == shown[:50]
+
+
+def _walk_web(client, first_url: str, link_re: re.Pattern[str]) -> tuple[list[str], list[str]]:
+    """Every link ``link_re`` finds, following "more" links; and the pages' URLs."""
+    shown: list[str] = []
+    urls = [first_url]
+    url: str | None = first_url
+    while url is not None:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        page = answer.get_data(as_text=True)
+        shown += link_re.findall(page)
+        url = _next(page)
+        if url is not None:
+            urls.append(url)
+        assert len(urls) < 20
+    return shown, urls
+
+
+def test_incidents_threads_and_onboardings_go_on_page_by_page(client, world):
+    """The firm's queues of incidents and onboardings, and a space's conversations, 50 at a
+    time with their filters kept on the "more" link."""
+    from app.extensions import db
+    from app.services import conversations, incidents, onboarding
+
+    made_incidents = [
+        incidents.create_incident(
+            world.client_a,
+            world.space_a.id,
+            title=f"Incidencia {n:02d}",
+            body="No carga",
+            priority="high" if n % 2 else "normal",
+        ).id
+        for n in range(56)
+    ]
+    threads = [
+        conversations.create_thread(
+            world.client_a, world.space_a.id, subject=f"Duda {n:02d}", body="?"
+        ).id
+        for n in range(53)
+    ]
+    joining = [
+        onboarding.start_onboarding(
+            world.staff,
+            email=f"alta{n}@example.com",
+            name=f"Alta {n}",
+            kind="person",
+            services=["renta"],
+        ).id
+        for n in range(52)
+    ]
+    db.session.commit()
+    web_login(client, world.staff)
+
+    found, urls = _walk_web(
+        client, "/incidents?priority=high", re.compile(r'href="/incidents/([0-9a-f]+)"')
+    )
+    assert sorted(found) == sorted(made_incidents[1::2])  # the 28 high ones, each once
+    found, urls = _walk_web(client, "/incidents", re.compile(r'href="/incidents/([0-9a-f]+)"'))
+    assert sorted(found) == sorted(made_incidents) and len(urls) == 2
+    assert "Volver al principio" in client.get(urls[1]).get_data(as_text=True)
+
+    # Each incident has its thread: the space's conversations are the 53 and the 56.
+    found, urls = _walk_web(
+        client,
+        f"/spaces/{world.space_a.id}/threads",
+        re.compile(r'href="/threads/([0-9a-f]+)"'),
+    )
+    assert len(found) == len(set(found)) == 53 + 56 and set(threads) <= set(found)
+    assert len(urls) == 3
+
+    found, urls = _walk_web(
+        client, "/onboarding/?status=invited", re.compile(r'href="/onboarding/([0-9a-f]+)"')
+    )
+    assert sorted(found) == sorted(joining) and "status=invited" in urls[1]
+
+    altered = client.get(urls[1].replace("cursor=", "cursor=AAA"), follow_redirects=True)
+    assert altered.request.full_path == "/onboarding/?status=invited"
+    assert "pida la lista de nuevo desde el principio" in altered.get_data(as_text=True)
+    altered = client.get("/incidents?priority=high&cursor=nada", follow_redirects=True)
+    assert altered.request.full_path.endswith("priority=high")
