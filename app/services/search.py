@@ -120,6 +120,9 @@ class _Match:
     snippet: str
     #: Lower is better on both engines (SQLite's bm25 is negative; PostgreSQL's rank is negated).
     rank: float
+    #: What orders equal ranks: the index row's rowid on SQLite (reading the id column of every
+    #: match would load each row's text), the document id on PostgreSQL.
+    tie: int | str
 
 
 def _full_text(
@@ -127,10 +130,10 @@ def _full_text(
     terms: list[str],
     limit: int,
     *,
-    after: tuple[float, str] | None = None,
+    after: tuple[float, int | str] | None = None,
     only: list[str] | None = None,
 ) -> list[_Match]:
-    """The best ``limit`` index matches the user may see, after ``after`` (rank, id) in order.
+    """The best ``limit`` index matches the user may see, after ``after`` (rank, tie) in order.
 
     ``only``: among those documents only (the snippet is then left out).
     """
@@ -139,7 +142,7 @@ def _full_text(
         return []
     params: dict[str, object] = {"limit": limit}
     if after is not None:
-        params["after_rank"], params["after_id"] = after
+        params["after_rank"], params["after_tie"] = after
     if _dialect() == "sqlite":
         words = " ".join('"' + term.replace('"', "") + '"' for term in terms)
         # Access is filtered inside the index (migrations 0006b, 0009), not by joining each
@@ -153,7 +156,7 @@ def _full_text(
         params["match"] = match
         params["start"], params["end"] = MATCH_START, MATCH_END
         later = (
-            "WHERE rank > :after_rank OR (rank = :after_rank AND document_id > :after_id) "
+            "WHERE rank > :after_rank OR (rank = :after_rank AND row > :after_tie) "
             if after is not None
             else ""
         )
@@ -164,14 +167,14 @@ def _full_text(
         # selected columns before ORDER BY ... LIMIT. The id, space and audience columns
         # weigh nothing in the rank.
         sql = (  # constant fragments only; every value is a bound parameter
-            "WITH ranked AS (SELECT rowid AS row, document_id, "  # noqa: S608
+            "WITH ranked AS (SELECT rowid AS row, "  # noqa: S608
             "bm25(search_entry_fts, 0.0, 1.0, 1.0, 0.0, 0.0) AS rank "
             "FROM search_entry_fts WHERE search_entry_fts MATCH :match), "
             f"best AS (SELECT row, rank FROM ranked {later}"
-            "ORDER BY rank, document_id LIMIT :limit) "
-            f"SELECT f.document_id, {snippet}, best.rank "
+            "ORDER BY rank, row LIMIT :limit) "
+            f"SELECT f.document_id, {snippet}, best.rank, best.row "
             "FROM best JOIN search_entry_fts f ON f.rowid = best.row "
-            "WHERE search_entry_fts MATCH :match ORDER BY best.rank, f.document_id"
+            "WHERE search_entry_fts MATCH :match ORDER BY best.rank, best.row"
         )
         statement = text(sql)
     else:
@@ -190,7 +193,7 @@ def _full_text(
             f'StartSel="{MATCH_START}", StopSel="{MATCH_END}", MaxWords=30, MinWords=10'
         )
         later = (
-            "WHERE rank > :after_rank OR (rank = :after_rank AND document_id > :after_id) "
+            "WHERE rank > :after_rank OR (rank = :after_rank AND document_id > :after_tie) "
             if after is not None
             else ""
         )
@@ -210,7 +213,7 @@ def _full_text(
             f"WHERE e.search_vector @@ q AND {filters}), "
             f"best AS (SELECT document_id, rank FROM ranked {later}"
             "ORDER BY rank, document_id LIMIT :limit) "
-            f"SELECT best.document_id, {headline}, best.rank "
+            f"SELECT best.document_id, {headline}, best.rank, best.document_id "
             "FROM best JOIN search_entry e ON e.document_id = best.document_id "
             "ORDER BY best.rank, best.document_id"
         )
@@ -220,7 +223,8 @@ def _full_text(
         if only is not None:
             statement = statement.bindparams(bindparam("only", expanding=True))
     return [
-        _Match(row[0], row[1] or "", float(row[2])) for row in db.session.execute(statement, params)
+        _Match(row[0], row[1] or "", float(row[2]), row[3])
+        for row in db.session.execute(statement, params)
     ]
 
 
@@ -241,14 +245,20 @@ def search_page(user: User, query: str, page: PageArgs) -> Page[SearchHit]:
     if not terms:
         return Page()
     scope = "search:" + " ".join(terms).casefold()
-    by_rank: tuple[float, str] | None = None  # after this (rank, id) among the index's matches
+    by_rank: tuple[float, int | str] | None = None  # after this (rank, tie) among the matches
+    last_id = ""  # ... which is this document's place
     by_title: tuple[str, str] | None = None  # after this (title, id) among the titles
     if page.cursor is not None:
-        part, key, document_id = decode_cursor(scope, page.cursor, 3)
-        if part == 0 and isinstance(key, int | float) and isinstance(document_id, str):
-            by_rank = (float(key), document_id)
-        elif part == 1 and isinstance(key, str | None) and isinstance(document_id, str):
-            by_title = (key or "", document_id)
+        part, key, tie, document_id = decode_cursor(scope, page.cursor, 4)
+        if (
+            part == 0
+            and isinstance(key, int | float)
+            and isinstance(tie, int | str)
+            and isinstance(document_id, str)
+        ):
+            by_rank, last_id = (float(key), tie), document_id
+        elif part == 1 and isinstance(key, str | None) and isinstance(tie, str):
+            by_title = (key or "", tie)
         else:
             raise bad_cursor()
     hits: list[SearchHit] = []
@@ -259,24 +269,24 @@ def search_page(user: User, query: str, page: PageArgs) -> Page[SearchHit]:
             # each match against the whole index, so every rank moves a little as documents
             # arrive, while their order does not. The cursor's own figure serves only when
             # that document no longer matches.
-            again = _full_text(user, terms, 1, only=[by_rank[1]])
+            again = _full_text(user, terms, 1, only=[last_id])
             if again:
-                by_rank = (again[0].rank, again[0].document_id)
+                by_rank = (again[0].rank, again[0].tie)
         found = _full_text(user, terms, room + 1, after=by_rank)
         shown = found[:room]
         hits += _indexed_hits(user, shown)
         if len(found) > room:
             last = shown[-1]
-            return Page(hits, encode_cursor(scope, [0, last.rank, last.document_id]))
+            return Page(hits, encode_cursor(scope, [0, last.rank, last.tie, last.document_id]))
         room -= len(shown)
     titled = _title_only(user, terms, room + 1, after=by_title)
     hits += [SearchHit(document) for document in titled[:room]]
     if len(titled) <= room:
         return Page(hits)
     if room == 0:  # the index's matches end exactly here: the titles start the next page
-        return Page(hits, encode_cursor(scope, [1, None, ""]))
+        return Page(hits, encode_cursor(scope, [1, None, "", ""]))
     last_titled = titled[room - 1]
-    return Page(hits, encode_cursor(scope, [1, last_titled.title, last_titled.id]))
+    return Page(hits, encode_cursor(scope, [1, last_titled.title, last_titled.id, ""]))
 
 
 def _indexed_hits(user: User, found: list[_Match]) -> list[SearchHit]:
