@@ -46,8 +46,9 @@ class AgendaItem:
     overdue: bool
     link: str
     context: str = ""
-    #: Its place among things of its kind due the same day (a request's items in the order
-    #: the firm listed them), before the tie is broken by ``target``.
+    #: Its place among things of its kind due the same day, in the order its source lists
+    #: them (a request's items as the firm listed them, the versions waiting longest, the
+    #: latest messages); ``target`` breaks what is left of a tie.
     place: str = ""
 
 
@@ -72,6 +73,13 @@ def _order(item: AgendaItem) -> tuple[int, date, int, str, str]:
         item.place,
         item.target,  # unique: the position of a page's last item in the whole agenda
     )
+
+
+def _latest_first(moment: datetime | None) -> str:
+    """A ``place`` that puts later moments first (milliseconds to the year 33658)."""
+    if moment is None:
+        return "9" * 15
+    return f"{10**15 - int(as_utc(moment).timestamp() * 1000):015d}"
 
 
 def agenda_for(actor: User, *, today: date | None = None, page: PageArgs | None = None) -> Agenda:
@@ -140,6 +148,7 @@ def _reviews(actor: User) -> list[AgendaItem]:
             False,
             f"/documents/{document.id}",
             f"v{version.number}",
+            as_utc(version.created_at).isoformat(),  # waiting longest first
         )
         for document, version in overview.waiting_for(actor)
     ]
@@ -155,6 +164,7 @@ def _messages(actor: User) -> list[AgendaItem]:
             False,
             f"/threads/{thread.id}",
             str(unread),
+            _latest_first(thread.last_message_at),
         )
         for thread, unread in conversations.list_my_threads(actor)
         if unread
@@ -181,6 +191,7 @@ def _incidents(actor: User) -> list[AgendaItem]:
                 actor.is_staff and due_at < now,
                 f"/incidents/{incident.id}",
                 incident.priority,
+                due_at.isoformat(),  # the same day: the one due soonest first
             )
         )
     return found
@@ -211,6 +222,7 @@ def _onboardings(actor: User) -> list[AgendaItem]:
                 False,
                 f"/onboarding/{item.id}",
                 item.status,
+                as_utc(item.created_at).isoformat(),  # the oldest first
             )
         )
     return found

@@ -126,3 +126,24 @@ def test_a_requests_items_due_the_same_day_come_in_the_firms_order_on_every_page
         if cursor is None:
             break
     assert walked == [i["title"] for i in whole["items"]]
+
+
+def test_versions_to_review_come_waiting_longest_first(client, world):
+    from app.extensions import db
+    from app.services import documents
+
+    titles = [f"Nómina {month}" for month in ("enero", "febrero", "marzo", "abril", "mayo")]
+    for title in titles:
+        documents.upload_document(
+            world.client_a,
+            world.space_a.id,
+            io.BytesIO(b"%PDF-1.4 nomina"),
+            filename="nomina.pdf",
+            title=title,
+        )
+        db.session.commit()
+    agenda = client.get("/api/v1/me/agenda", headers=api_token(client, world.staff)).get_json()
+    reviews = [
+        i["title"] for i in agenda["items"] if i["kind"] == "review" and i["title"] in titles
+    ]
+    assert reviews == titles
