@@ -70,9 +70,14 @@ def _files(field: MultipleFileField) -> list[conversations.Attachment]:
 @bp.get("/threads")
 @login_required
 def inbox() -> str:
-    return render_template(
-        "conversations/inbox.html", rows=conversations.list_my_threads(current_user)
-    )
+    try:
+        rows = conversations.list_my_threads(
+            current_user, PageArgs(cursor=request.args.get("cursor") or None)
+        )
+    except ValidationFailed as exc:  # an altered "more" link: the latest threads
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        rows = conversations.list_my_threads(current_user, PageArgs())
+    return render_template("conversations/inbox.html", rows=rows)
 
 
 @bp.route("/spaces/<space_id>/threads", methods=["GET", "POST"])

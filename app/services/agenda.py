@@ -166,8 +166,7 @@ def _messages(actor: User) -> list[AgendaItem]:
             str(unread),
             _latest_first(thread.last_message_at),
         )
-        for thread, unread in conversations.list_my_threads(actor)
-        if unread
+        for thread, unread in conversations.unread_threads(actor)
     ]
 
 

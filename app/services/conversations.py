@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.extensions import db
 from app.models import Message, Permission, Space, Thread, ThreadRead, User
@@ -248,30 +248,42 @@ def unread_by_thread(actor: User, thread_ids: list[str]) -> dict[str, int]:
     return dict(db.session.execute(query).all())  # type: ignore[arg-type]
 
 
-def list_my_threads(actor: User, limit: int = 100) -> list[tuple[Thread, int]]:
-    """Every thread the caller may see, latest first, with unread counts (their inbox)."""
+def _my_threads(actor: User) -> Select[tuple[Thread]]:
+    """Every thread the caller may see, in every space they may see."""
     from app.services.access import visible_spaces_query
 
     spaces = visible_spaces_query(actor).with_only_columns(Space.id).scalar_subquery()
     query = select(Thread).where(Thread.space_id.in_(spaces))
     if not actor.is_staff:
         query = query.where(Thread.visibility == "shared")
-    threads = list(
-        db.session.execute(query.order_by(Thread.last_message_at.desc()).limit(limit)).scalars()
-    )
+    return query
+
+
+def list_my_threads(actor: User, page: PageArgs | None = None) -> Page[tuple[Thread, int]]:
+    """Every thread the caller may see, latest first, with unread counts (their inbox)."""
+    order = (Key(Thread.last_message_at, desc=True), Key(Thread.id, desc=True))
+    threads = keyset(_my_threads(actor), order, page, scope="my-threads")
     counts = unread_by_thread(actor, [t.id for t in threads])
-    return [(thread, counts.get(thread.id, 0)) for thread in threads]
+    return Page(((thread, counts.get(thread.id, 0)) for thread in threads), threads.next)
+
+
+def unread_threads(actor: User) -> list[tuple[Thread, int]]:
+    """The threads with messages the caller has not read, latest first, with how many."""
+    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
+    counts = {k: v for k, v in unread_by_thread(actor, ids).items() if v}
+    if not counts:
+        return []
+    threads = db.session.execute(
+        select(Thread)
+        .where(Thread.id.in_(list(counts)))
+        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+    ).scalars()
+    return [(thread, counts[thread.id]) for thread in threads]
 
 
 def unread_count(actor: User) -> int:
     """Unread messages in every thread the caller may see (the header's count)."""
-    from app.services.access import visible_spaces_query
-
-    spaces = visible_spaces_query(actor).with_only_columns(Space.id).scalar_subquery()
-    query = select(Thread.id).where(Thread.space_id.in_(spaces))
-    if not actor.is_staff:
-        query = query.where(Thread.visibility == "shared")
-    ids = list(db.session.execute(query).scalars())
+    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
     return sum(unread_by_thread(actor, ids).values())
 
 

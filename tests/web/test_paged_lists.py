@@ -199,3 +199,30 @@ def test_incidents_threads_and_onboardings_go_on_page_by_page(client, world):
     assert "pida la lista de nuevo desde el principio" in altered.get_data(as_text=True)
     altered = client.get("/incidents?priority=high&cursor=nada", follow_redirects=True)
     assert altered.request.full_path.endswith("priority=high")
+
+
+def test_the_inbox_goes_on_page_by_page_and_the_agenda_finds_an_old_unread_thread(client, world):
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.services import conversations
+
+    threads = [
+        conversations.create_thread(
+            world.staff, world.space_a.id, subject=f"Consulta {n:03d}", body="¿Nos envía esto?"
+        )
+        for n in range(120)
+    ]
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    for n, thread in enumerate(threads):  # the first one written the longest ago
+        thread.last_message_at = long_ago + timedelta(hours=n)
+    db.session.commit()
+    for thread in threads[1:]:  # the client reads all but the oldest
+        conversations.open_thread(world.client_a, thread.id)
+    db.session.commit()
+
+    web_login(client, world.client_a)
+    found, urls = _walk_web(client, "/threads", re.compile(r'href="/threads/([0-9a-f]+)"'))
+    assert found == [t.id for t in reversed(threads)] and len(urls) == 3
+    home = client.get("/").get_data(as_text=True)
+    assert f"/threads/{threads[0].id}" in home  # unread, though 119 threads are newer
