@@ -250,6 +250,10 @@ def notification_list() -> str | WerkzeugResponse:
         items = notifications.list_notifications(
             current_user, PageArgs(cursor=request.args.get("cursor") or None)
         )
+        # what is late, 50 at a time too (most overdue first), with a cursor of its own
+        late = alerts.open_alerts_for(
+            current_user, PageArgs(cursor=request.args.get("alerts_cursor") or None)
+        )
     except ValidationFailed as exc:  # an altered "older" link: back to the newest
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("review.notification_list"))
@@ -257,7 +261,7 @@ def notification_list() -> str | WerkzeugResponse:
         "review/notifications.html",
         items=items,
         describe=notifications.describe,
-        alerts=alerts.open_alerts_for(current_user),
+        alerts=late,
     )
 
 

@@ -226,3 +226,39 @@ def test_the_inbox_goes_on_page_by_page_and_the_agenda_finds_an_old_unread_threa
     assert found == [t.id for t in reversed(threads)] and len(urls) == 3
     home = client.get("/").get_data(as_text=True)
     assert f"/threads/{threads[0].id}" in home  # unread, though 119 threads are newer
+
+
+def test_what_is_late_goes_on_page_by_page_beside_the_notifications(client, world):
+    from datetime import UTC, date, datetime, timedelta
+
+    from app.extensions import db
+    from app.services import alerts
+    from app.services import requests as request_service
+
+    for n in range(55):
+        request_service.create_request(
+            world.staff,
+            world.space_a.id,
+            title=f"Pedido {n:02d}",
+            due_date=date.today() + timedelta(days=1 + n),
+            items=[{"title": "Balance"}],
+            today=date.today(),
+        )
+    db.session.commit()
+    alerts.sweep(datetime.now(UTC) + timedelta(days=90))
+    db.session.commit()
+    expected = len(alerts.open_alerts_for(world.staff))
+    assert expected >= 55
+
+    web_login(client, world.staff)
+    late_re = re.compile(r'<li class="late">')
+    first = client.get("/notifications").get_data(as_text=True)
+    assert len(late_re.findall(first)) == 50
+    more = re.search(r'data-testid="more-alerts" href="([^"]+)"', first)
+    assert more is not None
+    second = client.get(html.unescape(more.group(1))).get_data(as_text=True)
+    assert len(late_re.findall(second)) == expected - 50
+    assert "Volver al principio" in second and 'data-testid="more-alerts"' not in second
+    back = client.get("/notifications?alerts_cursor=nada", follow_redirects=True)
+    assert back.request.path == "/notifications"
+    assert "pida la lista de nuevo" in back.get_data(as_text=True)
