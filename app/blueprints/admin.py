@@ -46,10 +46,17 @@ def users() -> Response | tuple[str, int]:
             return redirect(url_for("admin.users"))
     elif form.is_submitted():
         status = 422
+    try:
+        people = accounts.list_users(
+            current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
+        )
+    except ValidationFailed as exc:  # an altered "more" link: the first people
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("admin.users"))
     return (
         render_template(
             "admin/users.html",
-            users=accounts.list_users(current_user),
+            users=people,
             form=form,
             confirm=ConfirmForm(),
         ),

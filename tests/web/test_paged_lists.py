@@ -262,3 +262,44 @@ def test_what_is_late_goes_on_page_by_page_beside_the_notifications(client, worl
     back = client.get("/notifications?alerts_cursor=nada", follow_redirects=True)
     assert back.request.path == "/notifications"
     assert "pida la lista de nuevo" in back.get_data(as_text=True)
+
+
+def test_the_users_page_goes_on_page_by_page_in_a_few_queries(client, world, app):
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.models import User
+    from app.services import accounts
+
+    for n in range(130):
+        accounts.create_user(
+            world.admin,
+            email=f"persona{n:03d}@cliente.example",
+            name=f"Persona {n:03d}",
+            role="client",
+            client_id=world.firm_a.id if n % 2 else world.firm_b.id,
+        )
+    db.session.commit()
+    everyone = db.session.query(User).count()
+
+    web_login(client, world.admin)
+    statements: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        statements.append(args[2])
+
+    email_re = re.compile(r'<span class="muted">([^<]+@[^<]+)</span>')
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = client.get("/admin/users").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(email_re.findall(first)) == 100
+    assert len(statements) < 20, "a query per listed person"
+    more = _next(first)
+    assert more and "cursor=" in more
+    second = client.get(more).get_data(as_text=True)
+    shown = email_re.findall(first) + email_re.findall(second)
+    assert len(shown) == len(set(shown)) == everyone

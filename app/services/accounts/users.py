@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Client, Role, User
@@ -18,6 +19,7 @@ from app.services.accounts.passwords import _new_link, check_password_policy, ha
 from app.services.accounts.sessions import revoke_all_sessions
 from app.services.errors import NotFound, ValidationFailed
 from app.services.mail import queue_mail
+from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -99,10 +101,12 @@ def set_locale(user: User, locale: str) -> None:
         user.locale = locale
 
 
-def list_users(actor: User) -> list[User]:
+def list_users(actor: User, page: PageArgs | None = None) -> Page[User]:
+    """Every person, by role then name, with their client read in the same round trip."""
     require_staff(actor)
-    query = select(User).order_by(User.role, User.name)
-    return list(db.session.execute(query).scalars())
+    query = select(User).options(joinedload(User.client))
+    order = (Key(User.role), Key(User.name), Key(User.id))
+    return keyset(query, order, page, scope="users")
 
 
 def set_active(actor: User, user_id: str, active: bool) -> User:
