@@ -319,8 +319,14 @@ def _finish(result: OcrResult) -> None:
     result.status = OcrStatus.done
     result.error = None
     result.finished_at = utcnow()
-    document = result.version.document
-    if document.current_version_number == result.version.number:
+    # The document and the version's number in one query (the rows a commit expired would
+    # each be read again on their own).
+    document, number = db.session.execute(
+        select(Document, DocumentVersion.number)
+        .join(DocumentVersion, DocumentVersion.document_id == Document.id)
+        .where(DocumentVersion.id == result.version_id)
+    ).one()
+    if document.current_version_number == number:
         search.index_document(document, body=result.text, version_id=result.version_id)
     db.session.flush()
 
