@@ -21,6 +21,8 @@ from app.services.paging import Page, PageArgs, bad_cursor, decode_cursor, encod
 MATCH_START = "\x02"
 MATCH_END = "\x03"
 MAX_QUERY_TERMS = 12
+#: Titles read at a time when looking for those the full-text index did not match.
+TITLE_BATCH = 200
 #: Who may find a row of ``search_entry_fts`` (migration 0009): shared documents, internal
 #: ones, deleted ones. The column is indexed, so access is filtered inside the FTS query.
 AUDIENCE_CLIENT = "client"
@@ -319,7 +321,10 @@ def _title_only(
         by_title = by_title.where(Document.space_id.in_(spaces))
     if user.is_client:
         by_title = by_title.where(Document.visibility == Visibility.shared)
-    by_title = by_title.order_by(Document.title, Document.id).limit(limit)
+    # Read in batches of at least TITLE_BATCH: most titles holding the words are the index's
+    # matches already, and a page's last places (a limit of 1) must not read them one by one.
+    batch_size = max(limit, TITLE_BATCH)
+    by_title = by_title.order_by(Document.title, Document.id).limit(batch_size)
     found: list[Document] = []
     while len(found) < limit:
         batch_query = by_title
@@ -337,6 +342,6 @@ def _title_only(
         indexed = {match.document_id for match in _full_text(user, terms, len(ids), only=ids)}
         found += [d for d in visible_documents(user, batch) if d.id not in indexed]
         after = (batch[-1].title, batch[-1].id)
-        if len(batch) < limit:
+        if len(batch) < batch_size:
             break
     return found[:limit]

@@ -188,3 +188,32 @@ def test_results_page_by_rank_then_by_title_and_arrivals_neither_repeat_nor_hide
     assert search.search_page(world.client_a, WORD.upper(), PageArgs(cursor=first.next, limit=1))
     with pytest.raises(ValidationFailed):
         search.search_page(world.client_a, "Expediente", PageArgs(cursor=first.next, limit=1))
+
+
+def test_the_titles_after_the_index_matches_are_found_in_a_few_queries(world):
+    """300 titles the index matched come before the two it did not: not one query each."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.services import search
+    from app.services.paging import PageArgs
+
+    matched = [upload(world, f"Factura {n:03d}") for n in range(300)]
+    apart = [upload(world, f"Prefactura {letter}") for letter in "AB"]
+    db.session.commit()
+    statements: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        statements.append(args[2])
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # The index's 300 fill the page exactly: whether titles follow is looked up after them.
+        first = search.search_page(world.staff, "factura", PageArgs(limit=300))
+        rest = search.search_page(world.staff, "factura", PageArgs(cursor=first.next, limit=300))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert {hit.document.id for hit in first} == {d.id for d in matched} and first.next
+    assert [hit.document.id for hit in rest] == [d.id for d in apart] and rest.next is None
+    assert len(statements) < 30, len(statements)
