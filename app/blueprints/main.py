@@ -13,6 +13,8 @@ from app.services.paging import PageArgs
 
 #: Spaces listed on the home page at a time (a "more" link shows the next ones).
 HOME_SPACES = 50
+#: The most urgent things the home page's agenda shows (and how many more there are).
+HOME_AGENDA = 15
 
 bp = Blueprint("main", __name__)
 
@@ -31,7 +33,7 @@ def dashboard() -> str | Response:
         return redirect(url_for("main.dashboard"))
     client_count = clients.count_clients(current_user) if current_user.is_staff else 0
     joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
-    waiting = agenda.agenda_for(current_user)
+    waiting = agenda.agenda_for(current_user, top=HOME_AGENDA)
     return render_template(
         "main/dashboard.html",
         agenda=waiting,

@@ -64,6 +64,11 @@ class Agenda:
     #: What a client person still owes, by request (``requests.missing_by_client``).
     missing: dict[str, list[RequestItem]] = field(default_factory=dict)
 
+    @property
+    def total(self) -> int:
+        """Everything waiting, shown or not."""
+        return sum(self.counts.values())
+
 
 def _order(item: AgendaItem) -> tuple[int, date, int, str, str]:
     return (
@@ -82,20 +87,32 @@ def _latest_first(moment: datetime | None) -> str:
     return f"{10**15 - int(as_utc(moment).timestamp() * 1000):015d}"
 
 
-def agenda_for(actor: User, *, today: date | None = None, page: PageArgs | None = None) -> Agenda:
-    """What waits for ``actor``; ``page`` None: every item (the counts are always of all)."""
+def agenda_for(
+    actor: User, *, today: date | None = None, page: PageArgs | None = None, top: int | None = None
+) -> Agenda:
+    """What waits for ``actor``; ``page`` None: every item (the counts are always of all).
+
+    ``top``: only the most urgent ``top`` items, as the home page shows them (the versions to
+    review, possibly thousands in a big space, are then counted rather than all loaded: they
+    come after every dated thing, as one block in the order the query gives).
+    """
     today = today or datetime.now(UTC).date()
     missing = requests.missing_by_client(actor) if actor.is_client else {}
     items: list[AgendaItem] = []
     items += _request_items(missing, today)
     items += _signatures(actor, today)
-    items += _reviews(actor)
+    items += _reviews(actor, top)
     items += _messages(actor)
     items += _incidents(actor)
     items += _onboardings(actor)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
+    if top is not None:
+        reviews = overview.count_waiting_for(actor)
+        if reviews:
+            counts["review"] = reviews
+        items = sorted(items, key=_order)[:top]
     since = previous_visit(actor)
     shown = page_list(items, _order, page, scope=f"agenda:{actor.id}")
     agenda = Agenda(items=list(shown), since=since, counts=counts, next=shown.next, missing=missing)
@@ -138,7 +155,7 @@ def _signatures(actor: User, today: date) -> list[AgendaItem]:
     ]
 
 
-def _reviews(actor: User) -> list[AgendaItem]:
+def _reviews(actor: User, limit: int | None = None) -> list[AgendaItem]:
     return [
         AgendaItem(
             "review",
@@ -150,7 +167,7 @@ def _reviews(actor: User) -> list[AgendaItem]:
             f"v{version.number}",
             as_utc(version.created_at).isoformat(),  # waiting longest first
         )
-        for document, version in overview.waiting_for(actor)
+        for document, version in overview.waiting_for(actor, limit=limit)
     ]
 
 

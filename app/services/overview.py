@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import Alert, Client, Document, DocumentVersion, Space, User, Visibility
+from app.models import Alert, Client, Document, DocumentVersion, Role, Space, User, Visibility
 from app.services.access import visible_spaces_query
 from app.services.review import reviewer_side_for, side_of
 
@@ -82,10 +83,7 @@ def totals(summaries: list[SpaceSummary]) -> Counter:
     return total
 
 
-def waiting_for(
-    actor: User, client_id: str | None = None
-) -> list[tuple[Document, DocumentVersion]]:
-    """Current versions this person's side must review, in spaces they can see."""
+def _waiting_query(actor: User, client_id: str | None) -> Select[Document, DocumentVersion]:
     spaces = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
     if client_id:
         spaces = spaces.where(Space.client_id == client_id)
@@ -98,16 +96,41 @@ def waiting_for(
             DocumentVersion.number == Document.current_version_number,
             DocumentVersion.review_state.in_(("received", "read", "checked")),
         )
-        .order_by(DocumentVersion.created_at)
+    )
+    # The reviewing side (workflows.review.reviewer_side) asked of the database: a client
+    # reviews shared versions the firm uploaded; the firm reviews what clients uploaded, and
+    # every internal version. Read in Python instead, a big space's page loaded every version.
+    uploader = aliased(User)
+    query = query.join(uploader, uploader.id == DocumentVersion.uploaded_by_id).where(
+        DocumentVersion.uploaded_by_id != actor.id
     )
     if actor.is_client:
-        query = query.where(Document.visibility == Visibility.shared)
+        return query.where(
+            Document.visibility == Visibility.shared, uploader.role != Role.client.value
+        )
+    return query.where(
+        or_(Document.visibility == Visibility.internal, uploader.role == Role.client.value)
+    )
+
+
+def waiting_for(
+    actor: User, client_id: str | None = None, *, limit: int | None = None
+) -> list[tuple[Document, DocumentVersion]]:
+    """Current versions this person's side must review, in spaces they can see, waiting
+    longest first (``limit``: only the first ones)."""
+    query = _waiting_query(actor, client_id).order_by(
+        DocumentVersion.created_at, DocumentVersion.id
+    )
+    if limit is not None:
+        query = query.limit(limit)
     mine = side_of(actor)
-    return [
-        (d, v)
-        for d, v in db.session.execute(query).all()
-        if reviewer_side_for(d, v) == mine and v.uploaded_by_id != actor.id
-    ]
+    return [(d, v) for d, v in db.session.execute(query).all() if reviewer_side_for(d, v) == mine]
+
+
+def count_waiting_for(actor: User) -> int:
+    """How many current versions this person's side must review."""
+    found = _waiting_query(actor, None).with_only_columns(func.count(DocumentVersion.id))
+    return int(db.session.execute(found).scalar_one())
 
 
 def clients_for_filter(actor: User) -> list[Client]:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from portal_testing import counted_queries, web_login
+from portal_testing import api_token, counted_queries, web_login
 
 
 @pytest.fixture
@@ -84,3 +84,44 @@ def test_a_space_reads_as_often_with_one_request_as_with_six(client, world, web_
         assert f"Trimestre {n}" in page
     assert page.count("· 0/1") == 5  # each new request shows its own progress
     assert len(six) == len(one), "\n".join(six)
+
+
+def test_the_home_agenda_shows_the_most_urgent_and_counts_every_version_to_review(
+    client, world, web_app
+):
+    """A client with 40 documents of the firm to review: 15 shown, the rest counted, and the
+    page reads the database as often as with 5 (the versions are not all loaded)."""
+    import io
+    import re
+
+    from app.extensions import db
+    from app.services import documents
+
+    def share(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            documents.upload_document(
+                world.staff,
+                world.space_a.id,
+                io.BytesIO(b"%PDF-1.4 informe"),
+                filename="informe.pdf",
+                title=f"Informe {n:02d}",
+            )
+            db.session.commit()
+
+    web_login(client, world.client_a)
+    share(5, 0)
+    client.get("/")
+    with counted_queries(web_app) as few:
+        page = client.get("/").get_data(as_text=True)
+    share(35, 5)
+    with counted_queries(web_app) as many:
+        page = client.get("/").get_data(as_text=True)
+    assert len(many) == len(few), "\n".join(many)
+    shown = re.findall(r'data-testid="agenda-item" data-kind="(\w+)"', page)
+    assert len(shown) == 15
+    total = int(re.search(r"Lo que le espera <span class=\"muted\">\((\d+)\)", page).group(1))
+    assert total >= 40 + 2  # the 40, and the world's open request items
+    assert f"Y {total - 15} más." in page
+    api = client.get("/api/v1/me/agenda?limit=500", headers=api_token(client, world.client_a))
+    assert api.get_json()["counts"]["review"] >= 40
+    assert len(api.get_json()["items"]) == total  # the API's agenda has them all
