@@ -17,7 +17,7 @@ from app.blueprints.forms import (
 from app.services import accounts, audit, pki
 from app.services.access import require_admin
 from app.services.errors import InvalidTransition, ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import cursor_page
 from app.services.settings import get_setting, update_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -47,9 +47,7 @@ def users() -> Response | tuple[str, int]:
     elif form.is_submitted():
         status = 422
     try:
-        people = accounts.list_users(
-            current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
-        )
+        people = accounts.list_users(current_user, cursor_page(request.args, limit=100))
     except ValidationFailed as exc:  # an altered "more" link: the first people
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("admin.users"))
@@ -139,7 +137,7 @@ def audit_log() -> str | Response:
         events = audit.list_events(
             target=request.args.get("target") or None,
             actor=request.args.get("actor") or None,
-            page=PageArgs(cursor=request.args.get("cursor") or None, limit=100),
+            page=cursor_page(request.args, limit=100),
         )
     except ValidationFailed as exc:  # an altered "older" link: back to the newest
         flash(exc.errors.get("cursor", exc.detail), "error")

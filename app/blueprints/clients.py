@@ -12,7 +12,7 @@ from app.models import Role
 from app.services import accounts, clients
 from app.services.access import get_client, require_staff
 from app.services.errors import ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import cursor_page
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -32,9 +32,7 @@ def index() -> Response | str:
         flash(_("Cliente creado."), "success")
         return redirect(url_for("clients.detail", client_id=client.id))
     try:
-        found = clients.list_clients(
-            current_user, PageArgs(cursor=request.args.get("cursor") or None, limit=100)
-        )
+        found = clients.list_clients(current_user, cursor_page(request.args, limit=100))
     except ValidationFailed as exc:  # an altered "more" link: back to the first page
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("clients.index"))

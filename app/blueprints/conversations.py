@@ -16,7 +16,7 @@ from app.models import Thread
 from app.services import conversations, incidents
 from app.services.access import get_space
 from app.services.errors import DomainError, ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import PageArgs, cursor_page
 
 bp = Blueprint("conversations", __name__)
 
@@ -71,9 +71,7 @@ def _files(field: MultipleFileField) -> list[conversations.Attachment]:
 @login_required
 def inbox() -> str:
     try:
-        rows = conversations.list_my_threads(
-            current_user, PageArgs(cursor=request.args.get("cursor") or None)
-        )
+        rows = conversations.list_my_threads(current_user, cursor_page(request.args))
     except ValidationFailed as exc:  # an altered "more" link: the latest threads
         flash(exc.errors.get("cursor", exc.detail), "error")
         rows = conversations.list_my_threads(current_user, PageArgs())
@@ -105,9 +103,7 @@ def space_threads(space_id: str) -> Response | tuple[str, int]:
         else:
             status = 422
     try:
-        rows = conversations.list_threads(
-            current_user, space.id, PageArgs(cursor=request.args.get("cursor") or None)
-        )
+        rows = conversations.list_threads(current_user, space.id, cursor_page(request.args))
     except ValidationFailed as exc:  # an altered "more" link: the latest threads
         flash(exc.errors.get("cursor", exc.detail), "error")
         rows = conversations.list_threads(current_user, space.id, PageArgs())
@@ -176,7 +172,7 @@ def post_message(thread_id: str):  # type: ignore[no-untyped-def]
 def incident_queue() -> str | Response:
     status = request.args.get("status") or None
     priority = request.args.get("priority") or None
-    page = PageArgs(cursor=request.args.get("cursor") or None)
+    page = cursor_page(request.args)
     try:
         rows = incidents.list_incidents(current_user, status=status, priority=priority, page=page)
     except ValidationFailed as exc:

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from app.page_cache import cached_page
 from app.services import agenda, clients, onboarding
 from app.services.errors import ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import cursor_page
 
 #: Spaces listed on the home page at a time (a "more" link shows the next ones).
 HOME_SPACES = 50
@@ -26,7 +26,7 @@ def dashboard() -> str | Response:
     try:
         spaces = clients.list_spaces(
             current_user,
-            page=PageArgs(cursor=request.args.get("cursor") or None, limit=HOME_SPACES),
+            page=cursor_page(request.args, limit=HOME_SPACES),
         )
     except ValidationFailed as exc:  # an altered "more" link: back to the first spaces
         flash(exc.errors.get("cursor", exc.detail), "error")

@@ -13,7 +13,7 @@ from app.services import forms, search
 from app.services import ocr as ocr_service
 from app.services.access import get_document
 from app.services.errors import DomainError, ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import cursor_page
 from app.unit_of_work import discard_changes
 
 bp = Blueprint("ocr", __name__)
@@ -25,9 +25,7 @@ bp = Blueprint("ocr", __name__)
 def search_page() -> str | Response:
     query = request.args.get("q", "").strip()
     try:
-        hits = search.search_page(
-            current_user, query, PageArgs(cursor=request.args.get("cursor") or None)
-        )
+        hits = search.search_page(current_user, query, cursor_page(request.args))
     except ValidationFailed as exc:  # an altered "more results" link: the first page again
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("ocr.search_page", q=query))

@@ -26,7 +26,7 @@ from app.models.base import as_utc
 from app.services import catalogue, onboarding
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import PageArgs, cursor_page
 from ocr.identity import IDENTITY_FIELDS
 
 bp = Blueprint("onboarding", __name__, url_prefix="/onboarding")
@@ -148,7 +148,7 @@ def board() -> Response | str:
             return redirect(url_for("main.dashboard"))
         return redirect(url_for("onboarding.detail", onboarding_id=mine.id))
     status = request.args.get("status") or None
-    page = PageArgs(cursor=request.args.get("cursor") or None)
+    page = cursor_page(request.args)
     try:
         items = onboarding.list_onboardings(current_user, status=status, page=page)
     except ValidationFailed as exc:

@@ -31,7 +31,7 @@ from app.services import (
 )
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import DomainError, ValidationFailed
-from app.services.paging import PageArgs
+from app.services.paging import cursor_page
 
 bp = Blueprint("review", __name__)
 
@@ -247,13 +247,9 @@ def staff_overview() -> str:
 @login_required
 def notification_list() -> str | WerkzeugResponse:
     try:
-        items = notifications.list_notifications(
-            current_user, PageArgs(cursor=request.args.get("cursor") or None)
-        )
+        items = notifications.list_notifications(current_user, cursor_page(request.args))
         # what is late, 50 at a time too (most overdue first), with a cursor of its own
-        late = alerts.open_alerts_for(
-            current_user, PageArgs(cursor=request.args.get("alerts_cursor") or None)
-        )
+        late = alerts.open_alerts_for(current_user, cursor_page(request.args, name="alerts_cursor"))
     except ValidationFailed as exc:  # an altered "older" link: back to the newest
         flash(exc.errors.get("cursor", exc.detail), "error")
         return redirect(url_for("review.notification_list"))

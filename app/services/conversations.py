@@ -267,10 +267,15 @@ def list_my_threads(actor: User, page: PageArgs | None = None) -> Page[tuple[Thr
     return Page(((thread, counts.get(thread.id, 0)) for thread in threads), threads.next)
 
 
+def _unread_everywhere(actor: User) -> dict[str, int]:
+    """Unread messages by thread, in every thread the caller may see that has some."""
+    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
+    return {k: v for k, v in unread_by_thread(actor, ids).items() if v}
+
+
 def unread_threads(actor: User) -> list[tuple[Thread, int]]:
     """The threads with messages the caller has not read, latest first, with how many."""
-    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
-    counts = {k: v for k, v in unread_by_thread(actor, ids).items() if v}
+    counts = _unread_everywhere(actor)
     if not counts:
         return []
     threads = db.session.execute(
@@ -283,8 +288,7 @@ def unread_threads(actor: User) -> list[tuple[Thread, int]]:
 
 def unread_count(actor: User) -> int:
     """Unread messages in every thread the caller may see (the header's count)."""
-    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
-    return sum(unread_by_thread(actor, ids).values())
+    return sum(_unread_everywhere(actor).values())
 
 
 def open_thread(actor: User, thread_id: str) -> tuple[Thread, list[Message]]:

@@ -87,6 +87,13 @@ def page_args(query: Mapping[str, Any]) -> PageArgs:
     return PageArgs(cursor=str(cursor) if cursor else None, limit=limit)
 
 
+def cursor_page(
+    query: Mapping[str, Any], *, limit: int = DEFAULT_LIMIT, name: str = "cursor"
+) -> PageArgs:
+    """A web list's page: the cursor of its "more" link (argument ``name``), a fixed size."""
+    return PageArgs(cursor=query.get(name) or None, limit=limit)
+
+
 # ---------------------------------------------------------------- the cursor
 
 
