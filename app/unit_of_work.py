@@ -29,8 +29,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g
+from flask_babel import gettext
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 _CHANGED = "portal_changed"  # session.info: something was written since the last commit
 _KEEP = "portal_keep_on_error"  # g: the view wants its changes kept despite an error answer
 _DISCARD = "portal_discard"  # g: a call was refused; its half-made changes must not be stored
+_DATABASE_GONE = (OperationalError, InterfaceError, PendingRollbackError)
 _READS = re.compile(r"\s*(SELECT|WITH)\b(?!.*\b(INSERT|UPDATE|DELETE)\b)", re.I | re.S)
 
 
@@ -106,13 +108,13 @@ def init_unit_of_work(app: Flask, error_response: Callable[[DomainError], Respon
                     replaced.headers["Tus-Resumable"] = response.headers["Tus-Resumable"]
                 return replaced
         elif session.in_transaction():
-            session.rollback()
+            _roll_back(session)
         return response
 
     def roll_back_unfinished(exc: BaseException | None) -> None:
         # An exception no handler answered (tests propagate them): after_request never ran.
         if exc is not None and _current_session() is not None:
-            db.session.rollback()
+            _roll_back(db.session())
 
     # Flask runs after-request hooks last registered first: registered after the security
     # headers' hook, this runs before it, so an answer replacing a failed commit gets them too.
@@ -123,18 +125,34 @@ def init_unit_of_work(app: Flask, error_response: Callable[[DomainError], Respon
 def _commit(session: Session) -> None:
     try:
         session.commit()
-    except (IntegrityError, OperationalError) as exc:
-        session.rollback()
+    except IntegrityError as exc:
+        _roll_back(session)
         log.warning("commit failed, nothing of the request was stored: %s", exc.orig)
-        if isinstance(exc, IntegrityError):
-            raise CommitFailed(
+        raise CommitFailed(
+            gettext(
                 "Otra persona ha cambiado lo mismo a la vez. No se ha guardado nada; "
                 "vuelva a intentarlo."
-            ) from exc
-        raise DatabaseUnavailable(
-            "La base de datos no responde ahora mismo. No se ha guardado nada; "
-            "vuelva a intentarlo en unos segundos."
+            )
         ) from exc
+    except _DATABASE_GONE as exc:
+        # The database restarted under the request: the commit fails with the connection (as
+        # an operational error, or psycopg's "the connection is lost" interface error).
+        _roll_back(session)
+        log.warning("commit failed, nothing of the request was stored: %s", exc)
+        raise DatabaseUnavailable(
+            gettext(
+                "La base de datos no responde ahora mismo. No se ha guardado nada; "
+                "vuelva a intentarlo en unos segundos."
+            )
+        ) from exc
+
+
+def _roll_back(session: Session) -> None:
+    """End the request's transaction; on a connection the database dropped, let the pool drop it."""
+    try:
+        session.rollback()
+    except _DATABASE_GONE:
+        session.invalidate()
 
 
 def _current_session() -> Session | None:

@@ -590,18 +590,29 @@ class Topology:
             )
         for name in ("web0", "web1"):
             if name in self.processes:
-                lines = [
-                    line
-                    for line in self.log(name).splitlines()
-                    if "ERROR" in line
-                    or "Error" in line[:60]
-                    or "WORKER" in line
-                    or "Booting" in line
-                ]
-                parts.append(f"{name}: " + "\n".join(lines[-10:]))
+                parts.append(f"{name}: " + _errors_of(self.log(name)))
         if self.restarts:
             parts.append("restarted after exiting on their own: " + "; ".join(self.restarts))
         return "\n\n".join(parts)
+
+
+def _errors_of(log: str) -> str:
+    """A web process's errors with their tracebacks first, then its last warnings.
+
+    An answer of 500 logs "ERROR in app" and a traceback; during a fault, hundreds of expected
+    warnings (a 503 each) would otherwise push it out of what a failed check prints.
+    """
+    lines = log.splitlines()
+    errors: list[str] = []
+    shown = 0
+    for at, line in enumerate(lines):
+        if at >= shown and ("ERROR" in line or "Traceback" in line):
+            errors.extend(lines[at : at + 40])
+            shown = at + 40
+    warnings = [
+        line for line in lines if "WARNING" in line or "WORKER" in line or "Booting" in line
+    ]
+    return "\n".join(errors[-120:] + ["..."] + warnings[-5:])
 
 
 def portal_app(topology: Topology) -> Any:

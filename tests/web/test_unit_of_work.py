@@ -77,6 +77,17 @@ def probe(web_app: Flask):
         write(key, flush=False)  # the unique key clashes only when the answer commits
         return "ok", 200
 
+    def connection_lost_before_the_commit(key: str):  # type: ignore[no-untyped-def]
+        # PostgreSQL restarted between the write and the commit: its server process for this
+        # session is ended from outside, as a restart ends it.
+        write(key)
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        killer = create_engine(db.engine.url)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        return "ok", 201
+
     for view in (
         stored_then_ok,
         flushed_then_refused,
@@ -84,6 +95,7 @@ def probe(web_app: Flask):
         refused_but_kept,
         refused_then_redirected,
         written_twice,
+        connection_lost_before_the_commit,
     ):
         web_app.add_url_rule(f"/_probe/{view.__name__}/<key>", view.__name__, view)
     web_app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash answers 500, as in production
@@ -220,3 +232,20 @@ def test_a_refused_form_save_keeps_what_was_typed(client, world, payslip_form, s
     )
     kept = fields if isinstance(fields, str) else json.dumps(fields)  # PostgreSQL reads JSON
     assert status == "draft" and "2.000,00" not in kept and "87654321X" not in kept
+
+
+def test_a_database_lost_before_the_commit_answers_try_again_and_stores_nothing(
+    client, probe, stored, app
+):
+    from app.extensions import db
+
+    if db.engine.url.get_backend_name() != "postgresql":
+        pytest.skip("SQLite has no server whose connection can be lost")
+    for attempt in ("eta", "theta"):  # and the next request finds a working connection
+        response = client.get(f"/_probe/connection_lost_before_the_commit/{attempt}")
+        assert response.status_code == 503
+        assert response.headers.get("Retry-After")
+        assert "No se ha guardado nada" in response.get_data(as_text=True)
+        assert _templates(stored, attempt) == []
+    assert client.get("/_probe/stored_then_ok/iota").status_code == 201
+    assert _templates(stored, "iota") == [("Plantilla iota",)]
