@@ -10,6 +10,7 @@ limit on a body's size: the app's MAX_UPLOAD_SIZE and quotas decide.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable
@@ -192,6 +193,21 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD) -> None:
         mallopt(-1, 2 * mmap_threshold)  # M_TRIM_THRESHOLD
 
 
+def freeze_startup_objects() -> None:
+    """Keep the app's own objects out of every later garbage collection.
+
+    Building the app leaves some 200,000 objects (models, SQLAlchemy metadata, pyHanko,
+    Babel's locale data) that live as long as the process. Each full collection walked them
+    all: 100 to 500 ms in which no request thread runs, once every few hundred requests, which
+    made the slowest twentieth of answers under load (the p95) several times slower than the
+    rest. Frozen here in the arbiter, before it forks its workers, they are never walked again
+    (a full collection then takes about a millisecond), and their memory pages stay shared
+    with the workers instead of being copied when the collector would touch them.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def check_address_free(host: str, port: int) -> None:
     """Stop now, saying why, when another program already listens on host:port.
 
@@ -225,7 +241,9 @@ def serve(
     _dispose_engines(app, close=True)  # the arbiter keeps no connection its workers inherit
     options = server_options(host, port, workers, threads, trusted_proxies)
     options["post_fork"] = lambda _server, _worker: _dispose_engines(app, close=False)
-    PortalServer(app, options).run()
+    server = PortalServer(app, options)
+    freeze_startup_objects()
+    server.run()
 
 
 def serving_options(command):  # type: ignore[no-untyped-def]

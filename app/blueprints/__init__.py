@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
 
 from app.services import accounts
@@ -81,8 +81,10 @@ def register_blueprints(app: Flask) -> None:
             from app.services.conversations import unread_count as unread_messages
             from app.services.notifications import unread_count
 
+            # the home page's agenda has just counted them
+            messages = g.get("unread_messages")
             return {
                 "unread_notifications": unread_count(current_user),
-                "unread_messages": unread_messages(current_user),
+                "unread_messages": unread_messages(current_user) if messages is None else messages,
             }
         return {}

@@ -145,27 +145,26 @@ def new() -> Response | tuple[str, int]:
 @bp.get("/campaigns/<campaign_id>")
 @login_required
 def board(campaign_id: str) -> str:
-    today = date.today()
-    campaign, rows = campaigns.board(current_user, campaign_id, today=today, with_missing=False)
-    totals = campaigns.totals(rows)
-    series = campaigns.progress_series(campaign, rows, today=today)
     chosen_status = request.args.get("status", "")
-    query = (request.args.get("q") or "").strip().lower()
-    shown = [
-        r
-        for r in rows
-        if (not chosen_status or r.status == chosen_status)
-        and (not query or query in r.client_name.lower())
-    ]
+    query = (request.args.get("q") or "").strip()
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(page, pages)
+    board = campaigns.board_page(
+        current_user,
+        campaign_id,
+        today=date.today(),
+        status=chosen_status,
+        query=query,
+        page=page,
+        per_page=PAGE_SIZE,
+    )
+    campaign, totals = board.campaign, board.totals
+    pages = max(1, -(-board.shown // PAGE_SIZE))
     made, all_rows = campaigns.job_progress(campaign)
     chart = charts.line_chart(
-        [(d.strftime("%d/%m"), n) for d, n in series],
+        [(d.strftime("%d/%m"), n) for d, n in board.series],
         title=_("Clientes completos por día"),
         description=_(
             "%(done)s de %(total)s clientes completos", done=totals["done"], total=totals["clients"]
@@ -175,14 +174,14 @@ def board(campaign_id: str) -> str:
     return render_template(
         "campaigns/board.html",
         campaign=campaign,
-        rows=campaigns.with_missing_titles(shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]),
-        shown_count=len(shown),
-        all_count=len(rows),
-        page=page,
+        rows=board.rows,
+        shown_count=board.shown,
+        all_count=board.clients,
+        page=min(page, pages),
         pages=pages,
         totals=totals,
         chart=chart,
-        series=series,
+        series=board.series,
         made=made,
         all_rows=all_rows,
         labels=STATUS_LABELS,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -34,6 +34,7 @@ def dashboard() -> str | Response:
     client_count = clients.count_clients(current_user) if current_user.is_staff else 0
     joining = onboarding.open_onboarding_for(current_user) if current_user.is_client else None
     waiting = agenda.agenda_for(current_user, top=HOME_AGENDA)
+    g.unread_messages = waiting.unread_messages  # the header's count, without asking again
     return render_template(
         "main/dashboard.html",
         agenda=waiting,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, String, event
+from sqlalchemy import JSON, BigInteger, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -13,6 +13,9 @@ from app.models.base import UTCDateTime, id_column, utcnow
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
     __tablename__ = "audit_event"
+    # a person's latest events of one kind (the home page's "since your last visit": the
+    # login before the current one) without sorting everything they ever did
+    __table_args__ = (Index("ix_audit_event_actor_action_at", "actor_id", "action", "at"),)
 
     id: Mapped[str] = id_column()
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)

@@ -63,6 +63,8 @@ class Agenda:
     next: str | None = None
     #: What a client person still owes, by request (``requests.missing_by_client``).
     missing: dict[str, list[RequestItem]] = field(default_factory=dict)
+    #: Messages the person has not read, in every thread (the header's count).
+    unread_messages: int = 0
 
     @property
     def total(self) -> int:
@@ -102,7 +104,8 @@ def agenda_for(
     items += _request_items(missing, today)
     items += _signatures(actor, today)
     items += _reviews(actor, top)
-    items += _messages(actor)
+    unread = _messages(actor)
+    items += unread
     items += _incidents(actor)
     items += _onboardings(actor)
     counts: dict[str, int] = {}
@@ -115,7 +118,14 @@ def agenda_for(
         items = sorted(items, key=_order)[:top]
     since = previous_visit(actor)
     shown = page_list(items, _order, page, scope=f"agenda:{actor.id}")
-    agenda = Agenda(items=list(shown), since=since, counts=counts, next=shown.next, missing=missing)
+    agenda = Agenda(
+        items=list(shown),
+        since=since,
+        counts=counts,
+        next=shown.next,
+        missing=missing,
+        unread_messages=sum(int(item.context) for item in unread),
+    )
     if since is not None:
         agenda.new_documents, agenda.new_messages = _new_since(actor, since)
     return agenda

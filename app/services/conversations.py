@@ -252,7 +252,9 @@ def _my_threads(actor: User) -> Select[tuple[Thread]]:
     """Every thread the caller may see, in every space they may see."""
     from app.services.access import visible_spaces_query
 
-    spaces = visible_spaces_query(actor).with_only_columns(Space.id).scalar_subquery()
+    spaces = (
+        visible_spaces_query(actor).with_only_columns(Space.id).order_by(None).scalar_subquery()
+    )
     query = select(Thread).where(Thread.space_id.in_(spaces))
     if not actor.is_staff:
         query = query.where(Thread.visibility == "shared")

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, select
 
 from app.extensions import db
-from app.models import Incident, Permission, Thread, User
+from app.models import Incident, Permission, Space, Thread, User
 from app.models.base import as_utc
 from app.services import alerts, audit, conversations
 from app.services.access import get_space, space_permission, visible_spaces_query
@@ -114,8 +114,8 @@ def list_incidents(
         errors["priority"] = _("La prioridad debe ser low, normal, high o urgent.")
     if errors:
         raise ValidationFailed(errors)
-    visible = visible_spaces_query(actor).subquery()
-    query = select(Incident).where(Incident.space_id.in_(select(visible.c.id)))
+    visible = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
+    query = select(Incident).where(Incident.space_id.in_(visible))
     if status:
         query = query.where(Incident.status == status)
     if priority:

@@ -131,12 +131,15 @@ def test_altered_made_up_or_borrowed_cursors_are_refused(client, world):
     assert cursor
     payload, _, mac = cursor.partition(".")
     forged_payload = base64.urlsafe_b64encode(b'["", ""]').decode().rstrip("=")
+    # one character of the signature changed (not the last ones, whose spare bits may
+    # decode to the same bytes: "…AB" and "…AA" can be one signature)
+    altered_mac = mac[:5] + ("B" if mac[5] != "B" else "C") + mac[6:]
     versions = f"{API}/documents/{world.shared.id}/versions"
     for bad in (
         "garbage",
         "x" * 5000,
         f"{forged_payload}.{mac}",
-        f"{payload}.{mac[:-2]}AA",
+        f"{payload}.{altered_mac}",
         payload,
         "%00",
         "%ED%A0%80",  # a lone surrogate, as UTF-8 bytes

@@ -74,3 +74,68 @@ def test_staff_start_a_campaign_from_a_csv_and_work_its_board(client, world):
     assert exported.status_code == 200 and len(lines) == 3
     listing = client.get("/campaigns").get_data(as_text=True)
     assert "Renta 2026" in listing and 'value="1"' in listing  # one of two complete
+
+
+def _names_in_board(html: str) -> list[str]:
+    body = html.split('data-testid="campaign-board"', 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'href="/requests/[^"]+">([^<]+)</a>', body)
+
+
+def test_the_board_puts_late_clients_first_finds_any_letter_and_pages(
+    client, world, monkeypatch
+):
+    from app.blueprints import campaigns as board_view
+    from app.extensions import db
+    from app.models import CampaignClient, DocumentRequest
+    from app.services import clients
+
+    made = [
+        clients.create_client(world.admin, name=name, tax_id=tax_id)
+        for name, tax_id in (
+            ("Ñandú S.L.", "B12345674"),
+            ("Obras Ebro S.A.", "A28000008"),
+            ("Árbol Verde S.L.", "B87654323"),
+        )
+    ]
+    db.session.commit()
+    web_login(client, world.staff)
+    csv = b"NIF\nB12345674\nA28000008\nB87654323\n"
+    board_url = _new(client, clients_csv=(io.BytesIO(csv), "c.csv")).headers["Location"]
+    # Obras Ebro's request falls past its due date: it goes first, counted as late
+    late = db.session.execute(
+        db.select(DocumentRequest)
+        .join(CampaignClient, CampaignClient.request_id == DocumentRequest.id)
+        .where(CampaignClient.client_id == made[1].id)
+    ).scalar_one()
+    late.due_date = date.today() - timedelta(days=1)
+    db.session.commit()
+
+    page = client.get(board_url).get_data(as_text=True)
+    assert _names_in_board(page)[0] == "Obras Ebro S.A."
+    assert sorted(_names_in_board(page)) == ["Obras Ebro S.A.", "Árbol Verde S.L.", "Ñandú S.L."]
+    assert re.search(r'Atrasados</dt><dd class="late">1</dd>', page)
+    assert "3 de 3 clientes" in page
+
+    # the client filter folds every letter, accented capitals included
+    assert _names_in_board(client.get(f"{board_url}?q=ñANDÚ").get_data(as_text=True)) == [
+        "Ñandú S.L."
+    ]
+    found = client.get(f"{board_url}?q=árbol").get_data(as_text=True)
+    assert _names_in_board(found) == ["Árbol Verde S.L."] and "1 de 3 clientes" in found
+    overdue = client.get(f"{board_url}?status=overdue").get_data(as_text=True)
+    assert _names_in_board(overdue) == ["Obras Ebro S.A."]
+
+    # two rows a page: the pages hold every client once, the totals stay the campaign's
+    monkeypatch.setattr(board_view, "PAGE_SIZE", 2)
+    first = client.get(board_url).get_data(as_text=True)
+    second = client.get(f"{board_url}?page=2").get_data(as_text=True)
+    beyond = client.get(f"{board_url}?page=99").get_data(as_text=True)
+    assert len(_names_in_board(first)) == 2 and len(_names_in_board(second)) == 1
+    assert set(_names_in_board(first) + _names_in_board(second)) == {
+        "Obras Ebro S.A.",
+        "Árbol Verde S.L.",
+        "Ñandú S.L.",
+    }
+    assert _names_in_board(beyond) == _names_in_board(second)
+    assert re.search(r"Clientes</dt><dd>3</dd>", second)
+    assert client.get(f"{board_url}?page=x").status_code == 200
