@@ -21,14 +21,13 @@ from app.models import (
     Message,
     Onboarding,
     RequestItem,
-    Space,
     Thread,
     User,
     Visibility,
 )
 from app.models.base import as_utc
 from app.services import conversations, incidents, overview, requests, signatures
-from app.services.access import visible_spaces_query
+from app.services.access import visible_space_ids
 from app.services.paging import PageArgs, page_list
 
 #: When two things are due the same day, the order a person would deal with them in.
@@ -273,7 +272,7 @@ def previous_visit(actor: User) -> datetime | None:
 
 
 def _new_since(actor: User, since: datetime) -> tuple[int, int]:
-    spaces = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
+    spaces = visible_space_ids(actor)
     documents = select(func.count(Document.id)).where(
         Document.space_id.in_(spaces),
         Document.deleted_at.is_(None),

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
-from app.models import Message, Permission, Space, Thread, ThreadRead, User
+from app.models import Message, Permission, Thread, ThreadRead, User
 from app.models.base import as_utc
 from app.services import audit, documents, mail_addresses
 from app.services.access import get_space, space_permission
@@ -250,12 +250,9 @@ def unread_by_thread(actor: User, thread_ids: list[str]) -> dict[str, int]:
 
 def _my_threads(actor: User) -> Select[tuple[Thread]]:
     """Every thread the caller may see, in every space they may see."""
-    from app.services.access import visible_spaces_query
+    from app.services.access import visible_space_ids
 
-    spaces = (
-        visible_spaces_query(actor).with_only_columns(Space.id).order_by(None).scalar_subquery()
-    )
-    query = select(Thread).where(Thread.space_id.in_(spaces))
+    query = select(Thread).where(Thread.space_id.in_(visible_space_ids(actor)))
     if not actor.is_staff:
         query = query.where(Thread.visibility == "shared")
     return query

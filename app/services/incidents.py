@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import case, select
 
 from app.extensions import db
-from app.models import Incident, Permission, Space, Thread, User
+from app.models import Incident, Permission, Thread, User
 from app.models.base import as_utc
 from app.services import alerts, audit, conversations
-from app.services.access import get_space, space_permission, visible_spaces_query
+from app.services.access import get_space, space_permission, visible_space_ids
 from app.services.alerts import LateThing
 from app.services.errors import AccessDenied, NotFound, ValidationFailed
 from app.services.notifications import notify
@@ -114,8 +114,7 @@ def list_incidents(
         errors["priority"] = _("La prioridad debe ser low, normal, high o urgent.")
     if errors:
         raise ValidationFailed(errors)
-    visible = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
-    query = select(Incident).where(Incident.space_id.in_(visible))
+    query = select(Incident).where(Incident.space_id.in_(visible_space_ids(actor)))
     if status:
         query = query.where(Incident.status == status)
     if priority:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models import Alert, Client, Document, DocumentVersion, Role, Space, User, Visibility
-from app.services.access import visible_spaces_query
+from app.services.access import visible_space_ids, visible_spaces_query
 from app.services.review import reviewer_side_for, side_of
 
 STATES = ("received", "read", "checked", "validated", "changes_requested")
@@ -84,9 +84,14 @@ def totals(summaries: list[SpaceSummary]) -> Counter:
 
 
 def _waiting_query(actor: User, client_id: str | None) -> Select[Document, DocumentVersion]:
-    spaces = visible_spaces_query(actor).with_only_columns(Space.id).order_by(None)
+    spaces = visible_space_ids(actor)
     if client_id:
-        spaces = spaces.where(Space.client_id == client_id)
+        spaces = (
+            visible_spaces_query(actor)
+            .with_only_columns(Space.id)
+            .order_by(None)
+            .where(Space.client_id == client_id)
+        )
     query = (
         select(Document, DocumentVersion)
         .join(DocumentVersion, DocumentVersion.document_id == Document.id)
