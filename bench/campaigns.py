@@ -400,7 +400,12 @@ def main() -> int:  # noqa: PLR0915 - one run, printed in order
             ]
             for name, page_url, cookie, expect in pages:
                 size = page_bench.check(page_url, cookie, expect)
-                results.append((name, page_bench.load(page_url, cookie, args, script), size))
+                before = page_bench.worker_cpu_seconds(portal.pid)
+                figures = page_bench.load(page_url, cookie, args, script)
+                figures["split"] = page_bench.worker_split(
+                    before, page_bench.worker_cpu_seconds(portal.pid)
+                )
+                results.append((name, figures, size))
             rss = page_bench.peak_rss_mib(portal.pid)
         finally:
             page_bench.stop(portal)
@@ -411,7 +416,7 @@ def main() -> int:  # noqa: PLR0915 - one run, printed in order
     )
     header = (
         f"{'page':<24} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'errors':>7} "
-        f"{'KB':>5} {'p95/bare':>9}  target"
+        f"{'KB':>5} {'p95/bare':>9} {'CPU %':>7}  target"
     )
     print(header)
     print("-" * len(header))
@@ -426,9 +431,14 @@ def main() -> int:  # noqa: PLR0915 - one run, printed in order
         print(
             f"{name:<24} {figures['p50']:8.1f} {figures['p95']:8.1f} {figures['p99']:8.1f} "
             f"{figures['requests'] / figures['seconds']:7.0f} {errors:7d} {size / 1024:5.0f} "
-            f"{ratio:8.1f}x  {verdict}"
+            f"{ratio:8.1f}x {figures.get('split', ''):>7}  {verdict}"
         )
     print(f"portal process peak RSS under load: {rss:.0f} MiB")
+    if args.web_workers > 1:
+        print(
+            "CPU %: each web process's share of the CPU the page cost, busiest first "
+            "(wrk's kept-alive connections are spread by the kernel, not by load)"
+        )
     return 1 if failed else 0
 
 

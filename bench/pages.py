@@ -457,6 +457,29 @@ def peak_rss_mib(pid: int) -> float:
     return max(peaks, default=float("nan"))
 
 
+def worker_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each of the server's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            found[int(child)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def worker_split(before: dict[int, float], after: dict[int, float]) -> str:
+    """Each worker's share of the CPU the server spent between two readings, largest first.
+
+    wrk's connections are kept alive and the kernel hands each to one worker (SO_REUSEPORT
+    hashes the connection): 8 connections can land 4 and 4, or 6 and 2, and the busier worker
+    then answers its share more slowly, which moves the p95 from one run to the next.
+    """
+    spent = [after[p] - before.get(p, 0.0) for p in after]
+    total = sum(spent) or 1.0
+    return "/".join(f"{100 * s / total:.0f}" for s in sorted(spent, reverse=True))
+
+
 def login(base: str) -> str:
     """Log the client person in through the login form; return the Cookie header value."""
     import requests
