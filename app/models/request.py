@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -54,6 +64,8 @@ class DocumentRequest(db.Model):  # type: ignore[name-defined]
 
 class RequestItem(db.Model):  # type: ignore[name-defined]
     __tablename__ = "request_item"
+    # a campaign board counts each request's items by status from the index alone
+    __table_args__ = (Index("ix_request_item_progress", "request_id", "status", "required"),)
 
     id: Mapped[str] = id_column()
     request_id: Mapped[str] = mapped_column(ForeignKey("document_request.id"), index=True)
