@@ -199,7 +199,21 @@ def worker(concurrency: int | None, name: str | None, embedded: bool) -> None:
     if concurrency or embedded:
         argv.append(f"--concurrency={concurrency or 2}")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    yield_to_the_web(int(app.config["WORKER_NICE"]))
     celery.worker_main(argv)
+
+
+def yield_to_the_web(niceness: int) -> None:
+    """Run this process (and the job processes and tesseract it starts) at ``niceness``.
+
+    On a host that also serves the web (embedded mode, or a small server running the compose
+    file), an archive's OCR and previews otherwise take the processors from people waiting on
+    a page: under the topology's 200-user load the pages waited seconds behind tesseract.
+    Niceness only ever goes up here (lowering it needs privileges).
+    """
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.setpriority(os.PRIO_PROCESS, 0, min(niceness, 19))
 
 
 @main.command("mail-in")

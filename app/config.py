@@ -91,6 +91,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_STARTTLS": False,
         "MAIL_FROM": "Portal <no-reply@portal.local>",
         # Inbound mail (portal mail-in): replies to threads and documents sent to a space.
+        # Background jobs (OCR, previews, signing) yield the processor to people waiting on a
+        # page: the worker runs at this niceness (0: as the web processes).
+        "WORKER_NICE": 10,
         "MAIL_IN_HOST": "127.0.0.1",
         "MAIL_IN_PORT": 2525,
         "MAIL_IN_DOMAIN": None,  # default: the host of BASE_URL
@@ -175,6 +178,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SMTP_PASSWORD": "SMTP_PASSWORD",
         "SMTP_STARTTLS": "SMTP_STARTTLS",
         "MAIL_FROM": "MAIL_FROM",
+        "WORKER_NICE": "WORKER_NICE",
         "MAIL_IN_HOST": "MAIL_IN_HOST",
         "MAIL_IN_PORT": "MAIL_IN_PORT",
         "MAIL_IN_DOMAIN": "MAIL_IN_DOMAIN",

@@ -147,3 +147,25 @@ def test_a_worker_that_exits_on_its_own_is_started_again(topology: Topology):
         time.sleep(0.5)
     assert worker.popen.pid != before and worker.alive()
     assert any(line.startswith("worker1 exited") for line in topology.restarts)
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
+
+
+def test_background_jobs_yield_the_processor_to_the_web_processes(topology: Topology):
+    """Workers (and the job processes they start) run niced, the web processes do not: an
+    archive's OCR does not take the processors from people waiting on a page."""
+    for name in ("worker0", "worker1"):
+        worker = topology.processes[name].popen
+        assert worker is not None
+        pids = [worker.pid, *_descendants(worker.pid)]
+        assert len(pids) >= 2, pids  # the worker and its pool of job processes
+        assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in pids} == {10}, name
+    web = topology.processes["web0"].popen
+    assert web is not None
+    assert os.getpriority(os.PRIO_PROCESS, web.pid) == 0
