@@ -162,7 +162,6 @@ def board(campaign_id: str) -> str:
     )
     campaign, totals = board.campaign, board.totals
     pages = max(1, -(-board.shown // PAGE_SIZE))
-    made, all_rows = campaigns.job_progress(campaign)
     chart = charts.line_chart(
         [(d.strftime("%d/%m"), n) for d, n in board.series],
         title=_("Clientes completos por día"),
@@ -182,8 +181,8 @@ def board(campaign_id: str) -> str:
         totals=totals,
         chart=chart,
         series=board.series,
-        made=made,
-        all_rows=all_rows,
+        made=board.made,
+        all_rows=board.clients,
         labels=STATUS_LABELS,
         space_kinds=SPACE_KINDS,
         chosen_status=chosen_status,

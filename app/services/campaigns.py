@@ -752,6 +752,10 @@ def _progress_statement() -> Any:
             ).label("total"),
             func.coalesce(signers.c.signed, 0).label("signed"),
             func.coalesce(signers.c.signers, 0).label("signers"),
+            # for the progress bar of the job and the chart, without asking again
+            CampaignClient.status.label("job_status"),
+            DocumentRequest.completed_at.label("request_completed_at"),
+            SignatureRequest.completed_at.label("signature_completed_at"),
         )
         .join(Client, Client.id == CampaignClient.client_id)
         .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
@@ -810,6 +814,7 @@ class BoardPage:
     clients: int  # clients of the campaign, removed ones included
     totals: dict[str, int]
     series: list[tuple[date, int]]
+    made: int  # clients the campaign's job has gone through (its progress bar)
 
 
 def board_page(  # noqa: PLR0913 - the board's filters and page
@@ -846,7 +851,8 @@ def board_page(  # noqa: PLR0913 - the board's filters and page
         len(chosen),
         len(every),
         _totals_of(by_status),
-        progress_series(campaign, today=today),
+        progress_series(campaign, every, today=today),
+        sum(found.job_status != "pending" for found in every),
     )
 
 
@@ -1072,42 +1078,17 @@ def list_campaigns(actor: User) -> list[CampaignSummary]:
     return [CampaignSummary(c, *counts[c.id]) for c in found]
 
 
-def job_progress(campaign: Campaign) -> tuple[int, int]:
-    """(rows the job has gone through, rows in all) for the progress bar while it runs."""
-    rows = db.session.execute(
-        select(CampaignClient.status).where(CampaignClient.campaign_id == campaign.id)
-    ).scalars()
-    statuses = list(rows)
-    return sum(s != "pending" for s in statuses), len(statuses)
-
-
-def progress_series(campaign: Campaign, *, today: date) -> list[tuple[date, int]]:
+def progress_series(
+    campaign: Campaign, progress: Sequence[Any], *, today: date
+) -> list[tuple[date, int]]:
     """Clients complete at the end of each day, from the campaign's first day to today (or
-    its due date, if later): the board's chart."""
-    kept = select(CampaignClient).where(
-        CampaignClient.campaign_id == campaign.id, CampaignClient.status != "removed"
-    )
+    its due date, if later): the board's chart, from its rows (``_progress_rows``)."""
     finished: list[datetime] = [
-        t
-        for t in db.session.execute(
-            select(DocumentRequest.completed_at).where(
-                DocumentRequest.id.in_(kept.with_only_columns(CampaignClient.request_id)),
-                DocumentRequest.completed_at.is_not(None),
-            )
-        ).scalars()
-        if t is not None
-    ]
-    finished += [
-        t
-        for t in db.session.execute(
-            select(SignatureRequest.completed_at).where(
-                SignatureRequest.id.in_(
-                    kept.with_only_columns(CampaignClient.signature_request_id)
-                ),
-                SignatureRequest.completed_at.is_not(None),
-            )
-        ).scalars()
-        if t is not None
+        moment
+        for row in progress
+        if row.status != "removed"
+        for moment in (row.request_completed_at, row.signature_completed_at)
+        if moment is not None
     ]
     start = campaign.created_at.date()
     end = max(today, start)

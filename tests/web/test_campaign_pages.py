@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from portal_testing import csrf_token, web_login
 
@@ -108,10 +108,21 @@ def test_the_board_puts_late_clients_first_finds_any_letter_and_pages(
         .where(CampaignClient.client_id == made[1].id)
     ).scalar_one()
     late.due_date = date.today() - timedelta(days=1)
+    # and Árbol Verde's is complete (as when the firm accepts its last required item)
+    complete = db.session.execute(
+        db.select(DocumentRequest)
+        .join(CampaignClient, CampaignClient.request_id == DocumentRequest.id)
+        .where(CampaignClient.client_id == made[2].id)
+    ).scalar_one()
+    complete.completed_at = datetime.now(UTC)
     db.session.commit()
 
     page = client.get(board_url).get_data(as_text=True)
     assert _names_in_board(page)[0] == "Obras Ebro S.A."
+    assert _names_in_board(page)[-1] == "Árbol Verde S.L."  # complete: last
+    assert "1 de 3 clientes completos" in page  # the chart, and its data: one complete today
+    assert re.search(r'data-label="Completos">1</td></tr></tbody>', page)
+    assert "Preparando los clientes" not in page  # the job is done
     assert sorted(_names_in_board(page)) == ["Obras Ebro S.A.", "Árbol Verde S.L.", "Ñandú S.L."]
     assert re.search(r'Atrasados</dt><dd class="late">1</dd>', page)
     assert "3 de 3 clientes" in page
