@@ -162,6 +162,9 @@ def run(web: int, args: argparse.Namespace, folder: Path) -> dict:
             "cache": cache,
             "reads": reads,
             "server_errors": [e for e in entries if e["kind"] == "5xx"],
+            # locust warns when its own process ran out of CPU: its timings then include the
+            # time its users waited for it, not only for the portal
+            "generator_saturated": "CPU usage" in finished.stderr,
             "rss": peak_rss_mib(topology),
         }
     finally:
@@ -212,6 +215,11 @@ def main() -> int:
             f"requests/s {float(total['Requests/s']):.1f}, requests {total['Request Count']}, "
             f"failures {total['Failure Count']}"
         )
+        if result.get("generator_saturated"):
+            print(
+                "the load generator itself ran out of CPU at some point (locust's warning): "
+                "the times below include its users' wait for it"
+            )
         print(f"{'kind':34} {'count':>7} {'p50':>6} {'p95':>6} {'p99':>6}  (ms)")
         for name, row in sorted(result["stats"].items()):
             if name == "Aggregated":
