@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 
 from app.api import api_bp, body, caller
 from app.api.relationship_schemas import CampaignSchema, RemindedSchema, TagsSchema
-from app.services import campaigns
+from app.services import campaign_board, campaigns
 from app.services.errors import ValidationFailed
 
 
 def campaign_view(campaign_id: str) -> dict[str, Any]:
-    campaign, rows = campaigns.board(caller(), campaign_id, today=date.today())
+    campaign, rows = campaign_board.board(caller(), campaign_id, today=date.today())
     return {
         "id": campaign.id,
         "name": campaign.name,
@@ -25,7 +25,7 @@ def campaign_view(campaign_id: str) -> dict[str, Any]:
         "due_date": campaign.due_date,
         "space_kind": campaign.space_kind,
         "space_name": campaign.space_name,
-        "totals": campaigns.totals(rows),
+        "totals": campaign_board.totals(rows),
         "notices": campaign.notices or [],
         "clients": [
             {
@@ -106,13 +106,13 @@ def get_campaign(campaign_id: str) -> Response:
 
 @api_bp.post("/campaigns/<campaign_id>/remind")
 def remind_campaign(campaign_id: str) -> Response:
-    sent = campaigns.remind(caller(), campaign_id, today=date.today())
+    sent = campaign_board.remind(caller(), campaign_id, today=date.today())
     return jsonify(RemindedSchema().dump({"reminded": sent}))
 
 
 @api_bp.get("/campaigns/<campaign_id>/export")
 def export_campaign(campaign_id: str) -> Response:
-    data, media_type, filename = campaigns.export(
+    data, media_type, filename = campaign_board.export(
         caller(), campaign_id, today=date.today(), kind=request.args.get("format", "csv")
     )
     response = Response(data, mimetype=media_type)

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.blueprints import charts
 from app.blueprints.forms import errors_onto_form, flash_refusal
 from app.models import ClientKind, User
-from app.services import campaigns, requests
+from app.services import campaign_board, campaigns, requests
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
 
@@ -151,7 +151,7 @@ def board(campaign_id: str) -> str:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    board = campaigns.board_page(
+    board = campaign_board.board_page(
         current_user,
         campaign_id,
         today=date.today(),
@@ -200,7 +200,7 @@ def _selected() -> list[str]:
 def remind(campaign_id: str) -> Response:
     campaigns.get_campaign(current_user, campaign_id)  # staff only; unknown ones are 404
     if FlaskForm().validate_on_submit():
-        sent = campaigns.remind(current_user, campaign_id, today=date.today())
+        sent = campaign_board.remind(current_user, campaign_id, today=date.today())
         flash(_("Recordatorios enviados: %(n)s.", n=sent), "success")
     return redirect(url_for("campaigns.board", campaign_id=campaign_id))
 
@@ -254,7 +254,7 @@ def remove(campaign_id: str) -> Response:
 @bp.get("/campaigns/<campaign_id>/export")
 @login_required
 def export(campaign_id: str) -> Response:
-    data, media_type, filename = campaigns.export(
+    data, media_type, filename = campaign_board.export(
         current_user, campaign_id, today=date.today(), kind=request.args.get("format", "csv")
     )
     response = Response(data, mimetype=media_type)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, or_, select, text
 
 from app.extensions import db
-from app.models import Document, SearchEntry, Space, User, Visibility
+from app.models import Document, SearchEntry, User, Visibility
 from app.models.base import utcnow
-from app.services.access import visible_documents, visible_spaces_query
+from app.services.access import visible_documents, visible_space_ids
 from app.services.paging import Page, PageArgs, bad_cursor, decode_cursor, encode_cursor
 
 #: Marks around matched words inside snippets; never present in extracted text.
@@ -113,7 +113,7 @@ def _visible_space_ids(user: User) -> list[str] | None:
     """Ids of the spaces the user may see, or None for all (administrators)."""
     if user.is_admin:
         return None
-    return list(db.session.scalars(visible_spaces_query(user).with_only_columns(Space.id)))
+    return list(db.session.scalars(visible_space_ids(user)))
 
 
 @dataclass(frozen=True)
