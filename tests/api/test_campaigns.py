@@ -173,3 +173,107 @@ def test_bad_campaigns_are_refused_and_clients_cannot_see_campaigns(client, worl
         ).status_code
         == 404
     )
+
+
+def test_the_board_counts_follow_each_item_as_it_is_sent_refused_accepted_or_set_aside(
+    client, world
+):
+    """The counts a board shows are kept on each request as its items move: a client's row
+    says what was sent, accepted or marked not applicable after each step, and the client
+    is complete exactly when every required item is settled."""
+    from app.extensions import db
+    from app.models import DocumentRequest, User
+    from app.services import accounts
+    from app.services import clients as client_service
+
+    admin = api_token(client, world.admin)
+    ids = _clients(client, admin, 2, "renta")
+    person = accounts.create_user(
+        world.admin,
+        email="marta@example.com",
+        name="Marta",
+        role="client",
+        client_id=ids[0],
+        password=PASSWORD,
+    )
+    db.session.commit()
+    campaign = _campaign(
+        client,
+        admin,
+        template=None,
+        items=[
+            {"title": "Certificado de retenciones"},
+            {"title": "Recibo del IBI"},
+            {"title": "Donativos", "required": False},
+        ],
+    ).get_json()
+
+    def row() -> dict:
+        board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
+        return next(r for r in board["clients"] if r["client_id"] == ids[0])
+
+    first = row()
+    assert first["progress"] == {
+        "pending": 3,
+        "submitted": 0,
+        "accepted": 0,
+        "not_applicable": 0,
+        "total": 3,
+    }
+    assert first["status"] == "open"
+    request = db.session.get(DocumentRequest, first["request_id"])
+    client_service.add_member(
+        world.admin, request.space_id, user_id=person.id, permission="contribute"
+    )
+    db.session.commit()
+    items = {i.title: i.id for i in request.items}
+    token = api_token(client, db.session.get(User, person.id))
+
+    def send(title: str) -> None:
+        answer = client.post(
+            f"/api/v1/request-items/{items[title]}/upload",
+            headers=token,
+            data={"file": (io.BytesIO(b"%PDF-1.4 doc"), "doc.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 201, answer.get_json()
+
+    def review(title: str, action: str) -> None:
+        answer = client.post(
+            f"/api/v1/request-items/{items[title]}/review",
+            headers=admin,
+            json={"action": action, "comment": "Ilegible" if action == "reject" else None},
+        )
+        assert answer.status_code == 200, answer.get_json()
+
+    send("Certificado de retenciones")
+    send("Recibo del IBI")
+    assert row()["progress"]["submitted"] == 2 and row()["progress"]["pending"] == 1
+    review("Recibo del IBI", "reject")  # back to pending: the client must send it again
+    assert row()["progress"] == {
+        "pending": 2,
+        "submitted": 1,
+        "accepted": 0,
+        "not_applicable": 0,
+        "total": 3,
+    }
+    assert row()["missing"] == ["Recibo del IBI"]
+    review("Certificado de retenciones", "accept")
+    set_aside = client.post(
+        f"/api/v1/request-items/{items['Recibo del IBI']}/not-applicable",
+        headers=admin,
+        json={"reason": "No tiene inmuebles"},
+    )
+    assert set_aside.status_code == 200, set_aside.get_json()
+    done = row()
+    # the optional item still waits, but nothing required does: the client is complete
+    assert done["progress"] == {
+        "pending": 1,
+        "submitted": 0,
+        "accepted": 1,
+        "not_applicable": 1,
+        "total": 3,
+    }
+    assert done["status"] == "done" and done["missing"] == []
+    board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
+    assert board["totals"] == {"clients": 2, "done": 1, "pending": 1, "overdue": 0}
