@@ -76,9 +76,12 @@ _OWN_STATUSES = ("removed", "closed", "failed")
 
 def _progress_rows(campaign: Campaign, today: date) -> Sequence[Any]:
     """One row per client of the campaign with its progress, in the board's order."""
-    return db.session.execute(
-        _progress_statement(), {"campaign_id": campaign.id, "today": today}
-    ).all()
+    # on the session's connection: plain rows, without the ORM's handling of each
+    return (
+        db.session.connection()
+        .execute(_progress_statement(), {"campaign_id": campaign.id, "today": today})
+        .all()
+    )
 
 
 @cache
@@ -279,7 +282,7 @@ def with_missing_titles(rows: list[ClientProgress]) -> list[ClientProgress]:
     wanted = [r.request_id for r in rows if r.request_id and r.pending]
     titles: dict[str, list[str]] = {}
     for start in range(0, len(wanted), 500):
-        for request_id, title in db.session.execute(
+        for request_id, title in db.session.connection().execute(
             select(RequestItem.request_id, RequestItem.title)
             .where(
                 RequestItem.request_id.in_(wanted[start : start + 500]),
