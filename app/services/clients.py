@@ -62,8 +62,8 @@ def list_clients(actor: User, page: PageArgs | None = None) -> Page[Client]:
 
 def count_clients(actor: User) -> int:
     """How many clients the caller sees (counted by the database, none loaded)."""
-    visible = visible_clients_query(actor).order_by(None).subquery()
-    return db.session.execute(select(func.count()).select_from(visible)).scalar_one()
+    counted = visible_clients_query(actor).with_only_columns(func.count(Client.id)).order_by(None)
+    return db.session.execute(counted).scalar_one()
 
 
 def list_client_users(actor: User, client_id: str) -> list[User]:

@@ -83,6 +83,10 @@ def totals(summaries: list[SpaceSummary]) -> Counter:
     return total
 
 
+#: The uploader of a version, made once: aliasing a mapped class copies each of its columns.
+_UPLOADER = aliased(User, name="uploader")
+
+
 def _waiting_query(actor: User, client_id: str | None) -> Select[Document, DocumentVersion]:
     spaces = visible_space_ids(actor)
     if client_id:
@@ -105,7 +109,7 @@ def _waiting_query(actor: User, client_id: str | None) -> Select[Document, Docum
     # The reviewing side (workflows.review.reviewer_side) asked of the database: a client
     # reviews shared versions the firm uploaded; the firm reviews what clients uploaded, and
     # every internal version. Read in Python instead, a big space's page loaded every version.
-    uploader = aliased(User)
+    uploader = _UPLOADER
     query = query.join(uploader, uploader.id == DocumentVersion.uploaded_by_id).where(
         DocumentVersion.uploaded_by_id != actor.id
     )
