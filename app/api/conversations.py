@@ -49,7 +49,7 @@ def _message(message: Message, receipts: dict[str, list[str]]) -> dict[str, Any]
 
 
 def thread_view(actor: User, thread: Thread, messages: list[Message]) -> dict[str, Any]:
-    receipts = conversations.read_receipts(actor, thread)
+    receipts = conversations.read_receipts(actor, thread, messages)
     incident = incidents.incident_of_thread(actor, thread)
     incident_id = incident.id if incident is not None else None
     return {
@@ -129,7 +129,7 @@ def post_message(thread_id: str) -> tuple[Response, int]:
         files=_files(),
         internal=_flag(data.get("internal")),
     )
-    receipts = conversations.read_receipts(caller(), message.thread)
+    receipts = conversations.read_receipts(caller(), message.thread, [message])
     from app.api.relationship_schemas import MessageSchema
 
     return jsonify(MessageSchema().dump(_message(message, receipts))), 201

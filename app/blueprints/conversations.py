@@ -12,7 +12,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app.blueprints.forms import errors_onto_form, flash_refusal
-from app.models import Thread
+from app.models import Message, Thread
 from app.services import conversations, incidents
 from app.services.access import get_space
 from app.services.errors import DomainError, ValidationFailed
@@ -110,8 +110,19 @@ def space_threads(space_id: str) -> Response | tuple[str, int]:
     return render_template("conversations/space.html", space=space, rows=rows, form=form), status
 
 
-def _render_thread(thread_id: str, form: MessageForm | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    thread, messages = conversations.open_thread(current_user, thread_id)
+#: Messages a thread page shows at once: the latest, and a link to the ones before.
+MESSAGES_PER_PAGE = 50
+
+
+def _render_thread(  # type: ignore[no-untyped-def]
+    thread_id: str,
+    form: MessageForm | None = None,
+    status: int = 200,
+    *,
+    earlier: str | None = None,
+):
+    page = PageArgs(cursor=earlier, limit=MESSAGES_PER_PAGE)
+    thread, messages = conversations.open_thread(current_user, thread_id, page)
     incident = incidents.incident_of_thread(current_user, thread)
     change = None
     if incident is not None:
@@ -121,7 +132,8 @@ def _render_thread(thread_id: str, form: MessageForm | None = None, status: int 
             "conversations/thread.html",
             thread=thread,
             messages=messages,
-            readers=_reader_names(thread),
+            earlier=earlier,
+            readers=_reader_names(thread, messages),
             form=form or MessageForm(),
             incident=incident,
             change=change,
@@ -132,18 +144,27 @@ def _render_thread(thread_id: str, form: MessageForm | None = None, status: int 
     )
 
 
-def _reader_names(thread: Thread) -> dict[str, list[str]]:
+def _reader_names(thread: Thread, messages: list[Message]) -> dict[str, list[str]]:
     names = conversations.people_names(thread)
+    receipts = conversations.read_receipts(current_user, thread, messages)
     return {
         message_id: [names[user_id] for user_id in user_ids if user_id in names]
-        for message_id, user_ids in conversations.read_receipts(current_user, thread).items()
+        for message_id, user_ids in receipts.items()
     }
 
 
 @bp.get("/threads/<thread_id>")
 @login_required
 def thread(thread_id: str):  # type: ignore[no-untyped-def]
-    return _render_thread(thread_id)
+    earlier = request.args.get("antes") or None
+    try:
+        return _render_thread(thread_id, earlier=earlier)
+    except ValidationFailed as exc:
+        if "cursor" not in exc.errors:
+            raise
+        # an altered "earlier messages" link: the thread as it opens, with a word on why
+        flash(_("Ese enlace a mensajes anteriores no es válido: aquí están los últimos."), "error")
+        return redirect(url_for("conversations.thread", thread_id=thread_id))
 
 
 @bp.post("/threads/<thread_id>/messages")

@@ -290,10 +290,26 @@ def unread_count(actor: User) -> int:
     return sum(_unread_everywhere(actor).values())
 
 
-def open_thread(actor: User, thread_id: str) -> tuple[Thread, list[Message]]:
-    """The thread and its messages as the caller sees them; reading marks them read."""
+def open_thread(
+    actor: User, thread_id: str, page: PageArgs | None = None
+) -> tuple[Thread, Page[Message]]:
+    """The thread and its messages as the caller sees them, oldest first; reading marks
+    them read.
+
+    ``page`` None: every message (the API's thread). Otherwise the latest ``page.limit``
+    ones, and as ``next`` the cursor of those before them: a thread of a few years opens
+    on its last messages, as a messaging app does, and earlier ones come on demand.
+    """
     thread = get_thread(actor, thread_id)
-    messages = visible_messages(actor, thread)
+    if page is None:
+        messages = Page(visible_messages(actor, thread))
+    else:
+        query = select(Message).where(Message.thread_id == thread.id)
+        if not actor.is_staff:
+            query = query.where(Message.internal.is_(False))
+        order = (Key(Message.created_at, desc=True), Key(Message.id, desc=True))
+        latest_first = keyset(query, order, page, scope=f"messages:{thread.id}")
+        messages = Page(reversed(latest_first), latest_first.next)
     if messages:
         _mark_read(actor, thread, max(m.created_at for m in messages))
     return thread, messages
@@ -310,14 +326,18 @@ def _mark_read(actor: User, thread: Thread, until: datetime) -> None:
     db.session.flush()
 
 
-def read_receipts(actor: User, thread: Thread) -> dict[str, list[str]]:
-    """For each message, the ids of the people (the caller may know of) who have read it."""
+def read_receipts(
+    actor: User, thread: Thread, messages: Sequence[Message] | None = None
+) -> dict[str, list[str]]:
+    """For each message (``messages``, or every one the caller sees), the ids of the people
+    (the caller may know of) who have read it."""
     rows = db.session.execute(
         select(ThreadRead.user_id, ThreadRead.read_at).where(ThreadRead.thread_id == thread.id)
     ).all()
     people = {u.id: u for u in space_people(thread.space)}
     receipts: dict[str, list[str]] = {}
-    for message in visible_messages(actor, thread):
+    shown = visible_messages(actor, thread) if messages is None else messages
+    for message in shown:
         receipts[message.id] = [
             user_id
             for user_id, read_at in rows

@@ -303,3 +303,68 @@ def test_the_users_page_goes_on_page_by_page_in_a_few_queries(client, world, app
     second = client.get(more).get_data(as_text=True)
     shown = email_re.findall(first) + email_re.findall(second)
     assert len(shown) == len(set(shown)) == everyone
+
+
+MESSAGE_RE = re.compile(r'<div class="body">([^<]*)</div>')
+EARLIER_RE = re.compile(r'<a href="([^"]+)" rel="prev" data-testid="earlier-messages">')
+
+
+def test_a_long_thread_opens_on_its_latest_messages_and_earlier_ones_come_on_demand(client, world):
+    """A thread of 120 messages (and staff notes the client never sees) opens, like a
+    messaging app, on its last 50, oldest first; "earlier messages" goes back 50 at a time
+    without repeating or skipping one, even when a message arrives meanwhile; an altered
+    link opens the thread again, saying why."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.models import Message
+    from app.services import conversations
+
+    thread = conversations.create_thread(
+        world.staff, world.space_a.id, subject="Renta de 2026", body="Mensaje 000"
+    )
+    for n in range(1, 120):
+        author = world.client_a if n % 2 else world.staff
+        conversations.post_message(author, thread.id, body=f"Mensaje {n:03d}")
+        if n % 10 == 0:
+            conversations.post_message(world.staff, thread.id, body=f"Nota {n:03d}", internal=True)
+    db.session.flush()
+    start = datetime.now(UTC) - timedelta(days=30)
+    for n, message in enumerate(  # written over a month, in order
+        db.session.query(Message).filter_by(thread_id=thread.id).order_by(Message.created_at)
+    ):
+        message.created_at = start + timedelta(minutes=n)
+    db.session.commit()
+    everything = [f"Mensaje {n:03d}" for n in range(120)]
+
+    web_login(client, world.client_a)
+    first = client.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert MESSAGE_RE.findall(first) == everything[70:]
+    assert 'id="ultimo"' in first and "Nota" not in first
+    earlier = html.unescape(EARLIER_RE.search(first).group(1))
+
+    conversations.post_message(world.staff, thread.id, body="Mensaje nuevo")
+    db.session.commit()
+    second = client.get(earlier).get_data(as_text=True)
+    assert MESSAGE_RE.findall(second) == everything[20:70]
+    assert "Ver los últimos mensajes" in second and 'id="ultimo"' not in second
+    third = client.get(html.unescape(EARLIER_RE.search(second).group(1))).get_data(as_text=True)
+    assert MESSAGE_RE.findall(third) == everything[:20]
+    assert EARLIER_RE.search(third) is None
+
+    # the firm sees its notes in place, on the same pages
+    firm = client.application.test_client()
+    web_login(firm, world.staff)
+    staff_view = firm.get(f"/threads/{thread.id}").get_data(as_text=True)
+    assert "Mensaje nuevo" in staff_view and "Nota 110" in staff_view
+
+    altered = client.get(earlier[:-4] + "AAAA", follow_redirects=True)
+    assert altered.status_code == 200 and altered.request.path == f"/threads/{thread.id}"
+    page = altered.get_data(as_text=True)
+    assert "no es válido" in page and MESSAGE_RE.findall(page)[-1] == "Mensaje nuevo"
+    # a thread of another client stays out of reach, with or without a cursor
+    other = conversations.create_thread(
+        world.admin, world.space_b.id, subject="Otra", body="De otro cliente"
+    )
+    db.session.commit()
+    assert client.get(f"/threads/{other.id}?antes={earlier.split('antes=')[1]}").status_code == 404
