@@ -183,7 +183,9 @@ def board(campaign_id: str) -> str:
         series=board.series,
         made=board.made,
         all_rows=board.clients,
-        labels=STATUS_LABELS,
+        # translated once for the page, not once per row (each lazy label asks Flask-Babel
+        # for the request's locale and catalogue anew)
+        labels={key: str(label) for key, label in STATUS_LABELS.items()},
         space_kinds=SPACE_KINDS,
         chosen_status=chosen_status,
         query=query,
