@@ -406,26 +406,37 @@ def _item_for(actor: User, item_id: str, need: Permission = Permission.view) -> 
     return item
 
 
-def _set_status(item: RequestItem, status: ItemStatus) -> None:
+def _set_status(item: RequestItem, status: ItemStatus, *, recount: bool = True) -> None:
     item.status = status.value
     item.updated_at = _now()
-    request = item.request
-    done = rules.is_complete((ItemStatus(i.status), i.required) for i in request.items)
-    request.completed_at = (request.completed_at or _now()) if done else None
-    _count_items(request)
+    if recount:
+        _recount(item.request)
 
 
-def _count_items(request: DocumentRequest) -> None:
-    """The request's own counts of its items by status (what a campaign board reads)."""
-    by_status = Counter(i.status for i in request.items)
-    request.items_total = len(request.items)
+def _recount(request: DocumentRequest) -> None:
+    """The request's counts of its items by status (what a campaign board reads) and whether
+    it is complete, from the database once this transaction's moves are written.
+
+    The request's row is locked first: when two items of one request move at once (a client
+    sending several files in parallel), the second is counted after the first commits, never
+    from a view that misses it (PostgreSQL; SQLite writes one transaction at a time).
+    """
+    db.session.flush()
+    db.session.refresh(request, with_for_update=True)
+    items = db.session.execute(
+        select(RequestItem.status, RequestItem.required).where(RequestItem.request_id == request.id)
+    ).all()
+    by_status = Counter(status for status, _required in items)
+    request.items_total = len(items)
     request.items_pending = by_status[ItemStatus.PENDING.value]
     request.items_submitted = by_status[ItemStatus.SUBMITTED.value]
     request.items_accepted = by_status[ItemStatus.ACCEPTED.value]
     request.items_not_applicable = by_status[ItemStatus.NOT_APPLICABLE.value]
     request.items_missing = sum(
-        1 for i in request.items if i.required and i.status == ItemStatus.PENDING.value
+        1 for status, required in items if required and status == ItemStatus.PENDING.value
     )
+    done = rules.is_complete((ItemStatus(status), required) for status, required in items)
+    request.completed_at = (request.completed_at or _now()) if done else None
 
 
 def _transition(fn, *args):  # type: ignore[no-untyped-def]
@@ -514,9 +525,11 @@ def close_missing(actor: User, request: DocumentRequest, reason: str) -> int:
         except rules.InvalidItemTransition:
             continue
         item.not_applicable_reason = reason
-        _set_status(item, new_status)
+        _set_status(item, new_status, recount=False)  # counted once below
         audit.record("request_item_not_applicable", actor, f"request_item:{item.id}", reason=reason)
         closed += 1
+    if closed:
+        _recount(request)
     db.session.flush()
     return closed
 
