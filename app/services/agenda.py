@@ -3,8 +3,10 @@
 One query per kind of waiting thing, merged and sorted; the same list serves the home page and
 ``GET /api/v1/me/agenda``. A client's agenda: items the firm asks for, signatures, documents to
 review, unread messages, incidents waiting for them, their onboarding. A staff member's: versions
-to review, signatures, unread messages, open incidents (theirs or nobody's), onboardings to
-approve.
+to review (due when their space's review SLA says, late past it), signatures, unread messages,
+open incidents (theirs or nobody's), onboardings to approve and their own onboardings stalled on
+the client's side, and their campaigns with clients late (one item per campaign, of the kind of
+what the campaign asks: ``request_item`` or ``signature``, its target ``campaign:<id>``).
 """
 
 from __future__ import annotations
@@ -12,23 +14,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
+from flask_babel import ngettext
+from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
 from app.models import (
     AuditEvent,
     Document,
+    DocumentVersion,
     Message,
     Onboarding,
     RequestItem,
+    Space,
     Thread,
     User,
     Visibility,
 )
 from app.models.base import as_utc
-from app.services import conversations, incidents, overview, requests, signatures
+from app.services import alerts, conversations, incidents, overview, requests, signatures
 from app.services.access import visible_space_ids
 from app.services.paging import PageArgs, page_list
+from workflows.review import ReviewState
+from workflows.schedule import review_deadline
 
 #: When two things are due the same day, the order a person would deal with them in.
 KIND_ORDER = ("signature", "request_item", "review", "incident", "onboarding", "message")
@@ -107,6 +114,8 @@ def agenda_for(
     items += unread
     items += _incidents(actor)
     items += _onboardings(actor)
+    if actor.is_staff:
+        items += _late_campaigns(actor, today)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.kind] = counts.get(item.kind, 0) + 1
@@ -165,19 +174,48 @@ def _signatures(actor: User, today: date) -> list[AgendaItem]:
 
 
 def _reviews(actor: User, limit: int | None = None) -> list[AgendaItem]:
-    return [
-        AgendaItem(
-            "review",
-            f"document:{document.id}",
-            document.title,
-            None,
-            False,
-            f"/documents/{document.id}",
-            f"v{version.number}",
-            as_utc(version.created_at).isoformat(),  # waiting longest first
+    """Versions to review. For staff, each due when its space's review SLA says (to open it,
+    then to decide on it) and late past that, as the alert engine counts them; a client's come
+    after what they are asked to send or sign, waiting longest first."""
+    waiting = overview.waiting_for(actor, limit=limit)
+    space_ids = {document.space_id for document, _version in waiting} if actor.is_staff else set()
+    slas = (
+        {
+            space.id: alerts.space_sla(space)
+            for space in db.session.execute(select(Space).where(Space.id.in_(space_ids))).scalars()
+        }
+        if space_ids
+        else {}
+    )
+    now = datetime.now(UTC)
+    found = []
+    for document, version in waiting:
+        deadline = _review_deadline(version, slas.get(document.space_id))
+        found.append(
+            AgendaItem(
+                "review",
+                f"document:{document.id}",
+                document.title,
+                deadline.date() if deadline else None,
+                deadline is not None and deadline < now,
+                f"/documents/{document.id}",
+                f"v{version.number}",
+                as_utc(version.created_at).isoformat(),  # waiting longest first
+            )
         )
-        for document, version in overview.waiting_for(actor, limit=limit)
-    ]
+    return found
+
+
+def _review_deadline(version: DocumentVersion, sla: alerts.ReviewSla | None) -> datetime | None:
+    if sla is None:
+        return None
+    received = as_utc(version.created_at)
+    entered = as_utc(version.review_state_at) if version.review_state_at else received
+    try:
+        state = ReviewState(version.review_state)
+    except ValueError:
+        return None
+    return review_deadline(state, entered, sla, received_at=received)
 
 
 def _messages(actor: User) -> list[AgendaItem]:
@@ -223,6 +261,11 @@ def _incidents(actor: User) -> list[AgendaItem]:
 
 
 def _onboardings(actor: User) -> list[AgendaItem]:
+    """A client's own onboarding while it waits on them. For staff, every onboarding waiting
+    for approval, and their own ones stalled on the client's side (past the reminder delay of
+    the onboarding settings): both due when that delay ends."""
+    from app.services import onboarding
+
     query = select(Onboarding)
     if actor.is_client:
         query = query.where(
@@ -230,27 +273,59 @@ def _onboardings(actor: User) -> list[AgendaItem]:
             Onboarding.status.in_(("identity", "engagement")),
         )
     else:
-        query = query.where(Onboarding.status == "review")
+        query = query.where(
+            or_(
+                Onboarding.status == "review",
+                and_(
+                    Onboarding.owner_id == actor.id,
+                    Onboarding.status.in_(("invited", "identity", "engagement")),
+                ),
+            )
+        )
+    now = datetime.now(UTC)
+    remind_after = onboarding.stall_policy().remind_after if actor.is_staff else None
     found = []
     for item in db.session.execute(query).scalars():
-        if actor.is_client and item.status == "engagement":
-            from app.services import onboarding
-
-            if onboarding.waiting_on(item) != "client":
-                continue
+        waiting_on = onboarding.waiting_on(item)
+        if actor.is_client and waiting_on != "client":
+            continue
+        due_at = None
+        if remind_after is not None:
+            due_at = as_utc(item.status_since) + remind_after
+            if item.status != "review" and (waiting_on != "client" or due_at > now):
+                continue  # the client's turn, and not stalled yet
         found.append(
             AgendaItem(
                 "onboarding",
                 f"onboarding:{item.id}",
                 item.client_name or item.name,
-                None,
-                False,
+                due_at.date() if due_at else None,
+                due_at is not None and due_at <= now,
                 f"/onboarding/{item.id}",
                 item.status,
                 as_utc(item.created_at).isoformat(),  # the oldest first
             )
         )
     return found
+
+
+def _late_campaigns(actor: User, today: date) -> list[AgendaItem]:
+    """The staff member's campaigns with clients late: one item each, with how many."""
+    from app.services import campaign_board
+
+    return [
+        AgendaItem(
+            "signature" if campaign.kind == "signature" else "request_item",
+            f"campaign:{campaign.id}",
+            campaign.name,
+            campaign.due_date,
+            True,
+            f"/campaigns/{campaign.id}?status=overdue",
+            ngettext("%(num)s cliente atrasado", "%(num)s clientes atrasados", late),
+            f"{late:09d}",
+        )
+        for campaign, late in campaign_board.late_clients(actor, today)
+    ]
 
 
 def previous_visit(actor: User) -> datetime | None:

@@ -84,6 +84,70 @@ def _progress_rows(campaign: Campaign, today: date) -> Sequence[Any]:
     )
 
 
+def _client_status(today: Any) -> Any:
+    """A campaign client's status, as the board shows it, from its row, its request (and
+    that request's item counts) or its signature request, outer-joined as they are below."""
+    signature_status = case(
+        (SignatureRequest.status == "completed", "done"),
+        (SignatureRequest.status == "declined", "declined"),
+        (SignatureRequest.status.in_(("cancelled", "failed")), "failed"),
+        (
+            and_(SignatureRequest.due_date.is_not(None), SignatureRequest.due_date < today),
+            "overdue",
+        ),
+        else_="open",
+    )
+    request_status = case(
+        (
+            or_(
+                DocumentRequest.completed_at.is_not(None),
+                and_(DocumentRequest.items_missing == 0, DocumentRequest.items_submitted == 0),
+            ),
+            "done",
+        ),
+        (DocumentRequest.due_date < today, "overdue"),
+        else_="open",
+    )
+    return case(
+        (CampaignClient.status.in_(_OWN_STATUSES), CampaignClient.status),
+        (SignatureRequest.id.is_not(None), signature_status),
+        (DocumentRequest.id.is_(None), CampaignClient.status),
+        else_=request_status,
+    )
+
+
+@cache
+def _late_statement() -> Any:
+    """How many clients are late in each campaign a staff member made (built once)."""
+    today = bindparam("today", type_=Date)
+    return (
+        select(CampaignClient.campaign_id, func.count())
+        .join(Campaign, Campaign.id == CampaignClient.campaign_id)
+        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
+        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
+        .where(
+            Campaign.created_by_id == bindparam("actor_id", type_=String),
+            # only a client whose request or signature was due before today can be late
+            Campaign.due_date < today,
+            _client_status(today) == "overdue",
+        )
+        .group_by(CampaignClient.campaign_id)
+    )
+
+
+def late_clients(actor: User, today: date) -> list[tuple[Campaign, int]]:
+    """The campaigns ``actor`` made that have clients late, and how many, most first."""
+    counts = dict(
+        db.session.connection()
+        .execute(_late_statement(), {"actor_id": actor.id, "today": today})
+        .all()
+    )
+    if not counts:
+        return []
+    campaigns = db.session.execute(select(Campaign).where(Campaign.id.in_(counts))).scalars()
+    return sorted(((c, counts[c.id]) for c in campaigns), key=lambda found: -found[1])
+
+
 @cache
 def _progress_statement() -> Any:
     """The board's query, built once: made anew for each page, its construction (a dozen
@@ -113,36 +177,9 @@ def _progress_statement() -> Any:
         .group_by(SignatureRequestSigner.request_id)
         .subquery()
     )
-    own = CampaignClient.status.in_(_OWN_STATUSES)
-    signature_status = case(
-        (SignatureRequest.status == "completed", "done"),
-        (SignatureRequest.status == "declined", "declined"),
-        (SignatureRequest.status.in_(("cancelled", "failed")), "failed"),
-        (
-            and_(SignatureRequest.due_date.is_not(None), SignatureRequest.due_date < today),
-            "overdue",
-        ),
-        else_="open",
-    )
     pending = DocumentRequest.items_pending
     submitted = DocumentRequest.items_submitted
-    request_status = case(
-        (
-            or_(
-                DocumentRequest.completed_at.is_not(None),
-                and_(DocumentRequest.items_missing == 0, submitted == 0),
-            ),
-            "done",
-        ),
-        (DocumentRequest.due_date < today, "overdue"),
-        else_="open",
-    )
-    status = case(
-        (own, CampaignClient.status),
-        (SignatureRequest.id.is_not(None), signature_status),
-        (DocumentRequest.id.is_(None), CampaignClient.status),
-        else_=request_status,
-    )
+    status = _client_status(today)
     has_signature = SignatureRequest.id.is_not(None)
     progress = (
         select(

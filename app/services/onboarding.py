@@ -884,7 +884,8 @@ def describe(item: Onboarding) -> dict[str, Any]:
 # ---------------------------------------------------------------- stalls
 
 
-def _stall_policy() -> rules.StallPolicy:
+def stall_policy() -> rules.StallPolicy:
+    """How long an onboarding may wait on one side before reminders, escalation, expiry."""
     return rules.StallPolicy(
         remind_after=timedelta(days=int(get_setting("onboarding_remind_days"))),
         escalate_after=timedelta(days=int(get_setting("onboarding_escalate_days"))),
@@ -906,7 +907,7 @@ def _since(item: Onboarding) -> datetime:
 
 def _stalled(now: datetime) -> list[LateThing]:
     """Onboardings waiting too long, for the one alert engine: whose turn it is, then the owner."""
-    policy = _stall_policy()
+    policy = stall_policy()
     late = []
     for item in _open_onboardings():
         verdict = rules.stall(item.status, _since(item), now, policy)
@@ -942,7 +943,7 @@ alerts.register_finder(_stalled)
 def expire_stalled(now: datetime | None = None) -> int:
     """Onboardings left waiting past the firm's limit expire (their link and steps end)."""
     now = now or _now()
-    policy = _stall_policy()
+    policy = stall_policy()
     expired = 0
     for item in _open_onboardings():
         if rules.stall(item.status, _since(item), now, policy) is rules.Stall.EXPIRE:

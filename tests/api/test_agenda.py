@@ -147,3 +147,113 @@ def test_versions_to_review_come_waiting_longest_first(client, world):
         i["title"] for i in agenda["items"] if i["kind"] == "review" and i["title"] in titles
     ]
     assert reviews == titles
+
+
+def test_a_staff_members_queue_puts_what_is_late_first_reviews_campaigns_and_stalled_onboardings(
+    client, world
+):
+    """Versions past their space's review SLA, the staff member's campaigns with clients late
+    (one item each, saying how many) and their onboardings stalled on the client come first,
+    marked late; what is not late yet keeps its due date; another staff member's campaign and
+    onboarding are not theirs."""
+    from datetime import UTC, datetime
+
+    from portal_testing import PASSWORD
+
+    from app.extensions import db
+    from app.models import DocumentRequest, DocumentVersion
+    from app.services import accounts, campaigns, clients, documents, onboarding
+
+    now = datetime.now(UTC)
+    old = documents.upload_document(
+        world.client_a, world.space_a.id, io.BytesIO(b"%PDF-1.4 vieja"), filename="vieja.pdf"
+    )
+    fresh = documents.upload_document(
+        world.client_a, world.space_a.id, io.BytesIO(b"%PDF-1.4 nueva"), filename="nueva.pdf"
+    )
+    version = db.session.get(DocumentVersion, old.current_version.id)
+    version.created_at = version.review_state_at = now - timedelta(days=5)  # opened within 2
+    db.session.commit()
+
+    staff = api_token(client, world.staff)
+    made = []
+    for number in range(3):
+        firm = clients.create_client(world.admin, name=f"Sociedad {number}", kind="company")
+        campaigns.set_tags(world.admin, firm.id, ["cuentas"])
+        made.append(firm.id)
+    db.session.commit()
+    campaign = client.post(
+        "/api/v1/campaigns",
+        headers=staff,
+        json={
+            "name": "Cuentas 2026",
+            "kind": "request",
+            "items": [{"title": "Balance"}],
+            "due_date": (date.today() + timedelta(days=10)).isoformat(),
+            "client_filter": {"tag": "cuentas"},
+            "space_kind": "fiscal_year",
+            "space_name": "Ejercicio {year}",
+        },
+    ).get_json()
+    board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=staff).get_json()
+    requests_made = [db.session.get(DocumentRequest, r["request_id"]) for r in board["clients"]]
+    from app.models import Campaign
+
+    db.session.get(Campaign, campaign["id"]).due_date = date.today() - timedelta(days=2)
+    for request in requests_made:  # as if the campaign had been due two days ago
+        request.due_date = date.today() - timedelta(days=2)
+    first = requests_made[0]  # one client sent everything: not late
+    from app.services import requests as request_service
+
+    request_service.mark_not_applicable(world.staff, first.items[0].id, "Sin actividad")
+
+    stalled = onboarding.start_onboarding(
+        world.staff, email="lenta@example.com", name="Lenta", kind="person", services=["renta"]
+    )
+    stalled.status_since = now - timedelta(days=4)  # the reminder delay is 3 days
+    waiting = onboarding.start_onboarding(
+        world.staff,
+        email="reciente@example.com",
+        name="Reciente",
+        kind="person",
+        services=["renta"],
+    )
+    colleague = accounts.create_user(
+        world.admin, email="otra@despacho.es", name="Otra", role="staff", password=PASSWORD
+    )
+    theirs = onboarding.start_onboarding(
+        colleague, email="suya@example.com", name="Suya", kind="person", services=["renta"]
+    )
+    theirs.status_since = now - timedelta(days=4)
+    db.session.commit()
+
+    agenda = client.get("/api/v1/me/agenda?limit=500", headers=staff).get_json()
+    by_target = {item["target"]: item for item in agenda["items"]}
+    late = by_target[f"campaign:{campaign['id']}"]
+    assert late["kind"] == "request_item" and late["overdue"] is True
+    assert late["context"] == "2 clientes atrasados"
+    assert late["link"] == f"/campaigns/{campaign['id']}?status=overdue"
+    assert by_target[f"document:{old.id}"]["overdue"] is True
+    assert by_target[f"document:{fresh.id}"]["overdue"] is False
+    assert (
+        by_target[f"document:{fresh.id}"]["due"] == (date.today() + timedelta(days=2)).isoformat()
+    )
+    assert by_target[f"onboarding:{stalled.id}"]["overdue"] is True
+    assert f"onboarding:{waiting.id}" not in by_target  # the client's turn, not stalled yet
+    assert f"onboarding:{theirs.id}" not in by_target  # a colleague's
+    # what is late comes before anything that is not
+    flags = [item["overdue"] for item in agenda["items"]]
+    assert flags == sorted(flags, reverse=True)
+
+    mine = client.get("/api/v1/me/agenda", headers=api_token(client, colleague)).get_json()
+    targets = {item["target"] for item in mine["items"]}
+    assert f"campaign:{campaign['id']}" not in targets and f"onboarding:{theirs.id}" in targets
+
+    # the home page says it in words, late things first
+    from portal_testing import web_login
+
+    browser = client.application.test_client()
+    web_login(browser, world.staff)
+    home = browser.get("/").get_data(as_text=True)
+    assert "Campaña con clientes atrasados · 2 clientes atrasados" in home
+    assert home.index("Cuentas 2026") < home.index("nueva.pdf")
