@@ -322,7 +322,7 @@ def _late_campaigns(actor: User, today: date) -> list[AgendaItem]:
             True,
             f"/campaigns/{campaign.id}?status=overdue",
             ngettext("%(num)s cliente atrasado", "%(num)s clientes atrasados", late),
-            f"{late:09d}",
+            f"{10**9 - late:010d}",  # the same day: the most clients late first
         )
         for campaign, late in campaign_board.late_clients(actor, today)
     ]
