@@ -266,6 +266,8 @@ def _onboardings(actor: User) -> list[AgendaItem]:
     the onboarding settings): both due when that delay ends."""
     from app.services import onboarding
 
+    now = datetime.now(UTC)
+    remind_after = None
     query = select(Onboarding)
     if actor.is_client:
         query = query.where(
@@ -273,17 +275,17 @@ def _onboardings(actor: User) -> list[AgendaItem]:
             Onboarding.status.in_(("identity", "engagement")),
         )
     else:
+        remind_after = onboarding.stall_policy().remind_after
         query = query.where(
             or_(
                 Onboarding.status == "review",
                 and_(
                     Onboarding.owner_id == actor.id,
                     Onboarding.status.in_(("invited", "identity", "engagement")),
+                    Onboarding.status_since <= now - remind_after,
                 ),
             )
         )
-    now = datetime.now(UTC)
-    remind_after = onboarding.stall_policy().remind_after if actor.is_staff else None
     found = []
     for item in db.session.execute(query).scalars():
         waiting_on = onboarding.waiting_on(item)
