@@ -21,6 +21,7 @@ from app.models import ClientKind, User
 from app.services import campaign_board, campaigns, requests
 from app.services.access import require_staff
 from app.services.errors import DomainError, ValidationFailed
+from app.services.paging import cursor_page
 
 bp = Blueprint("campaigns", __name__)
 PAGE_SIZE = 50  # board rows per page: the most urgent first
@@ -91,8 +92,14 @@ def _templates() -> list[Any]:
 
 @bp.get("/campaigns")
 @login_required
-def index() -> str:
-    summaries = campaigns.list_campaigns(current_user)
+def index() -> str | Response:
+    try:
+        summaries = campaign_board.campaign_summaries(
+            current_user, cursor_page(request.args), today=date.today()
+        )
+    except ValidationFailed as exc:  # an altered "more" link: back to the newest, saying why
+        flash(exc.errors.get("cursor", exc.detail), "error")
+        return redirect(url_for("campaigns.index"))
     return render_template("campaigns/index.html", summaries=summaries)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
@@ -25,9 +24,7 @@ from app.models import (
     Client,
     ClientKind,
     ClientTag,
-    DocumentRequest,
     Permission,
-    SignatureRequest,
     Space,
     SpaceKind,
     SpaceMember,
@@ -660,43 +657,3 @@ def remove_clients(actor: User, campaign_id: str, client_ids: Any) -> int:
     )
     return removed
 
-
-@dataclass(frozen=True)
-class CampaignSummary:
-    campaign: Campaign
-    clients: int
-    made: int
-    done: int
-
-
-def list_campaigns(actor: User) -> list[CampaignSummary]:
-    """Every campaign, newest first, with how many clients it has, made and done."""
-    require_staff(actor)
-    found = list(
-        db.session.execute(select(Campaign).order_by(Campaign.created_at.desc())).scalars()
-    )
-    if not found:
-        return []
-    ids = [c.id for c in found]
-    counts: dict[str, list[int]] = {i: [0, 0, 0] for i in ids}
-    rows = db.session.execute(
-        select(
-            CampaignClient.campaign_id,
-            CampaignClient.status,
-            DocumentRequest.completed_at,
-            SignatureRequest.status,
-        )
-        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
-        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
-        .where(CampaignClient.campaign_id.in_(ids))
-    ).all()
-    for campaign_id, status, completed_at, signature_status in rows:
-        if status == "removed":
-            continue
-        entry = counts[campaign_id]
-        entry[0] += 1
-        entry[1] += status in ("created", "closed")
-        entry[2] += (
-            status == "closed" or completed_at is not None or signature_status == "completed"
-        )
-    return [CampaignSummary(c, *counts[c.id]) for c in found]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -81,9 +82,7 @@ def _names_in_board(html: str) -> list[str]:
     return re.findall(r'href="/requests/[^"]+">([^<]+)</a>', body)
 
 
-def test_the_board_puts_late_clients_first_finds_any_letter_and_pages(
-    client, world, monkeypatch
-):
+def test_the_board_puts_late_clients_first_finds_any_letter_and_pages(client, world, monkeypatch):
     from app.blueprints import campaigns as board_view
     from app.extensions import db
     from app.models import CampaignClient, DocumentRequest
@@ -150,3 +149,43 @@ def test_the_board_puts_late_clients_first_finds_any_letter_and_pages(
     assert _names_in_board(beyond) == _names_in_board(second)
     assert re.search(r"Clientes</dt><dd>3</dd>", second)
     assert client.get(f"{board_url}?page=x").status_code == 200
+
+    # the campaigns list says how many are late, linking to them on the board
+    listing = client.get("/campaigns").get_data(as_text=True)
+    campaign_id = board_url.rsplit("/", 1)[1]
+    assert f'href="/campaigns/{campaign_id}?status=overdue">1</a>' in listing
+
+
+def test_the_campaigns_list_goes_on_page_by_page_newest_first(client, world):
+    from app.extensions import db
+    from app.models import Campaign
+
+    start = datetime.now(UTC) - timedelta(days=200)
+    for n in range(55):
+        db.session.add(
+            Campaign(
+                name=f"Campaña {n:02d}",
+                kind="request",
+                items=[{"title": "Balance"}],
+                due_date=date.today() + timedelta(days=30),
+                space_kind="fiscal_year",
+                space_name="Ejercicio {year}",
+                status="done",
+                created_by_id=world.staff.id,
+                created_at=start + timedelta(days=n),
+            )
+        )
+    db.session.commit()
+    web_login(client, world.staff)
+    first = client.get("/campaigns").get_data(as_text=True)
+    names = re.findall(r">(Campaña \d\d)</a>", first)
+    assert names == [f"Campaña {n:02d}" for n in range(54, 4, -1)]
+    more = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert more is not None
+    second = client.get(html.unescape(more.group(1))).get_data(as_text=True)
+    assert re.findall(r">(Campaña \d\d)</a>", second) == [
+        f"Campaña {n:02d}" for n in range(4, -1, -1)
+    ]
+    assert "Volver al principio" in second and 'rel="next"' not in second
+    altered = client.get("/campaigns?cursor=nada", follow_redirects=True)
+    assert altered.request.path == "/campaigns" and "no es válido" in altered.get_data(as_text=True)
