@@ -275,7 +275,7 @@ def _onboardings(actor: User) -> list[AgendaItem]:
             Onboarding.status.in_(("identity", "engagement")),
         )
     else:
-        remind_after = onboarding.stall_policy().remind_after
+        remind_after = onboarding.remind_after()
         query = query.where(
             or_(
                 Onboarding.status == "review",

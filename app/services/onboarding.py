@@ -884,10 +884,15 @@ def describe(item: Onboarding) -> dict[str, Any]:
 # ---------------------------------------------------------------- stalls
 
 
+def remind_after() -> timedelta:
+    """How long an onboarding may wait on one side before it counts as stalled."""
+    return timedelta(days=int(get_setting("onboarding_remind_days")))
+
+
 def stall_policy() -> rules.StallPolicy:
     """How long an onboarding may wait on one side before reminders, escalation, expiry."""
     return rules.StallPolicy(
-        remind_after=timedelta(days=int(get_setting("onboarding_remind_days"))),
+        remind_after=remind_after(),
         escalate_after=timedelta(days=int(get_setting("onboarding_escalate_days"))),
         expire_after=timedelta(days=int(get_setting("onboarding_expire_days"))),
     )
