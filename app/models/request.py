@@ -51,7 +51,7 @@ class DocumentRequest(db.Model):  # type: ignore[name-defined]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     previous_id: Mapped[str | None] = mapped_column(ForeignKey("document_request.id"))
     successor_created: Mapped[bool] = mapped_column(Boolean, default=False)
-    # How many items stand where, kept by the service that moves them (requests._set_status)
+    # How many items stand where, kept by the service that moves them (requests._recount)
     # and set when the items are made: a campaign board of 500 clients reads them with its
     # rows instead of counting 4,000 items on every view. "missing" is required and pending.
     items_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
