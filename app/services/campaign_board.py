@@ -214,9 +214,9 @@ def _progress_statement() -> Any:
     CASE expressions) and cache key cost more than running it.
 
     Each request carries its items' counts by status (``DocumentRequest.items_*``, kept by
-    ``requests._recount`` as items move); signers are counted per request with GROUP BY; each client's
-    status is a CASE over them, so neither the board nor its totals bring a row per item or
-    per signer into Python (500 clients in about a millisecond).
+    ``requests._recount`` as items move); signers are counted per request with GROUP BY;
+    each client's status is a CASE over them, so neither the board nor its totals bring a row
+    per item or per signer into Python (500 clients in about a millisecond).
     """
     campaign_id = bindparam("campaign_id", type_=String)
     today = bindparam("today", type_=Date)
