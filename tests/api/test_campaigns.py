@@ -41,6 +41,42 @@ def _campaign(client, headers, **overrides):
     return client.post("/api/v1/campaigns", headers=headers, json=body)
 
 
+def _a_person_in_a_campaign(client, world, *, email: str, name: str, items: list[dict]):
+    """Two clients tagged "renta", a person of the first, a campaign asking for ``items``, and
+    the person made a member of the space it opened for them. Returns the admin's headers,
+    the first client's id, the campaign, that client's request and the person's headers."""
+    from app.extensions import db
+    from app.models import DocumentRequest, User
+    from app.services import accounts
+    from app.services import clients as client_service
+
+    admin = api_token(client, world.admin)
+    first = _clients(client, admin, 2, "renta")[0]
+    person = accounts.create_user(
+        world.admin, email=email, name=name, role="client", client_id=first, password=PASSWORD
+    )
+    db.session.commit()
+    campaign = _campaign(client, admin, template=None, items=items).get_json()
+    board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
+    row = next(r for r in board["clients"] if r["client_id"] == first)
+    request = db.session.get(DocumentRequest, row["request_id"])
+    client_service.add_member(
+        world.admin, request.space_id, user_id=person.id, permission="contribute"
+    )
+    db.session.commit()
+    return admin, first, campaign, request, api_token(client, db.session.get(User, person.id))
+
+
+def _send(client, headers, item_id: str, filename: str) -> None:
+    sent = client.post(
+        f"/api/v1/request-items/{item_id}/upload",
+        headers=headers,
+        data={"file": (io.BytesIO(b"%PDF-1.4 " + filename.encode()), filename)},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 201, sent.get_json()
+
+
 def test_a_renta_campaign_for_tagged_clients_makes_one_request_each_and_never_twice(client, world):
     admin = api_token(client, world.admin)
     tagged = _clients(client, admin, 5, "renta")
@@ -81,44 +117,18 @@ def test_reminders_list_only_what_each_client_lacks_and_exports_open_in_a_spread
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import OutboxMail, User
-    from app.services import accounts
+    from app.models import OutboxMail
 
-    admin = api_token(client, world.admin)
-    ids = _clients(client, admin, 2, "renta")
-    person = accounts.create_user(
-        world.admin,
+    admin, _first, campaign, request, token = _a_person_in_a_campaign(
+        client,
+        world,
         email="lucia@example.com",
         name="Lucía",
-        role="client",
-        client_id=ids[0],
-        password=PASSWORD,
-    )
-    db.session.commit()
-    campaign = _campaign(
-        client,
-        admin,
-        template=None,
         items=[{"title": "Certificado de retenciones"}, {"title": "Recibo del IBI"}],
-    ).get_json()
-    board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
-    mine = next(r for r in board["clients"] if r["client_id"] == ids[0])
-    from app.models import DocumentRequest
-    from app.services import clients as client_service
-
-    # Lucía (a member of her renta space) sends one of the two documents
-    req = db.session.get(DocumentRequest, mine["request_id"])
-    client_service.add_member(world.admin, req.space_id, user_id=person.id, permission="contribute")
-    db.session.commit()
-    token = api_token(client, db.session.get(User, person.id))
-    ibi = next(i for i in req.items if i.title == "Recibo del IBI")
-    sent = client.post(
-        f"/api/v1/request-items/{ibi.id}/upload",
-        headers=token,
-        data={"file": (io.BytesIO(b"%PDF-1.4 ibi"), "ibi.pdf")},
-        content_type="multipart/form-data",
     )
-    assert sent.status_code == 201, sent.get_json()
+    # Lucía (a member of her renta space) sends one of the two documents
+    ibi = next(i for i in request.items if i.title == "Recibo del IBI")
+    _send(client, token, ibi.id, "ibi.pdf")
 
     reminded = client.post(f"/api/v1/campaigns/{campaign['id']}/remind", headers=admin)
     assert reminded.status_code == 200 and reminded.get_json()["reminded"] == 1
@@ -181,36 +191,21 @@ def test_the_board_counts_follow_each_item_as_it_is_sent_refused_accepted_or_set
     """The counts a board shows are kept on each request as its items move: a client's row
     says what was sent, accepted or marked not applicable after each step, and the client
     is complete exactly when every required item is settled."""
-    from app.extensions import db
-    from app.models import DocumentRequest, User
-    from app.services import accounts
-    from app.services import clients as client_service
-
-    admin = api_token(client, world.admin)
-    ids = _clients(client, admin, 2, "renta")
-    person = accounts.create_user(
-        world.admin,
+    admin, first_client, campaign, request, token = _a_person_in_a_campaign(
+        client,
+        world,
         email="marta@example.com",
         name="Marta",
-        role="client",
-        client_id=ids[0],
-        password=PASSWORD,
-    )
-    db.session.commit()
-    campaign = _campaign(
-        client,
-        admin,
-        template=None,
         items=[
             {"title": "Certificado de retenciones"},
             {"title": "Recibo del IBI"},
             {"title": "Donativos", "required": False},
         ],
-    ).get_json()
+    )
 
     def row() -> dict:
         board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
-        return next(r for r in board["clients"] if r["client_id"] == ids[0])
+        return next(r for r in board["clients"] if r["client_id"] == first_client)
 
     first = row()
     assert first["progress"] == {
@@ -221,22 +216,10 @@ def test_the_board_counts_follow_each_item_as_it_is_sent_refused_accepted_or_set
         "total": 3,
     }
     assert first["status"] == "open"
-    request = db.session.get(DocumentRequest, first["request_id"])
-    client_service.add_member(
-        world.admin, request.space_id, user_id=person.id, permission="contribute"
-    )
-    db.session.commit()
     items = {i.title: i.id for i in request.items}
-    token = api_token(client, db.session.get(User, person.id))
 
     def send(title: str) -> None:
-        answer = client.post(
-            f"/api/v1/request-items/{items[title]}/upload",
-            headers=token,
-            data={"file": (io.BytesIO(b"%PDF-1.4 doc"), "doc.pdf")},
-            content_type="multipart/form-data",
-        )
-        assert answer.status_code == 201, answer.get_json()
+        _send(client, token, items[title], "doc.pdf")
 
     def review(title: str, action: str) -> None:
         answer = client.post(
