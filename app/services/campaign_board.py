@@ -90,9 +90,17 @@ def _count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _with_requests(query: Any) -> Any:
+    """``query`` (from ``CampaignClient``) with each client's request and signature request,
+    outer-joined: what ``_client_status`` reads."""
+    return query.outerjoin(
+        DocumentRequest, DocumentRequest.id == CampaignClient.request_id
+    ).outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
+
+
 def _client_status(today: Any) -> Any:
     """A campaign client's status, as the board shows it, from its row, its request (and
-    that request's item counts) or its signature request, outer-joined as they are below."""
+    that request's item counts) or its signature request, joined by ``_with_requests``."""
     signature_status = case(
         (SignatureRequest.status == "completed", "done"),
         (SignatureRequest.status == "declined", "declined"),
@@ -159,15 +167,15 @@ def campaign_summaries(
 def _summary_statement() -> Any:
     status = _client_status(bindparam("today", type_=Date))
     return (
-        select(
-            CampaignClient.campaign_id,
-            func.count(),
-            _count_if(CampaignClient.status.in_(("created", "closed"))),
-            _count_if(status.in_(("done", "closed"))),
-            _count_if(status == "overdue"),
+        _with_requests(
+            select(
+                CampaignClient.campaign_id,
+                func.count(),
+                _count_if(CampaignClient.status.in_(("created", "closed"))),
+                _count_if(status.in_(("done", "closed"))),
+                _count_if(status == "overdue"),
+            )
         )
-        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
-        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
         .where(
             CampaignClient.campaign_id.in_(bindparam("ids", expanding=True)),
             CampaignClient.status != "removed",
@@ -181,10 +189,11 @@ def _late_statement() -> Any:
     """How many clients are late in each campaign a staff member made (built once)."""
     today = bindparam("today", type_=Date)
     return (
-        select(CampaignClient.campaign_id, func.count())
-        .join(Campaign, Campaign.id == CampaignClient.campaign_id)
-        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
-        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
+        _with_requests(
+            select(CampaignClient.campaign_id, func.count()).join(
+                Campaign, Campaign.id == CampaignClient.campaign_id
+            )
+        )
         .where(
             Campaign.created_by_id == bindparam("actor_id", type_=String),
             # only a client whose request or signature was due before today can be late
@@ -238,46 +247,44 @@ def _progress_statement() -> Any:
     submitted = DocumentRequest.items_submitted
     status = _client_status(today)
     has_signature = SignatureRequest.id.is_not(None)
+    columns = select(
+        CampaignClient.client_id.label("client_id"),
+        Client.name.label("client_name"),
+        CampaignClient.error.label("error"),
+        case((has_signature, None), else_=DocumentRequest.id).label("request_id"),
+        case((has_signature, SignatureRequest.id), else_=None).label("signature_request_id"),
+        status.label("status"),
+        # a signature counts as one thing to do, pending until it is complete
+        case(
+            (has_signature, case((status == "done", 0), else_=1)),
+            (DocumentRequest.id.is_(None), 0),
+            else_=pending,
+        ).label("pending"),
+        case((has_signature, 0), (DocumentRequest.id.is_(None), 0), else_=submitted).label(
+            "submitted"
+        ),
+        case(
+            (has_signature, 0),
+            else_=func.coalesce(DocumentRequest.items_accepted, 0),
+        ).label("accepted"),
+        case(
+            (has_signature, 0),
+            else_=func.coalesce(DocumentRequest.items_not_applicable, 0),
+        ).label("not_applicable"),
+        case(
+            (has_signature, 1),
+            (DocumentRequest.id.is_(None), 0),
+            else_=DocumentRequest.items_total,
+        ).label("total"),
+        func.coalesce(signers.c.signed, 0).label("signed"),
+        func.coalesce(signers.c.signers, 0).label("signers"),
+        # for the progress bar of the job and the chart, without asking again
+        CampaignClient.status.label("job_status"),
+        DocumentRequest.completed_at.label("request_completed_at"),
+        SignatureRequest.completed_at.label("signature_completed_at"),
+    )
     progress = (
-        select(
-            CampaignClient.client_id.label("client_id"),
-            Client.name.label("client_name"),
-            CampaignClient.error.label("error"),
-            case((has_signature, None), else_=DocumentRequest.id).label("request_id"),
-            case((has_signature, SignatureRequest.id), else_=None).label("signature_request_id"),
-            status.label("status"),
-            # a signature counts as one thing to do, pending until it is complete
-            case(
-                (has_signature, case((status == "done", 0), else_=1)),
-                (DocumentRequest.id.is_(None), 0),
-                else_=pending,
-            ).label("pending"),
-            case((has_signature, 0), (DocumentRequest.id.is_(None), 0), else_=submitted).label(
-                "submitted"
-            ),
-            case(
-                (has_signature, 0),
-                else_=func.coalesce(DocumentRequest.items_accepted, 0),
-            ).label("accepted"),
-            case(
-                (has_signature, 0),
-                else_=func.coalesce(DocumentRequest.items_not_applicable, 0),
-            ).label("not_applicable"),
-            case(
-                (has_signature, 1),
-                (DocumentRequest.id.is_(None), 0),
-                else_=DocumentRequest.items_total,
-            ).label("total"),
-            func.coalesce(signers.c.signed, 0).label("signed"),
-            func.coalesce(signers.c.signers, 0).label("signers"),
-            # for the progress bar of the job and the chart, without asking again
-            CampaignClient.status.label("job_status"),
-            DocumentRequest.completed_at.label("request_completed_at"),
-            SignatureRequest.completed_at.label("signature_completed_at"),
-        )
-        .join(Client, Client.id == CampaignClient.client_id)
-        .outerjoin(DocumentRequest, DocumentRequest.id == CampaignClient.request_id)
-        .outerjoin(SignatureRequest, SignatureRequest.id == CampaignClient.signature_request_id)
+        _with_requests(columns.join(Client, Client.id == CampaignClient.client_id))
         .outerjoin(signers, signers.c.request_id == CampaignClient.signature_request_id)
         .where(CampaignClient.campaign_id == campaign_id)
         .subquery()
