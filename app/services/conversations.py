@@ -62,10 +62,6 @@ def get_thread(actor: User, thread_id: str) -> Thread:
     return thread
 
 
-def visible_messages(actor: User, thread: Thread) -> list[Message]:
-    return [m for m in thread.messages if actor.is_staff or not m.internal]
-
-
 def _readers(thread: Thread, *, internal: bool) -> list[User]:
     people = [u for u in space_people(thread.space) if u.active]
     if thread.visibility == "internal" or internal:
@@ -301,15 +297,12 @@ def open_thread(
     on its last messages, as a messaging app does, and earlier ones come on demand.
     """
     thread = get_thread(actor, thread_id)
-    if page is None:
-        messages = Page(visible_messages(actor, thread))
-    else:
-        query = select(Message).where(Message.thread_id == thread.id)
-        if not actor.is_staff:
-            query = query.where(Message.internal.is_(False))
-        order = (Key(Message.created_at, desc=True), Key(Message.id, desc=True))
-        latest_first = keyset(query, order, page, scope=f"messages:{thread.id}")
-        messages = Page(reversed(latest_first), latest_first.next)
+    query = select(Message).where(Message.thread_id == thread.id)
+    if not actor.is_staff:  # a client never sees the firm's internal notes
+        query = query.where(Message.internal.is_(False))
+    order = (Key(Message.created_at, desc=True), Key(Message.id, desc=True))
+    latest_first = keyset(query, order, page, scope=f"messages:{thread.id}")
+    messages = Page(reversed(latest_first), latest_first.next)
     if messages:
         _mark_read(actor, thread, max(m.created_at for m in messages))
     return thread, messages
@@ -326,18 +319,15 @@ def _mark_read(actor: User, thread: Thread, until: datetime) -> None:
     db.session.flush()
 
 
-def read_receipts(
-    actor: User, thread: Thread, messages: Sequence[Message] | None = None
-) -> dict[str, list[str]]:
-    """For each message (``messages``, or every one the caller sees), the ids of the people
-    (the caller may know of) who have read it."""
+def read_receipts(actor: User, thread: Thread, messages: Sequence[Message]) -> dict[str, list[str]]:
+    """For each of ``messages`` (as the caller sees them), the ids of the people (the caller
+    may know of) who have read it."""
     rows = db.session.execute(
         select(ThreadRead.user_id, ThreadRead.read_at).where(ThreadRead.thread_id == thread.id)
     ).all()
     people = {u.id: u for u in space_people(thread.space)}
     receipts: dict[str, list[str]] = {}
-    shown = visible_messages(actor, thread) if messages is None else messages
-    for message in shown:
+    for message in messages:
         receipts[message.id] = [
             user_id
             for user_id, read_at in rows
