@@ -21,7 +21,6 @@ from app.extensions import db
 from app.models import (
     AuditEvent,
     Document,
-    DocumentVersion,
     Message,
     Onboarding,
     RequestItem,
@@ -34,8 +33,6 @@ from app.models.base import as_utc
 from app.services import alerts, conversations, incidents, overview, requests, signatures
 from app.services.access import visible_space_ids
 from app.services.paging import PageArgs, page_list
-from workflows.review import ReviewState
-from workflows.schedule import review_deadline
 
 #: When two things are due the same day, the order a person would deal with them in.
 KIND_ORDER = ("signature", "request_item", "review", "incident", "onboarding", "message")
@@ -190,7 +187,14 @@ def _reviews(actor: User, limit: int | None = None) -> list[AgendaItem]:
     now = datetime.now(UTC)
     found = []
     for document, version in waiting:
-        deadline = _review_deadline(version, slas.get(document.space_id))
+        sla = slas.get(document.space_id)
+        deadline = (
+            alerts.version_deadline(
+                version.review_state, version.review_state_at, version.created_at, sla
+            )
+            if sla is not None
+            else None
+        )
         found.append(
             AgendaItem(
                 "review",
@@ -204,18 +208,6 @@ def _reviews(actor: User, limit: int | None = None) -> list[AgendaItem]:
             )
         )
     return found
-
-
-def _review_deadline(version: DocumentVersion, sla: alerts.ReviewSla | None) -> datetime | None:
-    if sla is None:
-        return None
-    received = as_utc(version.created_at)
-    entered = as_utc(version.review_state_at) if version.review_state_at else received
-    try:
-        state = ReviewState(version.review_state)
-    except ValueError:
-        return None
-    return review_deadline(state, entered, sla, received_at=received)
 
 
 def _messages(actor: User) -> list[AgendaItem]:

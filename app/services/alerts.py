@@ -47,6 +47,14 @@ def space_sla(space: Space) -> ReviewSla:
         return ReviewSla()
 
 
+def version_deadline(
+    state: str, state_at: datetime | None, created_at: datetime, sla: ReviewSla
+) -> datetime | None:
+    """When a version waiting for review in ``state`` (since ``state_at``, received at
+    ``created_at``) becomes late under ``sla``; None once decided."""
+    return review_deadline(ReviewState(state), state_at or created_at, sla, received_at=created_at)
+
+
 def _late_reviews(now: datetime) -> Iterable[LateThing]:
     from app.services import review
 
@@ -86,7 +94,7 @@ def _late_reviews(now: datetime) -> Iterable[LateThing]:
         )
         if level < 1:
             continue
-        deadline = review_deadline(ReviewState(state), entered, sla, received_at=created_at)
+        deadline = version_deadline(state, state_at, created_at, sla)
 
         def recipients(
             lvl: int, version_id: str = version_id, document_id: str = document_id
