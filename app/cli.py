@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -257,103 +256,25 @@ def beat() -> None:
 
 @main.command()
 def demo() -> None:
-    """Fill an empty portal with a demo firm, clients, spaces and documents."""
-    from sqlalchemy import func, select
+    """Fill an empty portal with a demo firm: clients, spaces, documents, a request, a
+    conversation, an incident, a renta campaign and an onboarding."""
+    from datetime import date
 
-    from app.models import Client, User
-    from app.services import accounts, clients, documents
+    from app.services import demo as demo_firm
+    from app.services.errors import DomainError
 
     app = _app()
     with app.app_context():
-        if db.session.execute(select(func.count(Client.id))).scalar_one():
-            click.echo("El portal ya tiene clientes; no se añade nada.", err=True)
+        try:
+            logins = demo_firm.fill(date.today())
+        except DomainError as exc:
+            db.session.rollback()
+            click.echo(exc.detail, err=True)
             sys.exit(1)
-        admin = db.session.execute(select(User).where(User.role == "admin")).scalars().first()
-        if admin is None:
-            admin = accounts.create_user(
-                None,
-                email="admin@demo.local",
-                name="Administración",
-                role="admin",
-                password="demo-admin-2026",  # noqa: S106 - demo data
-            )
-        staff = accounts.create_user(
-            None,
-            email="laura@despacho.demo",
-            name="Laura Gómez",
-            role="staff",
-            password="demo-staff-2026",  # noqa: S106 - demo data
-        )
-        petrolera = clients.create_client(
-            admin, name="Petrolera del Norte S.A.", tax_id="A28000008"
-        )
-        ferreteria = clients.create_client(admin, name="Ferretería Ruiz S.L.", tax_id="B12345674")
-        ana = accounts.create_user(
-            None,
-            email="ana@petrolera.demo",
-            name="Ana Pérez",
-            role="client",
-            client_id=petrolera.id,
-            password="demo-client-2026",  # noqa: S106 - demo data
-        )
-        litigio = clients.create_space(admin, petrolera.id, name="Litigio 2026/114", kind="case")
-        ejercicio = clients.create_space(
-            admin, ferreteria.id, name="Ejercicio 2025", kind="fiscal_year"
-        )
-        clients.add_member(admin, litigio.id, user_id=staff.id, permission="manage")
-        clients.add_member(admin, litigio.id, user_id=ana.id, permission="contribute")
-        clients.add_member(admin, ejercicio.id, user_id=staff.id, permission="manage")
-        documents.upload_document(
-            staff,
-            litigio.id,
-            io.BytesIO(_demo_pdf("Contrato de suministro")),
-            filename="contrato.pdf",
-            title="Contrato de suministro",
-        )
-        documents.upload_document(
-            staff,
-            litigio.id,
-            io.BytesIO(b"Estrategia procesal: no compartir."),
-            filename="memo.txt",
-            title="Memorando interno",
-            visibility="internal",
-        )
-        documents.upload_document(
-            staff,
-            ejercicio.id,
-            io.BytesIO(_demo_pdf("Cuentas anuales 2025")),
-            filename="cuentas-2025.pdf",
-            title="Cuentas anuales 2025",
-        )
         db.session.commit()
         click.echo("Demo creada. Accesos:")
-        click.echo("  laura@despacho.demo / demo-staff-2026 (personal)")
-        click.echo("  ana@petrolera.demo / demo-client-2026 (cliente)")
-
-
-def _demo_pdf(title: str) -> bytes:
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = PdfWriter()
-    page = writer.add_blank_page(width=595, height=842)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
-    )
-    safe = title.encode("latin-1", "replace").decode("latin-1").replace("(", "[").replace(")", "]")
-    content = DecodedStreamObject()
-    content.set_data(f"BT /F1 24 Tf 72 760 Td ({safe}) Tj ET".encode("latin-1"))
-    page[NameObject("/Contents")] = writer._add_object(content)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+        for login in logins:
+            click.echo(f"  {login.email} / {login.password} ({login.who})")
 
 
 if __name__ == "__main__":

@@ -404,9 +404,9 @@ def counted_queries(web_app: Flask) -> Iterator[list[str]]:
 
 
 def pdf_bytes(text_content: str = "Hola") -> bytes:
-    from app.cli import _demo_pdf
+    from app.services.demo import pdf
 
-    return _demo_pdf(text_content)
+    return pdf(text_content)
 
 
 def file_upload(data: bytes, name: str) -> tuple[io.BytesIO, str]:
