@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
@@ -137,6 +139,67 @@ def ensure_first_admin(app: Flask) -> tuple[str, str] | None:
         return email, password
 
 
+class Children:
+    """The worker, beat and mail receiver of ``portal run``, started again when one stops.
+
+    As compose's restart policy does for the services of a production set-up: a worker that
+    exits on its own (a broker error it gave up on, a crash, the kernel's OOM killer) would
+    otherwise leave the portal answering pages while no e-mail, OCR or signing job ever ran
+    again. One that keeps exiting right after its start is started at most every
+    ``RESTART_BACKOFF`` seconds, with each exit logged.
+    """
+
+    RESTART_BACKOFF = 30.0
+    QUICK_EXIT = 10.0
+
+    def __init__(self, commands: dict[str, list[str]], check_every: float = 1.0) -> None:
+        self.names = list(commands)
+        self.commands = list(commands.values())
+        self.processes = [self._start(command) for command in self.commands]
+        self.started = [time.monotonic()] * len(commands)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # no restart once stop() has begun
+        self.watcher = threading.Thread(
+            target=self._watch, args=(check_every,), name="children", daemon=True
+        )
+        self.watcher.start()
+
+    @staticmethod
+    def _start(command: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command)  # noqa: S603 - our own commands
+
+    def _watch(self, check_every: float) -> None:
+        while not self.stopping.wait(check_every):
+            for index, process in enumerate(self.processes):
+                code = process.poll()
+                if code is None or self.stopping.is_set():
+                    continue
+                name = self.names[index]
+                lived = time.monotonic() - self.started[index]
+                click.echo(
+                    f"portal run: '{name}' se ha parado (código {code}); se arranca de nuevo.",
+                    err=True,
+                )
+                if lived < self.QUICK_EXIT and self.stopping.wait(self.RESTART_BACKOFF):
+                    return
+                with self.lock:
+                    if self.stopping.is_set():
+                        return
+                    self.processes[index] = self._start(self.commands[index])
+                    self.started[index] = time.monotonic()
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -147,20 +210,16 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
     first = ensure_first_admin(app)
     data = Path(app.config["DATA_DIR"])
     credentials = data / "first-admin.txt"
-    children = [
-        subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--embedded"]),  # noqa: S603
-        subprocess.Popen([sys.executable, "-m", "app.cli", "beat"]),  # noqa: S603
-        subprocess.Popen([sys.executable, "-m", "app.cli", "mail-in"]),  # noqa: S603
-    ]
+    children = Children(
+        {
+            "worker": [sys.executable, "-m", "app.cli", "worker", "--embedded"],
+            "beat": [sys.executable, "-m", "app.cli", "beat"],
+            "mail-in": [sys.executable, "-m", "app.cli", "mail-in"],
+        }
+    )
 
     def stop(*_: object) -> None:
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        children.stop()
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)

@@ -6,25 +6,39 @@ of n jobs cost 2n listings of n names. After an archive of 1,000 documents was u
 (2,000 jobs), that listing was most of the worker's main process. This channel lists the
 folder once for all its queues, keeps each queue's names in order (oldest first) and takes
 them in turn, listing again when the asked queue has none left, at most once every
-``LIST_INTERVAL``. The files and the claim are kombu's: a message is taken by moving its file
-away, so a name another consumer took first is skipped.
+``LIST_INTERVAL``. The claim is kombu's: a message is taken by moving its file away, so a
+name another consumer took first is skipped.
+
+kombu's producer creates the message file under its final name, then writes it: a consumer
+listing the folder in between took an empty file, failed to decode it and the worker stopped
+for good ("Unrecoverable error: JSONDecodeError"), with every later job left in the folder.
+Here a message is written whole under a name no consumer looks at and then renamed into
+place (atomic), and a file that still does not decode (one written by an older producer, a
+damaged disk) is set aside with an error in the log instead of stopping the worker.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
 from kombu.transport import filesystem
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
+
+log = logging.getLogger(__name__)
 
 MESSAGE_SUFFIX = ".msg"
 #: seconds between two listings of the queue folder (the worker polls every 50 ms)
 LIST_INTERVAL = 0.02
+#: how long a taken file that does not decode yet is read again (an older producer may
+#: still be writing it) before it is set aside
+UNREADABLE_GRACE = 1.0
 
 
 class Channel(filesystem.Channel):
@@ -46,13 +60,27 @@ class Channel(filesystem.Channel):
                 os.rename(folder / name, taken)  # atomic: only one consumer gets it
             except FileNotFoundError:
                 continue  # another consumer (or a purge) took it
-            try:
-                payload = taken.read_bytes()
-            finally:
-                if not self.store_processed:
-                    taken.unlink(missing_ok=True)
-            return loads(payload)
+            message = _read(taken)
+            if message is None:
+                taken.rename(taken.with_name(taken.name + ".unreadable"))
+                log.error("queue message %s does not decode: set aside, not run", taken)
+                continue
+            if not self.store_processed:
+                taken.unlink(missing_ok=True)
+            return message
         raise Empty()
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Write the message whole, then give it the name consumers look for (atomic)."""
+        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}{MESSAGE_SUFFIX}"
+        folder = Path(self.data_folder_out)
+        partial = folder / f".{name}.part"  # no consumer takes a name that is not *.msg
+        try:
+            partial.write_bytes(dumps(payload).encode())
+            os.rename(partial, folder / name)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise filesystem.ChannelError(f"cannot add a message to {folder}: {exc}") from exc
 
     def _list(self, folder: Path) -> None:
         # kombu names a message "<milliseconds>_<uuid>.<queue>.msg": sorted, oldest first
@@ -67,6 +95,19 @@ class Channel(filesystem.Channel):
     def _purge(self, queue: str) -> int:
         self._listed.pop(queue, None)
         return int(super()._purge(queue))
+
+
+def _read(taken: Path) -> Any:
+    """The decoded message in `taken`, or None when it does not decode within the grace."""
+    deadline = time.monotonic() + UNREADABLE_GRACE
+    while True:
+        payload = taken.read_bytes()
+        try:
+            return loads(payload)
+        except ValueError:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
 
 
 class Transport(filesystem.Transport):

@@ -102,6 +102,43 @@ def test_the_folder_is_listed_once_for_a_backlog_not_once_per_message(tmp_path, 
     assert len(listings) <= 2
 
 
+def test_an_empty_or_damaged_message_is_set_aside_and_the_next_one_is_read(tmp_path):
+    with connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("damaged")
+        queue.put({"n": 0})  # declares the queue; read first
+        assert queue.get(timeout=2).payload == {"n": 0}
+        # what kombu's own producer leaves between creating a file and writing it
+        (tmp_path / "queue" / "1_00000000-0000-0000-0000-000000000000.damaged.msg").touch()
+        time.sleep(0.002)
+        queue.put({"n": 1})
+        message = queue.get(timeout=5)  # the worker used to stop here: JSONDecodeError
+        assert message.payload == {"n": 1}
+        queue.close()
+    assert [p.name.endswith(".msg.unreadable") for p in (tmp_path / "processed").iterdir()] == [
+        True
+    ]
+
+
+def test_messages_are_written_whole_before_they_get_their_name(tmp_path, monkeypatch):
+    seen_while_writing = []
+    real_write = Path.write_bytes
+
+    def watched(self, data):  # type: ignore[no-untyped-def]
+        seen_while_writing.append(sorted(p.name for p in (tmp_path / "queue").iterdir()))
+        return real_write(self, data)
+
+    with connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("whole")
+        monkeypatch.setattr(Path, "write_bytes", watched)
+        queue.put({"n": 1})
+        monkeypatch.undo()
+        names = sorted(p.name for p in (tmp_path / "queue").iterdir())
+        assert queue.get(timeout=2).payload == {"n": 1}
+        queue.close()
+    assert seen_while_writing == [[]]  # nothing a consumer could take while it was written
+    assert len(names) == 1 and names[0].endswith(".whole.msg")
+
+
 @pytest.mark.celery
 @pytest.mark.timeout(300)
 def test_the_embedded_worker_reads_and_draws_an_uploaded_archive(tmp_path, database_url):
