@@ -154,7 +154,7 @@ def create_campaign(
     clean_space = checked_text(errors, "space_name", space_name, max_length=200, required=True)
     if kind not in ("request", "signature"):
         errors["kind"] = _("El tipo de campaña debe ser request o signature.")
-    if space_kind not in {k.value for k in SpaceKind}:
+    if not isinstance(space_kind, str) or space_kind not in {k.value for k in SpaceKind}:
         errors["space_kind"] = _("El tipo debe ser case, fiscal_year, project o general.")
     due = _parse_due(due_date)
     if due is None:
@@ -337,11 +337,16 @@ def _chosen_clients(
             return []
         chosen = [visible[i] for i in dict.fromkeys(client_ids)]
     elif isinstance(client_filter, dict):
-        kind = client_filter.get("kind")
-        if kind is not None and kind not in {k.value for k in ClientKind}:
+        tag, kind = client_filter.get("tag"), client_filter.get("kind")
+        if tag is not None and not isinstance(tag, str):
+            errors["client_filter"] = _("La etiqueta (tag) debe ser un texto.")
+            return []
+        if kind is not None and (
+            not isinstance(kind, str) or kind not in {k.value for k in ClientKind}
+        ):
             errors["client_filter"] = _("El tipo debe ser person o company.")
             return []
-        chosen = filter_clients(actor, tag=client_filter.get("tag"), kind=kind)
+        chosen = filter_clients(actor, tag=tag, kind=kind)
     else:
         errors["clients"] = _(
             "Elija los clientes: una lista, una etiqueta o un tipo, o un CSV de NIF."
@@ -656,4 +661,3 @@ def remove_clients(actor: User, campaign_id: str, client_ids: Any) -> int:
         clients=[str(i) for i in client_ids][:100],
     )
     return removed
-

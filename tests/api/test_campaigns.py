@@ -260,3 +260,32 @@ def test_the_board_counts_follow_each_item_as_it_is_sent_refused_accepted_or_set
     assert done["status"] == "done" and done["missing"] == []
     board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
     assert board["totals"] == {"clients": 2, "done": 1, "pending": 1, "overdue": 0}
+
+
+def test_a_campaign_with_a_field_of_the_wrong_type_is_refused_naming_that_field(client, world):
+    admin = api_token(client, world.admin)
+    _clients(client, admin, 1, "renta")
+    for field, value in (
+        ("client_filter", {"tag": ["vip"]}),
+        ("client_filter", {"tag": 123}),
+        ("client_filter", {"kind": ["person"]}),
+        ("client_filter", {"kind": {"a": 1}}),
+        ("space_kind", []),
+        ("space_kind", {}),
+        ("space_kind", ["fiscal_year"]),
+        ("kind", ["request"]),
+        ("kind", {"a": 1}),
+        ("name", ["Renta"]),
+        ("space_name", {"a": 1}),
+        ("due_date", ["2030-01-01"]),
+        ("template", ["renta"]),
+        ("clients", {"a": 1}),
+        ("tax_ids", {"a": 1}),
+    ):
+        overrides = {field: value}
+        if field in ("clients", "tax_ids"):
+            overrides["client_filter"] = None
+        answer = _campaign(client, admin, **overrides)
+        assert answer.status_code == 422, (field, value, answer.get_data(as_text=True)[:300])
+        assert answer.mimetype == "application/problem+json"
+        assert field in answer.get_json()["errors"], (field, value, answer.get_json())
