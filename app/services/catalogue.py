@@ -142,7 +142,7 @@ def create_service(
     elif key_text and db.session.execute(select(Service.id).where(Service.key == key_text)).first():
         errors["key"] = _("Ya hay un servicio con esa clave.")
     name_text = checked_text(errors, "name", name, max_length=200, required=True)
-    if space_kind not in {kind.value for kind in SpaceKind}:
+    if not isinstance(space_kind, str) or space_kind not in {kind.value for kind in SpaceKind}:
         errors["space_kind"] = _("El tipo debe ser case, fiscal_year, project o general.")
     pattern = checked_text(errors, "space_name", space_name, max_length=200, required=True)
     if pattern and not _pattern_ok(pattern):

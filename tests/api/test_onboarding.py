@@ -418,3 +418,32 @@ def test_staff_fields_are_checked_when_starting(client, world):
     )
     assert taken.status_code == 422 and "email" in taken.get_json()["errors"]
     assert PASSWORD  # the world's people keep their own password
+
+
+def test_a_service_with_a_field_of_the_wrong_type_is_refused_naming_that_field(client, world):
+    admin = api_token(client, world.admin)
+    body = {
+        "key": "laboral",
+        "name": "Nóminas",
+        "space_kind": "general",
+        "space_name": "Nóminas {year}",
+    }
+    for field, value in (
+        ("space_kind", []),
+        ("space_kind", {}),
+        ("space_kind", ["x"]),
+        ("space_kind", ["general"]),
+        ("space_kind", 3),
+        ("key", ["laboral"]),
+        ("name", {"a": 1}),
+        ("space_name", []),
+        ("description", ["x"]),
+        ("request_template", {"key": "renta"}),
+        ("engagement_template", [1]),
+        ("fees", 150),
+    ):
+        answer = client.post("/api/v1/catalog", headers=admin, json={**body, field: value})
+        assert answer.status_code == 422, (field, value, answer.get_data(as_text=True)[:300])
+        assert answer.mimetype == "application/problem+json"
+        assert field in answer.get_json()["errors"], (field, value, answer.get_json())
+    assert client.post("/api/v1/catalog", headers=admin, json=body).status_code == 201
