@@ -178,9 +178,25 @@ def reply_text(text: str) -> str:
 def _reply_only(text: str) -> str:
     from mailparser_reply import EmailReplyParser
 
-    parsed = EmailReplyParser(languages=["es", "en"]).read(text=text)
+    parsed = EmailReplyParser(languages=["es", "en"]).read(text=_before_original(text))
     latest = parsed.replies[0].body if parsed.replies else text
     return _without_quoted_tail(latest).strip() or text.strip()
+
+
+#: The line Outlook puts above the message replied to: "-----Mensaje original-----",
+#: "-----Original Message-----", or a row of underscores followed by its "De:"/"From:" line.
+_ORIGINAL_MESSAGE = re.compile(
+    r"^[ \t]*(?:-{3,}[ \t]*(?:mensaje original|original message)[ \t]*-{3,}"
+    r"|_{10,}[ \t]*\n[ \t]*(?:de|from):)",
+    re.I | re.M,
+)
+
+
+def _before_original(text: str) -> str:
+    """What comes before Outlook's "original message" line (mail-parser-reply misses the
+    Spanish Outlook headers, "Enviado el:", and left the line and the header in the reply)."""
+    found = _ORIGINAL_MESSAGE.search(text)
+    return text[: found.start()] if found and found.start() else text
 
 
 #: Gmail's Spanish header ("El lun, 1 dic 2026 a las 10:00, Ana <ana@…> escribió:"), which

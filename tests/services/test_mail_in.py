@@ -182,6 +182,19 @@ def test_an_outlook_reply_in_latin_1_with_an_attachment(app, world, thread, rece
     assert document.space_id == world.space_a.id and document.visibility == "shared"
 
 
+def test_an_outlook_reply_with_its_original_message_line_keeps_only_what_was_written(
+    app, world, thread, receiver
+):
+    address = _reply_address(thread, world.client_a)
+    body = (
+        "Adjunto lo pedido.\n\n-----Mensaje original-----\nDe: Portal <no-reply@portal.local>\n"
+        "Enviado el: lunes, 1 de diciembre de 2026 10:00\nPara: Ana Ruiz\nAsunto: Renta 2025\n\n"
+        "¿Nos envía la nómina?\n"
+    )
+    _send(receiver, _plain(world.client_a.email, address, "RE: Renta 2025", body), address)
+    assert _messages(thread.id)[-1].body == "Adjunto lo pedido."
+
+
 def test_an_html_only_reply_is_read_as_text(app, world, thread, receiver):
     address = _reply_address(thread, world.client_a)
     message = MIMEMultipart("alternative")
