@@ -194,7 +194,9 @@ def create_campaign(
             due_date=due,
             space_kind=space_kind,
             space_name=clean_space or "",
-            client_filter=client_filter if isinstance(client_filter, dict) else None,
+            client_filter=_checked_filter(client_filter, {})
+            if isinstance(client_filter, dict)
+            else None,
             notices=notices or None,
             status="queued",
             created_by_id=actor.id,
@@ -293,6 +295,52 @@ def _pdfs_for(
     return pdfs, sorted(found.values(), key=lambda c: c.name)
 
 
+#: What a ``client_filter`` may say.
+_FILTER_KEYS = ("tag", "kind")
+
+
+def _checked_filter(client_filter: Any, errors: dict[str, str]) -> dict[str, str] | None:
+    """The filter with its tag (lower case) and kind, or ``None`` with ``errors["client_filter"]``
+    saying why: only tag and kind are accepted, neither may be empty, and one is needed (a
+    filter that says nothing would choose every client)."""
+    if not isinstance(client_filter, dict):
+        errors["client_filter"] = _(
+            "El filtro de clientes es un objeto con tag (una etiqueta), kind (person o company) "
+            "o los dos."
+        )
+        return None
+    unknown = sorted(str(key) for key in client_filter if key not in _FILTER_KEYS)
+    if unknown:
+        errors["client_filter"] = _(
+            "Claves no admitidas en el filtro: %(keys)s. Se admiten tag y kind.",
+            keys=", ".join(unknown[:5]),
+        )
+        return None
+    cleaned: dict[str, str] = {}
+    if "tag" in client_filter:
+        tag = client_filter["tag"]
+        if tag is not None and not isinstance(tag, str):
+            errors["client_filter"] = _("La etiqueta (tag) debe ser un texto.")
+            return None
+        if not (tag or "").strip():
+            errors["client_filter"] = _("La etiqueta (tag) no puede estar vacía.")
+            return None
+        cleaned["tag"] = tag.strip().lower()
+    if "kind" in client_filter:
+        kind = client_filter["kind"]
+        if not isinstance(kind, str) or kind not in {k.value for k in ClientKind}:
+            errors["client_filter"] = _("El tipo debe ser person o company.")
+            return None
+        cleaned["kind"] = kind
+    if not cleaned:
+        errors["client_filter"] = _(
+            "El filtro de clientes es un objeto con tag (una etiqueta), kind (person o company) "
+            "o los dos."
+        )
+        return None
+    return cleaned
+
+
 def _chosen_clients(
     actor: User,
     client_ids: Any,
@@ -302,6 +350,26 @@ def _chosen_clients(
     errors: dict[str, str],
     notices: list[dict[str, Any]],
 ) -> list[Client]:
+    given = [
+        field
+        for field, value in (
+            ("clients", client_ids),
+            ("client_filter", client_filter),
+            ("tax_ids", tax_ids),
+            ("clients_csv", clients_csv),
+        )
+        if value is not None and value != ""
+    ]
+    if len(given) > 1:
+        # choosing by one silently would leave out what the other asked for
+        message = _(
+            "Elija los clientes de una sola forma (clients, client_filter, tax_ids o un CSV de "
+            "NIF), no de varias: ha enviado %(fields)s.",
+            fields=", ".join(given),
+        )
+        for field in given:
+            errors[field] = message
+        return []
     if clients_csv is not None or tax_ids is not None:
         field = "clients_csv" if clients_csv is not None else "tax_ids"
         try:
@@ -336,17 +404,11 @@ def _chosen_clients(
             errors["clients"] = _("Clientes que no existen: %(ids)s.", ids=", ".join(unknown[:5]))
             return []
         chosen = [visible[i] for i in dict.fromkeys(client_ids)]
-    elif isinstance(client_filter, dict):
-        tag, kind = client_filter.get("tag"), client_filter.get("kind")
-        if tag is not None and not isinstance(tag, str):
-            errors["client_filter"] = _("La etiqueta (tag) debe ser un texto.")
+    elif client_filter is not None and client_filter != "":
+        cleaned = _checked_filter(client_filter, errors)
+        if cleaned is None:
             return []
-        if kind is not None and (
-            not isinstance(kind, str) or kind not in {k.value for k in ClientKind}
-        ):
-            errors["client_filter"] = _("El tipo debe ser person o company.")
-            return []
-        chosen = filter_clients(actor, tag=tag, kind=kind)
+        chosen = filter_clients(actor, tag=cleaned.get("tag"), kind=cleaned.get("kind"))
     else:
         errors["clients"] = _(
             "Elija los clientes: una lista, una etiqueta o un tipo, o un CSV de NIF."

@@ -289,3 +289,46 @@ def test_a_campaign_with_a_field_of_the_wrong_type_is_refused_naming_that_field(
         assert answer.status_code == 422, (field, value, answer.get_data(as_text=True)[:300])
         assert answer.mimetype == "application/problem+json"
         assert field in answer.get_json()["errors"], (field, value, answer.get_json())
+
+
+def test_a_client_filter_without_a_usable_tag_or_kind_is_refused_instead_of_taking_every_client(
+    client, world
+):
+    from app.extensions import db
+    from app.models import Campaign
+
+    admin = api_token(client, world.admin)
+    tagged = _clients(client, admin, 2, "renta")
+    before = db.session.query(Campaign).count()
+    for client_filter in (
+        {},
+        {"tags": "vip"},
+        {"color": "red"},
+        {"tag": "renta", "color": "red"},
+        {"tag": None},
+        {"tag": ""},
+        {"tag": "  "},
+        {"kind": None},
+        {"kind": ""},
+        "vip",
+        ["renta"],
+    ):
+        answer = _campaign(client, admin, client_filter=client_filter)
+        assert answer.status_code == 422, (client_filter, answer.get_json())
+        errors = answer.get_json()["errors"]
+        assert set(errors) == {"client_filter"}, (client_filter, errors)
+    unknown = _campaign(client, admin, client_filter={"tags": "vip"}).get_json()["errors"]
+    assert "tags" in unknown["client_filter"] and "tag" in unknown["client_filter"]
+    assert "kind" in unknown["client_filter"]
+
+    # two ways of choosing the clients at once: the caller is told to choose one
+    for extra in ({"clients": tagged}, {"tax_ids": ["B12345674"]}):
+        both = _campaign(client, admin, **extra)
+        assert both.status_code == 422, both.get_json()
+        assert {"client_filter", *extra} <= set(both.get_json()["errors"])
+    assert db.session.query(Campaign).count() == before
+
+    # a usable filter still works, by tag, by kind or both
+    made = _campaign(client, admin, client_filter={"tag": " Renta ", "kind": "person"})
+    assert made.status_code == 202, made.get_json()
+    assert sorted(r["client_id"] for r in made.get_json()["clients"]) == sorted(tagged)
