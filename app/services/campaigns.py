@@ -322,7 +322,7 @@ def _checked_filter(client_filter: Any, errors: dict[str, str]) -> dict[str, str
         if tag is not None and not isinstance(tag, str):
             errors["client_filter"] = _("La etiqueta (tag) debe ser un texto.")
             return None
-        if not (tag or "").strip():
+        if tag is None or not tag.strip():
             errors["client_filter"] = _("La etiqueta (tag) no puede estar vacía.")
             return None
         cleaned["tag"] = tag.strip().lower()
