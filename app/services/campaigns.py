@@ -170,6 +170,8 @@ def create_campaign(
             errors["items"] = _("Envíe los documentos como una lista.")
         if not template and not items:
             errors["items"] = _("Elija una plantilla o escriba la lista de documentos.")
+        if "items" not in errors and "template" not in errors:
+            items = _checked_items(clean_name, template, items, errors, today=today)
     elif kind == "signature" and documents_zip is None:
         errors["documents_zip"] = _("Suba un ZIP con un PDF por cliente, nombrado por su NIF.")
     notices: list[dict[str, Any]] = []
@@ -233,6 +235,24 @@ def create_campaign(
     )
     enqueue_after_commit(RUN_TASK, campaign.id)
     return campaign
+
+
+def _checked_items(
+    name: str | None, template: Any, items: Any, errors: dict[str, str], *, today: date
+) -> Any:
+    """The items as each client's request will take them (``None`` when the template's are
+    asked for), refused now as a request would refuse them, rather than row by row in the
+    job; a problem goes into ``errors``."""
+    try:
+        plan = requests.plan_request(
+            title=name, due_date=today, items=items or None, template=template, today=today
+        )
+    except ValidationFailed as exc:
+        for field in ("items", "template"):
+            if field in exc.errors:
+                errors.setdefault(field, exc.errors[field])
+        return items
+    return plan.items if items else None
 
 
 def _selection_given(*choices: Any) -> bool:

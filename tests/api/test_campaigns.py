@@ -332,3 +332,33 @@ def test_a_client_filter_without_a_usable_tag_or_kind_is_refused_instead_of_taki
     made = _campaign(client, admin, client_filter={"tag": " Renta ", "kind": "person"})
     assert made.status_code == 202, made.get_json()
     assert sorted(r["client_id"] for r in made.get_json()["clients"]) == sorted(tagged)
+
+
+def test_a_campaign_whose_items_a_request_would_refuse_is_refused_at_once_and_nothing_is_stored(
+    client, world
+):
+    from app.extensions import db
+    from app.models import Campaign, CampaignClient
+
+    admin = api_token(client, world.admin)
+    _clients(client, admin, 2, "renta")
+    for items in (
+        [{"description": "x"}],
+        [1],
+        [{"title": 1}],
+        [{"title": ""}],
+        [{"title": "x" * 301}],
+        [{"title": "Modelo 100"}, {"title": "Nómina", "description": ["x"]}],
+        "Modelo 100",
+    ):
+        answer = _campaign(client, admin, template=None, items=items)
+        assert answer.status_code == 422, (items, answer.get_json())
+        assert "items" in answer.get_json()["errors"], (items, answer.get_json())
+    missing = _campaign(client, admin, template="no-existe")
+    assert missing.status_code == 422 and "template" in missing.get_json()["errors"]
+    assert db.session.query(Campaign).count() == 0
+    assert db.session.query(CampaignClient).count() == 0
+
+    made = _campaign(client, admin, template=None, items=[{"title": " Modelo 100 "}]).get_json()
+    campaign = client.get(f"/api/v1/campaigns/{made['id']}", headers=admin).get_json()
+    assert campaign["status"] == "done" and {r["status"] for r in campaign["clients"]} == {"open"}
