@@ -187,5 +187,6 @@ def update_incident(incident_id: str) -> Response:
         status=data.get("status"),
         assignee_id=data.get("assignee_id"),
         priority=data.get("priority"),
+        unassign="assignee_id" in data and data["assignee_id"] is None,
     )
     return jsonify(IncidentSchema().dump(incident_view(incident)))

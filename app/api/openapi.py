@@ -742,6 +742,14 @@ def _request_body(route: Route) -> dict[str, Any] | None:
                 "multipart/form-data": {"schema": r.NewCampaignFormSchema},
             }
         }
+    if route.body is r.NewMessageSchema:
+        # A message's files come as a form: the same fields, with one part per file.
+        return {
+            "content": {
+                **_json(r.NewMessageSchema),
+                "multipart/form-data": {"schema": r.NewMessageFormSchema},
+            }
+        }
     media = "multipart/form-data" if route.form else "application/json"
     return {"content": {media: {"schema": route.body}}}
 

@@ -216,7 +216,17 @@ class NewThreadSchema(_Body):
 class NewMessageSchema(_Body):
     body = _required(fields.String)
     internal = fields.Boolean()
-    file = fields.Raw(metadata={"type": "string", "format": "binary"})
+
+
+class NewMessageFormSchema(_Body):
+    """A message with files: each ``file`` part becomes a document of the space."""
+
+    body = _required(fields.String)
+    internal = fields.String(metadata={"enum": ["true", "false"]})
+    file = fields.List(
+        fields.Raw(metadata={"type": "string", "format": "binary"}),
+        metadata={"description": "one part per file (repeat the field)"},
+    )
 
 
 class NewIncidentSchema(_Body):
@@ -304,6 +314,7 @@ class CampaignTotalsSchema(Schema):
     done = _required(fields.Integer)
     pending = _required(fields.Integer)
     overdue = _required(fields.Integer)
+    failed = _required(fields.Integer)
 
 
 class CampaignSchema(Schema):

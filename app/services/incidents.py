@@ -133,11 +133,13 @@ def update_incident(
     status: Any = None,
     assignee_id: Any = None,
     priority: Any = None,
+    unassign: bool = False,
 ) -> Incident:
+    """Move, assign (or, with `unassign`, leave unassigned) or reprioritise an incident."""
     incident = get_incident(actor, incident_id)
     errors: dict[str, str] = {}
     if actor.is_client:
-        if assignee_id is not None or priority is not None:
+        if assignee_id is not None or priority is not None or unassign:
             raise AccessDenied(_("Solo el despacho asigna o cambia la prioridad."))
         if status not in CLIENT_STATUSES:
             raise AccessDenied(_("Puede dar la incidencia por resuelta o reabrirla."))
@@ -167,6 +169,9 @@ def update_incident(
         changes["priority"] = [incident.priority, priority]
         incident.priority = priority
         incident.due_at = as_utc(incident.created_at) + due_after(priority)
+    if unassign and assignee_id is None and incident.assignee_id is not None:
+        changes["assignee"] = [incident.assignee_id, None]
+        incident.assignee_id = None
     if assignee is not None and assignee.id != incident.assignee_id:
         changes["assignee"] = [incident.assignee_id, assignee.id]
         incident.assignee_id = assignee.id

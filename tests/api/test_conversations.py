@@ -164,6 +164,18 @@ def test_incidents_open_move_and_stay_with_their_client(client, world):
         json={"status": "in_progress", "assignee_id": world.staff.id},
     )
     assert moved.status_code == 200 and moved.get_json()["assignee"] == world.staff.id
+    kept = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=staff, json={"priority": "high"}
+    )
+    assert kept.get_json()["assignee"] == world.staff.id  # not named: left as it was
+    unassigned = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=staff, json={"assignee_id": None}
+    )
+    assert unassigned.status_code == 200 and unassigned.get_json()["assignee"] is None
+    not_hers = client.patch(
+        f"/api/v1/incidents/{incident['id']}", headers=customer, json={"assignee_id": None}
+    )
+    assert not_hers.status_code == 403
     wrong = client.patch(
         f"/api/v1/incidents/{incident['id']}", headers=staff, json={"status": "cerrada"}
     )
