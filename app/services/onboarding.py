@@ -240,8 +240,13 @@ def start_onboarding(
 
 def accept_invitation(token: Any, password: Any) -> tuple[User, str, datetime]:
     """The person sets a password from the invitation link; an API token signs them in."""
-    if not isinstance(token, str) or not isinstance(password, str):
-        raise ValidationFailed({"password": _("Indique el enlace y la contraseña.")})
+    errors = {}
+    if not isinstance(token, str) or not token:
+        errors["token"] = _("Indique el código del enlace de invitación.")
+    if not isinstance(password, str):
+        errors["password"] = _("Elija una contraseña.")
+    if errors:
+        raise ValidationFailed(errors)
     user = accept_account_invitation(token, password)
     invitation_accepted(user)
     api_token, expires = issue_api_token(user)

@@ -134,6 +134,9 @@ def test_from_invitation_to_active_space(app, client, world):
         json={"token": _invitation_token("nueva@example.com"), "password": NEW_PASSWORD},
     )
     assert again.status_code == 404  # a replayed invitation link
+    neither = client.post("/api/v1/auth/invitation", json={})
+    assert neither.status_code == 422
+    assert set(neither.get_json()["errors"]) == {"token", "password"}
     mine = client.get("/api/v1/onboardings", headers=person).get_json()["items"]
     assert [o["id"] for o in mine] == [started["id"]] and mine[0]["status"] == "identity"
 
