@@ -397,7 +397,8 @@ def with_missing_titles(rows: list[ClientProgress]) -> list[ClientProgress]:
 
 
 def totals(rows: Sequence[Any]) -> dict[str, int]:
-    """Clients, done, in progress and late among ``rows`` (``ClientProgress`` or query rows)."""
+    """Clients, done, in progress, late and failed among ``rows`` (``ClientProgress`` or query
+    rows); a failed client (the job could not prepare it) is not in progress."""
     by_status = Counter(row.status for row in rows)
 
     def count(*statuses: str) -> int:
@@ -406,8 +407,9 @@ def totals(rows: Sequence[Any]) -> dict[str, int]:
     return {
         "clients": sum(n for s, n in by_status.items() if s != "removed"),
         "done": count("done", "closed"),
-        "pending": count("open", "pending", "failed", "declined"),
+        "pending": count("open", "pending", "declined"),
         "overdue": count("overdue"),
+        "failed": count("failed"),
     }
 
 

@@ -450,12 +450,15 @@ def get_campaign(actor: User, campaign_id: str) -> Campaign:
 
 
 def pending_rows(campaign_id: str) -> list[str]:
+    """The rows the job has still to do. A failed row is final: what makes one fail (a client
+    with nobody to sign, no PDF in the ZIP) does not go away by running again, so it does not
+    hold the campaign; the board shows it failed, with its reason."""
     return list(
         db.session.execute(
             select(CampaignClient.id)
             .where(
                 CampaignClient.campaign_id == campaign_id,
-                CampaignClient.status.in_(("pending", "failed")),
+                CampaignClient.status == "pending",
                 CampaignClient.attempts < 3,
             )
             .order_by(CampaignClient.created_at, CampaignClient.id)

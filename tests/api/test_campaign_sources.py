@@ -279,3 +279,30 @@ def test_a_client_removed_half_way_is_skipped_and_closing_stops_the_reminders(
     assert reminded == {"reminded": 1}  # Obras Ebro only
     mails = db.session.query(OutboxMail).order_by(OutboxMail.created_at).all()[before:]
     assert [m.to for m in mails] == [[people["Obras Ebro S.A."].email]]
+
+
+@pytest.mark.usefixtures("signing_ready")
+def test_a_client_the_job_cannot_prepare_fails_for_good_and_the_campaign_still_ends_done(
+    client, firms
+):
+    """A failed row is final (its cause, here a client with nobody to sign, does not go away
+    by running again): the campaign ends, the row says why, and it is not counted as pending."""
+    admin, made = firms
+    make_user("client", client_id=made["Ñandú S.L."])  # Lucía Gil has nobody on the portal
+    pdf = annual_accounts_pdf(pages=1)
+    archive = _zip({"B12345674.pdf": pdf, "12345678Z.pdf": pdf})
+    form = _form(kind="signature", template="", space_kind="general", space_name="Cuentas 2025")
+    sent = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        data={**form, "documents_zip": (archive, "cuentas.zip")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 202, sent.get_json()
+    campaign = client.get(f"/api/v1/campaigns/{sent.get_json()['id']}", headers=admin).get_json()
+    assert campaign["status"] == "done"
+    rows = {r["client_id"]: r for r in campaign["clients"]}
+    failed = rows[made["Lucía Gil"]]
+    assert failed["status"] == "failed" and "firme" in failed["error"]
+    assert rows[made["Ñandú S.L."]]["status"] == "open"
+    assert campaign["totals"] == {"clients": 2, "done": 0, "pending": 1, "overdue": 0, "failed": 1}

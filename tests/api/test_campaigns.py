@@ -88,7 +88,7 @@ def test_a_renta_campaign_for_tagged_clients_makes_one_request_each_and_never_tw
     assert created.status_code == 202, created.get_json()
     campaign = client.get(f"/api/v1/campaigns/{created.get_json()['id']}", headers=admin).get_json()
     assert campaign["status"] == "done"
-    assert campaign["totals"] == {"clients": 5, "done": 0, "pending": 5, "overdue": 0}
+    assert campaign["totals"] == {"clients": 5, "done": 0, "pending": 5, "overdue": 0, "failed": 0}
     assert sorted(row["client_id"] for row in campaign["clients"]) == sorted(tagged)
     assert all(row["request_id"] and row["progress"]["total"] >= 5 for row in campaign["clients"])
 
@@ -259,7 +259,7 @@ def test_the_board_counts_follow_each_item_as_it_is_sent_refused_accepted_or_set
     }
     assert done["status"] == "done" and done["missing"] == []
     board = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
-    assert board["totals"] == {"clients": 2, "done": 1, "pending": 1, "overdue": 0}
+    assert board["totals"] == {"clients": 2, "done": 1, "pending": 1, "overdue": 0, "failed": 0}
 
 
 def test_a_campaign_with_a_field_of_the_wrong_type_is_refused_naming_that_field(client, world):
