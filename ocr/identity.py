@@ -163,6 +163,8 @@ def read_identity(images: Sequence[Image.Image], *, today: date) -> IdentityRead
                 mrz = found
         hints |= _quality_hints(image)
     front = _read_front(pages)
+    if mrz is not None and not mrz.valid:
+        mrz = _repaired_with_front(mrz, front) or mrz
     fields = _merge(front, mrz)
     if (
         mrz is None
@@ -308,6 +310,52 @@ def _read_mrz(image: Image.Image, page: PageText, index: int) -> MrzReading | No
         box,
         round(max(confidence, 60.0) if found.valid else confidence, 1),
     )
+
+
+#: Where a date sits in the MRZ's second line: (birth date, expiry date) starts.
+_DATE_STARTS = {
+    "TD1": {"birth_date": 0, "expiry_date": 8},
+    "TD3": {"birth_date": 13, "expiry_date": 21},
+}
+
+
+def _repaired_with_front(mrz: MrzReading, front: dict[str, IdentityField]) -> MrzReading | None:
+    """The MRZ read again with a date as the front prints it, where the two differ by one
+    character (a 5 read as 3 in a photo): kept only when every check digit then passes.
+
+    The front and the MRZ's own check digits are two readings that agree against the one
+    misread character. A date changed on both sides (a forgery) differs in nothing here and
+    stays flagged.
+    """
+    starts = _DATE_STARTS[mrz.kind]
+    changes = []
+    for name, start in starts.items():
+        printed = front.get(name)
+        if printed is None:
+            continue
+        wanted = date.fromisoformat(printed.value).strftime("%y%m%d")
+        current = mrz.lines[1][start : start + 6]
+        if sum(a != b for a, b in zip(current, wanted, strict=True)) == 1:
+            changes.append((start, wanted))
+    for count in range(1, len(changes) + 1):
+        for chosen in itertools.combinations(changes, count):
+            second = mrz.lines[1]
+            for start, wanted in chosen:
+                second = second[:start] + wanted + second[start + 6 :]
+            lines = list(mrz.lines)
+            lines[1] = second
+            found = parse_mrz(lines)
+            if found is not None and found.valid:
+                return MrzReading(
+                    found.kind,
+                    found.lines,
+                    True,
+                    found.fields,
+                    mrz.image,
+                    mrz.box,
+                    max(mrz.confidence, 60.0),
+                )
+    return None
 
 
 def _mixes(readings: list[list[str]]) -> list[list[str]]:

@@ -68,6 +68,18 @@ def test_phone_photos_turned_and_skewed_are_read(kind):
     assert read >= {"dni": 2, "passport": 1}[kind]
 
 
+def test_a_date_misread_in_a_photographed_mrz_is_taken_from_the_front_when_its_check_agrees():
+    # seed 650278: the photo's MRZ reads the birth date 590807 as 390807 (5 as 3), which
+    # failed the check and flagged a genuine card as forged
+    rng = random.Random(650278)
+    sample = identity_document(rng, kind="dni", today=date(2026, 12, 7))
+    photos = [photographed(image, rng) for image in _images(sample)]
+    reading = read_identity(photos, today=TODAY)
+    assert reading.mrz_valid and "mrz_check_failed" not in reading.problems
+    assert reading.values()["birth_date"] == sample.expected["birth_date"]
+    assert reading.values()["document_number"] == sample.expected["document_number"]
+
+
 def test_accents_the_mrz_cannot_hold_are_kept_from_the_printed_front():
     _rng, sample = _sample(0, "dni", surnames="MUÑOZ PÉREZ", given_names="ÁNGEL")
     reading = read_identity(_images(sample), today=TODAY)
