@@ -532,3 +532,10 @@ PHONE = {
     "device_scale_factor": 2,
 }
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def open_menu(page: Any) -> None:
+    """Unfold the header's menu where a phone shows it folded behind its "Menú" button."""
+    menu = page.get_by_role("button", name="Menú")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
-from portal_testing import PASSWORD, PHONE, build_world
+from portal_testing import DESKTOP, PASSWORD, PHONE, build_world
 
 pytestmark = pytest.mark.browser
 
@@ -36,8 +36,31 @@ def test_the_first_screen_shows_the_most_urgent_thing(app, live_server, browser)
     first = page.get_by_test_id("agenda-item").first
     expect(first).to_contain_text("Facturas de compra de marzo")
     expect(first).to_contain_text("venció el")
-    assert first.bounding_box()["y"] < PHONE["viewport"]["height"]  # on the first screen
+    # the header folds into one button, so the most urgent thing is in the first half-screen
+    menu = page.get_by_role("button", name="Menú")
+    expect(menu).to_be_visible()
+    expect(page.get_by_role("link", name="Mi cuenta")).to_be_hidden()
+    assert first.bounding_box()["y"] < PHONE["viewport"]["height"] / 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Mi cuenta")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Mi cuenta")).to_be_hidden()
+    expect(menu).to_be_focused()
     first.get_by_role("link").click()
     expect(page.locator("main")).to_contain_text("IVA del trimestre")
     phone.close()
+
+
+def test_on_a_desktop_the_menu_stays_open(app, live_server, browser):
+    world = build_world()
+    desktop = browser.new_context(**DESKTOP, locale="es-ES")
+    page = desktop.new_page()
+    page.goto(live_server + "/login")
+    page.get_by_label("E-mail").fill(world.client_a.email)
+    page.get_by_label("Contraseña").fill(PASSWORD)
+    page.get_by_role("button", name="Entrar").click()
+    expect(page.get_by_role("link", name="Mi cuenta")).to_be_visible()
+    expect(page.get_by_role("button", name="Menú")).to_be_hidden()
+    desktop.close()

@@ -28,7 +28,15 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 from portal_signing import annual_accounts_pdf, next_totp
-from portal_testing import DESKTOP, PASSWORD, PHONE, enable_mfa, make_user, pdf_bytes
+from portal_testing import (
+    DESKTOP,
+    PASSWORD,
+    PHONE,
+    enable_mfa,
+    make_user,
+    open_menu,
+    pdf_bytes,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("signing_ready")]
 
@@ -72,6 +80,7 @@ def _login(page, base: str, user, otp_secret: str | None = None) -> None:  # typ
 
 
 def _nav(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    open_menu(page)
     page.get_by_role("navigation", name="Menú principal").get_by_role(
         "link", name=name, exact=False
     ).first.click()
@@ -85,6 +94,7 @@ def _main(page) -> str:  # type: ignore[no-untyped-def]
 
 def _search(page, words: str) -> str:  # type: ignore[no-untyped-def]
     """Search from the header's box; the results page's text."""
+    open_menu(page)
     page.locator("#header-q").fill(words)
     page.locator("#header-q").press("Enter")
     page.wait_for_url(re.compile(r"/search\?q="))

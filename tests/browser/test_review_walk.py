@@ -6,7 +6,7 @@ import io
 
 import pytest
 from playwright.sync_api import expect
-from portal_testing import DESKTOP, PASSWORD, PHONE, build_world, pdf_bytes
+from portal_testing import DESKTOP, PASSWORD, PHONE, build_world, open_menu, pdf_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -35,6 +35,7 @@ def test_client_pins_a_comment_and_requests_changes(app, live_server, browser, d
     page.get_by_label("E-mail").fill(world.client_a.email)
     page.get_by_label("Contraseña").fill(PASSWORD)
     page.get_by_role("button", name="Entrar").click()
+    open_menu(page)
     page.get_by_role("link", name="Pendiente de mí").click()
     page.get_by_role("link", name="Plano A-101").click()
     assert (
