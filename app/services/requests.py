@@ -34,6 +34,7 @@ from app.services.access import (
     visible_space_ids,
 )
 from app.services.errors import InvalidTransition, NotFound, UnsupportedType, ValidationFailed
+from app.services.file_types import read_head
 from app.services.mail import queue_mail
 from app.services.notifications import notify
 from app.services.paging import Key, Page, PageArgs, keyset, page_list
@@ -134,6 +135,11 @@ def update_template(
     return template
 
 
+#: What a request item's ``required`` may be sent as (JSON true/false, or form text).
+_YES = (True, "true", "1")
+_NO = (False, "false", "0")
+
+
 def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     cleaned = []
     for raw in items or []:
@@ -144,6 +150,9 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         description = checked_text(
             errors, "items", raw.get("description"), max_length=2000, multiline=True
         )
+        required = True if raw.get("required") is None else raw["required"]
+        if required not in _YES and required not in _NO:
+            errors["items"] = _("«required» es true o false.")
         if errors:
             raise ValidationFailed(errors)
         if not title:
@@ -157,7 +166,7 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "title": title,
                 "description": description or "",
-                "required": raw.get("required", True) not in (False, "false", "0", 0),
+                "required": required in _YES,
                 "accepted_types": types,
             }
         )
@@ -460,6 +469,9 @@ def upload_to_item(
     """The upload becomes a document of the space (with its review state) linked to the item."""
     item = _item_for(actor, item_id, Permission.contribute)
     new_status = _transition(rules.submit, ItemStatus(item.status))
+    head, stream = read_head(stream, 1)
+    if not head:  # a phone that could not read the file sends nothing: not the document asked
+        raise ValidationFailed({"file": _("El archivo está vacío: no se ha guardado nada.")})
     if item.accepted_types:
         allowed = item.accepted_types.split(",")
         extension = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""

@@ -32,6 +32,12 @@ def test_renta_checklist_round_trip(client, world):
     assert "IRPF 2025" in [r["title"] for r in seen]
 
     first, second = required[0], required[1]
+    nothing = client.post(
+        f"/api/v1/request-items/{first['id']}/upload",
+        headers=customer,
+        data={"file": (io.BytesIO(b""), "dni.pdf")},
+    )
+    assert nothing.status_code == 422 and "file" in nothing.get_json()["errors"]
     uploaded = client.post(
         f"/api/v1/request-items/{first['id']}/upload",
         headers=customer,
@@ -139,6 +145,13 @@ def test_bad_input(client, world):
     assert unknown.status_code == 422 and "template" in unknown.get_json()["errors"]
     empty = _create(client, staff, world.space_a.id, items=[])
     assert empty.status_code == 422 and "items" in empty.get_json()["errors"]
+    for unclear in ("no", "sí", 2, []):
+        vague = _create(
+            client, staff, world.space_a.id, items=[{"title": "X", "required": unclear}]
+        )
+        assert vague.status_code == 422 and "items" in vague.get_json()["errors"], unclear
+    optional = _create(client, staff, world.space_a.id, items=[{"title": "X", "required": "false"}])
+    assert optional.get_json()["items"][0]["required"] is False
     bad_policy = _create(
         client, staff, world.space_a.id, template="renta", reminders={"overdue_every_days": 0}
     )
