@@ -146,11 +146,17 @@ class Children:
     exits on its own (a broker error it gave up on, a crash, the kernel's OOM killer) would
     otherwise leave the portal answering pages while no e-mail, OCR or signing job ever ran
     again. One that keeps exiting right after its start is started at most every
-    ``RESTART_BACKOFF`` seconds, with each exit logged.
+    ``RESTART_BACKOFF`` seconds, with each exit logged. Nothing is started again once the
+    server is stopping.
     """
 
     RESTART_BACKOFF = 30.0
     QUICK_EXIT = 10.0
+    #: How long an exit is looked at before the child is started again: Ctrl+C in the
+    #: terminal ends the children too, and the server says it is stopping (``stopping()``)
+    #: a moment later. (The exit status cannot tell: gunicorn's arbiter, in this process,
+    #: reaps every child that ends, so ours read as 0.)
+    GRACE = 1.0
 
     def __init__(self, commands: dict[str, list[str]], check_every: float = 1.0) -> None:
         self.names = list(commands)
@@ -171,13 +177,11 @@ class Children:
     def _watch(self, check_every: float) -> None:
         while not self.stopping.wait(check_every):
             for index, process in enumerate(self.processes):
-                code = process.poll()
-                if code is None or self.stopping.is_set():
+                if process.poll() is None or self.stopping.wait(self.GRACE):
                     continue
-                name = self.names[index]
                 lived = time.monotonic() - self.started[index]
                 click.echo(
-                    f"portal run: '{name}' se ha parado (código {code}); se arranca de nuevo.",
+                    f"portal run: '{self.names[index]}' se ha parado; se arranca de nuevo.",
                     err=True,
                 )
                 if lived < self.QUICK_EXIT and self.stopping.wait(self.RESTART_BACKOFF):
@@ -187,6 +191,10 @@ class Children:
                         return
                     self.processes[index] = self._start(self.commands[index])
                     self.started[index] = time.monotonic()
+
+    def stopping_soon(self) -> None:
+        """Start nothing again from now on (the server is stopping; stop() follows)."""
+        self.stopping.set()
 
     def stop(self) -> None:
         with self.lock:
@@ -235,7 +243,13 @@ def run(host: str, port: int, workers: int, threads: int, trusted_proxies: str) 
     try:
         # gunicorn handles SIGINT/SIGTERM itself: it stops its workers, then exits here.
         server.serve(
-            app, host, port, workers=workers, threads=threads, trusted_proxies=trusted_proxies
+            app,
+            host,
+            port,
+            workers=workers,
+            threads=threads,
+            trusted_proxies=trusted_proxies,
+            on_stop=children.stopping_soon,
         )
     except KeyboardInterrupt:
         pass

@@ -13,12 +13,14 @@ from __future__ import annotations
 import gc
 import ipaddress
 import socket
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from app.httputil import FILE_BLOCK
 
@@ -109,13 +111,48 @@ def _dispose_engines(app: Flask, close: bool) -> None:
             engine.dispose(close=close)
 
 
-class PortalServer(BaseApplication):  # type: ignore[misc]
-    """Gunicorn serving an app object built by the caller, configured in code."""
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    """Gunicorn's arbiter, telling the caller first when it is asked to stop."""
 
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+    def __init__(self, app: PortalServer) -> None:
+        self.on_stop = app.on_stop
+        super().__init__(app)
+
+    def handle_int(self) -> None:
+        self.on_stop()
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self.on_stop()
+        super().handle_term()
+
+    def handle_quit(self) -> None:
+        self.on_stop()
+        super().handle_quit()
+
+
+class PortalServer(BaseApplication):  # type: ignore[misc]
+    """Gunicorn serving an app object built by the caller, configured in code.
+
+    ``on_stop`` is called as soon as the server is asked to stop (Ctrl+C, SIGTERM), before it
+    waits for its workers: ``portal run`` stops restarting its worker, beat and mail receiver
+    then, since the terminal's Ctrl+C ends them too.
+    """
+
+    def __init__(
+        self, app: Flask, options: dict[str, Any], on_stop: Callable[[], None] = lambda: None
+    ) -> None:
         self.application = app
         self.options = options
+        self.on_stop = on_stop
         super().__init__()
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self).run()
+        except RuntimeError as exc:  # as gunicorn's own run(): a bad setting, said plainly
+            print(f"\nError: {exc}\n", file=sys.stderr)
+            sys.exit(1)
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -234,14 +271,17 @@ def serve(
     workers: int = 1,
     threads: int = 8,
     trusted_proxies: str = "",
+    on_stop: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serve `app` until SIGINT/SIGTERM (then a clean SystemExit); blocks the main thread."""
+    """Serve `app` until SIGINT/SIGTERM (then a clean SystemExit); blocks the main thread.
+
+    ``on_stop`` is called as soon as the server is asked to stop."""
     check_address_free(host, port)
     tune_malloc()
     _dispose_engines(app, close=True)  # the arbiter keeps no connection its workers inherit
     options = server_options(host, port, workers, threads, trusted_proxies)
     options["post_fork"] = lambda _server, _worker: _dispose_engines(app, close=False)
-    server = PortalServer(app, options)
+    server = PortalServer(app, options, on_stop)
     freeze_startup_objects()
     server.run()
 

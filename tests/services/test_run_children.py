@@ -56,3 +56,20 @@ def test_a_child_that_keeps_failing_at_once_waits_between_starts(tmp_path, monke
         assert _wait_for(lambda: starts.read_text() == "xx", seconds=5)
     finally:
         children.stop()
+
+
+def test_nothing_is_started_again_once_the_server_is_stopping(tmp_path, monkeypatch):
+    # Ctrl+C in the terminal ends the children too; the server says it is stopping
+    monkeypatch.setattr(Children, "RESTART_BACKOFF", 0.1)
+    monkeypatch.setattr(Children, "GRACE", 0.5)
+    starts = tmp_path / "starts"
+    quits = "import sys; from pathlib import Path; Path(sys.argv[1]).write_text('x')"
+    children = Children({"quits": [sys.executable, "-c", quits, str(starts)]}, check_every=0.05)
+    try:
+        assert _wait_for(lambda: children.processes[0].poll() is not None)
+        children.stopping_soon()
+        starts.unlink()
+        time.sleep(1.0)
+        assert not starts.exists()  # not started again
+    finally:
+        children.stop()
