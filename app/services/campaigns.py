@@ -442,7 +442,10 @@ def _chosen_clients(
 
 
 def get_campaign(actor: User, campaign_id: str) -> Campaign:
-    require_staff(actor)
+    """A campaign, for staff. It is the firm's internal work, which a client may not know
+    exists: to anyone else it is not found (404), never forbidden."""
+    if not actor.is_staff:
+        raise NotFound()
     found = db.session.get(Campaign, str(campaign_id or ""))
     if found is None:
         raise NotFound()

@@ -170,7 +170,7 @@ def test_bad_campaigns_are_refused_and_clients_cannot_see_campaigns(client, worl
     assert set(bad.get_json()["errors"]) >= {"clients", "due_date", "space_kind"}
     assert _campaign(client, admin, client_filter={"tag": "nadie"}).status_code == 422
     made = _campaign(client, admin, client_filter=None, clients=[world.firm_a.id]).get_json()
-    assert client.get(f"/api/v1/campaigns/{made['id']}", headers=customer).status_code == 403
+    assert client.get(f"/api/v1/campaigns/{made['id']}", headers=customer).status_code == 404
     assert (
         client.post(
             f"/api/v1/clients/{world.firm_a.id}/tags", headers=admin, json={"tags": ["Con Espacio"]}
@@ -362,3 +362,46 @@ def test_a_campaign_whose_items_a_request_would_refuse_is_refused_at_once_and_no
     made = _campaign(client, admin, template=None, items=[{"title": " Modelo 100 "}]).get_json()
     campaign = client.get(f"/api/v1/campaigns/{made['id']}", headers=admin).get_json()
     assert campaign["status"] == "done" and {r["status"] for r in campaign["clients"]} == {"open"}
+
+
+def test_a_client_is_told_a_campaign_does_not_exist_and_may_not_start_or_list_them(client, world):
+    """A campaign is the firm's internal work: to a client each one is not found (404), as an
+    unknown id is; starting one or listing them, which a client may know exist, is forbidden."""
+    admin = api_token(client, world.admin)
+    customer = api_token(client, world.client_a)
+    made = _campaign(client, admin, client_filter=None, clients=[world.firm_a.id]).get_json()
+    base = f"/api/v1/campaigns/{made['id']}"
+    for method, path, body in (
+        ("get", base, None),
+        ("get", f"{base}/export?format=csv", None),
+        ("post", f"{base}/remind", {}),
+        ("post", f"{base}/close", {}),
+        ("post", f"{base}/remove", {"client_ids": [world.firm_a.id]}),
+    ):
+        answer = getattr(client, method)(path, headers=customer, json=body)
+        unknown = getattr(client, method)(
+            path.replace(made["id"], "no-existe"), headers=customer, json=body
+        )
+        assert answer.status_code == unknown.status_code == 404, (path, answer.get_json())
+        assert answer.mimetype == "application/problem+json"
+    assert _campaign(client, customer).status_code == 403
+    assert client.get("/api/v1/campaigns", headers=customer).status_code in (403, 405)
+    board = client.get(base, headers=admin).get_json()
+    assert {r["status"] for r in board["clients"]} != {"closed"}  # the client changed nothing
+
+
+def test_a_client_opening_a_campaign_page_finds_nothing(client, world):
+    from portal_testing import csrf_token, web_login
+
+    admin = api_token(client, world.admin)
+    made = _campaign(client, admin, client_filter=None, clients=[world.firm_a.id]).get_json()
+    web_login(client, world.client_a)
+    for path in (f"/campaigns/{made['id']}", f"/campaigns/{made['id']}/export?format=csv"):
+        assert client.get(path).status_code == 404, path
+    token = csrf_token(client, "/")
+    for action in ("remind", "close", "remove"):
+        answer = client.post(
+            f"/campaigns/{made['id']}/{action}",
+            data={"csrf_token": token, "client_ids": world.firm_a.id},
+        )
+        assert answer.status_code == 404, action
