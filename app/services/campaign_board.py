@@ -55,6 +55,7 @@ class ClientProgress:
     signed: int = 0
     signers: int = 0
     error: str | None = None
+    tax_id: str | None = None
 
     @property
     def is_signed(self) -> bool:
@@ -250,6 +251,7 @@ def _progress_statement() -> Any:
     columns = select(
         CampaignClient.client_id.label("client_id"),
         Client.name.label("client_name"),
+        Client.tax_id.label("tax_id"),
         CampaignClient.error.label("error"),
         case((has_signature, None), else_=DocumentRequest.id).label("request_id"),
         case((has_signature, SignatureRequest.id), else_=None).label("signature_request_id"),
@@ -314,6 +316,7 @@ def _row(found: Any) -> ClientProgress:
         signed=found.signed,
         signers=found.signers,
         error=found.error,
+        tax_id=found.tax_id,
     )
 
 
@@ -437,6 +440,7 @@ def export(actor: User, campaign_id: str, *, today: date, kind: str) -> tuple[by
     campaign, rows = board(actor, campaign_id, today=today)
     header = [
         _("Cliente"),
+        _("NIF"),
         _("Estado"),
         _("Firmado"),
         _("Pendientes"),
@@ -449,6 +453,7 @@ def export(actor: User, campaign_id: str, *, today: date, kind: str) -> tuple[by
     table = [
         [
             r.client_name,
+            r.tax_id or "",
             r.status,
             (_("sí") if r.is_signed else _("no")) if r.signers else "",
             r.pending,

@@ -137,11 +137,17 @@ def test_reminders_list_only_what_each_client_lacks_and_exports_open_in_a_spread
     mails = db.session.execute(select(OutboxMail).order_by(OutboxMail.created_at)).scalars()
     mail = [m for m in mails if "lucia@example.com" in m.to][-1]
     assert "Certificado de retenciones" in mail.body_text and "Recibo del IBI" not in mail.body_text
+    # staff asking again the same day remind again: each time they ask, one e-mail each
+    again = client.post(f"/api/v1/campaigns/{campaign['id']}/remind", headers=admin)
+    assert again.get_json()["reminded"] == 1
+    db.session.expire_all()
+    mails = db.session.execute(select(OutboxMail)).scalars()
+    assert len([m for m in mails if "lucia@example.com" in m.to and m.subject == mail.subject]) == 2
 
     exported = client.get(f"/api/v1/campaigns/{campaign['id']}/export?format=csv", headers=admin)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
-    assert len(rows) == 3 and rows[0][0] == "Cliente"
+    assert len(rows) == 3 and rows[0][:3] == ["Cliente", "NIF", "Estado"]  # two namesakes apart
     book = client.get(f"/api/v1/campaigns/{campaign['id']}/export?format=xlsx", headers=admin)
     assert book.status_code == 200
     sheet = load_workbook(io.BytesIO(book.get_data())).active
