@@ -384,14 +384,10 @@ def _notify_turn(signer: SignatureRequestSigner) -> None:
 
 
 def remind_turn(request: SignatureRequest) -> int:
-    """E-mail again the signers whose turn it is (a campaign's bulk reminder), at most once a
-    day each; returns how many were reminded."""
-    recent = _now() - timedelta(days=1)
+    """E-mail again the signers whose turn it is (a campaign's bulk reminder, sent each time
+    staff ask for it); returns how many were reminded."""
     reminded = 0
     for signer in whose_turn(request):
-        notified = signer.notified_at
-        if notified is not None and notified.replace(tzinfo=notified.tzinfo or UTC) > recent:
-            continue
         if signer.status == SignerStatus.pending:
             _notify_turn(signer)
             reminded += 1
