@@ -48,7 +48,7 @@ class CampaignForm(FlaskForm):
     name = StringField(_l("Nombre"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(
         _l("Qué se pide"),
-        choices=[("request", _l("Documentos")), ("signature", _l("Firmas (ZIP de PDF)"))],
+        choices=[("request", _l("Documentos")), ("signature", _l("Firmas"))],
     )
     template = SelectField(_l("Plantilla"), choices=[], validate_choice=False)
     items = TextAreaField(
@@ -73,7 +73,12 @@ class CampaignForm(FlaskForm):
         validators=[Optional()],
     )
     clients_csv = FileField(_l("O un CSV con los NIF de los clientes"))
-    documents_zip = FileField(_l("Firmas: ZIP con un PDF por cliente, nombrado por su NIF"))
+    documents_zip = FileField(
+        _l(
+            "Firmas: ZIP con un PDF por cliente, nombrado por su NIF (sin ZIP, cada cliente "
+            "firma el último PDF de su espacio)"
+        )
+    )
 
 
 def _items(text: str) -> list[dict[str, Any]]:

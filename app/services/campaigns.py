@@ -24,6 +24,8 @@ from app.models import (
     Client,
     ClientKind,
     ClientTag,
+    Document,
+    DocumentVersion,
     Permission,
     Space,
     SpaceKind,
@@ -173,7 +175,11 @@ def create_campaign(
         if "items" not in errors and "template" not in errors:
             items = _checked_items(clean_name, template, items, errors, today=today)
     elif kind == "signature" and documents_zip is None:
-        errors["documents_zip"] = _("Suba un ZIP con un PDF por cliente, nombrado por su NIF.")
+        if not _selection_given(client_ids, client_filter, tax_ids, clients_csv):
+            errors["documents_zip"] = _(
+                "Elija los clientes (cada uno firmará el último PDF de su espacio) o suba un "
+                "ZIP con un PDF por cliente, nombrado por su NIF."
+            )
     notices: list[dict[str, Any]] = []
     chosen: list[Client] = []
     if kind != "signature" or _selection_given(client_ids, client_filter, tax_ids, clients_csv):
@@ -183,8 +189,7 @@ def create_campaign(
     if errors:
         raise ValidationFailed(errors)
     pdfs: dict[str, campaign_sources.ZipFile] = {}
-    if kind == "signature":
-        assert documents_zip is not None
+    if kind == "signature" and documents_zip is not None:
         pdfs, chosen = _pdfs_for(actor, documents_zip, chosen, notices)
     stored: list[str] = []
     try:
@@ -622,10 +627,21 @@ def _client_people(client_id: str) -> list[User]:
 
 def _sign_request_for(acting: User, campaign: Campaign, row: CampaignClient, space: Space) -> None:
     """The client's PDF filed as a document of the space, and one request that its people sign."""
+    source = row.source or {}
+    if row.document_id is None and not source.get("key"):
+        # no ZIP: what the firm filed in the client's space for this, its latest PDF
+        row.document_id = _latest_pdf(space)
+        if row.document_id is None:
+            raise ValidationFailed(
+                {
+                    "document": _(
+                        "No hay ningún PDF que firmar en «%(space)s»: súbalo al espacio o "
+                        "envíe un ZIP con un PDF por cliente.",
+                        space=space.name,
+                    )
+                }
+            )
     if row.document_id is None:
-        source = row.source or {}
-        if not source.get("key"):
-            raise ValidationFailed({"document": _("Este cliente no tiene PDF en el ZIP.")})
         blob = StoredBlob(key=source["key"], sha256=source["sha256"], size=int(source["size"]))
         document = documents.add_document_from_blob(
             acting,
@@ -650,6 +666,26 @@ def _sign_request_for(acting: User, campaign: Campaign, row: CampaignClient, spa
         any_order=True,
     )
     row.signature_request_id = signature.id
+
+
+def _latest_pdf(space: Space) -> str | None:
+    """The id of the shared PDF of `space` changed last (its current version is a PDF)."""
+    return db.session.execute(
+        select(Document.id)
+        .join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id)
+            & (DocumentVersion.number == Document.current_version_number),
+        )
+        .where(
+            Document.space_id == space.id,
+            Document.deleted_at.is_(None),
+            Document.visibility == "shared",
+            DocumentVersion.content_type == "application/pdf",
+        )
+        .order_by(Document.updated_at.desc(), Document.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def _space_for(acting: User, campaign: Campaign, client_id: str) -> Space:

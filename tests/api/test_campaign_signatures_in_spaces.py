@@ -1,0 +1,81 @@
+"""A signature campaign without a ZIP: each client signs the latest PDF the firm filed in the
+client's space of the campaign (over JSON, as docs/api.md's campaign row describes)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from portal_signing import annual_accounts_pdf
+from portal_testing import api_token, make_user
+
+DUE = (date.today() + timedelta(days=30)).isoformat()
+
+
+def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told_why(client, world):
+    admin = api_token(client, world.admin)
+    ids = {}
+    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
+        ids[name] = client.post(
+            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
+        ).get_json()["id"]
+        make_user("client", client_id=ids[name])
+    # the firm files Ñandú's accounts in its "Cuentas 2025" space (an older PDF and a text too)
+    space = client.post(
+        f"/api/v1/clients/{ids['Ñandú S.L.']}/spaces",
+        headers=admin,
+        json={"name": "Cuentas 2025", "kind": "general"},
+    ).get_json()
+    for title, data, name in (
+        ("Borrador", annual_accounts_pdf(pages=1), "borrador.pdf"),
+        ("Cuentas anuales 2025", annual_accounts_pdf(pages=2), "cuentas.pdf"),
+        ("Nota", b"solo texto", "nota.txt"),
+    ):
+        filed = client.post(
+            f"/api/v1/spaces/{space['id']}/documents",
+            headers=admin,
+            data={"file": (io.BytesIO(data), name), "title": title},
+            content_type="multipart/form-data",
+        )
+        assert filed.status_code == 201, filed.get_json()
+    listed = client.get(f"/api/v1/spaces/{space['id']}/documents", headers=admin).get_json()
+    accounts = next(d for d in listed["items"] if d["title"] == "Cuentas anuales 2025")
+    filed_id = accounts["id"]
+
+    nothing_chosen = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+        },
+    )
+    assert nothing_chosen.status_code == 422  # neither clients nor a ZIP
+
+    sent = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "clients": list(ids.values()),
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+        },
+    )
+    assert sent.status_code in (201, 202), sent.get_json()
+    campaign = client.get(f"/api/v1/campaigns/{sent.get_json()['id']}", headers=admin).get_json()
+    assert campaign["status"] == "done"
+    rows = {r["client_id"]: r for r in campaign["clients"]}
+    signing = rows[ids["Ñandú S.L."]]
+    assert signing["signature_request_id"] and signing["status"] == "open"
+    asked = client.get(
+        f"/api/v1/signature-requests/{signing['signature_request_id']}", headers=admin
+    ).get_json()
+    assert asked["document_id"] == filed_id  # the latest PDF, not the draft nor the note
+    missing = rows[ids["Obras Ebro S.A."]]
+    assert missing["status"] == "failed" and "Cuentas 2025" in missing["error"]
