@@ -42,30 +42,20 @@ def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told
     accounts = next(d for d in listed["items"] if d["title"] == "Cuentas anuales 2025")
     filed_id = accounts["id"]
 
-    nothing_chosen = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-        },
-    )
+    campaign_body = {
+        "name": "Cuentas 2025",
+        "kind": "signature",
+        "due_date": DUE,
+        "space_kind": "general",
+        "space_name": "Cuentas 2025",
+    }
+    nothing_chosen = client.post("/api/v1/campaigns", headers=admin, json=campaign_body)
     assert nothing_chosen.status_code == 422  # neither clients nor a ZIP
 
     sent = client.post(
         "/api/v1/campaigns",
         headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "clients": list(ids.values()),
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-        },
+        json={**campaign_body, "clients": list(ids.values())},
     )
     assert sent.status_code in (201, 202), sent.get_json()
     campaign = client.get(f"/api/v1/campaigns/{sent.get_json()['id']}", headers=admin).get_json()
