@@ -89,12 +89,22 @@ class Channel(filesystem.Channel):
             rest = name.partition(".")[2]
             if rest.endswith(MESSAGE_SUFFIX):
                 listed.setdefault(rest[: -len(MESSAGE_SUFFIX)], []).append(name)
-        self._listed = {queue: deque(sorted(names)) for queue, names in listed.items()}
+        self._listed = {queue: deque(sorted(names, key=_age)) for queue, names in listed.items()}
         self._listed_at = time.monotonic()
 
     def _purge(self, queue: str) -> int:
         self._listed.pop(queue, None)
         return int(super()._purge(queue))
+
+
+def _age(name: str) -> tuple[int, str]:
+    """Sort key, oldest first: the milliseconds before "_" compared as a number.
+
+    Compared as text, "1_..." came after "12_...": whether a message written at 1 ms was read
+    before one written at 12 ms depended on how long the machine had been up.
+    """
+    stamp = name.partition("_")[0]
+    return (int(stamp) if stamp.isdigit() else 0, name)
 
 
 def _read(taken: Path) -> Any:

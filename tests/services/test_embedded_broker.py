@@ -102,12 +102,27 @@ def test_the_folder_is_listed_once_for_a_backlog_not_once_per_message(tmp_path, 
     assert len(listings) <= 2
 
 
+def test_the_older_message_comes_first_when_the_stamps_differ_in_length(tmp_path):
+    with connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("stamps")
+        queue.put({"n": "later"})
+        (later,) = (tmp_path / "queue").iterdir()
+        queue.put({"n": "earlier"})
+        (earlier,) = set((tmp_path / "queue").iterdir()) - {later}
+        later.rename(later.with_name("10_" + later.name.partition("_")[2]))
+        earlier.rename(earlier.with_name("9_" + earlier.name.partition("_")[2]))
+        got = [queue.get(timeout=2).payload["n"] for _ in range(2)]
+        queue.close()
+    assert got == ["earlier", "later"]
+
+
 def test_an_empty_or_damaged_message_is_set_aside_and_the_next_one_is_read(tmp_path):
     with connection(tmp_path) as conn:
         queue = conn.SimpleQueue("damaged")
         queue.put({"n": 0})  # declares the queue; read first
         assert queue.get(timeout=2).payload == {"n": 0}
-        # what kombu's own producer leaves between creating a file and writing it
+        # what kombu's own producer leaves between creating a file and writing it, older
+        # than the next message (numerically: "1_" sorts after "12_" as text)
         (tmp_path / "queue" / "1_00000000-0000-0000-0000-000000000000.damaged.msg").touch()
         time.sleep(0.002)
         queue.put({"n": 1})
