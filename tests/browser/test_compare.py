@@ -45,7 +45,9 @@ def test_reviewer_sees_changed_areas_and_old_comments(app, live_server, browser,
     page.goto(f"{live_server}/documents/{plan.id}")
     page.get_by_role("link", name="Ver qué cambió y sus comentarios").click()
 
-    assert page.get_by_text("zonas cambiadas").first.is_visible()
+    changed = page.get_by_text("zonas cambiadas").first
+    changed.wait_for()  # the click starts the navigation; the compare page follows
+    assert changed.is_visible()
     overlay = page.get_by_role("img", name="Página 1: v1 en rojo y v2 en azul, superpuestas")
     overlay.wait_for()
     assert page.locator("#page-0 .overlay-pane .area").count() >= len(KNOWN)
