@@ -22,16 +22,15 @@ def _sample(converter: Any) -> Any:
 
 def _urls(app: Flask) -> dict[str, str]:
     built = {}
-    with app.test_request_context():
-        adapter = app.url_map.bind("localhost")
-        for rule in app.url_map.iter_rules():
-            values: dict[str, Any] = {
-                name: _sample(converter) for name, converter in rule._converters.items()
-            }
-            values["extra"] = "ñ&1"  # an unknown argument goes to the query string
-            built[f"{rule.endpoint} {rule.rule}"] = adapter.build(
-                rule.endpoint, values, method=sorted(rule.methods or {"GET"})[0]
-            )
+    adapter = app.url_map.bind("localhost")
+    for rule in app.url_map.iter_rules():
+        values: dict[str, Any] = {
+            name: _sample(converter) for name, converter in rule._converters.items()
+        }
+        values["extra"] = "ñ&1"  # an unknown argument goes to the query string
+        built[f"{rule.endpoint} {rule.rule}"] = adapter.build(
+            rule.endpoint, values, method=sorted(rule.methods or {"GET"})[0]
+        )
     return built
 
 
