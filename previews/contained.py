@@ -22,6 +22,7 @@ import os
 import resource
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,9 +128,14 @@ def set_caps(memory_bytes: int, cpu_seconds: int, what: str) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise RenderTimeout(f"{what} not done in time")
+        raise _OutOfTime(f"{what} not done in time")
 
     signal.signal(signal.SIGALRM, on_alarm)
+
+
+class _OutOfTime(BaseException):
+    """The alarm of ``answer_of``: not an ``Exception``, so that a library's ``except
+    Exception`` (ezdxf's font loading has one) cannot swallow it and draw on past the time."""
 
 
 def answer_of(
@@ -138,9 +144,15 @@ def answer_of(
     """What ``work`` answers, run with the alarm set ``timeout_seconds`` ahead; a failure is
     the answer ``{"error": code, "detail": text}`` (``doing``: "rendering", for the text
     of running out of memory)."""
+    started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
-        return work()
+        answer = work()
+        if time.monotonic() - started > timeout_seconds:  # the alarm was swallowed after all
+            raise _OutOfTime(f"{doing} not done in time")
+        return answer
+    except _OutOfTime as error:
+        return {"error": RenderTimeout.code, "detail": str(error)[:500]}
     except PreviewError as error:
         return {"error": error.code, "detail": str(error)[:500]}
     except MemoryError:

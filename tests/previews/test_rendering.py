@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 import ezdxf
@@ -191,6 +192,43 @@ def test_a_render_over_its_time_ends_as_timeout(tmp_path: Path):
         previews.render_contained(
             path, PreviewRequest(PreviewKind.dxf), PreviewLimits(timeout_seconds=0.2)
         )
+
+
+# A library that catches every Exception where the alarm may land (ezdxf loading its fonts
+# does): the render must still end at its time, as a timeout, not draw on and answer.
+_SWALLOWING_WORK = """
+import sys, time
+from previews.contained import answer_of, set_caps
+
+def work():
+    finish = time.monotonic() + 1.5
+    while time.monotonic() < finish:
+        try:
+            sum(range(10_000))
+        except Exception:
+            pass
+    return {"media_type": "image/webp"}
+
+set_caps(0, 60, "render")
+started = time.monotonic()
+answer = answer_of(work, 0.2, "rendering")
+print(answer.get("error"), round(time.monotonic() - started, 1))
+"""
+
+
+def test_a_library_that_catches_every_exception_does_not_outlive_the_time():
+    root = Path(previews.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _SWALLOWING_WORK],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    code, seconds = done.stdout.split()
+    assert code == "timeout"
+    assert float(seconds) < 1.0  # ended by the alarm, not by the work running out
 
 
 def test_the_source_file_is_left_untouched(png_file: Path):
