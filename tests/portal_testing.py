@@ -25,19 +25,25 @@ from werkzeug.routing import Rule
 
 
 class BuildersOnceRule(Rule):
-    """A URL rule whose two URL-building functions are compiled once per process.
+    """A URL rule parsed, and its two URL-building functions compiled, once per process.
 
-    werkzeug compiles them (Python source made and ``compile()``d) for every rule of every app
+    werkzeug parses each rule (a regular expression per part, a converter per variable) and
+    compiles its builders (Python source made and ``compile()``d) for every rule of every app
     made; the portal has some two hundred rules and the tests make two apps per test, and that
-    compiling was most of each test's set-up (240 access-matrix tests: 82 s, 41 s without it).
-    The functions depend only on the rule's parsed parts (and take the rule as their first
-    argument), so rules of the same shape share them. A rule with defaults (converted with its
-    own converters when compiled) is compiled as werkzeug does. Production makes one app per
-    process and keeps werkzeug's own rule; tests/web/test_url_building.py checks that both
-    build the same URLs for every route.
+    was most of each test's set-up (240 access-matrix tests: 82 s, 41 s without compiling the
+    builders, about a quarter less again without parsing). A rule's parts, its trace and which
+    converters its variables use depend only on its text and on the map's converter classes,
+    so rules of the same text share them; each rule still gets converters of its own map.
+    The builders depend only on the parsed parts (and take the rule as their first argument).
+    A rule with defaults (converted with its own converters when compiled) is compiled as
+    werkzeug does. Production makes one app per process and keeps werkzeug's own rule;
+    tests/web/test_url_building.py checks that both build and match the same URLs for every
+    route.
     """
 
     _builders: ClassVar[dict[tuple[Any, ...], Any]] = {}
+    _parsed: ClassVar[dict[tuple[Any, ...], Any]] = {}
+    _asked: list[tuple[str, str, tuple[Any, ...], Any]] | None = None
 
     def _compile_builder(self, append_unknown: bool = True) -> Any:
         if self.defaults:
@@ -47,6 +53,30 @@ class BuildersOnceRule(Rule):
         if builder is None:
             builder = self._builders[key] = super()._compile_builder(append_unknown)
         return builder
+
+    def get_converter(self, variable_name: str, converter_name: str, args: Any, kwargs: Any) -> Any:
+        if self._asked is not None:
+            self._asked.append((variable_name, converter_name, args, dict(kwargs)))
+        return super().get_converter(variable_name, converter_name, args, kwargs)
+
+    def _parse_rule(self, rule: str) -> Any:
+        assert self.map is not None
+        key = (rule, tuple(sorted(self.map.converters.items())))
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            traced, self._asked = len(self._trace), []
+            try:
+                parts = list(super()._parse_rule(rule))
+            finally:
+                asked, self._asked = self._asked, None
+            parsed = self._parsed[key] = (parts, self._trace[traced:], asked)
+            return parts
+        parts, trace, asked = parsed
+        self._trace.extend(trace)
+        for variable, converter, args, kwargs in asked:
+            self._converters[variable] = super().get_converter(variable, converter, args, kwargs)
+            self.arguments.add(variable)
+        return parts
 
 
 Flask.url_rule_class = BuildersOnceRule

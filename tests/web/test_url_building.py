@@ -1,4 +1,4 @@
-"""The tests' URL rule (portal_testing.BuildersOnceRule) builds what werkzeug's own builds."""
+"""The tests' URL rule (portal_testing.BuildersOnceRule) builds and matches as werkzeug's own."""
 
 from __future__ import annotations
 
@@ -34,6 +34,34 @@ def _urls(app: Flask) -> dict[str, str]:
     return built
 
 
+def _matched(app: Flask, urls: dict[str, str]) -> dict[str, Any]:
+    """What each URL (path and query) is routed to: the endpoint and its values."""
+    adapter = app.url_map.bind("localhost")
+    found: dict[str, Any] = {}
+    for name, url in urls.items():
+        path = url.partition("?")[0]
+        endpoint = name.partition(" ")[0]
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        try:
+            found[name] = adapter.match(path, method=sorted(rule.methods or {"GET"})[0])
+        except Exception as exc:  # noqa: BLE001 - a redirect or 405 is an answer too
+            found[name] = type(exc).__name__
+    return found
+
+
+def _shapes(app: Flask) -> dict[str, Any]:
+    """Each rule's parsed parts, trace and converters (kind, own map)."""
+    return {
+        f"{rule.endpoint} {rule.rule}": (
+            rule._parts,
+            rule._trace,
+            sorted(rule.arguments),
+            {k: (type(c), c.regex, c.map is app.url_map) for k, c in rule._converters.items()},
+        )
+        for rule in app.url_map.iter_rules()
+    }
+
+
 def test_every_route_builds_the_same_url_with_the_tests_rule(tmp_path, database_url) -> None:
     assert Flask.url_rule_class is BuildersOnceRule
     cached = make_app(tmp_path, database_url)
@@ -49,3 +77,8 @@ def test_every_route_builds_the_same_url_with_the_tests_rule(tmp_path, database_
     assert _urls(cached) == expected
     assert _urls(again) == expected
     assert any("?extra=%C3%B1%261" in url for url in expected.values())
+    routed = _matched(plain, expected)
+    assert sum(isinstance(found, tuple) for found in routed.values()) > 150
+    assert _matched(cached, expected) == routed
+    assert _matched(again, expected) == routed
+    assert _shapes(again) == _shapes(cached) == _shapes(plain)
