@@ -8,10 +8,10 @@ internal document exists.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, event, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import ColumnElement, Select, and_, event, select
+from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session
 
 from app.extensions import db
 from app.models import (
@@ -25,6 +25,8 @@ from app.models import (
     Visibility,
 )
 from app.services.errors import AccessDenied, NotFound
+
+_Row = TypeVar("_Row", bound=Any)
 
 #: ``Session.info`` key of the membership rows already read in the current transaction.
 _MEMBERSHIPS = "portal_space_memberships"
@@ -101,6 +103,26 @@ def visible_space_ids(user: User) -> Select[str]:
     if user.is_client:
         return visible_spaces_query(user).with_only_columns(Space.id).order_by(None)
     return select(SpaceMember.space_id).where(SpaceMember.user_id == user.id)
+
+
+def in_visible_spaces(
+    query: Select[_Row], user: User, space_id: ColumnElement[str] | InstrumentedAttribute[str]
+) -> Select[_Row]:
+    """``query`` kept to the rows whose ``space_id`` names a space ``user`` may see.
+
+    A staff member's memberships are joined rather than listed in ``IN (SELECT ...)``: for
+    that, SQLite first builds a temporary list of every space the person is in (a thousand
+    and more for the firm's partner) and then looks each one up, 0.7 ms on every page that
+    counts threads or incidents; the join walks the same index without building the list.
+    Memberships are unique per space and person, so no row comes twice.
+    """
+    if user.is_admin:  # every space: each row's space exists (a foreign key)
+        return query
+    if user.is_staff:
+        return query.join(
+            SpaceMember, and_(SpaceMember.space_id == space_id, SpaceMember.user_id == user.id)
+        )
+    return query.where(space_id.in_(visible_space_ids(user)))
 
 
 def get_space(user: User, space_id: str, need: Permission = Permission.view) -> Space:

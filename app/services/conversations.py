@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from app.extensions import db
 from app.models import Message, Permission, Thread, ThreadRead, User
@@ -246,9 +246,9 @@ def unread_by_thread(actor: User, thread_ids: list[str]) -> dict[str, int]:
 
 def _my_threads(actor: User) -> Select[tuple[Thread]]:
     """Every thread the caller may see, in every space they may see."""
-    from app.services.access import visible_space_ids
+    from app.services.access import in_visible_spaces
 
-    query = select(Thread).where(Thread.space_id.in_(visible_space_ids(actor)))
+    query = in_visible_spaces(select(Thread), actor, Thread.space_id)
     if not actor.is_staff:
         query = query.where(Thread.visibility == "shared")
     return query
@@ -263,8 +263,19 @@ def list_my_threads(actor: User, page: PageArgs | None = None) -> Page[tuple[Thr
 
 
 def _unread_everywhere(actor: User) -> dict[str, int]:
-    """Unread messages by thread, in every thread the caller may see that has some."""
-    ids = list(db.session.execute(_my_threads(actor).with_only_columns(Thread.id)).scalars())
+    """Unread messages by thread, in every thread the caller may see that has some.
+
+    Only threads with a message after the caller's last read are counted (the header asks
+    on every page: a firm's years of threads, nearly all read, are not counted again)."""
+    read = and_(ThreadRead.thread_id == Thread.id, ThreadRead.user_id == actor.id)
+    ids = list(
+        db.session.execute(
+            _my_threads(actor)
+            .with_only_columns(Thread.id)
+            .outerjoin(ThreadRead, read)
+            .where(or_(ThreadRead.read_at.is_(None), Thread.last_message_at > ThreadRead.read_at))
+        ).scalars()
+    )
     return {k: v for k, v in unread_by_thread(actor, ids).items() if v}
 
 

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Incident, Permission, Thread, User
 from app.models.base import as_utc
 from app.services import alerts, audit, conversations
-from app.services.access import get_space, space_permission, visible_space_ids
+from app.services.access import get_space, in_visible_spaces, space_permission
 from app.services.alerts import LateThing
 from app.services.errors import AccessDenied, NotFound, ValidationFailed
 from app.services.notifications import notify
@@ -114,7 +114,7 @@ def list_incidents(
         errors["priority"] = _("La prioridad debe ser low, normal, high o urgent.")
     if errors:
         raise ValidationFailed(errors)
-    query = select(Incident).where(Incident.space_id.in_(visible_space_ids(actor)))
+    query = in_visible_spaces(select(Incident), actor, Incident.space_id)
     if status:
         query = query.where(Incident.status == status)
     if priority:

@@ -227,3 +227,46 @@ def test_an_incident_past_its_due_time_goes_to_the_alert_engine(app, client, wor
         db.session.execute(select(Alert.level).where(Alert.target_id == incident["id"])).scalars()
     )
     assert levels == [1, 2]
+
+
+def test_staff_count_what_is_unread_in_their_own_spaces_only(client, world):
+    staff, customer = _tokens(client, world)
+    admin = api_token(client, world.admin)
+    outsider = api_token(client, world.outsider)
+    other = api_token(client, world.client_b)
+
+    def unread(headers):
+        items = client.get("/api/v1/me/agenda", headers=headers).get_json()["items"]
+        return sorted(i["target"] for i in items if i["kind"] == "message")
+
+    mine = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=customer,
+        json={"subject": "¿Qué falta?", "body": "Hola"},
+    ).get_json()
+    theirs = client.post(
+        f"/api/v1/spaces/{world.space_b.id}/threads",
+        headers=other,
+        json={"subject": "Duda de B", "body": "Hola"},
+    ).get_json()
+    assert unread(staff) == [f"thread:{mine['id']}"]  # a member of space A only
+    assert unread(outsider) == []
+    assert unread(admin) == sorted([f"thread:{mine['id']}", f"thread:{theirs['id']}"])
+
+    client.get(f"/api/v1/threads/{mine['id']}", headers=staff)
+    assert unread(staff) == []
+    client.post(f"/api/v1/threads/{mine['id']}/messages", headers=staff, json={"body": "Nada"})
+    assert unread(staff) == []  # their own answer is not unread
+    client.post(f"/api/v1/threads/{mine['id']}/messages", headers=customer, json={"body": "¿Y?"})
+    assert unread(staff) == [f"thread:{mine['id']}"]
+
+    raised = client.post(
+        f"/api/v1/spaces/{world.space_b.id}/incidents",
+        headers=other,
+        json={"title": "Error al subir", "body": "...", "priority": "normal"},
+    ).get_json()
+    seen = {
+        who: [i["id"] for i in client.get("/api/v1/incidents", headers=h).get_json()["items"]]
+        for who, h in (("staff", staff), ("outsider", outsider), ("admin", admin))
+    }
+    assert seen == {"staff": [], "outsider": [], "admin": [raised["id"]]}
