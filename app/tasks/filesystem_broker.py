@@ -72,7 +72,10 @@ class Channel(filesystem.Channel):
 
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Write the message whole, then give it the name consumers look for (atomic)."""
-        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}{MESSAGE_SUFFIX}"
+        # Stamped with the wall clock, not the monotonic one kombu uses: that one starts again
+        # near 0 when the machine does, and a backlog left from before a restart would then
+        # be read after every message written since.
+        name = f"{time.time_ns() // 1_000_000}_{uuid.uuid4()}.{queue}{MESSAGE_SUFFIX}"
         folder = Path(self.data_folder_out)
         partial = folder / f".{name}.part"  # no consumer takes a name that is not *.msg
         try:

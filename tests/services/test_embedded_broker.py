@@ -116,6 +116,20 @@ def test_the_older_message_comes_first_when_the_stamps_differ_in_length(tmp_path
     assert got == ["earlier", "later"]
 
 
+def test_a_backlog_from_before_a_restart_is_read_before_what_comes_after(tmp_path, monkeypatch):
+    with connection(tmp_path) as conn:
+        queue = conn.SimpleQueue("restart")
+        queue.put({"n": "before"})  # left in the folder when the machine went down
+        time.sleep(0.002)
+        # after the restart the monotonic clock starts again near 0
+        monkeypatch.setattr(time, "monotonic", lambda: 5.0)
+        queue.put({"n": "after"})
+        monkeypatch.undo()
+        got = [queue.get(timeout=2).payload["n"] for _ in range(2)]
+        queue.close()
+    assert got == ["before", "after"]
+
+
 def test_an_empty_or_damaged_message_is_set_aside_and_the_next_one_is_read(tmp_path):
     with connection(tmp_path) as conn:
         queue = conn.SimpleQueue("damaged")
