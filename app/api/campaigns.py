@@ -93,6 +93,12 @@ def close_campaign(campaign_id: str) -> Response:
     return jsonify(CampaignSchema().dump(campaign_view(campaign_id)))
 
 
+@api_bp.post("/campaigns/<campaign_id>/retry")
+def retry_campaign_clients(campaign_id: str) -> Response:
+    campaigns.retry(caller(), campaign_id, body().get("client_ids"))
+    return jsonify(CampaignSchema().dump(campaign_view(campaign_id)))
+
+
 @api_bp.post("/campaigns/<campaign_id>/remove")
 def remove_campaign_clients(campaign_id: str) -> Response:
     campaigns.remove_clients(caller(), campaign_id, body().get("client_ids"))

@@ -650,6 +650,13 @@ ROUTES: list[Route] = [
     ),
     Route(
         "post",
+        "/campaigns/{id}/retry",
+        "Prepare again the chosen clients whose row failed (all failed ones when none)",
+        {"200": r.CampaignSchema},
+        r.CloseCampaignSchema,
+    ),
+    Route(
+        "post",
         "/campaigns/{id}/remove",
         "Take clients out of a campaign: shown as removed, what was made for them stays",
         {"200": r.CampaignSchema},

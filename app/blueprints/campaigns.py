@@ -254,6 +254,20 @@ def close(campaign_id: str) -> Response:
     )
 
 
+@bp.post("/campaigns/<campaign_id>/retry")
+@login_required
+def retry(campaign_id: str) -> Response:
+    """Every failed client again (the button beside the failed count)."""
+    campaigns.get_campaign(current_user, campaign_id)  # staff only; unknown ones are 404
+    if FlaskForm().validate_on_submit():
+        count = campaigns.retry(current_user, campaign_id)
+        if count:
+            flash(_("Se preparan de nuevo %(n)s clientes.", n=count), "success")
+        else:
+            flash(_("Ningún cliente tiene la preparación fallida."), "info")
+    return redirect(url_for("campaigns.board", campaign_id=campaign_id))
+
+
 @bp.post("/campaigns/<campaign_id>/remove")
 @login_required
 def remove(campaign_id: str) -> Response:

@@ -458,9 +458,10 @@ def get_campaign(actor: User, campaign_id: str) -> Campaign:
 
 
 def pending_rows(campaign_id: str) -> list[str]:
-    """The rows the job has still to do. A failed row is final: what makes one fail (a client
-    with nobody to sign, no PDF in the ZIP) does not go away by running again, so it does not
-    hold the campaign; the board shows it failed, with its reason."""
+    """The rows the job has still to do. A failed row waits for the firm: what makes one fail
+    (a client with nobody to sign, no PDF to sign) does not go away by running again, so it
+    does not hold the campaign; the board shows it failed, with its reason, until staff fix
+    that and ask for it again (``retry``)."""
     return list(
         db.session.execute(
             select(CampaignClient.id)
@@ -764,6 +765,32 @@ def close(actor: User, campaign_id: str, client_ids: Any = None) -> int:
     db.session.flush()
     audit.record("campaign_closed", actor, f"campaign:{campaign.id}", clients=closed)
     return closed
+
+
+def retry(actor: User, campaign_id: str, client_ids: Any = None) -> int:
+    """Prepare again the chosen clients whose row failed (all failed ones, if none chosen),
+    once the firm has fixed what the reason said (a person to sign, the PDF in the space):
+    the job runs again for them only; what was already made is found, not made twice.
+    Returns how many."""
+    campaign = get_campaign(actor, campaign_id)
+    failed = [row for row in _rows_of(campaign, client_ids) if row.status == "failed"]
+    if client_ids is not None and not failed:
+        raise ValidationFailed(
+            {"client_ids": _("Ninguno de esos clientes tiene la preparación fallida.")}
+        )
+    for row in failed:
+        row.status, row.error, row.attempts = "pending", None, 0
+    if failed:
+        campaign.status, campaign.finished_at = "queued", None
+        enqueue_after_commit(RUN_TASK, campaign.id)
+        audit.record(
+            "campaign_retried",
+            actor,
+            f"campaign:{campaign.id}",
+            clients=[row.client_id for row in failed][:100],
+        )
+    db.session.flush()
+    return len(failed)
 
 
 def remove_clients(actor: User, campaign_id: str, client_ids: Any) -> int:

@@ -1502,6 +1502,13 @@ WEB_CASES += [
         body=lambda w: {"client_ids": w.firm_a.id},
     ),
     Case(
+        "retry the failed clients of a campaign on the web",
+        "POST",
+        "/campaigns/<campaign_id>/retry",
+        lambda w: f"/campaigns/{_campaign(w)}/retry",
+        CAMPAIGN_POST,
+    ),
+    Case(
         "take clients out of a campaign on the web",
         "POST",
         "/campaigns/<campaign_id>/remove",
@@ -1578,6 +1585,14 @@ API_CASES += [
         lambda w: f"/api/v1/campaigns/{_campaign(w)}/close",
         CAMPAIGN_API,
         body=lambda w: {"client_ids": [w.firm_a.id]},
+    ),
+    Case(
+        "retry the failed clients of a campaign",
+        "POST",
+        "/api/v1/campaigns/<campaign_id>/retry",
+        lambda w: f"/api/v1/campaigns/{_campaign(w)}/retry",
+        CAMPAIGN_API,
+        body=lambda w: {},
     ),
     Case(
         "take clients out of a campaign",

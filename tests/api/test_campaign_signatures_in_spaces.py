@@ -69,3 +69,42 @@ def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told
     assert asked["document_id"] == filed_id  # the latest PDF, not the draft nor the note
     missing = rows[ids["Obras Ebro S.A."]]
     assert missing["status"] == "failed" and "Cuentas 2025" in missing["error"]
+
+    # the firm files the PDF the reason asked for, and asks for that client again
+    customer = api_token(client, world.client_a)
+    retried_url = f"/api/v1/campaigns/{campaign['id']}/retry"
+    assert client.post(retried_url, headers=customer, json={}).status_code == 404
+    ebro_spaces = client.get(
+        f"/api/v1/clients/{ids['Obras Ebro S.A.']}/spaces", headers=admin
+    ).get_json()["items"]
+    (ebro_space,) = [s["id"] for s in ebro_spaces if s["name"] == "Cuentas 2025"]
+    filed = client.post(
+        f"/api/v1/spaces/{ebro_space}/documents",
+        headers=admin,
+        data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 201, filed.get_json()
+    again = client.post(retried_url, headers=admin, json={"client_ids": [ids["Obras Ebro S.A."]]})
+    assert again.status_code == 200, again.get_json()
+    campaign = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
+    assert campaign["status"] == "done" and campaign["totals"]["failed"] == 0
+    rows = {r["client_id"]: r for r in campaign["clients"]}
+    ebro = rows[ids["Obras Ebro S.A."]]
+    assert ebro["status"] == "open" and ebro["signature_request_id"]
+    asked = client.get(
+        f"/api/v1/signature-requests/{ebro['signature_request_id']}", headers=admin
+    ).get_json()
+    assert asked["document_id"] == filed.get_json()["id"]
+    # Ñandú's request was left as it was: nothing made twice
+    assert rows[ids["Ñandú S.L."]]["signature_request_id"] == signing["signature_request_id"]
+    ebro_spaces = client.get(
+        f"/api/v1/clients/{ids['Obras Ebro S.A.']}/spaces", headers=admin
+    ).get_json()["items"]
+    assert [s["name"] for s in ebro_spaces].count("Cuentas 2025") == 1
+    # nothing failed any more: naming a client is a clear 422, asking for all does nothing
+    none_failed = client.post(
+        retried_url, headers=admin, json={"client_ids": [ids["Obras Ebro S.A."]]}
+    )
+    assert none_failed.status_code == 422 and "client_ids" in none_failed.get_json()["errors"]
+    assert client.post(retried_url, headers=admin, json={}).status_code == 200

@@ -457,6 +457,14 @@ def test_every_route_answers_as_the_published_document_says(
     call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=xlsx", 200, staff)
     call("get", f"/api/v1/campaigns/{campaign['id']}/export?format=doc", 422, staff)
     call("post", f"/api/v1/campaigns/{campaign['id']}/close", 422, staff, json={"client_ids": "x"})
+    call("post", f"/api/v1/campaigns/{campaign['id']}/retry", 200, staff, json={})
+    call(
+        "post",
+        f"/api/v1/campaigns/{campaign['id']}/retry",
+        422,
+        staff,
+        json={"client_ids": [world.firm_a.id]},
+    )
     call(
         "post",
         f"/api/v1/campaigns/{campaign['id']}/remove",

@@ -189,3 +189,50 @@ def test_the_campaigns_list_goes_on_page_by_page_newest_first(client, world):
     assert "Volver al principio" in second and 'rel="next"' not in second
     altered = client.get("/campaigns?cursor=nada", follow_redirects=True)
     assert altered.request.path == "/campaigns" and "no es válido" in altered.get_data(as_text=True)
+
+
+def test_staff_retry_the_clients_that_failed_once_the_reason_is_fixed(client, world):
+    from portal_signing import annual_accounts_pdf
+    from portal_testing import api_token
+
+    admin = api_token(client, world.admin)
+    sent = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",  # made for client A by the job: no PDF in it
+            "clients": [world.firm_a.id],
+        },
+    )
+    assert sent.status_code in (201, 202), sent.get_json()
+    board_url = f"/campaigns/{sent.get_json()['id']}"
+    web_login(client, world.staff)
+    page = client.get(board_url).get_data(as_text=True)
+    assert "No hay ningún PDF que firmar" in page and 'data-testid="retry-failed"' in page
+
+    # without the PDF the retry fails again, with the same reason shown
+    token = csrf_token(client, board_url)
+    again = client.post(f"{board_url}/retry", data={"csrf_token": token}, follow_redirects=True)
+    text = again.get_data(as_text=True)
+    assert "Se preparan de nuevo 1 clientes." in html.unescape(text)
+    assert "No hay ningún PDF que firmar" in text
+
+    spaces = client.get(f"/api/v1/clients/{world.firm_a.id}/spaces", headers=admin).get_json()
+    (space_id,) = [s["id"] for s in spaces["items"] if s["name"] == "Cuentas 2025"]
+    filed = client.post(
+        f"/api/v1/spaces/{space_id}/documents",
+        headers=admin,
+        data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 201
+    token = csrf_token(client, board_url)
+    done = client.post(f"{board_url}/retry", data={"csrf_token": token}, follow_redirects=True)
+    text = done.get_data(as_text=True)
+    assert "No hay ningún PDF que firmar" not in text
+    assert 'data-testid="retry-failed"' not in text  # nothing failed any more
+    assert "(0/1)" in text  # client A's person is asked to sign: none of one signed yet
