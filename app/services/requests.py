@@ -546,9 +546,13 @@ def close_missing(actor: User, request: DocumentRequest, reason: str) -> int:
     return closed
 
 
-def review_item(actor: User, item_id: str, action: str, comment: str | None = None) -> RequestItem:
+def review_item(actor: User, item_id: str, action: str, comment: Any = None) -> RequestItem:
     item = _item_for(actor, item_id)
     require_staff(actor)
+    errors: dict[str, str] = {}
+    comment = checked_text(errors, "comment", comment, max_length=2000, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
     if space_permission(actor, item.request.space) not in (
         Permission.contribute,
         Permission.manage,

@@ -192,6 +192,35 @@ def test_bad_input(client, world):
     )
 
 
+def test_a_review_comment_that_is_not_text_is_an_invalid_field(client, world):
+    staff, customer = api_token(client, world.staff), api_token(client, world.client_a)
+    request = _create(client, staff, world.space_a.id, items=[{"title": "DNI"}]).get_json()
+    item = request["items"][0]
+    sent = client.post(
+        f"/api/v1/request-items/{item['id']}/upload",
+        headers=customer,
+        data={"file": (io.BytesIO(b"%PDF dni"), "dni.pdf")},
+    )
+    assert sent.status_code == 201
+    for action in ("reject", "accept"):
+        for comment in (["Caducado"], {"text": "Caducado"}, 5, "x" * 2001):
+            refused = client.post(
+                f"/api/v1/request-items/{item['id']}/review",
+                headers=staff,
+                json={"action": action, "comment": comment},
+            )
+            assert refused.status_code == 422, (action, comment, refused.status_code)
+            assert "comment" in refused.get_json()["errors"]
+    still = client.get(f"/api/v1/requests/{request['id']}", headers=staff).get_json()
+    assert still["items"][0]["status"] == "submitted"
+    rejected = client.post(
+        f"/api/v1/request-items/{item['id']}/review",
+        headers=staff,
+        json={"action": "reject", "comment": "  Caducado  "},
+    )
+    assert rejected.status_code == 200 and rejected.get_json()["review_comment"] == "Caducado"
+
+
 def test_templates_are_listed_and_editable(client, world):
     staff = api_token(client, world.staff)
     keys = {
