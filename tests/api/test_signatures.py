@@ -303,6 +303,9 @@ def test_declining_needs_a_reason_and_ends_the_request(app, client, world, peopl
     url = f"/api/v1/signature-requests/{request['id']}"
 
     assert client.post(f"{url}/decline", headers=customer, json={}).status_code == 422
+    for not_text in (["No"], {"text": "No"}, 5, "No\x00"):
+        refused = client.post(f"{url}/decline", headers=customer, json={"reason": not_text})
+        assert refused.status_code == 422 and "reason" in refused.get_json()["errors"], not_text
     declined = client.post(
         f"{url}/decline",
         headers=customer,

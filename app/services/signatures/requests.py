@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from app.services.errors import AccessDenied, InvalidTransition, NotFound, Valid
 from app.services.mail import queue_mail
 from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import request_ip, setting
+from app.services.text import checked_text
 from signing import EmptyPdf, EncryptedPdf, InvalidPdf, SigningError, page_boxes
 
 LEVELS = tuple(level.value for level in SignatureLevel)
@@ -394,7 +396,7 @@ def remind_turn(request: SignatureRequest) -> int:
     return reminded
 
 
-def decline(actor: User, request_id: str, reason: str | None) -> SignatureRequest:
+def decline(actor: User, request_id: str, reason: Any) -> SignatureRequest:
     """A signer refuses to sign, with a reason; the request ends and its creator is told."""
     request = get_request(actor, request_id)
     signer = signer_of(request, actor)
@@ -404,13 +406,12 @@ def decline(actor: User, request_id: str, reason: str | None) -> SignatureReques
         raise InvalidTransition(_("Esta solicitud de firma ya está cerrada."))
     if signer.status in (SignerStatus.signed, SignerStatus.declined, SignerStatus.signing):
         raise InvalidTransition(_("Ya no puede rechazar esta firma."))
-    text = (reason or "").strip()
+    errors: dict[str, str] = {}
+    text = checked_text(errors, "reason", reason, max_length=5000, multiline=True)
+    if errors:
+        raise ValidationFailed(errors)
     if not text:
         raise ValidationFailed({"reason": _("Explique por qué no firma.")})
-    if len(text) > 5000:
-        raise ValidationFailed(
-            {"reason": _("El motivo es demasiado largo (máximo 5000 caracteres).")}
-        )
     signer.status = SignerStatus.declined
     signer.decline_reason = text
     signer.declined_at = _now()
