@@ -450,3 +450,16 @@ def test_a_service_with_a_field_of_the_wrong_type_is_refused_naming_that_field(c
         assert answer.mimetype == "application/problem+json"
         assert field in answer.get_json()["errors"], (field, value, answer.get_json())
     assert client.post("/api/v1/catalog", headers=admin, json=body).status_code == 201
+
+
+def test_an_address_with_control_characters_or_too_long_is_not_invited(client, world):
+    staff = api_token(client, world.staff)
+    for address in ("ana\x00@example.com", "ana@exam\x07ple.com", "a" * 65 + "@example.com"):
+        response = client.post(
+            "/api/v1/onboardings",
+            headers=staff,
+            json={"email": address, "name": "Ana", "kind": "person", "services": ["renta"]},
+        )
+        assert response.status_code == 422, (address, response.get_json())
+        assert set(response.get_json()["errors"]) == {"email"}
+    assert _outbox("example.com") == []

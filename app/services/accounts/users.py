@@ -22,7 +22,12 @@ from app.services.mail import queue_mail
 from app.services.paging import Key, Page, PageArgs, keyset
 from app.services.runtime import setting
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+# One address: no spaces, control characters or separators a mail header would read as
+# two; at most 64 characters before the @ and 254 in all (RFC 5321 4.5.3.1).
+_ADDRESS_PART = r"[^@\s<>\"(),;:\[\]\\\x00-\x1f\x7f]"
+EMAIL_RE = re.compile(
+    rf"^(?=.{{3,254}}$)(?={_ADDRESS_PART}{{1,64}}@){_ADDRESS_PART}+@{_ADDRESS_PART}+\.{_ADDRESS_PART}+$"
+)
 
 
 def create_user(
