@@ -157,11 +157,16 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             raise ValidationFailed(errors)
         if not title:
             raise ValidationFailed({"items": _("Cada elemento necesita un título.")})
-        types = ",".join(
-            t.strip().lower().lstrip(".")
-            for t in str(raw.get("accepted_types") or "").split(",")
-            if t.strip()
-        )
+        types = _accepted_types(raw.get("accepted_types"))
+        if types is None:
+            raise ValidationFailed(
+                {
+                    "items": _(
+                        "«accepted_types» es una lista de extensiones o un texto con ellas "
+                        "separadas por comas («pdf,dxf»)."
+                    )
+                }
+            )
         cleaned.append(
             {
                 "title": title,
@@ -173,6 +178,22 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     if not cleaned:
         raise ValidationFailed({"items": _("Añada al menos un documento a la lista.")})
     return cleaned
+
+
+def _accepted_types(value: Any) -> str | None:
+    """The extensions an item accepts, comma-separated (as stored), from a text ("pdf, .dxf")
+    or a list (``["pdf", "dxf"]``, as the API answers them); ``None`` when it is neither."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, list) and all(isinstance(part, str) for part in value):
+        parts = value
+    else:
+        return None
+    return ",".join(
+        dict.fromkeys(part.strip().lower().lstrip(".") for part in parts if part.strip())
+    )
 
 
 # ---------------------------------------------------------------- requests
@@ -206,7 +227,7 @@ def plan_request(
     errors: dict[str, str] = {}
     chosen = None
     if template:
-        chosen = get_template(template)
+        chosen = get_template(template) if isinstance(template, str) else None
         if chosen is None:
             errors["template"] = _("Esa plantilla no existe.")
     if due_date is None:

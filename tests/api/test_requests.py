@@ -221,6 +221,34 @@ def test_a_review_comment_that_is_not_text_is_an_invalid_field(client, world):
     assert rejected.status_code == 200 and rejected.get_json()["review_comment"] == "Caducado"
 
 
+def test_a_template_or_accepted_types_of_the_wrong_shape_is_an_invalid_field(client, world):
+    staff, customer = api_token(client, world.staff), api_token(client, world.client_a)
+    for template in (["renta"], {"key": "renta"}, [[1]]):
+        refused = _create(client, staff, world.space_a.id, template=template)
+        assert refused.status_code == 422 and "template" in refused.get_json()["errors"], template
+    for types in ({"pdf": True}, 5, ["pdf", 5], [["pdf"]]):
+        refused = _create(
+            client, staff, world.space_a.id, items=[{"title": "X", "accepted_types": types}]
+        )
+        assert refused.status_code == 422 and "items" in refused.get_json()["errors"], types
+    # the list a request answers with is taken back as it is
+    listed = _create(
+        client,
+        staff,
+        world.space_a.id,
+        items=[{"title": "Planos", "accepted_types": ["PDF", ".dxf"]}],
+    )
+    assert listed.status_code == 201
+    item = listed.get_json()["items"][0]
+    assert item["accepted_types"] == ["pdf", "dxf"]
+    sent = client.post(
+        f"/api/v1/request-items/{item['id']}/upload",
+        headers=customer,
+        data={"file": (io.BytesIO(b"%PDF plano"), "plano.pdf")},
+    )
+    assert sent.status_code == 201
+
+
 def test_templates_are_listed_and_editable(client, world):
     staff = api_token(client, world.staff)
     keys = {
