@@ -43,6 +43,7 @@ from app.services.access import require_staff
 from app.services.accounts import (
     EMAIL_RE,
     create_user,
+    end_links,
     find_user_by_email,
     issue_api_token,
     normalise_email,
@@ -587,10 +588,24 @@ def reject(actor: User, onboarding_id: str, *, reason: Any) -> Onboarding:
     if errors:
         raise ValidationFailed(errors)
     _move(item, OnboardingAction.REJECT)
+    _end_open_steps(actor, item)
     item.reason = text
     audit.record("onboarding_rejected", actor, f"onboarding:{item.id}", reason=text)
     notify([item.user], "onboarding_rejected", link=f"/onboarding/{item.id}", title=text or "")
     return item
+
+
+def _end_open_steps(actor: User | None, item: Onboarding) -> None:
+    """A rejected or expired onboarding takes its letter to sign and its invitation link
+    with it: nobody signs for services the firm will not give, or signs in to start over."""
+    request_id = item.engagement_signature_request_id
+    request = db.session.get(SignatureRequest, request_id) if request_id else None
+    if request is not None and request.status in signatures.OPEN:
+        # An expiry has no actor: the request is withdrawn in the name of whoever sent it.
+        withdrawing = actor if actor is not None else request.created_by
+        signatures.cancel_checked(withdrawing, request)  # 409 while it is being signed now
+    if item.user is not None:
+        end_links(item.user, "invite")
 
 
 # ---------------------------------------------------------------- the engagement letter
@@ -675,7 +690,7 @@ def _on_signature_completed(request: SignatureRequest) -> None:
     item = db.session.execute(
         select(Onboarding).where(Onboarding.engagement_signature_request_id == request.id)
     ).scalar_one_or_none()
-    if item is not None:
+    if item is not None and item.status == OnboardingStatus.ENGAGEMENT:
         activate(item, today=_now().date())
 
 
@@ -957,6 +972,10 @@ def expire_stalled(now: datetime | None = None) -> int:
     expired = 0
     for item in _open_onboardings():
         if rules.stall(item.status, _since(item), now, policy) is rules.Stall.EXPIRE:
+            try:
+                _end_open_steps(None, item)
+            except InvalidTransition:
+                continue  # its letter is being signed right now: the next sweep decides
             _move(item, OnboardingAction.EXPIRE)
             audit.record("onboarding_expired", None, f"onboarding:{item.id}")
             expired += 1

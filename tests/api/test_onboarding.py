@@ -463,3 +463,46 @@ def test_an_address_with_control_characters_or_too_long_is_not_invited(client, w
         assert response.status_code == 422, (address, response.get_json())
         assert set(response.get_json()["errors"]) == {"email"}
     assert _outbox("example.com") == []
+
+
+def test_a_rejected_or_expired_onboarding_ends_its_invitation_link(client, world):
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.services.onboarding import expire_stalled
+
+    staff = api_token(client, world.staff)
+    started = _start(client, staff, _sample(4))
+    token = _invitation_token("nueva@example.com")
+    rejected = client.post(
+        f"/api/v1/onboardings/{started['id']}/reject", headers=staff, json={"reason": "No procede"}
+    )
+    assert rejected.status_code == 200
+    late = client.post("/api/v1/auth/invitation", json={"token": token, "password": NEW_PASSWORD})
+    assert late.status_code == 404
+
+    _start(client, staff, _sample(5), email="tarde@example.com")
+    token = _invitation_token("tarde@example.com")
+    assert expire_stalled(datetime.now(UTC) + timedelta(days=3650)) == 1
+    db.session.commit()
+    late = client.post("/api/v1/auth/invitation", json={"token": token, "password": NEW_PASSWORD})
+    assert late.status_code == 404
+
+
+def test_rejecting_during_the_engagement_withdraws_the_letter_to_sign(client, world):
+    staff = api_token(client, world.staff)
+    sample = _sample(0)
+    started = _start(client, staff, sample)
+    person = _accept(client)
+    _send_identity(client, person, started["id"], sample)
+    client.post(f"/api/v1/onboardings/{started['id']}/identity/confirm", headers=person, json={})
+    approved = client.post(f"/api/v1/onboardings/{started['id']}/approve", headers=staff, json={})
+    request_id = approved.get_json()["engagement_signature_request_id"]
+    rejected = client.post(
+        f"/api/v1/onboardings/{started['id']}/reject", headers=staff, json={"reason": "Ya no"}
+    )
+    assert rejected.status_code == 200 and rejected.get_json()["status"] == "rejected"
+    request = client.get(f"/api/v1/signature-requests/{request_id}", headers=staff).get_json()
+    assert request["status"] == "cancelled"
+    code = client.post(f"/api/v1/signature-requests/{request_id}/email-code", headers=person)
+    assert code.status_code == 409

@@ -129,6 +129,21 @@ def _use_link(token: str, purpose: str, *, consume: bool) -> AccountToken:
     return row
 
 
+def end_links(user: User, purpose: str) -> None:
+    """Links of ``purpose`` sent to ``user`` and not used yet stop working now."""
+    rows = db.session.execute(
+        select(AccountToken).where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > _now(),
+        )
+    ).scalars()
+    for row in rows:
+        row.expires_at = _now()
+    db.session.flush()
+
+
 def check_link(token: str, purpose: str) -> User:
     return _use_link(token, purpose, consume=False).user
 
