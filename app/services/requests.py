@@ -753,6 +753,8 @@ def create_recurring(today: date, lead_days: int = 45) -> list[DocumentRequest]:
         )
     ).scalars()
     for request in list(rows):
+        if request.due_date.year >= date.max.year:
+            continue  # no next year to ask again for (a due date typed as 9999-12-31)
         try:
             next_due = request.due_date.replace(year=request.due_date.year + 1)
         except ValueError:  # 29 February

@@ -191,6 +191,24 @@ def test_yearly_requests_start_again(app, world):
     assert requests.create_recurring(date(2027, 5, 21)) == []
 
 
+def test_a_yearly_request_due_in_the_last_representable_year_does_not_stop_the_others(app, world):
+    from app.extensions import db
+    from app.services import requests
+
+    for title, due in (("Renta 9999", date(9999, 12, 31)), ("Renta 2025", DUE)):
+        requests.create_request(
+            world.staff,
+            world.space_a.id,
+            title=title,
+            due_date=due,
+            template="renta",
+            today=date(2026, 6, 1),
+        )
+    db.session.commit()
+    created = requests.create_recurring(date(2027, 5, 20))
+    assert [(r.title, r.due_date) for r in created] == [("Renta 2026", date(2027, 6, 30))]
+
+
 def test_the_daily_digest_names_only_what_is_missing_and_nothing_once_complete(app, world):
     from app.extensions import db
     from app.services import notifications, requests
