@@ -420,6 +420,7 @@ def _number_used_elsewhere(item: Onboarding, number: str) -> bool:
 
 
 _DATE_FIELDS = ("birth_date", "expiry_date")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
 def _checked_fields(raw: Any, base: dict[str, str], today: date) -> dict[str, str]:
@@ -442,9 +443,16 @@ def _checked_fields(raw: Any, base: dict[str, str], today: date) -> dict[str, st
     for name in _DATE_FIELDS:
         if merged.get(name) and name not in errors:
             try:
-                date.fromisoformat(merged[name])
+                # fromisoformat also takes 19800101 or 1980-W01-1: only the contract's form
+                written = (
+                    date.fromisoformat(merged[name]) if _ISO_DATE.match(merged[name]) else None
+                )
             except ValueError:
+                written = None
+            if written is None:
                 errors[name] = _("Escriba la fecha como AAAA-MM-DD.")
+            elif name == "birth_date" and written > today:
+                errors[name] = _("La fecha de nacimiento no puede ser posterior a hoy.")
     kind = merged.get("document_type")
     if kind not in (None, "dni", "nie", "passport"):
         errors["document_type"] = _("El tipo debe ser dni, nie o passport.")

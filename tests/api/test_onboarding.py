@@ -506,3 +506,23 @@ def test_rejecting_during_the_engagement_withdraws_the_letter_to_sign(client, wo
     assert request["status"] == "cancelled"
     code = client.post(f"/api/v1/signature-requests/{request_id}/email-code", headers=person)
     assert code.status_code == 409
+
+
+def test_confirmed_dates_are_real_dates_in_the_past_written_as_the_contract_says(client, world):
+    staff = api_token(client, world.staff)
+    sample = _sample(0)
+    started = _start(client, staff, sample)
+    person = _accept(client)
+    _send_identity(client, person, started["id"], sample)
+    for fields, field in (
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"birth_date": "19800101"}, "birth_date"),
+        ({"expiry_date": "2035W011"}, "expiry_date"),
+    ):
+        bad = client.post(
+            f"/api/v1/onboardings/{started['id']}/identity/confirm",
+            headers=person,
+            json={"fields": fields},
+        )
+        assert bad.status_code == 422, (fields, bad.get_json())
+        assert set(bad.get_json()["errors"]) == {field}
