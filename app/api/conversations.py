@@ -98,7 +98,7 @@ def create_thread(space_id: str) -> tuple[Response, int]:
         space_id,
         subject=data.get("subject"),
         body=data.get("body"),
-        visibility=data.get("visibility") or "shared",
+        visibility=data.get("visibility"),
         files=_files(),
     )
     _, messages = conversations.open_thread(caller(), thread.id)
@@ -151,7 +151,7 @@ def create_incident(space_id: str) -> tuple[Response, int]:
         title=data.get("title"),
         body=data.get("body"),
         category=data.get("category"),
-        priority=data.get("priority") or "normal",
+        priority=data.get("priority"),
     )
     return jsonify(IncidentSchema().dump(incident_view(incident))), 201
 

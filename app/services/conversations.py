@@ -82,7 +82,7 @@ def create_thread(
     *,
     subject: Any,
     body: Any,
-    visibility: Any = "shared",
+    visibility: Any = None,
     files: Sequence[Attachment] = (),
 ) -> Thread:
     """Open a thread with its first message (a client's are always shared)."""
@@ -90,7 +90,7 @@ def create_thread(
     errors: dict[str, str] = {}
     clean_subject = checked_text(errors, "subject", subject, max_length=300, required=True)
     clean_body = _checked_body(errors, body)
-    chosen = visibility or "shared"
+    chosen = "shared" if visibility in (None, "") else visibility  # not said: shared
     if actor.is_client:
         chosen = "shared"  # a client never chooses, and never learns internal ones exist
     elif chosen not in VISIBILITIES:

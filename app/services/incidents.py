@@ -63,14 +63,14 @@ def create_incident(
     title: Any,
     body: Any,
     category: Any = None,
-    priority: Any = "normal",
+    priority: Any = None,
 ) -> Incident:
     space = get_space(actor, space_id, Permission.view)
     errors: dict[str, str] = {}
     clean_title = checked_text(errors, "title", title, max_length=300, required=True)
     clean_body = checked_text(errors, "body", body, max_length=20000, required=True, multiline=True)
     clean_category = checked_text(errors, "category", category, max_length=100)
-    chosen = priority or "normal"
+    chosen = "normal" if priority in (None, "") else priority  # not said: normal
     if chosen not in PRIORITIES:
         errors["priority"] = _("La prioridad debe ser low, normal, high o urgent.")
     if errors:

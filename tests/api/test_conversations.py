@@ -270,3 +270,30 @@ def test_staff_count_what_is_unread_in_their_own_spaces_only(client, world):
         for who, h in (("staff", staff), ("outsider", outsider), ("admin", admin))
     }
     assert seen == {"staff": [], "outsider": [], "admin": [raised["id"]]}
+
+
+def test_a_visibility_or_priority_of_the_wrong_type_is_a_named_invalid_field(client, world):
+    staff, _customer = _tokens(client, world)
+    for value in ([], {}, ["internal"], 0, False):
+        thread = client.post(
+            f"/api/v1/spaces/{world.space_a.id}/threads",
+            headers=staff,
+            json={"subject": "Asunto", "body": "Texto", "visibility": value},
+        )
+        assert thread.status_code == 422, (value, thread.get_json())
+        assert set(thread.get_json()["errors"]) == {"visibility"}
+        incident = client.post(
+            f"/api/v1/spaces/{world.space_a.id}/incidents",
+            headers=staff,
+            json={"title": "Algo falla", "body": "Detalle", "priority": value},
+        )
+        assert incident.status_code == 422, (value, incident.get_json())
+        assert set(incident.get_json()["errors"]) == {"priority"}
+    unsaid = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/incidents",
+        headers=staff,
+        json={"title": "Algo falla", "body": "Detalle"},
+    )
+    assert unsaid.status_code == 201 and unsaid.get_json()["priority"] == "normal"
+    listed = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=staff).get_json()
+    assert [t["visibility"] for t in listed["items"]] == ["shared"]
