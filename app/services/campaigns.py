@@ -27,6 +27,7 @@ from app.models import (
     Document,
     DocumentVersion,
     Permission,
+    SignatureRequest,
     Space,
     SpaceKind,
     SpaceMember,
@@ -654,6 +655,20 @@ def _sign_request_for(acting: User, campaign: Campaign, row: CampaignClient, spa
         )
         row.document_id = document.id
         db.session.flush()
+    already = db.session.execute(
+        select(SignatureRequest.id)
+        .where(
+            SignatureRequest.document_id == row.document_id,
+            SignatureRequest.status.in_(signatures.OPEN),
+            SignatureRequest.created_by_id == acting.id,
+            SignatureRequest.due_date == campaign.due_date,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    if already is not None:
+        # made for this row by another run (a job delivered twice, two retries at once)
+        row.signature_request_id = already
+        return
     people = _client_people(row.client_id)
     if not people:
         raise ValidationFailed(

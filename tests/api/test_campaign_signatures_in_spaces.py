@@ -108,3 +108,68 @@ def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told
     )
     assert none_failed.status_code == 422 and "client_ids" in none_failed.get_json()["errors"]
     assert client.post(retried_url, headers=admin, json={}).status_code == 200
+
+
+def test_a_client_prepared_twice_keeps_the_one_signature_request_already_made(client, world):
+    """A job delivered twice (or two retries at once) may find a row still to prepare whose
+    signature request the other run has just made: it takes that one, never fails the row."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import CampaignClient, SignatureRequest
+    from app.services import campaigns
+
+    admin = api_token(client, world.admin)
+    firm = client.post(
+        "/api/v1/clients", headers=admin, json={"name": "Ñandú S.L.", "kind": "company"}
+    ).get_json()["id"]
+    make_user("client", client_id=firm)
+    space = client.post(
+        f"/api/v1/clients/{firm}/spaces",
+        headers=admin,
+        json={"name": "Cuentas 2025", "kind": "general"},
+    ).get_json()
+    filed = client.post(
+        f"/api/v1/spaces/{space['id']}/documents",
+        headers=admin,
+        data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 201, filed.get_json()
+    sent = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+            "clients": [firm],
+        },
+    ).get_json()
+    board = client.get(f"/api/v1/campaigns/{sent['id']}", headers=admin).get_json()
+    (made,) = board["clients"]
+    assert made["status"] == "open" and made["signature_request_id"]
+
+    # the other run read the row before this one wrote it
+    row = db.session.execute(
+        select(CampaignClient).where(CampaignClient.campaign_id == sent["id"])
+    ).scalar_one()
+    row.status, row.signature_request_id = "pending", None
+    db.session.commit()
+    campaigns.run_one(row.id, today=date.today())
+    db.session.commit()
+
+    board = client.get(f"/api/v1/campaigns/{sent['id']}", headers=admin).get_json()
+    (again,) = board["clients"]
+    assert again["status"] == "open" and again["error"] is None
+    assert again["signature_request_id"] == made["signature_request_id"]
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(SignatureRequest)
+            .where(SignatureRequest.document_id == filed.get_json()["id"])
+        )
+        == 1
+    )
