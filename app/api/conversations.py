@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 
 from app.api import api_bp, body, caller
 from app.api.relationship_schemas import (
@@ -86,8 +87,20 @@ def _files() -> list[conversations.Attachment]:
     ]
 
 
-def _flag(value: Any) -> bool:
-    return value in (True, "true", "1", "on", 1)
+_YES = {"true", "1", "on", "yes"}
+_NO = {"false", "0", "off", "no", ""}
+
+
+def _internal_flag(value: Any) -> bool:
+    """`internal` as sent (JSON or a form); anything unclear is refused rather than taken as
+    false, which would show the client a note staff meant to keep to themselves."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | str):
+        said = str(value).strip().lower()
+        if said in _YES or said in _NO:
+            return said in _YES
+    raise ValidationFailed({"internal": _("Indique true o false.")})
 
 
 @api_bp.post("/spaces/<space_id>/threads")
@@ -127,7 +140,7 @@ def post_message(thread_id: str) -> tuple[Response, int]:
         thread_id,
         body=data.get("body"),
         files=_files(),
-        internal=_flag(data.get("internal")),
+        internal=_internal_flag(data.get("internal")),
     )
     receipts = conversations.read_receipts(caller(), message.thread, [message])
     from app.api.relationship_schemas import MessageSchema

@@ -297,3 +297,45 @@ def test_a_visibility_or_priority_of_the_wrong_type_is_a_named_invalid_field(cli
     assert unsaid.status_code == 201 and unsaid.get_json()["priority"] == "normal"
     listed = client.get(f"/api/v1/spaces/{world.space_a.id}/threads", headers=staff).get_json()
     assert [t["visibility"] for t in listed["items"]] == ["shared"]
+
+
+def test_an_internal_note_flag_is_read_as_sent_or_refused_never_shared_by_mistake(client, world):
+    staff, customer = _tokens(client, world)
+    shared = client.post(
+        f"/api/v1/spaces/{world.space_a.id}/threads",
+        headers=staff,
+        json={"subject": "Cierre", "body": "Le escribimos por el cierre"},
+    ).get_json()
+    for value in ("True", "TRUE", "yes"):
+        note = client.post(
+            f"/api/v1/threads/{shared['id']}/messages",
+            headers=staff,
+            json={"body": f"Nota {value}", "internal": value},
+        )
+        assert note.status_code == 201 and note.get_json()["internal"] is True, value
+    form = client.post(
+        f"/api/v1/threads/{shared['id']}/messages",
+        headers=staff,
+        data={"body": "Nota con archivo", "internal": "True"},
+        content_type="multipart/form-data",
+    )
+    assert form.status_code == 201 and form.get_json()["internal"] is True
+    for value in ("si", 2, [], {}, "internal"):
+        unclear = client.post(
+            f"/api/v1/threads/{shared['id']}/messages",
+            headers=staff,
+            json={"body": "¿interna?", "internal": value},
+        )
+        assert unclear.status_code == 422, (value, unclear.get_json())
+        assert set(unclear.get_json()["errors"]) == {"internal"}
+    plain = client.post(
+        f"/api/v1/threads/{shared['id']}/messages",
+        headers=staff,
+        json={"body": "Para el cliente", "internal": "false"},
+    )
+    assert plain.status_code == 201 and plain.get_json()["internal"] is False
+    seen = client.get(f"/api/v1/threads/{shared['id']}", headers=customer).get_json()
+    assert [m["body"] for m in seen["messages"]] == [
+        "Le escribimos por el cierre",
+        "Para el cliente",
+    ]
