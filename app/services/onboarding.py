@@ -304,7 +304,9 @@ def _images_of(data: bytes, field: str) -> list[Image.Image]:
         if image.width * image.height > IDENTITY_MAX_PIXELS:
             raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")})
         image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, met while opening
+        raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")}) from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise UnsupportedType(
             _("Envíe una foto (JPEG, PNG, HEIC) o un PDF del documento."), field=field
         ) from exc

@@ -526,3 +526,37 @@ def test_confirmed_dates_are_real_dates_in_the_past_written_as_the_contract_says
         )
         assert bad.status_code == 422, (fields, bad.get_json())
         assert set(bad.get_json()["errors"]) == {field}
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that says it is width x height (the pixels are never needed to refuse it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_photo_with_far_too_many_pixels_is_named_as_such_not_as_a_wrong_type(client, world):
+    staff = api_token(client, world.staff)
+    started = _start(client, staff, _sample(6))
+    person = _accept(client)
+    for side in (20000, 60000):  # past the pixel limit, and past Pillow's own bomb limit
+        answer = client.post(
+            f"/api/v1/onboardings/{started['id']}/identity",
+            headers=person,
+            data={"front": (io.BytesIO(_png_header_only(side, side)), "dni.png")},
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 422, (side, answer.get_json())
+        assert set(answer.get_json()["errors"]) == {"front"}
