@@ -472,16 +472,30 @@ def _recount(request: DocumentRequest) -> None:
 def _transition(fn, *args):  # type: ignore[no-untyped-def]
     try:
         return fn(*args)
-    except rules.ItemClosed as exc:
-        raise InvalidTransition(
-            _(
-                "Este documento ya está aceptado o marcado como «no aplica»; el despacho puede reabrirlo."
-            )
-        ) from exc
     except rules.ReasonRequired:
         raise ValidationFailed({"reason": _("Explique el motivo.")}) from None
     except rules.InvalidItemTransition as exc:
-        raise InvalidTransition(str(exc)) from exc
+        raise _refused(exc) from exc
+
+
+def _refused(exc: rules.InvalidItemTransition) -> InvalidTransition:
+    """Why the item's status does not allow the step, said to the person (the rules' own
+    message is for developers, in English)."""
+    if isinstance(exc, rules.ItemClosed):
+        return InvalidTransition(
+            _(
+                "Este documento ya está aceptado o marcado como «no aplica»; el despacho puede reabrirlo."
+            )
+        )
+    if exc.action == rules.ItemAction.REOPEN:
+        return InvalidTransition(
+            _("Solo se reabre un documento aceptado o marcado como «no aplica».")
+        )
+    if exc.action == rules.ItemAction.MARK_NOT_APPLICABLE:
+        return InvalidTransition(
+            _("Ya se ha enviado un archivo para este documento: el despacho lo revisará.")
+        )
+    return InvalidTransition(_("Todavía no se ha enviado ningún archivo para este documento."))
 
 
 def upload_to_item(
@@ -587,7 +601,7 @@ def review_item(actor: User, item_id: str, action: str, comment: Any = None) -> 
         except rules.ReasonRequired:
             raise ValidationFailed({"comment": _("Explique qué falta o qué está mal.")}) from None
         except rules.InvalidItemTransition as exc:
-            raise InvalidTransition(str(exc)) from exc
+            raise _refused(exc) from exc
         item.review_comment = (comment or "").strip()
         notify(
             _client_people(item.request),

@@ -249,6 +249,29 @@ def test_a_template_or_accepted_types_of_the_wrong_shape_is_an_invalid_field(cli
     assert sent.status_code == 201
 
 
+def test_a_step_the_item_does_not_allow_is_a_409_that_says_why_in_spanish(client, world):
+    staff, customer = api_token(client, world.staff), api_token(client, world.client_a)
+    request = _create(client, staff, world.space_a.id, items=[{"title": "DNI"}]).get_json()
+    url = f"/api/v1/request-items/{request['items'][0]['id']}"
+
+    def refused(who, step, body):
+        answer = client.post(f"{url}/{step}", headers=who, json=body)
+        assert answer.status_code == 409, (step, body, answer.status_code)
+        return answer.get_json()["detail"]
+
+    # nothing sent yet: nothing to accept, reject or reopen
+    assert "ningún archivo" in refused(staff, "review", {"action": "accept"})
+    assert "ningún archivo" in refused(staff, "review", {"action": "reject", "comment": "No"})
+    assert "reabre" in refused(staff, "review", {"action": "reopen"})
+    sent = client.post(
+        f"{url}/upload", headers=customer, data={"file": (io.BytesIO(b"%PDF dni"), "dni.pdf")}
+    )
+    assert sent.status_code == 201
+    assert "Ya se ha enviado" in refused(customer, "not-applicable", {"reason": "No tengo"})
+    assert client.post(f"{url}/review", headers=staff, json={"action": "accept"}).status_code == 200
+    assert "aceptado" in refused(staff, "review", {"action": "reject", "comment": "No"})
+
+
 def test_templates_are_listed_and_editable(client, world):
     staff = api_token(client, world.staff)
     keys = {
