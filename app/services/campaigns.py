@@ -440,10 +440,11 @@ def _chosen_clients(
             "Elija los clientes: una lista, una etiqueta o un tipo, o un CSV de NIF."
         )
         return []
+    field = given[0] if given else "clients"  # the field the clients were chosen with
     if not chosen:
-        errors.setdefault("clients", _("Ningún cliente cumple esa selección."))
+        errors.setdefault(field, _("Ningún cliente cumple esa selección."))
     if len(chosen) > MAX_CLIENTS:
-        errors["clients"] = _("Como mucho %(n)s clientes por campaña.", n=MAX_CLIENTS)
+        errors[field] = _("Como mucho %(n)s clientes por campaña.", n=MAX_CLIENTS)
     return chosen
 
 

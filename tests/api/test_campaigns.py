@@ -334,6 +334,19 @@ def test_a_client_filter_without_a_usable_tag_or_kind_is_refused_instead_of_taki
         assert {"client_filter", *extra} <= set(both.get_json()["errors"])
     assert db.session.query(Campaign).count() == before
 
+    # a filter, a list of tax ids or of clients that chooses nobody: the field sent is named
+    for chosen_by, value in (
+        ("client_filter", {"tag": "nadie"}),
+        ("client_filter", {"tag": "renta", "kind": "company"}),
+        ("tax_ids", []),
+        ("tax_ids", ["", "  "]),
+        ("clients", []),
+    ):
+        nobody = _campaign(client, admin, **{"client_filter": None, chosen_by: value})
+        assert nobody.status_code == 422, (chosen_by, value, nobody.get_json())
+        assert set(nobody.get_json()["errors"]) == {chosen_by}, (chosen_by, value)
+    assert db.session.query(Campaign).count() == before
+
     # a usable filter still works, by tag, by kind or both
     made = _campaign(client, admin, client_filter={"tag": " Renta ", "kind": "person"})
     assert made.status_code == 202, made.get_json()
