@@ -560,3 +560,25 @@ def test_a_photo_with_far_too_many_pixels_is_named_as_such_not_as_a_wrong_type(c
         )
         assert answer.status_code == 422, (side, answer.get_json())
         assert set(answer.get_json()["errors"]) == {"front"}
+
+
+def test_an_invitation_link_used_twice_at_once_signs_in_once(client, world):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import AccountToken
+    from app.services import onboarding
+    from app.services.errors import NotFound
+
+    staff = api_token(client, world.staff)
+    _start(client, staff, _sample(7))
+    token = _invitation_token("nueva@example.com")
+    # a second request has read the link, still unused, when the first one uses it
+    seen = db.session.execute(select(AccountToken)).scalars().all()
+    used = client.post("/api/v1/auth/invitation", json={"token": token, "password": NEW_PASSWORD})
+    assert used.status_code == 200
+    with pytest.raises(NotFound):
+        onboarding.accept_invitation(token, NEW_PASSWORD)
+    db.session.rollback()
+    assert seen
+

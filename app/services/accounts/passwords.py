@@ -8,7 +8,8 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import AccountToken, User
@@ -122,10 +123,26 @@ def _use_link(token: str, purpose: str, *, consume: bool) -> AccountToken:
             AccountToken.token_hash == _sha256(token or ""), AccountToken.purpose == purpose
         )
     ).scalar_one_or_none()
+    gone = NotFound(_("Este enlace no es válido, ya se usó o ha caducado."))
     if row is None or row.used_at is not None or row.expires_at <= _now():
-        raise NotFound(_("Este enlace no es válido, ya se usó o ha caducado."))
+        raise gone
     if consume:
-        row.used_at = _now()
+        # Only if still unused and alive as written now: of two requests that read it
+        # unused at once, the second finds it used (or ended) and gets nothing.
+        now = _now()
+        used = db.session.execute(
+            update(AccountToken)
+            .where(
+                AccountToken.id == row.id,
+                AccountToken.used_at.is_(None),
+                AccountToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]
+            raise gone
+        set_committed_value(row, "used_at", now)
     return row
 
 
