@@ -20,7 +20,8 @@ from typing import Any, BinaryIO
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from stdnum.es import dni as stdnum_dni
 from stdnum.es import nie as stdnum_nie
 
@@ -143,10 +144,21 @@ def _move(item: Onboarding, action: OnboardingAction) -> None:
         raise InvalidTransition(
             _("No se puede: el alta está en el paso «%(status)s».", status=item.status)
         ) from exc
+    values: dict[str, Any] = {"status": new.value, "status_since": _now()}
     if new in (OnboardingStatus.REJECTED, OnboardingStatus.EXPIRED):
-        item.reached = item.status
-    item.status = new.value
-    item.status_since = _now()
+        values["reached"] = item.status
+    # Only from the status this request read: of two requests that move one onboarding at
+    # once (two approvals, an approval and a rejection), the second finds it moved and stops.
+    moved = db.session.execute(
+        update(Onboarding)
+        .where(Onboarding.id == item.id, Onboarding.status == item.status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidTransition(_("Esta alta acaba de cambiar de paso: vuelva a cargarla."))
+    for name, value in values.items():
+        set_committed_value(item, name, value)
 
 
 # ---------------------------------------------------------------- starting

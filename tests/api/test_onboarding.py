@@ -582,3 +582,25 @@ def test_an_invitation_link_used_twice_at_once_signs_in_once(client, world):
     db.session.rollback()
     assert seen
 
+
+def test_two_approvals_at_once_send_one_letter(client, world):
+    from app.extensions import db
+    from app.models import Onboarding, SignatureRequest
+    from app.services import onboarding
+    from app.services.errors import InvalidTransition
+
+    staff = api_token(client, world.staff)
+    sample = _sample(0)
+    started = _start(client, staff, sample)
+    person = _accept(client)
+    _send_identity(client, person, started["id"], sample)
+    client.post(f"/api/v1/onboardings/{started['id']}/identity/confirm", headers=person, json={})
+    # a second staff request has read the onboarding in review when the first one approves it
+    seen = db.session.get(Onboarding, started["id"])
+    assert seen is not None and seen.status == "review"
+    first = client.post(f"/api/v1/onboardings/{started['id']}/approve", headers=staff, json={})
+    assert first.status_code == 200 and first.get_json()["status"] == "engagement"
+    with pytest.raises(InvalidTransition):
+        onboarding.approve(world.staff, started["id"], today=date.today())
+    db.session.rollback()
+    assert db.session.query(SignatureRequest).count() == 1
