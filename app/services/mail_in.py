@@ -83,8 +83,10 @@ class Refused(DomainError):
 
 
 def address_of(value: str | None) -> str:
-    """The bare address of a header value, lower-cased ("" when there is none)."""
-    return parseaddr(value or "")[1].strip().lower()
+    """The bare address of a header value, lower-cased ("" when there is none, or when it
+    carries control characters: nobody's address does, and no row or audit event may)."""
+    address = parseaddr(value or "")[1].strip().lower()
+    return "" if address != one_line(address) else address
 
 
 def is_loop(message: EmailMessage, envelope_sender: str | None) -> bool:
@@ -328,7 +330,7 @@ def receive(
     if size > int(setting("MAIL_IN_MAX_BYTES")):
         head = _head(raw)
         return _refuse(
-            head.get("Message-ID", "").strip()[:300],
+            one_line(head.get("Message-ID", ""))[:300],
             address_of(head.get("From")),
             Refused(_("El e-mail es demasiado grande."), 552, "too_large"),
         )
@@ -351,7 +353,7 @@ def _receive(reading: _Reading, recipients: list[str], envelope_sender: str | No
     try:
         message = email.message_from_bytes(reading.spooled.skeleton, policy=_POLICY)
         sender = address_of(str(message.get("From", "")))
-        message_id = str(message.get("Message-ID", "")).strip()[:300]
+        message_id = one_line(str(message.get("Message-ID", "")))[:300]
     except Exception:  # noqa: BLE001 - any parser failure is a malformed message
         return _refuse(None, "", Refused(_("El e-mail está mal formado."), 550, "malformed"))
     if not isinstance(message, EmailMessage) or not sender:

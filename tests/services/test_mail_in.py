@@ -493,3 +493,32 @@ def test_a_reply_from_someone_who_no_longer_sees_the_thread_is_refused(
     assert "ya no tiene acceso" in refused.value.smtp_error.decode()
     assert _counts(app) == before
     assert _refusals() == refusals + 1 and _last_audit("mail_refused")["reason"] == "no_access"
+
+
+def test_control_characters_in_message_id_or_sender_never_reach_the_database(
+    app, world, thread, receiver
+):
+    from app.extensions import db
+    from app.models import InboundMail
+
+    address = _reply_address(thread, world.client_a)
+    raw = (
+        f"From: {world.client_a.email}\r\nTo: {address}\r\nSubject: Re: Renta\r\n"
+        "Message-ID: <uno\x00dos@example.com>\r\n\r\nCon un NUL en el Message-ID\r\n"
+    ).encode()
+    forged = (
+        f"From: ana\x00{world.client_a.email}\r\nTo: {address}\r\nSubject: Re: Renta\r\n"
+        "Message-ID: <tres@example.com>\r\n\r\nCon un NUL en el remitente\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=30) as smtp:
+        smtp.sendmail(world.client_a.email, [address], raw)
+        smtp.sendmail(world.client_a.email, [address], raw)  # the same delivery again
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail(world.client_a.email, [address], forged)
+    assert refused.value.smtp_code == 550
+    bodies = [m.body for m in _messages(thread.id)]
+    assert bodies.count("Con un NUL en el Message-ID") == 1
+    assert "Con un NUL en el remitente" not in bodies
+    stored = db.session.execute(select(InboundMail.message_id)).scalars().all()
+    assert stored and not any("\x00" in value for value in stored)
+    assert "\x00" not in str(_last_audit("mail_refused"))
