@@ -604,3 +604,16 @@ def test_two_approvals_at_once_send_one_letter(client, world):
         onboarding.approve(world.staff, started["id"], today=date.today())
     db.session.rollback()
     assert db.session.query(SignatureRequest).count() == 1
+
+
+def test_an_invitation_to_a_deactivated_person_no_longer_signs_in(client, world):
+    from app.extensions import db
+    from app.services import accounts
+
+    staff = api_token(client, world.staff)
+    started = _start(client, staff, _sample(8))
+    token = _invitation_token("nueva@example.com")
+    accounts.set_active(world.admin, started["user_id"], False)
+    db.session.commit()
+    answer = client.post("/api/v1/auth/invitation", json={"token": token, "password": NEW_PASSWORD})
+    assert answer.status_code == 404, answer.get_json()

@@ -124,8 +124,8 @@ def _use_link(token: str, purpose: str, *, consume: bool) -> AccountToken:
         )
     ).scalar_one_or_none()
     gone = NotFound(_("Este enlace no es válido, ya se usó o ha caducado."))
-    if row is None or row.used_at is not None or row.expires_at <= _now():
-        raise gone
+    if row is None or row.used_at is not None or row.expires_at <= _now() or not row.user.active:
+        raise gone  # a deactivated person's links end with their account
     if consume:
         # Only if still unused and alive as written now: of two requests that read it
         # unused at once, the second finds it used (or ended) and gets nothing.
