@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
@@ -789,13 +790,30 @@ def retry(actor: User, campaign_id: str, client_ids: Any = None) -> int:
     the job runs again for them only; what was already made is found, not made twice.
     Returns how many."""
     campaign = get_campaign(actor, campaign_id)
-    failed = [row for row in _rows_of(campaign, client_ids) if row.status == "failed"]
+    chosen = {row.id: row for row in _rows_of(campaign, client_ids) if row.status == "failed"}
+    # Only the rows still failed as this writes: of two retries sent at once, the second
+    # finds the rows the first has put back in the queue, and queues nothing again.
+    claimed = (
+        set(
+            db.session.execute(
+                update(CampaignClient)
+                .where(CampaignClient.id.in_(list(chosen)), CampaignClient.status == "failed")
+                .values(status="pending", error=None, attempts=0)
+                .returning(CampaignClient.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        if chosen
+        else set()
+    )
+    failed = [row for row_id, row in chosen.items() if row_id in claimed]
     if client_ids is not None and not failed:
         raise ValidationFailed(
             {"client_ids": _("Ninguno de esos clientes tiene la preparación fallida.")}
         )
     for row in failed:
-        row.status, row.error, row.attempts = "pending", None, 0
+        for name, value in (("status", "pending"), ("error", None), ("attempts", 0)):
+            set_committed_value(row, name, value)
     if failed:
         campaign.status, campaign.finished_at = "queued", None
         enqueue_after_commit(RUN_TASK, campaign.id)

@@ -173,3 +173,50 @@ def test_a_client_prepared_twice_keeps_the_one_signature_request_already_made(cl
         )
         == 1
     )
+
+
+def test_two_retries_at_once_prepare_a_failed_client_once(client, world):
+    """The second of two retries sent together finds the row no longer failed (the first
+    has claimed it): it is told so and queues nothing, rather than a second run."""
+    import pytest
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.models import CampaignClient
+    from app.services import campaigns
+    from app.services.errors import ValidationFailed
+
+    admin = api_token(client, world.admin)
+    firm = client.post(
+        "/api/v1/clients", headers=admin, json={"name": "Obras Ebro S.A.", "kind": "company"}
+    ).get_json()["id"]
+    make_user("client", client_id=firm)
+    sent = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+            "clients": [firm],
+        },
+    ).get_json()
+    (row,) = db.session.execute(
+        select(CampaignClient).where(CampaignClient.campaign_id == sent["id"])
+    ).scalars()
+    assert row.status == "failed"  # no PDF in the space
+
+    # the other retry, on its own connection, has just put the row back in the queue
+    with db.engine.begin() as other:
+        other.execute(
+            update(CampaignClient)
+            .where(CampaignClient.id == row.id)
+            .values(status="pending", error=None, attempts=0)
+        )
+    with pytest.raises(ValidationFailed) as refused:
+        campaigns.retry(world.admin, sent["id"], [firm])
+    assert "client_ids" in refused.value.errors
+    db.session.rollback()
+    assert campaigns.retry(world.admin, sent["id"]) == 0
