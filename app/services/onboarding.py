@@ -561,6 +561,7 @@ def approve(actor: User, onboarding_id: str, *, fields: Any = None, today: date)
     """Approve the identity; with four eyes, a second staff member's approval makes it count."""
     item = get_onboarding(actor, onboarding_id)  # not found before not allowed
     require_staff(actor)
+    _read_for_change(item)
     if item.status != OnboardingStatus.REVIEW:
         raise InvalidTransition(
             _("Solo se aprueba un alta en revisión (está en «%(status)s»).", status=item.status)
@@ -586,6 +587,22 @@ def approve(actor: User, onboarding_id: str, *, fields: Any = None, today: date)
     _apply_identity(item)
     _send_engagement(actor, item, today)
     return item
+
+
+def _read_for_change(item: Onboarding) -> None:
+    """Wait until no other request is changing this onboarding, then read it as stored now.
+
+    Its list of approvals is written whole: two staff approving at once would each keep only
+    their own. An update of nothing takes the row (PostgreSQL) or the database's write lock
+    (SQLite) until this request ends.
+    """
+    db.session.execute(
+        update(Onboarding)
+        .where(Onboarding.id == item.id)
+        .values(status=Onboarding.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(item)
 
 
 def _apply_identity(item: Onboarding) -> None:

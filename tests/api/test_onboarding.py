@@ -617,3 +617,30 @@ def test_an_invitation_to_a_deactivated_person_no_longer_signs_in(client, world)
     db.session.commit()
     answer = client.post("/api/v1/auth/invitation", json={"token": token, "password": NEW_PASSWORD})
     assert answer.status_code == 404, answer.get_json()
+
+
+def test_with_four_eyes_two_approvals_at_once_both_count(client, world):
+    from portal_testing import make_user
+
+    from app.extensions import db
+    from app.models import Onboarding
+    from app.services import onboarding
+    from app.services.settings import update_setting
+
+    update_setting(world.admin, "onboarding_four_eyes", True)
+    second = make_user("staff", email="segunda@example.com")
+    db.session.commit()
+    staff = api_token(client, world.staff)
+    sample = _sample(0)
+    started = _start(client, staff, sample)
+    person = _accept(client)
+    _send_identity(client, person, started["id"], sample)
+    client.post(f"/api/v1/onboardings/{started['id']}/identity/confirm", headers=person, json={})
+    # the second approver's request has read the onboarding before the first approval
+    seen = db.session.get(Onboarding, started["id"])
+    assert seen is not None and seen.approvals == []
+    first = client.post(f"/api/v1/onboardings/{started['id']}/approve", headers=staff, json={})
+    assert first.status_code == 200 and first.get_json()["approvals"] == 1
+    both = onboarding.approve(second, started["id"], today=date.today())
+    db.session.commit()
+    assert both.status == "engagement" and len(both.approvals) == 2
