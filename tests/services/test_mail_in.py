@@ -522,3 +522,29 @@ def test_control_characters_in_message_id_or_sender_never_reach_the_database(
     stored = db.session.execute(select(InboundMail.message_id)).scalars().all()
     assert stored and not any("\x00" in value for value in stored)
     assert "\x00" not in str(_last_audit("mail_refused"))
+
+
+@pytest.mark.parametrize(
+    ("results", "stored"),
+    [
+        ("mx.portal.test; spf=fail smtp.mailfrom=example.com; dkim=fail", False),
+        ("mx.portal.test; spf=fail smtp.mailfrom=example.com; dkim=none", False),
+        ("mx.portal.test; spf=softfail; dkim=none; dmarc=fail header.from=example.com", False),
+        ("mx.portal.test; spf=fail smtp.mailfrom=example.com; dkim=pass", True),
+        ("mx.portal.test; spf=pass smtp.mailfrom=example.com; dkim=none", True),
+    ],
+)
+def test_a_sender_the_receiving_server_could_not_verify_is_refused_as_spoofed(
+    app, world, thread, receiver, results, stored
+):
+    address = _reply_address(thread, world.client_a)
+    message = _plain(world.client_a.email, address, "Re: Renta", f"Soy Ana ({results})")
+    message["Authentication-Results"] = results
+    if stored:
+        _send(receiver, message, address)
+    else:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            _send(receiver, message, address)
+        assert refused.value.smtp_code == 550
+        assert _last_audit("mail_refused")["reason"] == "spoofed"
+    assert (f"Soy Ana ({results})" in [m.body for m in _messages(thread.id)]) is stored
