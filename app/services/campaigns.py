@@ -708,10 +708,12 @@ def _latest_pdf(space: Space) -> str | None:
 
 def _space_for(acting: User, campaign: Campaign, client_id: str) -> Space:
     name = campaign.space_name.replace("{year}", str(campaign.due_date.year))
+    # spaces may share a name: the oldest, as ``_spaces_of`` takes for a batch
     space = db.session.execute(
-        select(Space).where(
-            Space.client_id == client_id, Space.kind == campaign.space_kind, Space.name == name
-        )
+        select(Space)
+        .where(Space.client_id == client_id, Space.kind == campaign.space_kind, Space.name == name)
+        .order_by(Space.created_at, Space.id)
+        .limit(1)
     ).scalar_one_or_none()
     if space is None:
         space = clients.create_space(acting, client_id, name=name, kind=campaign.space_kind)

@@ -220,3 +220,54 @@ def test_two_retries_at_once_prepare_a_failed_client_once(client, world):
     assert "client_ids" in refused.value.errors
     db.session.rollback()
     assert campaigns.retry(world.admin, sent["id"]) == 0
+
+
+def test_a_client_with_two_spaces_of_that_name_signs_in_the_first_and_the_others_go_on(
+    client, world
+):
+    """Spaces may share a name: the campaign takes the client's oldest one, as a request
+    campaign does, instead of stopping the job for every client after that one."""
+    admin = api_token(client, world.admin)
+    firms = {}
+    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
+        firms[name] = client.post(
+            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
+        ).get_json()["id"]
+        make_user("client", client_id=firms[name])
+    filed = {}
+    for firm, copies in ((firms["Ñandú S.L."], 2), (firms["Obras Ebro S.A."], 1)):
+        for _copy in range(copies):
+            space = client.post(
+                f"/api/v1/clients/{firm}/spaces",
+                headers=admin,
+                json={"name": "Cuentas 2025", "kind": "general"},
+            ).get_json()
+            sent = client.post(
+                f"/api/v1/spaces/{space['id']}/documents",
+                headers=admin,
+                data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
+                content_type="multipart/form-data",
+            )
+            assert sent.status_code == 201, sent.get_json()
+            filed.setdefault(firm, sent.get_json()["id"])  # the first space's PDF
+    made = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+            "clients": list(firms.values()),
+        },
+    )
+    assert made.status_code == 202, made.get_json()
+    board = client.get(f"/api/v1/campaigns/{made.get_json()['id']}", headers=admin).get_json()
+    assert board["status"] == "done"
+    for row in board["clients"]:
+        assert row["status"] == "open" and row["error"] is None, row
+        asked = client.get(
+            f"/api/v1/signature-requests/{row['signature_request_id']}", headers=admin
+        ).get_json()
+        assert asked["document_id"] == filed[row["client_id"]]
