@@ -732,6 +732,16 @@ def _space_for(acting: User, campaign: Campaign, client_id: str) -> Space:
     return space
 
 
+def preparation_failed(row_id: str) -> None:
+    """A client the job could not prepare for a reason no check foresaw (logged by the job):
+    the row fails, for staff to retry, instead of holding the campaign."""
+    row = db.session.get(CampaignClient, row_id)
+    if row is not None and row.status == "pending":
+        row.status = "failed"
+        row.error = _("No se pudo preparar por un error inesperado; vuelva a intentarlo.")
+        db.session.flush()
+
+
 def finish(campaign_id: str) -> None:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is not None and not pending_rows(campaign_id):

@@ -271,3 +271,66 @@ def test_a_client_with_two_spaces_of_that_name_signs_in_the_first_and_the_others
             f"/api/v1/signature-requests/{row['signature_request_id']}", headers=admin
         ).get_json()
         assert asked["document_id"] == filed[row["client_id"]]
+
+
+def test_an_unexpected_error_on_one_client_fails_that_row_and_the_others_are_prepared(
+    client, world, monkeypatch
+):
+    """One client's trouble must not hold up the others, even a bug: its row fails with a
+    reason staff may retry, and the campaign ends instead of staying «running»."""
+    from app.services import campaigns
+
+    admin = api_token(client, world.admin)
+    firms = {}
+    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
+        firms[name] = client.post(
+            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
+        ).get_json()["id"]
+        make_user("client", client_id=firms[name])
+        space = client.post(
+            f"/api/v1/clients/{firms[name]}/spaces",
+            headers=admin,
+            json={"name": "Cuentas 2025", "kind": "general"},
+        ).get_json()
+        sent = client.post(
+            f"/api/v1/spaces/{space['id']}/documents",
+            headers=admin,
+            data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert sent.status_code == 201, sent.get_json()
+    real = campaigns._sign_request_for
+
+    def breaks_for_nandu(acting, campaign, row, space):  # type: ignore[no-untyped-def]
+        if row.client_id == firms["Ñandú S.L."]:
+            raise RuntimeError("a bug")
+        return real(acting, campaign, row, space)
+
+    monkeypatch.setattr(campaigns, "_sign_request_for", breaks_for_nandu)
+    made = client.post(
+        "/api/v1/campaigns",
+        headers=admin,
+        json={
+            "name": "Cuentas 2025",
+            "kind": "signature",
+            "due_date": DUE,
+            "space_kind": "general",
+            "space_name": "Cuentas 2025",
+            "clients": list(firms.values()),
+        },
+    )
+    assert made.status_code == 202, made.get_json()
+    board = client.get(f"/api/v1/campaigns/{made.get_json()['id']}", headers=admin).get_json()
+    assert board["status"] == "done"
+    rows = {r["client_id"]: r for r in board["clients"]}
+    assert rows[firms["Obras Ebro S.A."]]["status"] == "open"
+    broken = rows[firms["Ñandú S.L."]]
+    assert broken["status"] == "failed" and broken["error"]
+    assert "a bug" not in broken["error"]  # the details are for the log, not the board
+
+    monkeypatch.setattr(campaigns, "_sign_request_for", real)
+    again = client.post(f"/api/v1/campaigns/{made.get_json()['id']}/retry", headers=admin, json={})
+    assert again.status_code == 200
+    board = client.get(f"/api/v1/campaigns/{made.get_json()['id']}", headers=admin).get_json()
+    rows = {r["client_id"]: r for r in board["clients"]}
+    assert rows[firms["Ñandú S.L."]]["status"] == "open" and board["status"] == "done"
