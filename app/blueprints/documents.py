@@ -13,7 +13,7 @@ from app.httputil import send_version
 from app.models import Permission
 from app.services import documents, previews, review
 from app.services.access import get_document, require_staff, space_permission
-from app.services.errors import DomainError, ValidationFailed
+from app.services.errors import DomainError, InvalidTransition, ValidationFailed
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -132,6 +132,10 @@ def delete(document_id: str) -> Response:
     document = get_document(current_user, document_id, Permission.contribute)
     space_id = document.space_id
     if ConfirmForm().validate_on_submit():
-        documents.delete_document(current_user, document.id)
+        try:
+            documents.delete_document(current_user, document.id)
+        except InvalidTransition as exc:
+            flash(exc.detail, "error")
+            return redirect(url_for("documents.detail", document_id=document.id))
         flash(_("Documento eliminado."), "success")
     return redirect(url_for("spaces.detail", space_id=space_id))

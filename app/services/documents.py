@@ -19,6 +19,8 @@ from app.models import (
     DocumentVersion,
     Folder,
     Permission,
+    SignatureRequest,
+    SignatureRequestStatus,
     Space,
     User,
     VersionSource,
@@ -31,6 +33,7 @@ from app.services import ocr as ocr_service
 from app.services import previews as preview_service
 from app.services.access import get_document, get_space, require_staff
 from app.services.errors import (
+    InvalidTransition,
     NotFound,
     StorageUnavailable,
     TemporarilyUnavailable,
@@ -633,9 +636,28 @@ def open_version(
 
 
 def delete_document(actor: User, document_id: str) -> None:
-    """Soft delete by staff: hidden everywhere, blobs and rows kept."""
+    """Soft delete by staff: hidden everywhere, blobs and rows kept. Not while people are
+    asked to sign it: the request would be left with nothing to sign (an onboarding waiting
+    on its engagement letter, for good); it is cancelled first."""
     document = get_document(actor, document_id, Permission.contribute)
     require_staff(actor)
+    signing = db.session.execute(
+        select(SignatureRequest.id)
+        .where(
+            SignatureRequest.document_id == document.id,
+            SignatureRequest.status.in_(
+                (SignatureRequestStatus.pending, SignatureRequestStatus.in_progress)
+            ),
+        )
+        .limit(1)
+    ).first()
+    if signing is not None:
+        raise InvalidTransition(
+            _(
+                "Este documento tiene una solicitud de firma en curso: cancélela antes de "
+                "eliminarlo."
+            )
+        )
     document.deleted_at = utcnow()
     document.deleted_by_id = actor.id
     search.index_document(document)  # the index says who may find it: nobody now

@@ -646,3 +646,22 @@ def test_the_stamps_and_fields_are_where_they_were_asked(app, client, world, peo
     assert all(rect[3] > 700 for rect in widgets.values())
     assert widgets["Firma1"][2] <= widgets["Firma2"][0]  # side by side, not on top of each other
     assert "/Annots" not in certified.pages[0] and "/Annots" not in certified.pages[2]
+
+
+def test_a_document_people_are_asked_to_sign_is_not_deleted_until_the_request_is_cancelled(
+    app, client, world, people
+):
+    staff, customer = _tokens(client, world, people)
+    document = _upload(client, staff, world.space_a.id, annual_accounts_pdf(1), title="Encargo")
+    request = client.post(
+        f"/api/v1/documents/{document['id']}/signature-requests",
+        headers=staff,
+        json={"signers": [{"user_id": world.client_a.id}]},
+    ).get_json()
+    refused = client.delete(f"/api/v1/documents/{document['id']}", headers=staff)
+    assert refused.status_code == 409 and "firma" in refused.get_json()["detail"]
+    assert client.get(f"/api/v1/documents/{document['id']}", headers=customer).status_code == 200
+    cancelled = client.post(f"/api/v1/signature-requests/{request['id']}/cancel", headers=staff)
+    assert cancelled.status_code == 200
+    assert client.delete(f"/api/v1/documents/{document['id']}", headers=staff).status_code == 204
+    assert client.get(f"/api/v1/documents/{document['id']}", headers=customer).status_code == 404

@@ -35,3 +35,37 @@ def test_clients_see_no_rename_form(client, world):
     web_login(client, world.client_a)
     page = client.get(f"/documents/{world.shared.id}").get_data(as_text=True)
     assert f"/documents/{world.shared.id}/rename" not in page
+
+
+def test_a_document_under_signature_is_kept_with_a_reason_and_deleted_once_cancelled(client, world):
+    import io
+
+    from portal_signing import annual_accounts_pdf
+
+    from app.extensions import db
+    from app.services import documents, signatures
+
+    accounts = documents.upload_document(
+        world.staff, world.space_a.id, io.BytesIO(annual_accounts_pdf(1)), filename="cuentas.pdf"
+    )
+    request = signatures.request_signatures(
+        world.staff, accounts.id, signer_ids=[world.client_a.id]
+    )
+    db.session.commit()
+    web_login(client, world.staff)
+    page = client.get(f"/documents/{accounts.id}").get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)
+    kept = client.post(
+        f"/documents/{accounts.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
+    text = kept.get_data(as_text=True)
+    assert "solicitud de firma en curso" in text and "Documento eliminado." not in text
+    assert client.get(f"/documents/{accounts.id}").status_code == 200
+
+    signatures.cancel_request(world.staff, request.id)
+    db.session.commit()
+    gone = client.post(
+        f"/documents/{accounts.id}/delete", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Documento eliminado." in gone.get_data(as_text=True)
+    assert client.get(f"/documents/{accounts.id}").status_code == 404
