@@ -157,7 +157,13 @@ ROUTES: list[Route] = [
         {"200": s.DocumentSchema},
         s.RenameSchema,
     ),
-    Route("delete", "/documents/{id}", "Soft-delete a document (staff)", {"204": None}),
+    Route(
+        "delete",
+        "/documents/{id}",
+        "Soft-delete a document (staff); not while people are asked to sign it",
+        {"204": None},
+        errors=("409",),
+    ),
     Route(
         "post",
         "/documents/{id}/versions",
