@@ -10,53 +10,72 @@ from portal_signing import annual_accounts_pdf
 from portal_testing import api_token, make_user
 
 DUE = (date.today() + timedelta(days=30)).isoformat()
+#: The campaign each test runs: every chosen client signs in their "Cuentas 2025" space.
+CAMPAIGN = {
+    "name": "Cuentas 2025",
+    "kind": "signature",
+    "due_date": DUE,
+    "space_kind": "general",
+    "space_name": "Cuentas 2025",
+}
+
+
+def _firm_with_a_person(client, admin, name: str) -> str:
+    """A company client with one person who may sign; its id."""
+    firm = client.post(
+        "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
+    ).get_json()["id"]
+    make_user("client", client_id=firm)
+    return firm
+
+
+def _accounts_space(client, admin, firm: str) -> str:
+    """A new "Cuentas 2025" space of the client; its id."""
+    return client.post(
+        f"/api/v1/clients/{firm}/spaces",
+        headers=admin,
+        json={"name": "Cuentas 2025", "kind": "general"},
+    ).get_json()["id"]
+
+
+def _file(client, admin, space_id: str, data: bytes, name: str = "cuentas.pdf", **form: str):
+    """A document filed by the firm in the space; its JSON."""
+    filed = client.post(
+        f"/api/v1/spaces/{space_id}/documents",
+        headers=admin,
+        data={"file": (io.BytesIO(data), name), **form},
+        content_type="multipart/form-data",
+    )
+    assert filed.status_code == 201, filed.get_json()
+    return filed.get_json()
+
+
+def _start(client, admin, firms: list[str]):
+    """The signature campaign for ``firms``, as answered."""
+    return client.post("/api/v1/campaigns", headers=admin, json={**CAMPAIGN, "clients": firms})
 
 
 def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told_why(client, world):
     admin = api_token(client, world.admin)
-    ids = {}
-    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
-        ids[name] = client.post(
-            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
-        ).get_json()["id"]
-        make_user("client", client_id=ids[name])
+    ids = {
+        name: _firm_with_a_person(client, admin, name) for name in ("Ñandú S.L.", "Obras Ebro S.A.")
+    }
     # the firm files Ñandú's accounts in its "Cuentas 2025" space (an older PDF and a text too)
-    space = client.post(
-        f"/api/v1/clients/{ids['Ñandú S.L.']}/spaces",
-        headers=admin,
-        json={"name": "Cuentas 2025", "kind": "general"},
-    ).get_json()
+    space = _accounts_space(client, admin, ids["Ñandú S.L."])
     for title, data, name in (
         ("Borrador", annual_accounts_pdf(pages=1), "borrador.pdf"),
         ("Cuentas anuales 2025", annual_accounts_pdf(pages=2), "cuentas.pdf"),
         ("Nota", b"solo texto", "nota.txt"),
     ):
-        filed = client.post(
-            f"/api/v1/spaces/{space['id']}/documents",
-            headers=admin,
-            data={"file": (io.BytesIO(data), name), "title": title},
-            content_type="multipart/form-data",
-        )
-        assert filed.status_code == 201, filed.get_json()
-    listed = client.get(f"/api/v1/spaces/{space['id']}/documents", headers=admin).get_json()
+        _file(client, admin, space, data, name, title=title)
+    listed = client.get(f"/api/v1/spaces/{space}/documents", headers=admin).get_json()
     accounts = next(d for d in listed["items"] if d["title"] == "Cuentas anuales 2025")
     filed_id = accounts["id"]
 
-    campaign_body = {
-        "name": "Cuentas 2025",
-        "kind": "signature",
-        "due_date": DUE,
-        "space_kind": "general",
-        "space_name": "Cuentas 2025",
-    }
-    nothing_chosen = client.post("/api/v1/campaigns", headers=admin, json=campaign_body)
+    nothing_chosen = client.post("/api/v1/campaigns", headers=admin, json=CAMPAIGN)
     assert nothing_chosen.status_code == 422  # neither clients nor a ZIP
 
-    sent = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={**campaign_body, "clients": list(ids.values())},
-    )
+    sent = _start(client, admin, list(ids.values()))
     assert sent.status_code in (201, 202), sent.get_json()
     campaign = client.get(f"/api/v1/campaigns/{sent.get_json()['id']}", headers=admin).get_json()
     assert campaign["status"] == "done"
@@ -78,13 +97,7 @@ def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told
         f"/api/v1/clients/{ids['Obras Ebro S.A.']}/spaces", headers=admin
     ).get_json()["items"]
     (ebro_space,) = [s["id"] for s in ebro_spaces if s["name"] == "Cuentas 2025"]
-    filed = client.post(
-        f"/api/v1/spaces/{ebro_space}/documents",
-        headers=admin,
-        data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
-        content_type="multipart/form-data",
-    )
-    assert filed.status_code == 201, filed.get_json()
+    filed = _file(client, admin, ebro_space, annual_accounts_pdf(pages=1))
     again = client.post(retried_url, headers=admin, json={"client_ids": [ids["Obras Ebro S.A."]]})
     assert again.status_code == 200, again.get_json()
     campaign = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=admin).get_json()
@@ -95,7 +108,7 @@ def test_each_client_signs_the_latest_pdf_of_their_space_and_one_without_is_told
     asked = client.get(
         f"/api/v1/signature-requests/{ebro['signature_request_id']}", headers=admin
     ).get_json()
-    assert asked["document_id"] == filed.get_json()["id"]
+    assert asked["document_id"] == filed["id"]
     # Ñandú's request was left as it was: nothing made twice
     assert rows[ids["Ñandú S.L."]]["signature_request_id"] == signing["signature_request_id"]
     ebro_spaces = client.get(
@@ -120,34 +133,9 @@ def test_a_client_prepared_twice_keeps_the_one_signature_request_already_made(cl
     from app.services import campaigns
 
     admin = api_token(client, world.admin)
-    firm = client.post(
-        "/api/v1/clients", headers=admin, json={"name": "Ñandú S.L.", "kind": "company"}
-    ).get_json()["id"]
-    make_user("client", client_id=firm)
-    space = client.post(
-        f"/api/v1/clients/{firm}/spaces",
-        headers=admin,
-        json={"name": "Cuentas 2025", "kind": "general"},
-    ).get_json()
-    filed = client.post(
-        f"/api/v1/spaces/{space['id']}/documents",
-        headers=admin,
-        data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
-        content_type="multipart/form-data",
-    )
-    assert filed.status_code == 201, filed.get_json()
-    sent = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-            "clients": [firm],
-        },
-    ).get_json()
+    firm = _firm_with_a_person(client, admin, "Ñandú S.L.")
+    filed = _file(client, admin, _accounts_space(client, admin, firm), annual_accounts_pdf(pages=1))
+    sent = _start(client, admin, [firm]).get_json()
     board = client.get(f"/api/v1/campaigns/{sent['id']}", headers=admin).get_json()
     (made,) = board["clients"]
     assert made["status"] == "open" and made["signature_request_id"]
@@ -169,7 +157,7 @@ def test_a_client_prepared_twice_keeps_the_one_signature_request_already_made(cl
         db.session.scalar(
             select(func.count())
             .select_from(SignatureRequest)
-            .where(SignatureRequest.document_id == filed.get_json()["id"])
+            .where(SignatureRequest.document_id == filed["id"])
         )
         == 1
     )
@@ -187,22 +175,8 @@ def test_two_retries_at_once_prepare_a_failed_client_once(client, world):
     from app.services.errors import ValidationFailed
 
     admin = api_token(client, world.admin)
-    firm = client.post(
-        "/api/v1/clients", headers=admin, json={"name": "Obras Ebro S.A.", "kind": "company"}
-    ).get_json()["id"]
-    make_user("client", client_id=firm)
-    sent = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-            "clients": [firm],
-        },
-    ).get_json()
+    firm = _firm_with_a_person(client, admin, "Obras Ebro S.A.")
+    sent = _start(client, admin, [firm]).get_json()
     (row,) = db.session.execute(
         select(CampaignClient).where(CampaignClient.campaign_id == sent["id"])
     ).scalars()
@@ -228,40 +202,16 @@ def test_a_client_with_two_spaces_of_that_name_signs_in_the_first_and_the_others
     """Spaces may share a name: the campaign takes the client's oldest one, as a request
     campaign does, instead of stopping the job for every client after that one."""
     admin = api_token(client, world.admin)
-    firms = {}
-    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
-        firms[name] = client.post(
-            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
-        ).get_json()["id"]
-        make_user("client", client_id=firms[name])
+    firms = {
+        name: _firm_with_a_person(client, admin, name) for name in ("Ñandú S.L.", "Obras Ebro S.A.")
+    }
     filed = {}
     for firm, copies in ((firms["Ñandú S.L."], 2), (firms["Obras Ebro S.A."], 1)):
         for _copy in range(copies):
-            space = client.post(
-                f"/api/v1/clients/{firm}/spaces",
-                headers=admin,
-                json={"name": "Cuentas 2025", "kind": "general"},
-            ).get_json()
-            sent = client.post(
-                f"/api/v1/spaces/{space['id']}/documents",
-                headers=admin,
-                data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
-                content_type="multipart/form-data",
-            )
-            assert sent.status_code == 201, sent.get_json()
-            filed.setdefault(firm, sent.get_json()["id"])  # the first space's PDF
-    made = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-            "clients": list(firms.values()),
-        },
-    )
+            space = _accounts_space(client, admin, firm)
+            sent = _file(client, admin, space, annual_accounts_pdf(pages=1))
+            filed.setdefault(firm, sent["id"])  # the first space's PDF
+    made = _start(client, admin, list(firms.values()))
     assert made.status_code == 202, made.get_json()
     board = client.get(f"/api/v1/campaigns/{made.get_json()['id']}", headers=admin).get_json()
     assert board["status"] == "done"
@@ -281,24 +231,11 @@ def test_an_unexpected_error_on_one_client_fails_that_row_and_the_others_are_pre
     from app.services import campaigns
 
     admin = api_token(client, world.admin)
-    firms = {}
-    for name in ("Ñandú S.L.", "Obras Ebro S.A."):
-        firms[name] = client.post(
-            "/api/v1/clients", headers=admin, json={"name": name, "kind": "company"}
-        ).get_json()["id"]
-        make_user("client", client_id=firms[name])
-        space = client.post(
-            f"/api/v1/clients/{firms[name]}/spaces",
-            headers=admin,
-            json={"name": "Cuentas 2025", "kind": "general"},
-        ).get_json()
-        sent = client.post(
-            f"/api/v1/spaces/{space['id']}/documents",
-            headers=admin,
-            data={"file": (io.BytesIO(annual_accounts_pdf(pages=1)), "cuentas.pdf")},
-            content_type="multipart/form-data",
-        )
-        assert sent.status_code == 201, sent.get_json()
+    firms = {
+        name: _firm_with_a_person(client, admin, name) for name in ("Ñandú S.L.", "Obras Ebro S.A.")
+    }
+    for firm in firms.values():
+        _file(client, admin, _accounts_space(client, admin, firm), annual_accounts_pdf(pages=1))
     real = campaigns._sign_request_for
 
     def breaks_for_nandu(acting, campaign, row, space):  # type: ignore[no-untyped-def]
@@ -307,18 +244,7 @@ def test_an_unexpected_error_on_one_client_fails_that_row_and_the_others_are_pre
         return real(acting, campaign, row, space)
 
     monkeypatch.setattr(campaigns, "_sign_request_for", breaks_for_nandu)
-    made = client.post(
-        "/api/v1/campaigns",
-        headers=admin,
-        json={
-            "name": "Cuentas 2025",
-            "kind": "signature",
-            "due_date": DUE,
-            "space_kind": "general",
-            "space_name": "Cuentas 2025",
-            "clients": list(firms.values()),
-        },
-    )
+    made = _start(client, admin, list(firms.values()))
     assert made.status_code == 202, made.get_json()
     board = client.get(f"/api/v1/campaigns/{made.get_json()['id']}", headers=admin).get_json()
     assert board["status"] == "done"
