@@ -13,19 +13,17 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from stdnum.es import dni as stdnum_dni
 from stdnum.es import nie as stdnum_nie
 
-import ocr
 from app.extensions import db
 from app.models import (
     Client,
@@ -56,9 +54,13 @@ from app.services.errors import (
     AccessDenied,
     InvalidTransition,
     NotFound,
-    TooLarge,
-    UnsupportedType,
     ValidationFailed,
+)
+from app.services.identity_photos import (
+    IDENTITY_MAX_BYTES,
+    IdentityFile,
+    images_of,
+    read_limited,
 )
 from app.services.notifications import notify
 from app.services.paging import Key, Page, PageArgs, keyset
@@ -70,9 +72,6 @@ from signing.letter import Letter, render_letter
 from workflows import onboarding as rules
 from workflows.onboarding import OnboardingAction, OnboardingStatus
 
-#: A phone photo is a few MB; a scan of both sides as PDF a little more.
-IDENTITY_MAX_BYTES = 15 * 1024 * 1024
-IDENTITY_MAX_PIXELS = 60_000_000
 INTAKE_SPACE_NAME = "Documentación de alta"
 ENGAGEMENT_LEVEL = "B-LT"
 #: Problems that stop an approval: the firm cannot take an expired or someone else's document.
@@ -277,54 +276,6 @@ def invitation_accepted(user: User) -> None:
 # ---------------------------------------------------------------- identity
 
 
-@dataclass(frozen=True)
-class IdentityFile:
-    """One photo or PDF as sent."""
-
-    stream: BinaryIO
-    filename: str | None
-
-
-def _read_limited(upload: IdentityFile, field: str) -> bytes:
-    data = upload.stream.read(IDENTITY_MAX_BYTES + 1)
-    if len(data) > IDENTITY_MAX_BYTES:
-        raise TooLarge(
-            _(
-                "La foto «%(name)s» pasa de %(mb)s MB: envíe una más pequeña.",
-                name=upload.filename or field,
-                mb=IDENTITY_MAX_BYTES // (1024 * 1024),
-            ),
-            field=field,
-        )
-    if not data:
-        raise ValidationFailed({field: _("El archivo está vacío.")})
-    return data
-
-
-def _images_of(data: bytes, field: str) -> list[Image.Image]:
-    if data[:5] == b"%PDF-":
-        try:
-            info = ocr.inspect_source(data)
-            count = min(info.page_count, 2)
-            return [ocr.page_image(data, number) for number in range(1, count + 1)]
-        except ocr.OcrError as exc:
-            raise ValidationFailed({field: _("No se puede abrir ese PDF.")}) from exc
-    try:
-        # Opening reads the header only: the size is checked before any pixel is decoded
-        # (without touching Pillow's process-wide limit, which other readers rely on).
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > IDENTITY_MAX_PIXELS:
-            raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")})
-        image.load()
-    except Image.DecompressionBombError as exc:  # Pillow's own limit, met while opening
-        raise ValidationFailed({field: _("La imagen tiene demasiados píxeles.")}) from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UnsupportedType(
-            _("Envíe una foto (JPEG, PNG, HEIC) o un PDF del documento."), field=field
-        ) from exc
-    return [image]
-
-
 def submit_identity(
     actor: User,
     onboarding_id: str,
@@ -344,10 +295,10 @@ def submit_identity(
     if front is None:
         raise ValidationFailed({"front": _("Envíe la foto de la cara delantera.")})
     sent = [("front", front)] + ([("back", back)] if back is not None else [])
-    contents = [(field, upload, _read_limited(upload, field)) for field, upload in sent]
+    contents = [(field, upload, read_limited(upload, field)) for field, upload in sent]
     images: list[Image.Image] = []
     for field, _upload, data in contents:
-        images.extend(_images_of(data, field))
+        images.extend(images_of(data, field))
     reading = read_identity(images[:3], today=today)
     stored = []
     for field, upload, data in contents:
@@ -533,7 +484,7 @@ def identity_image(actor: User, onboarding_id: str, index: int) -> bytes:
         if document is None or document.current_version is None:
             continue
         data = documents.read_version_bytes(document.current_version, max_size=IDENTITY_MAX_BYTES)
-        images.extend(_images_of(data, "front"))
+        images.extend(images_of(data, "front"))
     if not 0 <= index < len(images):
         raise NotFound()
     image = ImageOps.exif_transpose(images[index]) or images[index]
