@@ -329,7 +329,9 @@ def test_bad_identity_files_get_a_clear_answer_and_nothing_is_stored(client, wor
     assert "document_number" in missing.get_json()["errors"]
 
 
-def test_corrections_are_checked_and_four_eyes_need_a_second_person(client, world):
+def _four_eyes_with_identity_sent(client, world):
+    """Four eyes on and a second staff member; an onboarding whose person has sent the photos.
+    Returns (second, staff's headers, the sample, the onboarding, the person's headers)."""
     from portal_testing import make_user
 
     from app.extensions import db
@@ -343,6 +345,11 @@ def test_corrections_are_checked_and_four_eyes_need_a_second_person(client, worl
     started = _start(client, staff, sample)
     person = _accept(client)
     _send_identity(client, person, started["id"], sample)
+    return second, staff, sample, started, person
+
+
+def test_corrections_are_checked_and_four_eyes_need_a_second_person(client, world):
+    second, staff, sample, started, person = _four_eyes_with_identity_sent(client, world)
     wrong_letter = sample.expected["document_number"][:-1] + (
         "A" if sample.expected["document_number"][-1] != "A" else "B"
     )
@@ -620,21 +627,11 @@ def test_an_invitation_to_a_deactivated_person_no_longer_signs_in(client, world)
 
 
 def test_with_four_eyes_two_approvals_at_once_both_count(client, world):
-    from portal_testing import make_user
-
     from app.extensions import db
     from app.models import Onboarding
     from app.services import onboarding
-    from app.services.settings import update_setting
 
-    update_setting(world.admin, "onboarding_four_eyes", True)
-    second = make_user("staff", email="segunda@example.com")
-    db.session.commit()
-    staff = api_token(client, world.staff)
-    sample = _sample(0)
-    started = _start(client, staff, sample)
-    person = _accept(client)
-    _send_identity(client, person, started["id"], sample)
+    second, staff, sample, started, person = _four_eyes_with_identity_sent(client, world)
     client.post(f"/api/v1/onboardings/{started['id']}/identity/confirm", headers=person, json={})
     # the second approver's request has read the onboarding before the first approval
     seen = db.session.get(Onboarding, started["id"])
